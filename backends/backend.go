@@ -1,0 +1,143 @@
+// Package backends defines the storage-backend interface that the gateway serves
+// over WebDAV. It is shaped for object storage: flat keys, listings that carry every
+// entry's metadata, ranged reads, uploads that become visible only on commit,
+// server-side copies and batched deletes. Folder semantics are layered on top.
+//
+// Paths are slash-separated and relative to the backend root, with no leading or
+// trailing slash; "" is the root. Implementations receive paths already cleaned by
+// the gateway but must still refuse any path that would leave their root.
+package backends
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path"
+	"strconv"
+	"time"
+)
+
+// Errors every backend returns (wrapped with %w) so that the gateway maps them
+// to HTTP statuses in one place.
+var (
+	ErrNotFound       = errors.New("not found")
+	ErrExist          = errors.New("already exists")
+	ErrNotDir         = errors.New("not a folder")
+	ErrIsDir          = errors.New("is a folder")
+	ErrInvalidPath    = errors.New("invalid path")
+	ErrRange          = errors.New("range not satisfiable")
+	ErrTooLarge       = errors.New("entity too large or quota exceeded")
+	ErrUnavailable    = errors.New("storage unavailable")
+	ErrAccessDenied   = errors.New("storage access denied")
+	ErrIncomplete     = errors.New("upload incomplete")
+	ErrUploadFinished = errors.New("upload already committed or aborted")
+)
+
+// Entry describes one file or folder.
+type Entry struct {
+	Path        string    // relative to the backend root, without trailing slash
+	IsDir       bool      // a folder: a marker object or a prefix with objects under it
+	Size        int64     // bytes; 0 for folders
+	ETag        string    // opaque, unquoted; stable while the content is unchanged; "" for folders
+	ModTime     time.Time // last modification as the storage records it
+	ContentType string    // from the file name, never from the content; "" for folders
+}
+
+// Name is the last element of the entry's path.
+func (e Entry) Name() string { return path.Base(e.Path) }
+
+// ListOptions select one page of a listing.
+type ListOptions struct {
+	// Recursive lists every descendant instead of the direct children.
+	Recursive bool
+	// Token continues a listing where the previous page's Next left it.
+	Token string
+}
+
+// Page is one page of a listing, in byte order of the names.
+type Page struct {
+	Entries []Entry
+	// Next is the token of the following page; "" when this page is the last.
+	Next string
+}
+
+// Range selects part of a file. Start < 0 means the last Length bytes;
+// Length < 0 means up to the end.
+type Range struct {
+	Start, Length int64
+}
+
+// Object is an open file: its metadata and a stream of the requested bytes.
+type Object struct {
+	Entry
+	Body   io.ReadCloser
+	Start  int64 // offset of the first byte of Body in the file
+	Length int64 // number of bytes Body yields
+}
+
+// Upload receives the content of a file. Nothing is visible at the path until
+// Commit succeeds; Abort (or a failed Commit) leaves the previous content, if
+// any, untouched and releases everything the upload held.
+type Upload interface {
+	io.Writer
+	// Commit makes the written bytes the content of the file. When the size
+	// given to Create was not negative and differs from the bytes written,
+	// Commit fails with ErrIncomplete and the upload is aborted.
+	Commit(ctx context.Context) (Entry, error)
+	// Abort discards the upload. It is safe to call after Commit.
+	Abort(ctx context.Context) error
+}
+
+// Backend is a storage backend. Every call does a bounded number of requests
+// to the storage: List one per page, Stat, Open, Copy and Mkdir one or two,
+// Delete one per batch of up to 1000 paths.
+type Backend interface {
+	// Stat describes the file or folder at p. The root "" is always a folder.
+	Stat(ctx context.Context, p string) (Entry, error)
+	// List returns one page of the folder dir: its direct children, or every
+	// descendant when opts.Recursive is set. A missing folder is ErrNotFound;
+	// a file is ErrNotDir.
+	List(ctx context.Context, dir string, opts ListOptions) (Page, error)
+	// Open reads the file at p, or part of it when r is not nil.
+	// A folder is ErrIsDir; a range outside the file is ErrRange.
+	Open(ctx context.Context, p string, r *Range) (*Object, error)
+	// Create starts an upload to p; size is the expected length, or -1 when unknown.
+	// The parent folder must exist (ErrNotFound otherwise); a folder at p is ErrIsDir.
+	Create(ctx context.Context, p string, size int64) (Upload, error)
+	// Mkdir creates the folder p. Its parent must exist (ErrNotFound);
+	// an existing file or folder at p is ErrExist.
+	Mkdir(ctx context.Context, p string) error
+	// Copy copies the file src to dst on the server side, replacing any file at dst.
+	// Folders are not copied by Copy: the gateway walks them.
+	Copy(ctx context.Context, src, dst string) (Entry, error)
+	// Delete removes files and folders in batches. A folder is named with a
+	// trailing slash ("a/b/") and is removed only when empty (its marker, on
+	// object storage). A path that does not exist is not an error. When some
+	// paths fail, the error is a *DeleteError naming each of them.
+	Delete(ctx context.Context, paths []string) error
+}
+
+// Mover is implemented by backends that rename files and whole folders
+// atomically (a local disk). The gateway uses it for MOVE within one backend
+// instead of copying and deleting. Moving onto an existing path is ErrExist.
+type Mover interface {
+	Move(ctx context.Context, src, dst string) error
+}
+
+// Checker is implemented by backends that can verify, at start-up and for
+// readiness, that their storage is reachable and usable.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// DeleteError reports the paths a Delete could not remove.
+type DeleteError struct {
+	Failed map[string]error
+}
+
+func (e *DeleteError) Error() string {
+	for p, err := range e.Failed {
+		return "delete " + p + ": " + err.Error() + " (and " + strconv.Itoa(len(e.Failed)-1) + " more)"
+	}
+	return "delete failed"
+}

@@ -1,0 +1,3 @@
+module github.com/bassareggiana/faldone
+
+go 1.26
