@@ -29,6 +29,7 @@ var (
 	ErrTooLarge       = errors.New("entity too large or quota exceeded")
 	ErrUnavailable    = errors.New("storage unavailable")
 	ErrAccessDenied   = errors.New("storage access denied")
+	ErrPermission     = errors.New("operation not permitted at this path")
 	ErrIncomplete     = errors.New("upload incomplete")
 	ErrUploadFinished = errors.New("upload already committed or aborted")
 )
@@ -54,7 +55,9 @@ type ListOptions struct {
 	Token string
 }
 
-// Page is one page of a listing, in byte order of the names.
+// Page is one page of a listing. Entries come in byte order of their keys: the
+// path, with a trailing slash for a folder as for its marker object ("a-b",
+// "a.b", "a/", "a/c"), which is the order an object store pages in.
 type Page struct {
 	Entries []Entry
 	// Next is the token of the following page; "" when this page is the last.
@@ -62,7 +65,9 @@ type Page struct {
 }
 
 // Range selects part of a file. Start < 0 means the last Length bytes;
-// Length < 0 means up to the end.
+// Length < 0 means up to the end. As with HTTP byte ranges, a range reaching
+// past the end is clipped to it, while one starting at or past the end, an
+// empty suffix, and any suffix of an empty file are ErrRange.
 type Range struct {
 	Start, Length int64
 }
@@ -77,7 +82,8 @@ type Object struct {
 
 // Upload receives the content of a file. Nothing is visible at the path until
 // Commit succeeds; Abort (or a failed Commit) leaves the previous content, if
-// any, untouched and releases everything the upload held.
+// any, untouched and releases everything the upload held. Once the upload is
+// committed or aborted, Write and Commit fail with ErrUploadFinished.
 type Upload interface {
 	io.Writer
 	// Commit makes the written bytes the content of the file. When the size
@@ -108,12 +114,13 @@ type Backend interface {
 	// an existing file or folder at p is ErrExist.
 	Mkdir(ctx context.Context, p string) error
 	// Copy copies the file src to dst on the server side, replacing any file at dst.
-	// Folders are not copied by Copy: the gateway walks them.
+	// Folders are not copied by Copy: the gateway walks them. A folder at src or
+	// dst is ErrIsDir; the parent folder of dst must exist (ErrNotFound).
 	Copy(ctx context.Context, src, dst string) (Entry, error)
 	// Delete removes files and folders in batches. A folder is named with a
 	// trailing slash ("a/b/") and is removed only when empty (its marker, on
 	// object storage). A path that does not exist is not an error. When some
-	// paths fail, the error is a *DeleteError naming each of them.
+	// paths fail, the error is a *DeleteError naming each of them as given.
 	Delete(ctx context.Context, paths []string) error
 }
 

@@ -96,6 +96,9 @@ type Store interface {
 	// direct children, keyed by path. Paths without properties are absent.
 	ChildProps(ctx context.Context, dir string) (map[string][]Prop, error)
 	// PatchProps sets and removes dead properties of p in one transaction.
+	// The sets apply in order and the removals after them: a later set of a
+	// name wins over an earlier one, and a name both set and removed ends up
+	// removed.
 	PatchProps(ctx context.Context, p string, set []Prop, remove []PropName) error
 	// CopyProps replaces the dead properties of dst and of its descendants with
 	// those of src and of its descendants.
@@ -107,12 +110,17 @@ type Store interface {
 
 	// CreateLock stores l unless it conflicts with a lock live at l.Created (ErrLocked).
 	// The check and the insert are atomic across every user of the store.
+	// l.Created must be set; l.Expires is stored as given (zero: never).
 	CreateLock(ctx context.Context, l Lock) error
-	// RefreshLock gives the live lock with the token a new timeout.
+	// RefreshLock gives the live lock with the token a new timeout: Timeout
+	// becomes timeout and Expires now+timeout (zero if timeout is 0). It
+	// returns the lock as refreshed.
 	RefreshLock(ctx context.Context, token string, timeout time.Duration, now time.Time) (Lock, error)
-	// Lock returns the live lock with the token (ErrNoSuchLock).
+	// Lock returns the live lock with the token (ErrNoSuchLock). Having no
+	// now parameter, it judges liveness by the store's clock.
 	Lock(ctx context.Context, token string) (Lock, error)
-	// DeleteLock removes the lock with the token (ErrNoSuchLock).
+	// DeleteLock removes the lock with the token (ErrNoSuchLock if no lock
+	// has it or it has expired, by the store's clock).
 	DeleteLock(ctx context.Context, token string) error
 	// Locks returns the live locks whose root is p or an ancestor of p, and
 	// also those rooted below p when descendants is set. Expired locks are

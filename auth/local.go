@@ -1,0 +1,148 @@
+// Package auth authenticates the people and services that use the gateway.
+// This file holds local accounts: passwords hashed with argon2id, meant for
+// service users and the embedded demo; people sign in through SPID.
+package auth
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2id parameters for new hashes (RFC 9106's second recommendation, with
+// fewer passes: the hash is checked once per cache lifetime, not per request).
+const (
+	argonTime    = 2
+	argonMemory  = 64 << 10 // KiB
+	argonThreads = 2
+	argonKeyLen  = 32
+	saltLen      = 16
+)
+
+var (
+	ErrBadCredentials = errors.New("bad credentials")
+	errBadHash        = errors.New("malformed password hash")
+)
+
+// HashPassword returns an argon2id hash in the PHC string format.
+func HashPassword(password string) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+// checkHash verifies a password against a PHC argon2id hash in constant time.
+func checkHash(hash, password string) (bool, error) {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errBadHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, errBadHash
+	}
+	var m uint32
+	var t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 || m > 1<<21 || t > 64 {
+		return false, errBadHash
+	}
+	enc := base64.RawStdEncoding
+	salt, err := enc.DecodeString(parts[4])
+	if err != nil {
+		return false, errBadHash
+	}
+	want, err := enc.DecodeString(parts[5])
+	if err != nil || len(want) < 16 || len(want) > 64 {
+		return false, errBadHash
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// LocalAccounts verifies local accounts. A successful check is remembered for
+// a short time under a keyed digest of the credentials, so that clients that
+// authenticate every request (WebDAV drives do) do not pay argon2id each time,
+// while the password itself is kept nowhere.
+type LocalAccounts struct {
+	hashes map[string]string // account name → PHC hash
+	key    []byte            // per-process key of the cache digests
+	ttl    time.Duration
+	now    func() time.Time
+
+	mu    sync.Mutex
+	cache map[[32]byte]time.Time // digest of name and password → valid until
+}
+
+// NewLocalAccounts returns a verifier of the given accounts (name → hash).
+func NewLocalAccounts(hashes map[string]string) (*LocalAccounts, error) {
+	for name, h := range hashes {
+		if name == "" || strings.ContainsAny(name, ":\x00") {
+			return nil, fmt.Errorf("account name %q is not valid", name)
+		}
+		if _, err := checkHash(h, ""); err != nil {
+			return nil, fmt.Errorf("account %q: %w", name, err)
+		}
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return &LocalAccounts{hashes: hashes, key: key, ttl: 5 * time.Minute, now: time.Now, cache: map[[32]byte]time.Time{}}, nil
+}
+
+// Verify checks a name and password.
+func (a *LocalAccounts) Verify(name, password string) error {
+	hash, ok := a.hashes[name]
+	if !ok {
+		// Spend the same time as for a real account, so that timing does not
+		// tell which names exist.
+		_, _ = checkHash(dummyHash, password)
+		return ErrBadCredentials
+	}
+	mac := hmac.New(sha256.New, a.key)
+	mac.Write([]byte(name))
+	mac.Write([]byte{0})
+	mac.Write([]byte(password))
+	var digest [32]byte
+	copy(digest[:], mac.Sum(nil))
+	now := a.now()
+	a.mu.Lock()
+	until, hit := a.cache[digest]
+	a.mu.Unlock()
+	if hit && now.Before(until) {
+		return nil
+	}
+	ok, err := checkHash(hash, password)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrBadCredentials
+	}
+	a.mu.Lock()
+	if len(a.cache) > 10000 {
+		clear(a.cache)
+	}
+	a.cache[digest] = now.Add(a.ttl)
+	a.mu.Unlock()
+	return nil
+}
+
+// dummyHash is checked for unknown names (it is the hash of a random
+// password nobody knows).
+const dummyHash = "$argon2id$v=19$m=65536,t=2,p=2$c29tZXNhbHRzb21lc2FsdA$2b1n4jW2mR1fGx2wq3TqYb1fC1bJ6oM1cP4YvVwqg0s"

@@ -1,0 +1,199 @@
+// Package sqlite is a state.Store in one SQLite database file, for a gateway
+// that runs as a single process or as several on one host. It uses the pure-Go
+// driver modernc.org/sqlite, so it needs no cgo.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+
+	"github.com/bassareggiana/faldone/backends/state"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// busyTimeoutMS is how long a statement waits for another process to release
+// the database before failing with SQLITE_BUSY. Goroutines of one process
+// never wait on SQLite itself: they queue for the single write connection.
+const busyTimeoutMS = 10000
+
+// migrations brings the schema up to date: migrations[i] takes a database
+// from version i to version i+1. Append to it; never edit a migration that
+// has shipped. Times are unix nanoseconds; a NULL expires means never.
+var migrations = []string{
+	`CREATE TABLE props (
+		path   TEXT NOT NULL,
+		parent TEXT NOT NULL,
+		space  TEXT NOT NULL,
+		local  TEXT NOT NULL,
+		lang   TEXT NOT NULL,
+		value  BLOB NOT NULL,
+		PRIMARY KEY (path, space, local)
+	) STRICT;
+	CREATE INDEX props_parent ON props (parent);
+	CREATE TABLE locks (
+		token      TEXT PRIMARY KEY,
+		root       TEXT NOT NULL,
+		infinite   INTEGER NOT NULL,
+		shared     INTEGER NOT NULL,
+		owner      TEXT NOT NULL,
+		principal  TEXT NOT NULL,
+		timeout_ns INTEGER NOT NULL,
+		expires    INTEGER,
+		created    INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX locks_root ON locks (root);`,
+}
+
+// Store is a state.Store backed by SQLite. It is safe for concurrent use.
+type Store struct {
+	// w is a single connection that runs every write, so that goroutines
+	// take turns in database/sql instead of failing with SQLITE_BUSY. Its
+	// transactions begin IMMEDIATE: they hold the write lock from their
+	// first statement, so a check and the write that depends on it cannot
+	// interleave with another writer, even in another process.
+	w *sql.DB
+	// r is a pool of read-only connections. In WAL mode they read the last
+	// committed state without waiting for the writer.
+	r *sql.DB
+}
+
+var _ state.Store = (*Store)(nil)
+
+// Open opens the database at path, creating the file if needed, and brings
+// its schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w, err := sql.Open("sqlite", dsn(abs, url.Values{
+		"_pragma": {
+			fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS),
+			"foreign_keys(1)",
+			"journal_mode(WAL)",
+		},
+		"_txlock": {"immediate"},
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	w.SetMaxOpenConns(1)
+	if err := migrate(ctx, w, migrations); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+
+	// Opened after the writer has switched the file to WAL, which persists.
+	r, err := sql.Open("sqlite", dsn(abs, url.Values{
+		"_pragma": {
+			fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS),
+			"query_only(1)",
+		},
+	}))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n) // keep them: each new connection reruns the pragmas
+	return &Store{w: w, r: r}, nil
+}
+
+// dsn returns the driver's name for the database file at the absolute path
+// abs. It is a file: URI so that characters such as '?', '#' and '%' in the
+// path are escaped rather than taken for the start of the parameters.
+func dsn(abs string, params url.Values) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: params.Encode()}
+	return u.String()
+}
+
+// migrate applies, in one transaction, the migrations the database lacks,
+// recording each version it reaches in schema_migrations. Reopening an
+// up-to-date database changes nothing. Concurrent Opens take turns, as the
+// transaction takes the write lock at once; and since SQLite (like
+// PostgreSQL) runs DDL transactionally, a failed migration leaves the schema
+// as it was. A database newer than this program is refused rather than
+// used with a schema the program does not know.
+func migrate(ctx context.Context, db *sql.DB, migrations []string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback() // no-op after Commit
+
+	if _, err := tx.ExecContext(ctx,
+		`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY) STRICT`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx,
+		`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("migrate: database schema version %d is newer than this program's %d", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// write runs fn in a transaction on the write connection and commits it
+// unless fn fails.
+func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	// The writer closes last: the last connection to close checkpoints the
+	// WAL into the database file, and a query_only one cannot.
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// querier is what *sql.DB and *sql.Tx have in common, so that a query can
+// run on the read pool or inside a write transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// below returns the bounds of the paths strictly below p, for a query of the
+// form `path > lo AND path < hi`. Every such path starts with p+"/", and in
+// byte order (SQLite's BINARY collation) those are exactly the strings
+// greater than p+"/" and less than p+"0", '0' being the byte after '/'. For
+// the root, that is every path but "/" itself.
+//
+// A range, unlike LIKE p || '/%', needs no escaping of '%', '_' and '\' in p,
+// is case-sensitive (SQLite's LIKE ignores ASCII case by default, so
+// "/Pratiche/%" would also match "/pratiche/x"), and is answered from an
+// index.
+func below(p string) (lo, hi string) {
+	if p == "/" {
+		return "/", "0"
+	}
+	return p + "/", p + "0"
+}

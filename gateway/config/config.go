@@ -1,0 +1,187 @@
+// Package config loads the gateway's configuration: defaults, then a YAML
+// file, then FALDONE_* environment variables; command-line flags are applied
+// last by the caller.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration. The README documents every key.
+type Config struct {
+	Listen      string   `yaml:"listen"`
+	DataDir     string   `yaml:"data_dir"`
+	PublicHosts []string `yaml:"public_hosts"`
+	Log         Log      `yaml:"log"`
+	WebDAV      WebDAV   `yaml:"webdav"`
+	Comuni      []Comune `yaml:"comuni"`
+	Users       []User   `yaml:"users"`
+}
+
+// Log selects the log format and level.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// WebDAV tunes the protocol.
+type WebDAV struct {
+	AllowInfiniteDepth bool          `yaml:"allow_infinite_depth"`
+	MaxXMLBody         int64         `yaml:"max_xml_body"`
+	DefaultLockTimeout time.Duration `yaml:"default_lock_timeout"`
+	MaxLockTimeout     time.Duration `yaml:"max_lock_timeout"`
+}
+
+// Comune is one mount of the namespace.
+type Comune struct {
+	ID      string `yaml:"id"`      // the first path segment: lower case letters, digits, '-'
+	Name    string `yaml:"name"`    // as people read it
+	Storage string `yaml:"storage"` // storage URL; default file:<data_dir>/archivio/<id>
+}
+
+// User is a local account (service users; people sign in with SPID).
+type User struct {
+	Name         string `yaml:"name"`
+	PasswordHash string `yaml:"password_hash"` // argon2id, PHC format: see `faldone hash-password`
+}
+
+// Unione lists the eight Comuni of the Unione dei Comuni della Bassa Reggiana,
+// the default mounts.
+var unione = [][2]string{
+	{"boretto", "Boretto"}, {"brescello", "Brescello"}, {"gualtieri", "Gualtieri"},
+	{"guastalla", "Guastalla"}, {"luzzara", "Luzzara"}, {"novellara", "Novellara"},
+	{"poviglio", "Poviglio"}, {"reggiolo", "Reggiolo"},
+}
+
+// Default returns the embedded defaults.
+func Default() Config {
+	return Config{
+		Listen:  "127.0.0.1:8080",
+		DataDir: "faldone-data",
+		Log:     Log{Level: "info", Format: "text"},
+		WebDAV: WebDAV{
+			MaxXMLBody:         1 << 20,
+			DefaultLockTimeout: time.Hour,
+			MaxLockTimeout:     24 * time.Hour,
+		},
+	}
+}
+
+// Load reads the file at path (none when path is "") over the defaults, then
+// the environment.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("read configuration: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("configuration %s: %w", path, err)
+		}
+	}
+	if err := cfg.applyEnv(os.LookupEnv); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// applyEnv overrides keys from FALDONE_* variables.
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	str := map[string]*string{
+		"FALDONE_LISTEN":     &c.Listen,
+		"FALDONE_DATA_DIR":   &c.DataDir,
+		"FALDONE_LOG_LEVEL":  &c.Log.Level,
+		"FALDONE_LOG_FORMAT": &c.Log.Format,
+	}
+	for k, p := range str {
+		if v, ok := lookup(k); ok {
+			*p = v
+		}
+	}
+	if v, ok := lookup("FALDONE_PUBLIC_HOSTS"); ok {
+		c.PublicHosts = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+	}
+	if v, ok := lookup("FALDONE_WEBDAV_ALLOW_INFINITE_DEPTH"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("FALDONE_WEBDAV_ALLOW_INFINITE_DEPTH: %w", err)
+		}
+		c.WebDAV.AllowInfiniteDepth = b
+	}
+	return nil
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// Finish fills the derived defaults and validates the whole configuration.
+func (c *Config) Finish() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen %q: %w", c.Listen, err)
+	}
+	if c.DataDir == "" {
+		return errors.New("data_dir is empty")
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	c.DataDir = abs
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format %q: want text or json", c.Log.Format)
+	}
+	if c.WebDAV.MaxXMLBody <= 0 || c.WebDAV.DefaultLockTimeout <= 0 || c.WebDAV.MaxLockTimeout < c.WebDAV.DefaultLockTimeout {
+		return errors.New("webdav: max_xml_body and the lock timeouts must be positive, the maximum at least the default")
+	}
+	if len(c.Comuni) == 0 {
+		for _, u := range unione {
+			c.Comuni = append(c.Comuni, Comune{ID: u[0], Name: u[1]})
+		}
+	}
+	seen := map[string]bool{}
+	for i := range c.Comuni {
+		m := &c.Comuni[i]
+		if !idPattern.MatchString(m.ID) {
+			return fmt.Errorf("comune id %q: use lower-case letters, digits and '-'", m.ID)
+		}
+		if seen[m.ID] {
+			return fmt.Errorf("comune %q defined twice", m.ID)
+		}
+		seen[m.ID] = true
+		if m.Name == "" {
+			m.Name = m.ID
+		}
+		if m.Storage == "" {
+			m.Storage = "file:" + filepath.Join(c.DataDir, "archivio", m.ID)
+		}
+	}
+	users := map[string]bool{}
+	for _, u := range c.Users {
+		if u.Name == "" || u.PasswordHash == "" || users[u.Name] {
+			return fmt.Errorf("users: each needs a unique name and a password_hash (%q)", u.Name)
+		}
+		users[u.Name] = true
+	}
+	return nil
+}

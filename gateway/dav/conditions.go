@@ -1,0 +1,209 @@
+package dav
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/bassareggiana/faldone/backends"
+	"github.com/bassareggiana/faldone/backends/state"
+	"golang.org/x/net/webdav"
+)
+
+// target is a resource a request is about to change.
+type target struct {
+	path string
+	// tree: the change reaches every descendant (DELETE, MOVE, overwrite).
+	tree bool
+	// member: the change adds or removes path from its parent's members,
+	// which a lock on the parent protects even at depth 0.
+	member bool
+}
+
+// checkWrite evaluates the If header and the HTTP preconditions on the
+// request URI, then enforces the locks covering the targets. Conditions come
+// first: a request whose If header is false learns that (412) even where a
+// lock it did not submit also stands in its way (423).
+func (rq *request) checkWrite(targets ...target) error {
+	if err := rq.checkConditions(); err != nil {
+		return err
+	}
+	now := rq.now()
+	for _, t := range targets {
+		locks, err := rq.store.Locks(rq.ctx, t.path, t.tree, now)
+		if err != nil {
+			return err
+		}
+		for _, l := range locks {
+			applies := l.Covers(t.path) ||
+				(t.tree && state.IsAncestor(t.path, l.Root)) ||
+				(t.member && l.Root == parentOf(t.path))
+			if applies && !rq.holds(l) {
+				return &statusError{code: http.StatusLocked, err: errors.New("lock token not submitted"),
+					body: `<D:error xmlns:D="DAV:"><D:lock-token-submitted><D:href>` +
+						xmlText(href(l.Root, false)) + `</D:href></D:lock-token-submitted></D:error>`}
+			}
+		}
+	}
+	return nil
+}
+
+// holds reports whether the request submitted the token of l and may use it.
+func (rq *request) holds(l state.Lock) bool {
+	return rq.tokens[l.Token] && l.Principal == rq.user
+}
+
+// checkConditions evaluates the If header and the HTTP preconditions
+// (If-Match, If-None-Match, If-Unmodified-Since) against the request URI.
+func (rq *request) checkConditions() error {
+	if rq.ifh != nil {
+		ok, err := rq.evalIf()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return newStatus(http.StatusPreconditionFailed, "If header evaluated to false")
+		}
+	}
+	e, err := rq.stat(rq.path)
+	exists := err == nil
+	if err != nil && !errors.Is(err, backends.ErrNotFound) {
+		return err
+	}
+	if code := httpPreconditions(rq.r, e, exists, false); code != 0 {
+		return newStatus(code, "HTTP precondition failed")
+	}
+	return nil
+}
+
+// evalIf reports whether at least one list of the If header is true.
+func (rq *request) evalIf() (bool, error) {
+	for _, l := range rq.ifh {
+		p := rq.path
+		if l.Resource != "" {
+			var ok bool
+			if p, ok = rq.resourcePath(l.Resource); !ok {
+				continue
+			}
+		}
+		ok, err := rq.evalList(p, l.Conditions)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (rq *request) evalList(p string, conds []webdav.Condition) (bool, error) {
+	for _, c := range conds {
+		var match bool
+		if c.Token != "" {
+			l, err := rq.store.Lock(rq.ctx, c.Token)
+			switch {
+			case err == nil:
+				match = l.Covers(p)
+			case !errors.Is(err, state.ErrNoSuchLock):
+				return false, err
+			}
+		} else {
+			e, err := rq.stat(p)
+			switch {
+			case err == nil:
+				match = !e.IsDir && e.ETag != "" && c.ETag == quoteETag(e.ETag)
+			case !errors.Is(err, backends.ErrNotFound):
+				return false, err
+			}
+		}
+		if match == c.Not {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// resourcePath maps the URI of a tagged list to a namespace path. A URI on a
+// foreign host or outside the namespace matches nothing.
+func (rq *request) resourcePath(uri string) (string, bool) {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Host != "" && !rq.localHost(u.Host)) {
+		return "", false
+	}
+	p, _, err := cleanPath(u.EscapedPath())
+	return p, err == nil
+}
+
+// localHost reports whether host names this server.
+func (rq *request) localHost(host string) bool {
+	if strings.EqualFold(host, rq.r.Host) {
+		return true
+	}
+	for _, h := range rq.opts.PublicHosts {
+		if strings.EqualFold(host, h) {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteETag(s string) string { return `"` + s + `"` }
+
+// httpPreconditions evaluates If-Match, If-None-Match, If-Unmodified-Since
+// and, for reads, If-Modified-Since. It returns 0 when the request may go on,
+// else the status to answer (412, or 304 for a read).
+func httpPreconditions(r *http.Request, e backends.Entry, exists, read bool) int {
+	etag := ""
+	if exists && !e.IsDir {
+		etag = quoteETag(e.ETag)
+	}
+	if im := r.Header.Get("If-Match"); im != "" {
+		if !exists || !etagListMatch(im, etag, false) {
+			return http.StatusPreconditionFailed
+		}
+	} else if ius := r.Header.Get("If-Unmodified-Since"); ius != "" && exists {
+		if t, err := http.ParseTime(ius); err == nil && e.ModTime.Truncate(time.Second).After(t) {
+			return http.StatusPreconditionFailed
+		}
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		if exists && etagListMatch(inm, etag, true) {
+			if read {
+				return http.StatusNotModified
+			}
+			return http.StatusPreconditionFailed
+		}
+	} else if ims := r.Header.Get("If-Modified-Since"); ims != "" && read && exists {
+		if t, err := http.ParseTime(ims); err == nil && !e.ModTime.Truncate(time.Second).After(t) {
+			return http.StatusNotModified
+		}
+	}
+	return 0
+}
+
+// etagListMatch matches an If-Match or If-None-Match value against etag;
+// weak comparison is used for If-None-Match, strong for If-Match.
+func etagListMatch(list, etag string, weak bool) bool {
+	list = strings.TrimSpace(list)
+	if list == "*" {
+		return true
+	}
+	if etag == "" {
+		return false
+	}
+	for _, t := range strings.Split(list, ",") {
+		t = strings.TrimSpace(t)
+		if weak {
+			t = strings.TrimPrefix(t, "W/")
+		} else if strings.HasPrefix(t, "W/") {
+			continue
+		}
+		if t == etag {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,206 @@
+package dav
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bassareggiana/faldone/backends"
+)
+
+// get serves GET and HEAD. A file costs one storage request: the read itself
+// carries the metadata, and a Range goes to the storage as it is.
+func (rq *request) get() error {
+	if rq.ifh != nil {
+		ok, err := rq.evalIf()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return newStatus(http.StatusPreconditionFailed, "If header evaluated to false")
+		}
+	}
+	if rq.r.Method == http.MethodHead {
+		e, err := rq.stat(rq.path)
+		if err != nil {
+			return err
+		}
+		if code := httpPreconditions(rq.r, e, true, true); code != 0 {
+			return rq.notModified(code, e)
+		}
+		rq.entryHeaders(e)
+		if e.IsDir {
+			rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		} else {
+			rq.w.Header().Set("Content-Length", strconv.FormatInt(e.Size, 10))
+		}
+		rq.w.WriteHeader(http.StatusOK)
+		return nil
+	}
+
+	rng := parseRange(rq.r.Header.Get("Range"))
+	obj, err := rq.fs.Open(rq.ctx, backendPath(rq.path), rng)
+	if errors.Is(err, backends.ErrIsDir) {
+		return rq.listing()
+	}
+	if errors.Is(err, backends.ErrRange) {
+		if e, serr := rq.stat(rq.path); serr == nil {
+			rq.w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(e.Size, 10))
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { obj.Body.Close() }()
+	if code := httpPreconditions(rq.r, obj.Entry, true, true); code != 0 {
+		return rq.notModified(code, obj.Entry)
+	}
+	if rng != nil && !ifRangeMatches(rq.r.Header.Get("If-Range"), obj.Entry) {
+		obj.Body.Close()
+		if obj, err = rq.fs.Open(rq.ctx, backendPath(rq.path), nil); err != nil {
+			return err
+		}
+		rng = nil
+	}
+	h := rq.w.Header()
+	rq.entryHeaders(obj.Entry)
+	h.Set("Content-Type", obj.ContentType)
+	h.Set("Content-Length", strconv.FormatInt(obj.Length, 10))
+	status := http.StatusOK
+	if rng != nil {
+		status = http.StatusPartialContent
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", obj.Start, obj.Start+obj.Length-1, obj.Size))
+	}
+	rq.w.WriteHeader(status)
+	buf := rq.buffer()
+	defer rq.bufs.Put(buf)
+	if _, err := io.CopyBuffer(rq.w, io.LimitReader(obj.Body, obj.Length), *buf); err != nil {
+		// The status is sent: all that is left is to log the broken stream.
+		rq.log.Warn("GET body interrupted", "path", rq.path, "user", rq.user, "err", err)
+	}
+	return nil
+}
+
+// notModified answers a failed precondition of a read.
+func (rq *request) notModified(code int, e backends.Entry) error {
+	if code == http.StatusNotModified {
+		rq.entryHeaders(e)
+		rq.w.WriteHeader(code)
+		return nil
+	}
+	return newStatus(code, "HTTP precondition failed")
+}
+
+func (rq *request) entryHeaders(e backends.Entry) {
+	h := rq.w.Header()
+	if !e.IsDir {
+		h.Set("ETag", quoteETag(e.ETag))
+		h.Set("Accept-Ranges", "bytes")
+	}
+	if !e.ModTime.IsZero() {
+		h.Set("Last-Modified", e.ModTime.UTC().Format(http.TimeFormat))
+	}
+}
+
+// parseRange parses a Range header with a single byte range. Anything else,
+// multiple ranges included, yields nil: the whole file is served, as HTTP
+// allows.
+func parseRange(s string) *backends.Range {
+	spec, ok := strings.CutPrefix(s, "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return nil
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return nil
+	}
+	if first == "" {
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n <= 0 {
+			return nil
+		}
+		return &backends.Range{Start: -1, Length: n}
+	}
+	start, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || start < 0 {
+		return nil
+	}
+	if last == "" {
+		return &backends.Range{Start: start, Length: -1}
+	}
+	end, err := strconv.ParseInt(last, 10, 64)
+	if err != nil || end < start {
+		return nil
+	}
+	return &backends.Range{Start: start, Length: end - start + 1}
+}
+
+// ifRangeMatches reports whether a range may be served under If-Range.
+func ifRangeMatches(v string, e backends.Entry) bool {
+	if v == "" {
+		return true
+	}
+	if strings.HasPrefix(v, `"`) {
+		return v == quoteETag(e.ETag)
+	}
+	t, err := http.ParseTime(v)
+	return err == nil && e.ModTime.Truncate(time.Second).Equal(t)
+}
+
+var listingPage = template.Must(template.New("cartella").Parse(`<!DOCTYPE html>
+<html lang="it"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} — Faldone</title></head>
+<body><main><h1>{{.Title}}</h1>
+{{if .Parent}}<p><a href="{{.Parent}}">Cartella superiore</a></p>{{end}}
+<table><thead><tr><th scope="col">Nome</th><th scope="col">Dimensione</th><th scope="col">Modificato</th></tr></thead><tbody>
+{{range .Entries}}<tr><td><a href="{{.Href}}">{{.Name}}{{if .Dir}}/{{end}}</a></td><td>{{if not .Dir}}{{.Size}} byte{{end}}</td><td>{{.Modified}}</td></tr>
+{{else}}<tr><td colspan="3">La cartella è vuota.</td></tr>
+{{end}}</tbody></table>{{if .More}}<p>Sono mostrati i primi {{len .Entries}} elementi.</p>{{end}}</main></body></html>
+`))
+
+type listingEntry struct {
+	Href, Name, Modified string
+	Dir                  bool
+	Size                 int64
+}
+
+// listing answers GET on a folder with a plain page of its first entries,
+// for a person who opens the drive's address in a browser.
+func (rq *request) listing() error {
+	e, err := rq.stat(rq.path)
+	if err != nil {
+		return err
+	}
+	if code := httpPreconditions(rq.r, e, true, true); code != 0 {
+		return rq.notModified(code, e)
+	}
+	page, err := rq.fs.List(rq.ctx, backendPath(rq.path), backends.ListOptions{})
+	if err != nil {
+		return err
+	}
+	data := struct {
+		Title, Parent string
+		Entries       []listingEntry
+		More          bool
+	}{Title: rq.path, More: page.Next != ""}
+	if rq.path != "/" {
+		data.Parent = href(parentOf(rq.path), true)
+	}
+	for _, c := range page.Entries {
+		p := namespacePath(c.Path)
+		le := listingEntry{Href: href(p, c.IsDir), Name: c.Name(), Dir: c.IsDir, Size: c.Size}
+		if !c.ModTime.IsZero() {
+			le.Modified = c.ModTime.Local().Format("02/01/2006 15:04")
+		}
+		data.Entries = append(data.Entries, le)
+	}
+	rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	rq.entryHeaders(e)
+	return listingPage.Execute(rq.w, data)
+}

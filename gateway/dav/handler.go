@@ -1,0 +1,279 @@
+// Package dav serves a storage backend over WebDAV (RFC 4918, classes 1 and 2).
+//
+// It uses golang.org/x/net/webdav's property and condition types but owns the
+// method handlers: uploads are atomic, locks and dead properties live in the
+// shared state store, every If header is evaluated in full, and listings never
+// cost a storage request per entry.
+package dav
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bassareggiana/faldone/backends"
+	"github.com/bassareggiana/faldone/backends/state"
+)
+
+// Options tune the handler; the zero value gives the defaults.
+type Options struct {
+	// PublicHosts are host names (with port where not the default) under
+	// which clients reach the server besides the request's Host, e.g. behind a
+	// proxy that rewrites Host. A Destination on any other host is refused.
+	PublicHosts []string
+	// AllowInfiniteDepth lets PROPFIND answer Depth: infinity (off by default:
+	// a single request could walk the whole archive).
+	AllowInfiniteDepth bool
+	// MaxXMLBody bounds request bodies of PROPFIND, PROPPATCH and LOCK.
+	// Default 1 MiB.
+	MaxXMLBody int64
+	// DefaultLockTimeout is granted when a LOCK asks for none; MaxLockTimeout
+	// caps what a LOCK may ask for, Infinite included. Defaults 1 h and 24 h.
+	DefaultLockTimeout, MaxLockTimeout time.Duration
+}
+
+// Handler is an http.Handler serving fs over WebDAV.
+type Handler struct {
+	fs    backends.Backend
+	store state.Store
+	log   *slog.Logger
+	opts  Options
+	// principal names the authenticated account of a request; locks record it
+	// and only their owner may use their token.
+	principal func(*http.Request) string
+	now       func() time.Time
+	bufs      sync.Pool // *[]byte copy buffers
+}
+
+// New returns a handler. principal may be nil when every request is anonymous.
+func New(fs backends.Backend, store state.Store, log *slog.Logger, principal func(*http.Request) string, opts Options) *Handler {
+	if opts.MaxXMLBody <= 0 {
+		opts.MaxXMLBody = 1 << 20
+	}
+	if opts.DefaultLockTimeout <= 0 {
+		opts.DefaultLockTimeout = time.Hour
+	}
+	if opts.MaxLockTimeout <= 0 {
+		opts.MaxLockTimeout = 24 * time.Hour
+	}
+	if principal == nil {
+		principal = func(*http.Request) string { return "" }
+	}
+	return &Handler{fs: fs, store: store, log: log, opts: opts, principal: principal, now: time.Now}
+}
+
+const allowed = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK"
+
+// request carries what one request's handlers share.
+type request struct {
+	*Handler
+	w    http.ResponseWriter
+	r    *http.Request
+	ctx  context.Context
+	path string // namespace path of the request URI
+	dir  bool   // the URI ended with a slash
+	user string
+	ifh  []ifList
+	// tokens holds the lock tokens the request submitted in its If header.
+	tokens map[string]bool
+	// stats caches the entries the request looked up.
+	stats map[string]statResult
+}
+
+type statResult struct {
+	e   backends.Entry
+	err error
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rq := &request{Handler: h, w: w, r: r, ctx: r.Context(), user: h.principal(r), stats: map[string]statResult{}}
+	err := rq.serve()
+	if err != nil {
+		rq.fail(err)
+	}
+}
+
+func (rq *request) serve() error {
+	var err error
+	rq.path, rq.dir, err = cleanPath(rq.r.URL.EscapedPath())
+	if err != nil {
+		return err
+	}
+	if rq.r.Method == http.MethodOptions {
+		return rq.options()
+	}
+	if h := rq.r.Header.Get("If"); h != "" {
+		if rq.ifh, err = parseIf(h); err != nil {
+			return err
+		}
+		rq.tokens = map[string]bool{}
+		for _, l := range rq.ifh {
+			for _, c := range l.Conditions {
+				if c.Token != "" && !c.Not {
+					rq.tokens[c.Token] = true
+				}
+			}
+		}
+	}
+	switch rq.r.Method {
+	case http.MethodGet, http.MethodHead:
+		return rq.get()
+	case http.MethodPut:
+		return rq.put()
+	case http.MethodDelete:
+		return rq.delete()
+	case "MKCOL":
+		return rq.mkcol()
+	case "COPY", "MOVE":
+		return rq.copyMove()
+	case "PROPFIND":
+		return rq.propfind()
+	case "PROPPATCH":
+		return rq.proppatch()
+	case "LOCK":
+		return rq.lock()
+	case "UNLOCK":
+		return rq.unlock()
+	default:
+		rq.w.Header().Set("Allow", allowed)
+		return &statusError{code: http.StatusMethodNotAllowed, err: errors.New("method not supported")}
+	}
+}
+
+func (rq *request) options() error {
+	h := rq.w.Header()
+	h.Set("Allow", allowed)
+	h.Set("DAV", "1, 2")
+	h.Set("MS-Author-Via", "DAV")
+	h.Set("Content-Length", "0")
+	rq.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// stat looks up a namespace path once per request.
+func (rq *request) stat(p string) (backends.Entry, error) {
+	if s, ok := rq.stats[p]; ok {
+		return s.e, s.err
+	}
+	e, err := rq.fs.Stat(rq.ctx, backendPath(p))
+	rq.stats[p] = statResult{e, err}
+	return e, err
+}
+
+// forget drops cached lookups after the request changed storage.
+func (rq *request) forget() { clear(rq.stats) }
+
+// statusError is an error that carries its HTTP status and, for WebDAV
+// preconditions, the DAV:error element to send.
+type statusError struct {
+	code int
+	cond string // precondition element name inside DAV:error, or ""
+	body string // full XML body, overriding cond
+	err  error
+}
+
+func (e *statusError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return http.StatusText(e.code)
+}
+
+func (e *statusError) Unwrap() error { return e.err }
+
+func newStatus(code int, msg string) error {
+	return &statusError{code: code, err: errors.New(msg)}
+}
+
+// statusOf maps an error to the status the client gets. It is the one place
+// where errors become HTTP statuses.
+func statusOf(err error) int {
+	var se *statusError
+	switch {
+	case errors.As(err, &se):
+		return se.code
+	case errors.Is(err, errBadPath), errors.Is(err, errBadIf), errors.Is(err, errBadXML),
+		errors.Is(err, backends.ErrInvalidPath), errors.Is(err, backends.ErrIncomplete):
+		return http.StatusBadRequest
+	case errors.Is(err, errBodyTooLong):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, backends.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, backends.ErrExist):
+		return http.StatusMethodNotAllowed
+	case errors.Is(err, backends.ErrNotDir):
+		return http.StatusConflict
+	case errors.Is(err, backends.ErrIsDir):
+		return http.StatusMethodNotAllowed
+	case errors.Is(err, backends.ErrPermission):
+		return http.StatusForbidden
+	case errors.Is(err, backends.ErrRange):
+		return http.StatusRequestedRangeNotSatisfiable
+	case errors.Is(err, backends.ErrTooLarge):
+		return http.StatusInsufficientStorage
+	case errors.Is(err, backends.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, backends.ErrAccessDenied):
+		return http.StatusBadGateway
+	case errors.Is(err, state.ErrLocked):
+		return http.StatusLocked
+	case errors.Is(err, state.ErrNoSuchLock):
+		return http.StatusPreconditionFailed
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// fail answers a request that ended in err and logs it. The client gets the
+// status and, for preconditions, the DAV:error element: never the error text.
+func (rq *request) fail(err error) {
+	code := statusOf(err)
+	level := slog.LevelInfo
+	if code >= 500 {
+		level = slog.LevelError
+	}
+	if errors.Is(err, context.Canceled) {
+		level = slog.LevelWarn
+	}
+	rq.log.Log(rq.ctx, level, "request failed", "method", rq.r.Method, "path", rq.r.URL.EscapedPath(),
+		"status", code, "user", rq.user, "err", err)
+	var se *statusError
+	if errors.As(err, &se) && (se.body != "" || se.cond != "") {
+		body := se.body
+		if body == "" {
+			body = davError(se.cond)
+		}
+		writeXML(rq.w, code, body)
+		return
+	}
+	if code == http.StatusLocked {
+		writeXML(rq.w, code, davError("no-conflicting-lock"))
+		return
+	}
+	http.Error(rq.w, http.StatusText(code), code)
+}
+
+// href is the URL path of a namespace path, with a trailing slash for folders.
+func href(p string, dir bool) string {
+	s := escapePath(p)
+	if dir && !strings.HasSuffix(s, "/") {
+		s += "/"
+	}
+	return s
+}
+
+// newToken returns a fresh lock token.
+func newToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	s := hex.EncodeToString(b[:])
+	return "urn:uuid:" + s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}

@@ -1,0 +1,83 @@
+package dav
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+)
+
+// errBadPath is returned for request paths that are refused at the edge.
+var errBadPath = errors.New("bad path")
+
+// cleanPath turns the escaped path of a request URL into a namespace path
+// ("/" or "/a/b", no trailing slash). It decodes each segment on its own and
+// refuses, instead of repairing, every form that could name something other
+// than what it spells: dot segments (also percent-encoded), encoded slashes,
+// backslashes, NUL and other control characters, and empty segments. The
+// returned bool reports whether the URL ended with a slash.
+func cleanPath(escaped string) (string, bool, error) {
+	if escaped == "" || escaped[0] != '/' {
+		return "", false, errBadPath
+	}
+	if escaped == "/" {
+		return "/", true, nil
+	}
+	trailing := strings.HasSuffix(escaped, "/")
+	segs := strings.Split(strings.TrimSuffix(escaped[1:], "/"), "/")
+	var b strings.Builder
+	for _, s := range segs {
+		seg, err := url.PathUnescape(s)
+		if err != nil || !validSegment(seg) {
+			return "", false, errBadPath
+		}
+		b.WriteByte('/')
+		b.WriteString(seg)
+	}
+	return b.String(), trailing, nil
+}
+
+// validSegment reports whether a decoded segment may be part of a path.
+func validSegment(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 1024 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == 0x7f || c == '/' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// escapePath escapes a namespace path for use in an href or a Location.
+func escapePath(p string) string {
+	if p == "/" {
+		return "/"
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return "/" + strings.Join(segs, "/")
+}
+
+// parentOf returns the parent of a namespace path; the root is its own parent.
+func parentOf(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
+}
+
+// backendPath converts a namespace path to the backend's relative form.
+func backendPath(p string) string { return strings.TrimPrefix(p, "/") }
+
+// namespacePath converts a backend path to a namespace path.
+func namespacePath(bp string) string { return "/" + bp }
+
+// isWithin reports whether p is a or below a.
+func isWithin(p, a string) bool {
+	return p == a || a == "/" || strings.HasPrefix(p, a+"/")
+}

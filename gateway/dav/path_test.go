@@ -1,0 +1,87 @@
+package dav
+
+import "testing"
+
+func TestCleanPath(t *testing.T) {
+	tests := []struct {
+		in       string
+		want     string
+		trailing bool
+		bad      bool
+	}{
+		{in: "/", want: "/", trailing: true},
+		{in: "/guastalla", want: "/guastalla"},
+		{in: "/guastalla/2019/", want: "/guastalla/2019", trailing: true},
+		{in: "/a/tavola%2003.dwg", want: "/a/tavola 03.dwg"},
+		{in: "/a/%C3%A8", want: "/a/è"},
+		{in: "/a/b:c", want: "/a/b:c"},
+		{in: "", bad: true},
+		{in: "a", bad: true},
+		{in: "/a/../b", bad: true},
+		{in: "/a/%2e%2e/b", bad: true},
+		{in: "/a/%2E%2E", bad: true},
+		{in: "/a/./b", bad: true},
+		{in: "/a/%2e/b", bad: true},
+		{in: "/a%2fb", bad: true},
+		{in: "/a%2Fb", bad: true},
+		{in: "/a%5cb", bad: true},
+		{in: `/a\b`, bad: true},
+		{in: "/a%00b", bad: true},
+		{in: "/a//b", bad: true},
+		{in: "//a", bad: true},
+		{in: "/a%zz", bad: true},
+		{in: "/a%0a", bad: true},
+	}
+	for _, tt := range tests {
+		got, trailing, err := cleanPath(tt.in)
+		if tt.bad {
+			if err == nil {
+				t.Errorf("cleanPath(%q) = %q, want error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want || trailing != tt.trailing {
+			t.Errorf("cleanPath(%q) = %q, %v, %v; want %q, %v", tt.in, got, trailing, err, tt.want, tt.trailing)
+		}
+	}
+}
+
+func FuzzCleanPath(f *testing.F) {
+	for _, s := range []string{"/", "/a/b", "/a/%2e%2e", "/a%2fb", "/a//b/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, _, err := cleanPath(s)
+		if err != nil {
+			return
+		}
+		if p[0] != '/' || (p != "/" && p[len(p)-1] == '/') {
+			t.Fatalf("cleanPath(%q) = %q: not absolute or has trailing slash", s, p)
+		}
+		if p == "/" {
+			return
+		}
+		for _, seg := range splitSegments(p) {
+			if !validSegment(seg) {
+				t.Fatalf("cleanPath(%q) = %q: invalid segment %q", s, p, seg)
+			}
+		}
+		// Escaping and cleaning again must give the same path.
+		q, _, err := cleanPath(escapePath(p))
+		if err != nil || q != p {
+			t.Fatalf("round trip of %q: %q, %v", p, q, err)
+		}
+	})
+}
+
+func splitSegments(p string) []string {
+	var out []string
+	start := 1
+	for i := 1; i <= len(p); i++ {
+		if i == len(p) || p[i] == '/' {
+			out = append(out, p[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}

@@ -1,0 +1,353 @@
+package dav
+
+import (
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bassareggiana/faldone/backends"
+	"github.com/bassareggiana/faldone/backends/state"
+	"golang.org/x/net/webdav"
+)
+
+func davName(local string) xml.Name { return xml.Name{Space: nsDAV, Local: local} }
+
+// liveNames are the live properties, in the order allprop and propname list
+// them. All are protected: PROPPATCH cannot change them.
+var liveNames = []xml.Name{
+	davName("resourcetype"), davName("getcontentlength"), davName("getlastmodified"),
+	davName("creationdate"), davName("getetag"), davName("getcontenttype"),
+	davName("displayname"), davName("supportedlock"), davName("lockdiscovery"),
+}
+
+func isLive(n xml.Name) bool {
+	for _, l := range liveNames {
+		if l == n {
+			return true
+		}
+	}
+	return false
+}
+
+// resource is what PROPFIND knows of one path, gathered without a storage
+// request per entry: the entry from the listing, dead properties and locks
+// from one state-store query each.
+type resource struct {
+	path  string
+	entry backends.Entry
+	dead  []state.Prop
+	locks []state.Lock
+}
+
+func (rq *request) propfind() error {
+	depth := 1
+	switch strings.ToLower(rq.r.Header.Get("Depth")) {
+	case "0":
+		depth = 0
+	case "1":
+	case "", "infinity":
+		if !rq.opts.AllowInfiniteDepth {
+			return &statusError{code: http.StatusForbidden, cond: "propfind-finite-depth", err: errors.New("PROPFIND with infinite depth")}
+		}
+		depth = -1
+	default:
+		return newStatus(http.StatusBadRequest, "bad Depth header")
+	}
+	body, err := readXMLBody(rq.r, rq.opts.MaxXMLBody)
+	if err != nil {
+		return err
+	}
+	pf, err := parsePropfind(body)
+	if err != nil {
+		return err
+	}
+	if rq.ifh != nil {
+		if err := rq.checkConditions(); err != nil {
+			return err
+		}
+	}
+	e, err := rq.stat(rq.path)
+	if err != nil {
+		return err
+	}
+	wantLocks := pf.allprop || pf.propname || containsName(pf.names, davName("lockdiscovery"))
+	now := rq.now()
+
+	var locks []state.Lock
+	if wantLocks {
+		if locks, err = rq.store.Locks(rq.ctx, rq.path, depth != 0 && e.IsDir, now); err != nil {
+			return err
+		}
+	}
+	var dead map[string][]state.Prop
+	if depth == 0 || !e.IsDir {
+		props, err := rq.store.Props(rq.ctx, rq.path)
+		if err != nil {
+			return err
+		}
+		dead = map[string][]state.Prop{rq.path: props}
+	} else if depth == 1 {
+		if dead, err = rq.store.ChildProps(rq.ctx, rq.path); err != nil {
+			return err
+		}
+	}
+	m := newMSWriter(rq.w)
+	emit := func(p string, e backends.Entry) error {
+		res := resource{path: p, entry: e}
+		if dead != nil {
+			res.dead = dead[p]
+		} else if res.dead, err = rq.store.Props(rq.ctx, p); err != nil {
+			return err
+		}
+		for _, l := range locks {
+			if l.Covers(p) {
+				res.locks = append(res.locks, l)
+			}
+		}
+		m.propResponse(href(p, e.IsDir), rq.propstats(res, pf, now))
+		return nil
+	}
+	if err := emit(rq.path, e); err != nil {
+		return err
+	}
+	if depth != 0 && e.IsDir {
+		opts := backends.ListOptions{Recursive: depth < 0}
+		for {
+			page, err := rq.fs.List(rq.ctx, e.Path, opts)
+			if err != nil {
+				// The status line is sent: end the document and log.
+				rq.log.Error("PROPFIND listing failed part-way", "path", rq.path, "err", err)
+				break
+			}
+			for _, c := range page.Entries {
+				if err := emit(namespacePath(c.Path), c); err != nil {
+					rq.log.Error("PROPFIND properties failed part-way", "path", rq.path, "err", err)
+					break
+				}
+			}
+			if page.Next == "" {
+				break
+			}
+			opts.Token = page.Next
+		}
+	}
+	return m.close()
+}
+
+func containsName(names []xml.Name, n xml.Name) bool {
+	for _, x := range names {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+// propstats builds the propstat elements of one resource.
+func (rq *request) propstats(res resource, pf propfind, now time.Time) []webdav.Propstat {
+	if pf.propname {
+		var ps webdav.Propstat
+		ps.Status = http.StatusOK
+		for _, n := range liveNames {
+			if _, ok := rq.liveProp(res, n, now); ok {
+				ps.Props = append(ps.Props, webdav.Property{XMLName: n})
+			}
+		}
+		for _, d := range res.dead {
+			ps.Props = append(ps.Props, webdav.Property{XMLName: xml.Name{Space: d.Space, Local: d.Local}})
+		}
+		return []webdav.Propstat{ps}
+	}
+	found := webdav.Propstat{Status: http.StatusOK}
+	missing := webdav.Propstat{Status: http.StatusNotFound}
+	if pf.allprop {
+		for _, n := range liveNames {
+			if p, ok := rq.liveProp(res, n, now); ok {
+				found.Props = append(found.Props, p)
+			}
+		}
+		for _, d := range res.dead {
+			if !isLive(xml.Name{Space: d.Space, Local: d.Local}) {
+				found.Props = append(found.Props, deadProperty(d))
+			}
+		}
+		// DAV:include names live properties that allprop leaves out; all of
+		// ours are in it already.
+	} else {
+		for _, n := range pf.names {
+			if p, ok := rq.liveProp(res, n, now); ok {
+				found.Props = append(found.Props, p)
+				continue
+			}
+			if d, ok := findDead(res.dead, n); ok {
+				found.Props = append(found.Props, deadProperty(d))
+				continue
+			}
+			missing.Props = append(missing.Props, webdav.Property{XMLName: n})
+		}
+	}
+	var out []webdav.Propstat
+	if len(found.Props) > 0 || len(missing.Props) == 0 {
+		out = append(out, found)
+	}
+	if len(missing.Props) > 0 {
+		out = append(out, missing)
+	}
+	return out
+}
+
+func findDead(dead []state.Prop, n xml.Name) (state.Prop, bool) {
+	for _, d := range dead {
+		if d.Space == n.Space && d.Local == n.Local {
+			return d, true
+		}
+	}
+	return state.Prop{}, false
+}
+
+func deadProperty(d state.Prop) webdav.Property {
+	return webdav.Property{XMLName: xml.Name{Space: d.Space, Local: d.Local}, Lang: d.Lang, InnerXML: d.InnerXML}
+}
+
+// liveProp computes a live property; ok is false when the resource has none
+// of that name (a folder has no getcontentlength, for one).
+func (rq *request) liveProp(res resource, n xml.Name, now time.Time) (webdav.Property, bool) {
+	if n.Space != nsDAV {
+		return webdav.Property{}, false
+	}
+	e := res.entry
+	val := ""
+	switch n.Local {
+	case "resourcetype":
+		if e.IsDir {
+			val = "<D:collection/>"
+		}
+	case "getcontentlength":
+		if e.IsDir {
+			return webdav.Property{}, false
+		}
+		val = strconv.FormatInt(e.Size, 10)
+	case "getlastmodified":
+		if e.ModTime.IsZero() {
+			return webdav.Property{}, false
+		}
+		val = e.ModTime.UTC().Format(http.TimeFormat)
+	case "creationdate":
+		// Object storage records no creation time; the last modification
+		// is the closest it knows.
+		if e.ModTime.IsZero() {
+			return webdav.Property{}, false
+		}
+		val = e.ModTime.UTC().Format(time.RFC3339)
+	case "getetag":
+		if e.IsDir || e.ETag == "" {
+			return webdav.Property{}, false
+		}
+		val = xmlText(quoteETag(e.ETag))
+	case "getcontenttype":
+		if e.IsDir {
+			return webdav.Property{}, false
+		}
+		val = xmlText(e.ContentType)
+	case "displayname":
+		if res.path == "/" {
+			return webdav.Property{}, false
+		}
+		val = xmlText(e.Name())
+	case "supportedlock":
+		val = supportedLock
+	case "lockdiscovery":
+		var b strings.Builder
+		for _, l := range res.locks {
+			b.WriteString(activeLock(l, now))
+		}
+		val = b.String()
+	default:
+		return webdav.Property{}, false
+	}
+	return webdav.Property{XMLName: n, InnerXML: []byte(val)}, true
+}
+
+const supportedLock = `<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>` +
+	`<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>`
+
+// proppatch applies every instruction or none (RFC 4918 section 9.2).
+func (rq *request) proppatch() error {
+	if _, err := rq.stat(rq.path); err != nil {
+		return err
+	}
+	if err := rq.checkWrite(target{path: rq.path}); err != nil {
+		return err
+	}
+	body, err := readXMLBody(rq.r, rq.opts.MaxXMLBody)
+	if err != nil {
+		return err
+	}
+	patches, err := parseProppatch(body)
+	if err != nil {
+		return err
+	}
+	// Instructions apply in document order: the last one for a name wins.
+	var (
+		final     = map[state.PropName]*state.Prop{} // nil value: removed
+		order     []state.PropName
+		protected bool
+		all       []webdav.Property
+	)
+	for _, pp := range patches {
+		for _, p := range pp.Props {
+			all = append(all, webdav.Property{XMLName: p.XMLName})
+			if isLive(p.XMLName) {
+				protected = true
+				continue
+			}
+			name := state.PropName{Space: p.XMLName.Space, Local: p.XMLName.Local}
+			if _, seen := final[name]; !seen {
+				order = append(order, name)
+			}
+			final[name] = nil
+			if !pp.Remove {
+				final[name] = &state.Prop{PropName: name, Lang: p.Lang, InnerXML: p.InnerXML}
+			}
+		}
+	}
+	var (
+		set    []state.Prop
+		remove []state.PropName
+	)
+	for _, name := range order {
+		if p := final[name]; p != nil {
+			set = append(set, *p)
+		} else {
+			remove = append(remove, name)
+		}
+	}
+	var pss []webdav.Propstat
+	if protected {
+		forbidden := webdav.Propstat{Status: http.StatusForbidden, XMLError: `<D:cannot-modify-protected-property/>`}
+		failed := webdav.Propstat{Status: http.StatusFailedDependency}
+		for _, p := range all {
+			if isLive(p.XMLName) {
+				forbidden.Props = append(forbidden.Props, p)
+			} else {
+				failed.Props = append(failed.Props, p)
+			}
+		}
+		pss = append(pss, forbidden)
+		if len(failed.Props) > 0 {
+			pss = append(pss, failed)
+		}
+	} else {
+		if err := rq.store.PatchProps(rq.ctx, rq.path, set, remove); err != nil {
+			return err
+		}
+		pss = []webdav.Propstat{{Status: http.StatusOK, Props: all}}
+	}
+	e, _ := rq.stat(rq.path)
+	m := newMSWriter(rq.w)
+	m.propResponse(href(rq.path, e.IsDir), pss)
+	return m.close()
+}

@@ -1,0 +1,342 @@
+package dav
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/bassareggiana/faldone/backends"
+)
+
+// deleteBatch is how many paths one backend Delete call receives; S3's
+// DeleteObjects takes at most 1000.
+const deleteBatch = 1000
+
+func (rq *request) mkcol() error {
+	if rq.r.ContentLength > 0 || rq.r.Header.Get("Transfer-Encoding") != "" {
+		return newStatus(http.StatusUnsupportedMediaType, "MKCOL with a body")
+	}
+	if _, err := rq.stat(rq.path); err == nil {
+		return newStatus(http.StatusMethodNotAllowed, "MKCOL on an existing resource")
+	} else if !errors.Is(err, backends.ErrNotFound) {
+		return err
+	}
+	if err := rq.checkWrite(target{path: rq.path, member: true}); err != nil {
+		return err
+	}
+	err := rq.fs.Mkdir(rq.ctx, backendPath(rq.path))
+	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
+		return &statusError{code: http.StatusConflict, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	rq.w.Header().Set("Location", href(rq.path, true))
+	rq.w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+func (rq *request) delete() error {
+	if d := rq.r.Header.Get("Depth"); d != "" && !strings.EqualFold(d, "infinity") {
+		return newStatus(http.StatusBadRequest, "DELETE with a finite Depth")
+	}
+	if rq.path == "/" {
+		return newStatus(http.StatusForbidden, "DELETE of the root")
+	}
+	e, err := rq.stat(rq.path)
+	if err != nil {
+		return err
+	}
+	if err := rq.checkWrite(target{path: rq.path, tree: true, member: true}); err != nil {
+		return err
+	}
+	failed, err := rq.removeTree(e)
+	if err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return rq.multiFailure(failed)
+	}
+	rq.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// removeTree deletes a file, or a folder with everything below it, with its
+// dead properties and locks. Files go first, in batches, then folders from the
+// deepest up, so a failure leaves a tree that still holds what was not deleted.
+// It returns the namespace paths it could not delete.
+func (rq *request) removeTree(e backends.Entry) (map[string]error, error) {
+	p := namespacePath(e.Path)
+	var files, dirs []string
+	if e.IsDir {
+		err := rq.walk(e.Path, func(c backends.Entry) error {
+			if c.IsDir {
+				dirs = append(dirs, c.Path+"/")
+			} else {
+				files = append(files, c.Path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, e.Path+"/")
+	} else {
+		files = append(files, e.Path)
+	}
+	failed := map[string]error{}
+	rq.deleteBatches(files, failed)
+	// Folders come from a listing in byte order: reversed, children precede parents.
+	for i, j := 0, len(dirs)-1; i < j; i, j = i+1, j-1 {
+		dirs[i], dirs[j] = dirs[j], dirs[i]
+	}
+	if len(failed) == 0 {
+		rq.deleteBatches(dirs, failed)
+	}
+	rq.forget()
+	if len(failed) == 0 {
+		if err := rq.store.DeleteProps(rq.ctx, p); err != nil {
+			return nil, err
+		}
+		if err := rq.store.DeleteLocks(rq.ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	return failed, nil
+}
+
+func (rq *request) deleteBatches(paths []string, failed map[string]error) {
+	for len(paths) > 0 {
+		n := min(len(paths), deleteBatch)
+		err := rq.fs.Delete(rq.ctx, paths[:n])
+		var de *backends.DeleteError
+		switch {
+		case errors.As(err, &de):
+			for p, ferr := range de.Failed {
+				failed[namespacePath(strings.TrimSuffix(p, "/"))] = ferr
+			}
+		case err != nil:
+			for _, p := range paths[:n] {
+				failed[namespacePath(strings.TrimSuffix(p, "/"))] = err
+			}
+		}
+		paths = paths[n:]
+	}
+}
+
+// walk calls fn for every descendant of the backend folder dir, in byte order.
+func (rq *request) walk(dir string, fn func(backends.Entry) error) error {
+	opts := backends.ListOptions{Recursive: true}
+	for {
+		page, err := rq.fs.List(rq.ctx, dir, opts)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Entries {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		opts.Token = page.Next
+	}
+}
+
+// multiFailure answers 207 with the status of each resource that failed.
+func (rq *request) multiFailure(failed map[string]error) error {
+	for p, err := range failed {
+		rq.log.Error("resource failed", "method", rq.r.Method, "path", p, "user", rq.user, "err", err)
+	}
+	m := newMSWriter(rq.w)
+	for p, err := range failed {
+		m.statusResponse(href(p, false), statusOf(err), "")
+	}
+	return m.close()
+}
+
+// destination parses the Destination header into a namespace path.
+func (rq *request) destination() (string, error) {
+	d := rq.r.Header.Get("Destination")
+	if d == "" {
+		return "", newStatus(http.StatusBadRequest, "missing Destination")
+	}
+	u, err := url.Parse(d)
+	if err != nil {
+		return "", newStatus(http.StatusBadRequest, "bad Destination")
+	}
+	if u.Host != "" && !rq.localHost(u.Host) {
+		return "", newStatus(http.StatusBadGateway, "Destination on another server")
+	}
+	p, _, err := cleanPath(u.EscapedPath())
+	if err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// copyMove serves COPY and MOVE. Within a backend that renames natively a MOVE
+// is one rename; otherwise every file is copied on the server side and, for a
+// MOVE, the sources are deleted only once every copy succeeded: a failure
+// part-way leaves both copies, never neither.
+func (rq *request) copyMove() error {
+	move := rq.r.Method == "MOVE"
+	dst, err := rq.destination()
+	if err != nil {
+		return err
+	}
+	overwrite := true
+	switch strings.ToUpper(strings.TrimSpace(rq.r.Header.Get("Overwrite"))) {
+	case "", "T":
+	case "F":
+		overwrite = false
+	default:
+		return newStatus(http.StatusBadRequest, "bad Overwrite header")
+	}
+	depthInfinite := true
+	switch strings.ToLower(rq.r.Header.Get("Depth")) {
+	case "", "infinity":
+	case "0":
+		if move {
+			return newStatus(http.StatusBadRequest, "MOVE with Depth 0")
+		}
+		depthInfinite = false
+	default:
+		return newStatus(http.StatusBadRequest, "bad Depth header")
+	}
+	if rq.path == "/" || dst == "/" {
+		return newStatus(http.StatusForbidden, "COPY or MOVE of the root")
+	}
+	if dst == rq.path {
+		return newStatus(http.StatusForbidden, "source and destination are the same")
+	}
+	src, err := rq.stat(rq.path)
+	if err != nil {
+		return err
+	}
+	if isWithin(dst, rq.path) || (isWithin(rq.path, dst) && overwrite) {
+		return newStatus(http.StatusForbidden, "source and destination overlap")
+	}
+	de, err := rq.stat(dst)
+	dstExists := err == nil
+	if err != nil && !errors.Is(err, backends.ErrNotFound) {
+		return err
+	}
+	if dstExists && !overwrite {
+		return newStatus(http.StatusPreconditionFailed, "destination exists")
+	}
+	targets := []target{{path: dst, tree: dstExists, member: !dstExists}}
+	if move {
+		targets = append(targets, target{path: rq.path, tree: true, member: true})
+	}
+	if err := rq.checkWrite(targets...); err != nil {
+		return err
+	}
+	if _, err := rq.stat(parentOf(dst)); err != nil {
+		if errors.Is(err, backends.ErrNotFound) {
+			return newStatus(http.StatusConflict, "destination folder missing")
+		}
+		return err
+	}
+	// A file replaces a file in one step; anything involving a folder
+	// replaces the destination as a whole.
+	if dstExists && (de.IsDir || src.IsDir) {
+		failed, err := rq.removeTree(de)
+		if err != nil {
+			return err
+		}
+		if len(failed) > 0 {
+			return rq.multiFailure(failed)
+		}
+	}
+	var failed map[string]error
+	if move {
+		failed, err = rq.move(src, dst)
+	} else {
+		failed, err = rq.copyTree(src, dst, depthInfinite)
+	}
+	if err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return rq.multiFailure(failed)
+	}
+	if dstExists {
+		rq.w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	rq.w.Header().Set("Location", href(dst, src.IsDir))
+	rq.w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+// copyTree copies src to the namespace path dst with its dead properties.
+func (rq *request) copyTree(src backends.Entry, dst string, infinite bool) (map[string]error, error) {
+	failed := map[string]error{}
+	bdst := backendPath(dst)
+	if !src.IsDir {
+		if _, err := rq.fs.Copy(rq.ctx, src.Path, bdst); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := rq.fs.Mkdir(rq.ctx, bdst); err != nil && !errors.Is(err, backends.ErrExist) {
+			return nil, err
+		}
+		if infinite {
+			err := rq.walk(src.Path, func(c backends.Entry) error {
+				to := bdst + strings.TrimPrefix(c.Path, src.Path)
+				var err error
+				if c.IsDir {
+					if err = rq.fs.Mkdir(rq.ctx, to); errors.Is(err, backends.ErrExist) {
+						err = nil
+					}
+				} else {
+					_, err = rq.fs.Copy(rq.ctx, c.Path, to)
+				}
+				if err != nil {
+					failed[namespacePath(c.Path)] = err
+				}
+				return rq.ctx.Err()
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	rq.forget()
+	if err := rq.store.CopyProps(rq.ctx, namespacePath(src.Path), dst); err != nil {
+		return nil, fmt.Errorf("copy properties: %w", err)
+	}
+	return failed, nil
+}
+
+// move moves src to the namespace path dst, with its dead properties; the
+// locks rooted at the source and below it end.
+func (rq *request) move(src backends.Entry, dst string) (map[string]error, error) {
+	sp := namespacePath(src.Path)
+	if m, ok := rq.fs.(backends.Mover); ok {
+		err := m.Move(rq.ctx, src.Path, backendPath(dst))
+		if err == nil {
+			rq.forget()
+			if err := rq.store.MoveProps(rq.ctx, sp, dst); err != nil {
+				return nil, fmt.Errorf("move properties: %w", err)
+			}
+			return nil, rq.store.DeleteLocks(rq.ctx, sp)
+		}
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return nil, err
+		}
+	}
+	failed, err := rq.copyTree(src, dst, true)
+	if err != nil || len(failed) > 0 {
+		return failed, err
+	}
+	failed, err = rq.removeTree(src)
+	if err != nil || len(failed) > 0 {
+		return failed, err
+	}
+	return nil, nil
+}

@@ -1,0 +1,268 @@
+// Package namespace joins the Comuni's storage backends into one tree: the
+// first path segment names a mount (a Comune), the rest is a path on that
+// mount's backend. The root lists the mounts and is read-only.
+package namespace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bassareggiana/faldone/backends"
+)
+
+// Mount attaches a backend under a name.
+type Mount struct {
+	Name    string
+	Backend backends.Backend
+}
+
+// Namespace is a backends.Backend over several mounts.
+type Namespace struct {
+	mounts  map[string]backends.Backend
+	names   []string
+	created time.Time
+}
+
+// New joins mounts; names must be unique, non-empty single segments.
+func New(mounts ...Mount) (*Namespace, error) {
+	n := &Namespace{mounts: map[string]backends.Backend{}, created: time.Now().UTC()}
+	for _, m := range mounts {
+		if m.Name == "" || strings.ContainsAny(m.Name, "/\\") || m.Name == "." || m.Name == ".." {
+			return nil, fmt.Errorf("mount name %q is not a single path segment", m.Name)
+		}
+		if _, dup := n.mounts[m.Name]; dup {
+			return nil, fmt.Errorf("mount %q defined twice", m.Name)
+		}
+		n.mounts[m.Name] = m.Backend
+		n.names = append(n.names, m.Name)
+	}
+	sort.Strings(n.names)
+	return n, nil
+}
+
+// resolve splits p into its mount and the path on the mount's backend.
+func (n *Namespace) resolve(p string) (string, backends.Backend, string, error) {
+	name, rest, _ := strings.Cut(p, "/")
+	b, ok := n.mounts[name]
+	if !ok {
+		return "", nil, "", fmt.Errorf("mount %q: %w", name, backends.ErrNotFound)
+	}
+	return name, b, rest, nil
+}
+
+// resolveInside is resolve for paths that must lie inside a mount, not be it.
+func (n *Namespace) resolveInside(p string) (string, backends.Backend, string, error) {
+	name, b, rest, err := n.resolve(p)
+	if err != nil {
+		if p != "" && !strings.Contains(p, "/") {
+			return "", nil, "", fmt.Errorf("%q at the root: %w", p, backends.ErrPermission)
+		}
+		return "", nil, "", err
+	}
+	if rest == "" {
+		return "", nil, "", fmt.Errorf("mount %q itself: %w", name, backends.ErrPermission)
+	}
+	return name, b, rest, nil
+}
+
+func (n *Namespace) rootEntry(name string) backends.Entry {
+	return backends.Entry{Path: name, IsDir: true, ModTime: n.created}
+}
+
+func prefixed(name string, e backends.Entry) backends.Entry {
+	if e.Path == "" {
+		e.Path = name
+	} else {
+		e.Path = name + "/" + e.Path
+	}
+	return e
+}
+
+func (n *Namespace) Stat(ctx context.Context, p string) (backends.Entry, error) {
+	if p == "" {
+		return n.rootEntry(""), nil
+	}
+	name, b, rest, err := n.resolve(p)
+	if err != nil {
+		return backends.Entry{}, err
+	}
+	if rest == "" {
+		return n.rootEntry(name), nil
+	}
+	e, err := b.Stat(ctx, rest)
+	return prefixed(name, e), err
+}
+
+func (n *Namespace) List(ctx context.Context, dir string, opts backends.ListOptions) (backends.Page, error) {
+	if dir == "" {
+		if opts.Recursive {
+			return backends.Page{}, fmt.Errorf("recursive listing of the root: %w", backends.ErrPermission)
+		}
+		var page backends.Page
+		for _, name := range n.names {
+			page.Entries = append(page.Entries, n.rootEntry(name))
+		}
+		return page, nil
+	}
+	name, b, rest, err := n.resolve(dir)
+	if err != nil {
+		return backends.Page{}, err
+	}
+	page, err := b.List(ctx, rest, opts)
+	for i := range page.Entries {
+		page.Entries[i] = prefixed(name, page.Entries[i])
+	}
+	return page, err
+}
+
+func (n *Namespace) Open(ctx context.Context, p string, r *backends.Range) (*backends.Object, error) {
+	if p == "" {
+		return nil, backends.ErrIsDir
+	}
+	name, b, rest, err := n.resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	if rest == "" {
+		return nil, backends.ErrIsDir
+	}
+	obj, err := b.Open(ctx, rest, r)
+	if obj != nil {
+		obj.Entry = prefixed(name, obj.Entry)
+	}
+	return obj, err
+}
+
+func (n *Namespace) Create(ctx context.Context, p string, size int64) (backends.Upload, error) {
+	name, b, rest, err := n.resolveInside(p)
+	if err != nil {
+		return nil, err
+	}
+	up, err := b.Create(ctx, rest, size)
+	if err != nil {
+		return nil, err
+	}
+	return &upload{Upload: up, name: name}, nil
+}
+
+type upload struct {
+	backends.Upload
+	name string
+}
+
+func (u *upload) Commit(ctx context.Context) (backends.Entry, error) {
+	e, err := u.Upload.Commit(ctx)
+	return prefixed(u.name, e), err
+}
+
+func (n *Namespace) Mkdir(ctx context.Context, p string) error {
+	if _, ok := n.mounts[p]; ok {
+		return fmt.Errorf("mount %q: %w", p, backends.ErrExist)
+	}
+	_, b, rest, err := n.resolveInside(p)
+	if err != nil {
+		return err
+	}
+	return b.Mkdir(ctx, rest)
+}
+
+// Copy copies on the server side within a mount and streams between mounts,
+// which may live on different storage.
+func (n *Namespace) Copy(ctx context.Context, src, dst string) (backends.Entry, error) {
+	sname, sb, srest, err := n.resolveInside(src)
+	if err != nil {
+		return backends.Entry{}, err
+	}
+	dname, db, drest, err := n.resolveInside(dst)
+	if err != nil {
+		return backends.Entry{}, err
+	}
+	if sname == dname {
+		e, err := sb.Copy(ctx, srest, drest)
+		return prefixed(dname, e), err
+	}
+	obj, err := sb.Open(ctx, srest, nil)
+	if err != nil {
+		return backends.Entry{}, err
+	}
+	defer obj.Body.Close()
+	up, err := db.Create(ctx, drest, obj.Length)
+	if err != nil {
+		return backends.Entry{}, err
+	}
+	if _, err := io.Copy(up, obj.Body); err != nil {
+		return backends.Entry{}, errors.Join(fmt.Errorf("copy between mounts: %w", err), up.Abort(ctx))
+	}
+	e, err := up.Commit(ctx)
+	return prefixed(dname, e), err
+}
+
+func (n *Namespace) Delete(ctx context.Context, paths []string) error {
+	failed := map[string]error{}
+	groups := map[string][]string{}
+	for _, p := range paths {
+		name, _, rest, err := n.resolveInside(strings.TrimSuffix(p, "/"))
+		if err != nil {
+			failed[p] = err
+			continue
+		}
+		if strings.HasSuffix(p, "/") {
+			rest += "/"
+		}
+		groups[name] = append(groups[name], rest)
+	}
+	for name, rests := range groups {
+		err := n.mounts[name].Delete(ctx, rests)
+		var de *backends.DeleteError
+		switch {
+		case errors.As(err, &de):
+			for p, ferr := range de.Failed {
+				failed[name+"/"+p] = ferr
+			}
+		case err != nil:
+			for _, p := range rests {
+				failed[name+"/"+p] = err
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return &backends.DeleteError{Failed: failed}
+	}
+	return nil
+}
+
+// Move renames within a mount whose backend can; otherwise it answers
+// errors.ErrUnsupported and the caller copies and deletes.
+func (n *Namespace) Move(ctx context.Context, src, dst string) error {
+	sname, sb, srest, err := n.resolveInside(src)
+	if err != nil {
+		return err
+	}
+	dname, _, drest, err := n.resolveInside(dst)
+	if err != nil {
+		return err
+	}
+	m, ok := sb.(backends.Mover)
+	if !ok || sname != dname {
+		return errors.ErrUnsupported
+	}
+	return m.Move(ctx, srest, drest)
+}
+
+// Check verifies every mount whose backend can be checked.
+func (n *Namespace) Check(ctx context.Context) error {
+	var errs []error
+	for _, name := range n.names {
+		if c, ok := n.mounts[name].(backends.Checker); ok {
+			if err := c.Check(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("mount %q: %w", name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
