@@ -126,9 +126,19 @@ type Backend interface {
 
 // Mover is implemented by backends that rename files and whole folders
 // atomically (a local disk). The gateway uses it for MOVE within one backend
-// instead of copying and deleting. Moving onto an existing path is ErrExist.
+// instead of copying and deleting. A file moved onto an existing file
+// replaces it in one step, so a reader sees the old or the new content, never
+// neither (CAD programs save by moving a temporary file over the drawing);
+// any other move onto an existing path is ErrExist.
 type Mover interface {
 	Move(ctx context.Context, src, dst string) error
+}
+
+// Pinner is implemented by backends whose tree has folders that exist by
+// configuration, such as the Comuni at the root of the namespace: they can be
+// neither deleted nor replaced nor moved.
+type Pinner interface {
+	Pinned(p string) bool
 }
 
 // Checker is implemented by backends that can verify, at start-up and for

@@ -71,6 +71,9 @@ func (rq *request) get() error {
 	h := rq.w.Header()
 	rq.entryHeaders(obj.Entry)
 	h.Set("Content-Type", obj.ContentType)
+	// Archived HTML or SVG must not run as a page of this origin.
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("Content-Length", strconv.FormatInt(obj.Length, 10))
 	status := http.StatusOK
 	if rng != nil {

@@ -68,6 +68,9 @@ func (rq *request) delete() error {
 // deepest up, so a failure leaves a tree that still holds what was not deleted.
 // It returns the namespace paths it could not delete.
 func (rq *request) removeTree(e backends.Entry) (map[string]error, error) {
+	if pn, ok := rq.fs.(backends.Pinner); ok && pn.Pinned(e.Path) {
+		return nil, fmt.Errorf("remove %q: %w", e.Path, backends.ErrPermission)
+	}
 	p := namespacePath(e.Path)
 	var files, dirs []string
 	if e.IsDir {

@@ -254,6 +254,12 @@ func (n *Namespace) Move(ctx context.Context, src, dst string) error {
 	return m.Move(ctx, srest, drest)
 }
 
+// Pinned reports whether p is the root or a mount.
+func (n *Namespace) Pinned(p string) bool {
+	_, ok := n.mounts[p]
+	return ok || p == ""
+}
+
 // Check verifies every mount whose backend can be checked.
 func (n *Namespace) Check(ctx context.Context) error {
 	var errs []error

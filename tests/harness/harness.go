@@ -68,7 +68,7 @@ type Gateway struct {
 	done    chan struct{}
 }
 
-var listenRE = regexp.MustCompile(`faldone listening addr=(\S+)`)
+var listenRE = regexp.MustCompile(`faldone listening" addr=(\S+)`)
 
 // StartDemo runs `faldone demo` over dataDir (a new temporary one when "")
 // on a free loopback port.

@@ -137,4 +137,3 @@ func TestLockSurvivesRestart(t *testing.T) {
 		t.Fatalf("PUT after UNLOCK: %d", code)
 	}
 }
-
