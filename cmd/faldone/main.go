@@ -144,8 +144,13 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg := config.Default()
-	cfg.DataDir = "faldone-demo"
+	cfg, err := config.Load("")
+	if err != nil {
+		return err
+	}
+	if cfg.DataDir == config.Default().DataDir {
+		cfg.DataDir = "faldone-demo"
+	}
 	cf.apply(&cfg)
 	if err := cfg.Finish(); err != nil {
 		return fmt.Errorf("configuration: %w", err)

@@ -62,6 +62,7 @@ type Gateway struct {
 	User    string
 	Pass    string
 	args    []string
+	env     []string // extra environment, KEY=VALUE
 	cmd     *exec.Cmd
 	logMu   sync.Mutex
 	log     strings.Builder
@@ -71,14 +72,15 @@ type Gateway struct {
 var listenRE = regexp.MustCompile(`faldone listening" addr=(\S+)`)
 
 // StartDemo runs `faldone demo` over dataDir (a new temporary one when "")
-// on a free loopback port.
-func StartDemo(t testing.TB, dataDir string) *Gateway {
+// on a free loopback port, with env (KEY=VALUE) added to its environment.
+func StartDemo(t testing.TB, dataDir string, env ...string) *Gateway {
 	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	g := &Gateway{t: t, DataDir: dataDir, User: "demo", Pass: "litmus-Pw-42",
-		args: []string{"demo", "--listen", "127.0.0.1:0", "--data", dataDir, "--password", "litmus-Pw-42", "--log-level", "debug"}}
+		args: []string{"demo", "--listen", "127.0.0.1:0", "--data", dataDir, "--password", "litmus-Pw-42", "--log-level", "debug"},
+		env:  env}
 	g.start()
 	t.Cleanup(g.Stop)
 	return g
@@ -92,6 +94,7 @@ func (g *Gateway) Archive(comune string) string {
 func (g *Gateway) start() {
 	g.t.Helper()
 	cmd := exec.Command(Binary(g.t), g.args...)
+	cmd.Env = append(os.Environ(), g.env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout = io.Discard
 	cmd.Stderr = pw

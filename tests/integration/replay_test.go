@@ -72,6 +72,33 @@ func assertNoLocks(t *testing.T, g *harness.Gateway, dir string) {
 	}
 }
 
+// TestDestinationBehindProxy: a proxy that rewrites Host leaves clients
+// sending Destination headers with the public name, which is accepted when
+// configured; any other host is refused.
+func TestDestinationBehindProxy(t *testing.T) {
+	g := harness.StartDemo(t, "", "FALDONE_PUBLIC_HOSTS=archivio.bassareggiana.example")
+	const d = "/guastalla/2019/PC-2019-0042"
+	tests := []struct {
+		dest string
+		want int
+	}{
+		{"https://archivio.bassareggiana.example" + d + "/copia-1.pdf", http.StatusCreated},
+		{"https://ARCHIVIO.bassareggiana.example" + d + "/copia-2.pdf", http.StatusCreated},
+		{g.URL + d + "/copia-3.pdf", http.StatusCreated},
+		{d + "/copia-4.pdf", http.StatusCreated},
+		{"https://altro.example" + d + "/copia-5.pdf", http.StatusBadGateway},
+	}
+	for _, tt := range tests {
+		code, _, _ := g.Status("COPY", d+"/domanda.pdf", map[string]string{"Destination": tt.dest}, "")
+		if code != tt.want {
+			t.Errorf("COPY to %s = %d, want %d", tt.dest, code, tt.want)
+		}
+	}
+	if code, _, _ := g.Status("GET", d+"/copia-5.pdf", nil, ""); code != http.StatusNotFound {
+		t.Errorf("refused COPY left a file (%d)", code)
+	}
+}
+
 // TestClientSaveSequences replays how Windows Explorer, Office and AutoCAD
 // save a file on a WebDAV drive (DESIGN.md section 5).
 func TestClientSaveSequences(t *testing.T) {
