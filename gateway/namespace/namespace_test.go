@@ -1,0 +1,126 @@
+package namespace
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/bassareggiana/faldone/backends"
+	"github.com/bassareggiana/faldone/backends/local"
+)
+
+func newNS(t *testing.T) *Namespace {
+	t.Helper()
+	var mounts []Mount
+	for _, name := range []string{"guastalla", "boretto"} {
+		b, err := local.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		mounts = append(mounts, Mount{Name: name, Backend: b})
+	}
+	n, err := New(mounts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func put(t *testing.T, n *Namespace, p, content string) {
+	t.Helper()
+	up, err := n.Create(t.Context(), p, int64(len(content)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(up, content)
+	e, err := up.Commit(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Path != p {
+		t.Fatalf("Commit entry path %q, want %q", e.Path, p)
+	}
+}
+
+func TestNamespace(t *testing.T) {
+	n := newNS(t)
+	ctx := t.Context()
+	page, err := n.List(ctx, "", backends.ListOptions{})
+	if err != nil || len(page.Entries) != 2 || page.Entries[0].Path != "boretto" || !page.Entries[1].IsDir {
+		t.Fatalf("root listing %+v, %v", page.Entries, err)
+	}
+	put(t, n, "guastalla/a.pdf", "pratica")
+	if e, err := n.Stat(ctx, "guastalla/a.pdf"); err != nil || e.Path != "guastalla/a.pdf" || e.Size != 7 {
+		t.Fatalf("Stat %+v, %v", e, err)
+	}
+	// Across mounts, Copy streams.
+	if e, err := n.Copy(ctx, "guastalla/a.pdf", "boretto/b.pdf"); err != nil || e.Path != "boretto/b.pdf" {
+		t.Fatalf("Copy across mounts: %+v, %v", e, err)
+	}
+	obj, err := n.Open(ctx, "boretto/b.pdf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(obj.Body)
+	obj.Body.Close()
+	if string(b) != "pratica" {
+		t.Fatalf("copied content %q", b)
+	}
+	if err := n.Move(ctx, "guastalla/a.pdf", "boretto/a.pdf"); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Move across mounts: %v, want ErrUnsupported", err)
+	}
+	if err := n.Move(ctx, "guastalla/a.pdf", "guastalla/c.pdf"); err != nil {
+		t.Errorf("Move within a mount: %v", err)
+	}
+
+	refused := []struct {
+		name string
+		err  error
+	}{
+		{"create at the root", createErr(ctx, n, "x.txt")},
+		{"create a mount", createErr(ctx, n, "guastalla")},
+		{"mkdir at the root", n.Mkdir(ctx, "nuovo")},
+		{"move a mount", n.Move(ctx, "guastalla", "boretto/g")},
+		{"move onto a mount", n.Move(ctx, "guastalla/c.pdf", "boretto")},
+		{"list the root recursively", listErr(ctx, n, "")},
+	}
+	for _, r := range refused {
+		if !errors.Is(r.err, backends.ErrPermission) {
+			t.Errorf("%s: %v, want ErrPermission", r.name, r.err)
+		}
+	}
+	if err := n.Mkdir(ctx, "guastalla"); !errors.Is(err, backends.ErrExist) {
+		t.Errorf("Mkdir of a mount: %v", err)
+	}
+	if _, err := n.Stat(ctx, "reggiolo/x"); !errors.Is(err, backends.ErrNotFound) {
+		t.Errorf("Stat in an unknown mount: %v", err)
+	}
+	err = n.Delete(ctx, []string{"guastalla/c.pdf", "boretto/", "x.txt"})
+	var de *backends.DeleteError
+	if !errors.As(err, &de) || len(de.Failed) != 2 || !errors.Is(de.Failed["boretto/"], backends.ErrPermission) {
+		t.Errorf("Delete: %v", err)
+	}
+	if _, err := n.Stat(ctx, "guastalla/c.pdf"); !errors.Is(err, backends.ErrNotFound) {
+		t.Errorf("deleted file still there: %v", err)
+	}
+	for p, want := range map[string]bool{"": true, "guastalla": true, "guastalla/x": false, "altro": false} {
+		if got := n.Pinned(p); got != want {
+			t.Errorf("Pinned(%q) = %v", p, got)
+		}
+	}
+	if _, err := New(Mount{Name: "a/b"}); err == nil || !strings.Contains(err.Error(), "segment") {
+		t.Errorf("bad mount name accepted: %v", err)
+	}
+}
+
+func createErr(ctx context.Context, n *Namespace, p string) error {
+	_, err := n.Create(ctx, p, 0)
+	return err
+}
+
+func listErr(ctx context.Context, n *Namespace, p string) error {
+	_, err := n.List(ctx, p, backends.ListOptions{Recursive: true})
+	return err
+}
