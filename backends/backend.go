@@ -62,6 +62,11 @@ type Page struct {
 	Entries []Entry
 	// Next is the token of the following page; "" when this page is the last.
 	Next string
+	// Self is the listed folder's own entry, on the first page only, when the
+	// backend learns it from the same request (a folder on disk; an S3
+	// folder marker, which sorts first); nil otherwise. It lets a client list
+	// a folder without a separate Stat.
+	Self *Entry
 }
 
 // Range selects part of a file. Start < 0 means the last Length bytes;

@@ -150,6 +150,9 @@ func list(t *testing.T, b backends.Backend, dir string, recursive bool) []backen
 		if len(page.Entries) > 1000 {
 			t.Errorf("List(%q, %+v) returned a page of %d entries, more than 1000", dir, opts, len(page.Entries))
 		}
+		if s := page.Self; s != nil && (opts.Token != "" || !s.IsDir || s.Path != dir) {
+			t.Errorf("List(%q, %+v) returned Self %+v: only the first page may, and only the folder itself", dir, opts, *s)
+		}
 		for _, e := range page.Entries {
 			if n := len(all); n > 0 && key(all[n-1]) >= key(e) {
 				t.Errorf("List(%q, %+v): %q after %q, out of order or repeated", dir, opts, key(e), key(all[n-1]))

@@ -37,6 +37,10 @@ func (b *Backend) List(ctx context.Context, dir string, opts backends.ListOption
 		return backends.Page{}, err
 	}
 	page := backends.Page{Entries: l.entries}
+	if opts.Token == "" {
+		self := entry(dir, info)
+		page.Self = &self
+	}
 	if l.more {
 		page.Next = key(l.entries[len(l.entries)-1])
 	}

@@ -49,6 +49,10 @@ type Comune struct {
 	ID      string `yaml:"id"`      // the first path segment: lower case letters, digits, '-'
 	Name    string `yaml:"name"`    // as people read it
 	Storage string `yaml:"storage"` // storage URL; default file:<data_dir>/archivio/<id>
+	// S3 credentials for this Comune's bucket; when empty, the standard AWS
+	// chain (AWS_ACCESS_KEY_ID…, shared files) applies.
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
 }
 
 // User is a local account (service users; people sign in with SPID).

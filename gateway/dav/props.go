@@ -69,9 +69,31 @@ func (rq *request) propfind() error {
 			return err
 		}
 	}
-	e, err := rq.stat(rq.path)
-	if err != nil {
-		return err
+	// A folder is listed without a Stat first: the first page says that it
+	// exists and, mostly, what it is. Only an empty first page costs more.
+	var (
+		e     backends.Entry
+		first *backends.Page
+	)
+	if depth != 0 {
+		page, err := rq.fs.List(rq.ctx, backendPath(rq.path), backends.ListOptions{Recursive: depth < 0})
+		switch {
+		case err == nil:
+			first = &page
+			e = backends.Entry{Path: backendPath(rq.path), IsDir: true}
+			if page.Self != nil {
+				e = *page.Self
+			}
+		case errors.Is(err, backends.ErrNotDir):
+			depth = 0
+		default:
+			return err
+		}
+	}
+	if first == nil {
+		if e, err = rq.stat(rq.path); err != nil {
+			return err
+		}
 	}
 	wantLocks := pf.allprop || pf.propname || containsName(pf.names, davName("lockdiscovery"))
 	now := rq.now()
@@ -113,15 +135,9 @@ func (rq *request) propfind() error {
 	if err := emit(rq.path, e); err != nil {
 		return err
 	}
-	if depth != 0 && e.IsDir {
+	if first != nil {
 		opts := backends.ListOptions{Recursive: depth < 0}
-		for {
-			page, err := rq.fs.List(rq.ctx, e.Path, opts)
-			if err != nil {
-				// The status line is sent: end the document and log.
-				rq.log.Error("PROPFIND listing failed part-way", "path", rq.path, "err", err)
-				break
-			}
+		for page := *first; ; {
 			for _, c := range page.Entries {
 				if err := emit(namespacePath(c.Path), c); err != nil {
 					rq.log.Error("PROPFIND properties failed part-way", "path", rq.path, "err", err)
@@ -132,6 +148,12 @@ func (rq *request) propfind() error {
 				break
 			}
 			opts.Token = page.Next
+			var err error
+			if page, err = rq.fs.List(rq.ctx, e.Path, opts); err != nil {
+				// The status line is sent: end the document and log.
+				rq.log.Error("PROPFIND listing failed part-way", "path", rq.path, "err", err)
+				break
+			}
 		}
 	}
 	return m.close()

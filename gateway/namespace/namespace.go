@@ -103,7 +103,8 @@ func (n *Namespace) List(ctx context.Context, dir string, opts backends.ListOpti
 		if opts.Recursive {
 			return backends.Page{}, fmt.Errorf("recursive listing of the root: %w", backends.ErrPermission)
 		}
-		var page backends.Page
+		root := n.rootEntry("")
+		page := backends.Page{Self: &root}
 		for _, name := range n.names {
 			page.Entries = append(page.Entries, n.rootEntry(name))
 		}
@@ -116,6 +117,13 @@ func (n *Namespace) List(ctx context.Context, dir string, opts backends.ListOpti
 	page, err := b.List(ctx, rest, opts)
 	for i := range page.Entries {
 		page.Entries[i] = prefixed(name, page.Entries[i])
+	}
+	if page.Self != nil {
+		self := prefixed(name, *page.Self)
+		if rest == "" {
+			self = n.rootEntry(name)
+		}
+		page.Self = &self
 	}
 	return page, err
 }

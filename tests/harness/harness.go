@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bassareggiana/faldone/auth"
 )
 
 // Root is the repository root.
@@ -81,6 +83,29 @@ func StartDemo(t testing.TB, dataDir string, env ...string) *Gateway {
 	g := &Gateway{t: t, DataDir: dataDir, User: "demo", Pass: "litmus-Pw-42",
 		args: []string{"demo", "--listen", "127.0.0.1:0", "--data", dataDir, "--password", "litmus-Pw-42", "--log-level", "debug"},
 		env:  env}
+	g.start()
+	t.Cleanup(g.Stop)
+	return g
+}
+
+// StartServe runs `faldone serve` with the given YAML configuration, to
+// which it adds the data directory, a free loopback address and a local
+// account whose credentials the Gateway uses.
+func StartServe(t testing.TB, yaml string, env ...string) *Gateway {
+	t.Helper()
+	dataDir := t.TempDir()
+	const user, pass = "operatore", "serve-Pw-42"
+	hash, err := auth.HashPassword(pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml += fmt.Sprintf("\nusers:\n  - name: %s\n    password_hash: %q\n", user, hash)
+	cfg := filepath.Join(dataDir, "faldone.yaml")
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &Gateway{t: t, DataDir: dataDir, User: user, Pass: pass, env: env,
+		args: []string{"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--data", dataDir, "--log-level", "debug"}}
 	g.start()
 	t.Cleanup(g.Stop)
 	return g

@@ -102,8 +102,17 @@ func TestDestinationBehindProxy(t *testing.T) {
 // TestClientSaveSequences replays how Windows Explorer, Office and AutoCAD
 // save a file on a WebDAV drive (DESIGN.md section 5).
 func TestClientSaveSequences(t *testing.T) {
-	g := harness.StartDemo(t, "")
+	saveSequences(t, harness.StartDemo(t, ""))
+}
+
+// saveSequences runs the replays against any gateway that mounts guastalla.
+func saveSequences(t *testing.T, g *harness.Gateway) {
 	const d = "/guastalla/2019/PC-2019-0042"
+	for _, dir := range []string{"/guastalla/2019", d} {
+		if code, _, _ := g.Status("MKCOL", dir, nil, ""); code != http.StatusCreated && code != http.StatusMethodNotAllowed {
+			t.Fatalf("MKCOL %s: %d", dir, code)
+		}
+	}
 	lock := map[string]string{"Timeout": "Second-3600"}
 	tests := []struct {
 		name   string
