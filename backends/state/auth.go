@@ -1,0 +1,76 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound: no live record has the key (missing, expired or revoked).
+var ErrNotFound = errors.New("not found")
+
+// Session is a signed-in browser session. ID is the hex SHA-256 of the
+// cookie's secret value, so that the store never holds a usable cookie.
+type Session struct {
+	ID       string
+	Person   string // the person's key: normalized fiscal number, or a local account name
+	Display  string // the name pages show
+	ACR      string // level of assurance of the sign-in
+	IDToken  string // raw ID token, sent back to the provider as id_token_hint at logout
+	CSRF     string // the session's anti-CSRF token
+	Created  time.Time
+	LastSeen time.Time // for the idle limit, which the caller applies
+	Expires  time.Time // the absolute limit
+}
+
+// AppPassword is a password a person creates for one device (a mapped
+// drive). Only a keyed hash of the secret is stored.
+type AppPassword struct {
+	ID       string // public identifier, shown on the personal page
+	Owner    string // the person's key
+	Name     string // the device, as the person named it
+	Hash     []byte // HMAC-SHA256 of the secret under the server's key
+	ReadOnly bool
+	Comuni   []string  // the Comuni it may reach; empty: all the owner's
+	Created  time.Time //
+	Expires  time.Time // zero: never
+	LastUsed time.Time // zero: never used
+}
+
+// AuthStore keeps what authentication needs: sessions, pending sign-in
+// flows and app passwords. Every replica reads it, so a revocation takes
+// effect everywhere at the next request.
+type AuthStore interface {
+	// CreateSession stores a new session.
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns the session with the id unless it is past Expires at now.
+	Session(ctx context.Context, id string, now time.Time) (Session, error)
+	// TouchSession records activity at the given time.
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	// DeleteSession ends a session; a missing one is not an error.
+	DeleteSession(ctx context.Context, id string) error
+
+	// SaveFlow stores the opaque data of a pending sign-in under its state
+	// value until expires.
+	SaveFlow(ctx context.Context, state string, data []byte, expires time.Time) error
+	// TakeFlow returns and deletes the flow in one step, so that a state
+	// value works once; an unknown or expired one is ErrNotFound.
+	TakeFlow(ctx context.Context, state string, now time.Time) ([]byte, error)
+
+	// CreateAppPassword stores an app password; ID and Hash must be unique.
+	CreateAppPassword(ctx context.Context, p AppPassword) error
+	// AppPasswordByHash finds the live (unexpired at now) app password with
+	// the hash.
+	AppPasswordByHash(ctx context.Context, hash []byte, now time.Time) (AppPassword, error)
+	// AppPasswords lists the owner's app passwords, expired ones included,
+	// newest first.
+	AppPasswords(ctx context.Context, owner string) ([]AppPassword, error)
+	// DeleteAppPassword revokes the owner's app password with the id.
+	DeleteAppPassword(ctx context.Context, owner, id string) error
+	// TouchAppPasswords records last-use times in one write, for a batch
+	// gathered in memory (no write on every request).
+	TouchAppPasswords(ctx context.Context, used map[string]time.Time) error
+
+	// DeleteExpired removes sessions, flows and app passwords expired at now.
+	DeleteExpired(ctx context.Context, now time.Time) error
+}
