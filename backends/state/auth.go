@@ -31,7 +31,7 @@ type AppPassword struct {
 	Name     string // the device, as the person named it
 	Hash     []byte // HMAC-SHA256 of the secret under the server's key
 	ReadOnly bool
-	Comuni   []string  // the Comuni it may reach; empty: all the owner's
+	Comuni   []string  // the Comuni it may reach, in order; empty (nil or not): all the owner's
 	Created  time.Time //
 	Expires  time.Time // zero: never
 	LastUsed time.Time // zero: never used
@@ -40,12 +40,16 @@ type AppPassword struct {
 // AuthStore keeps what authentication needs: sessions, pending sign-in
 // flows and app passwords. Every replica reads it, so a revocation takes
 // effect everywhere at the next request.
+//
+// A record expires at its Expires instant: it is live at now only while now
+// is before Expires. statetest.RunAuth is the conformance suite.
 type AuthStore interface {
-	// CreateSession stores a new session.
+	// CreateSession stores a new session; an ID in use is an error.
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns the session with the id unless it is past Expires at now.
 	Session(ctx context.Context, id string, now time.Time) (Session, error)
-	// TouchSession records activity at the given time.
+	// TouchSession records activity at the given time. LastSeen never
+	// moves backwards; a missing session is ErrNotFound.
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	// DeleteSession ends a session; a missing one is not an error.
 	DeleteSession(ctx context.Context, id string) error
@@ -65,10 +69,12 @@ type AuthStore interface {
 	// AppPasswords lists the owner's app passwords, expired ones included,
 	// newest first.
 	AppPasswords(ctx context.Context, owner string) ([]AppPassword, error)
-	// DeleteAppPassword revokes the owner's app password with the id.
+	// DeleteAppPassword revokes the owner's app password with the id,
+	// expired or not; an id that is not the owner's is ErrNotFound.
 	DeleteAppPassword(ctx context.Context, owner, id string) error
 	// TouchAppPasswords records last-use times in one write, for a batch
-	// gathered in memory (no write on every request).
+	// gathered in memory (no write on every request). LastUsed never moves
+	// backwards; unknown ids are ignored.
 	TouchAppPasswords(ctx context.Context, used map[string]time.Time) error
 
 	// DeleteExpired removes sessions, flows and app passwords expired at now.

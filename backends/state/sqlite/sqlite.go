@@ -1,6 +1,6 @@
-// Package sqlite is a state.Store in one SQLite database file, for a gateway
-// that runs as a single process or as several on one host. It uses the pure-Go
-// driver modernc.org/sqlite, so it needs no cgo.
+// Package sqlite is a state.Store and state.AuthStore in one SQLite database
+// file, for a gateway that runs as a single process or as several on one
+// host. It uses the pure-Go driver modernc.org/sqlite, so it needs no cgo.
 package sqlite
 
 import (
@@ -48,6 +48,39 @@ var migrations = []string{
 		created    INTEGER NOT NULL
 	) STRICT;
 	CREATE INDEX locks_root ON locks (root);`,
+
+	// Authentication. The UNIQUE constraint on hash gives the index that
+	// AppPasswordByHash, run on every WebDAV request, looks up. comuni is a
+	// JSON array of strings. The owner index also orders a listing by
+	// creation time.
+	`CREATE TABLE sessions (
+		id        TEXT PRIMARY KEY,
+		person    TEXT NOT NULL,
+		display   TEXT NOT NULL,
+		acr       TEXT NOT NULL,
+		id_token  TEXT NOT NULL,
+		csrf      TEXT NOT NULL,
+		created   INTEGER NOT NULL,
+		last_seen INTEGER NOT NULL,
+		expires   INTEGER NOT NULL
+	) STRICT;
+	CREATE TABLE flows (
+		state   TEXT PRIMARY KEY,
+		data    BLOB NOT NULL,
+		expires INTEGER NOT NULL
+	) STRICT;
+	CREATE TABLE app_passwords (
+		id        TEXT PRIMARY KEY,
+		owner     TEXT NOT NULL,
+		name      TEXT NOT NULL,
+		hash      BLOB NOT NULL UNIQUE,
+		read_only INTEGER NOT NULL,
+		comuni    TEXT NOT NULL,
+		created   INTEGER NOT NULL,
+		expires   INTEGER,
+		last_used INTEGER
+	) STRICT;
+	CREATE INDEX app_passwords_owner ON app_passwords (owner, created);`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.
@@ -61,6 +94,9 @@ type Store struct {
 	// r is a pool of read-only connections. In WAL mode they read the last
 	// committed state without waiting for the writer.
 	r *sql.DB
+	// byHash is AppPasswordByHash's query, prepared on r: it runs on every
+	// WebDAV request, and parsing it each time would be most of its cost.
+	byHash *sql.Stmt
 }
 
 var _ state.Store = (*Store)(nil)
@@ -103,7 +139,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n) // keep them: each new connection reruns the pragmas
-	return &Store{w: w, r: r}, nil
+	byHash, err := r.PrepareContext(ctx, appPasswordByHash)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	return &Store{w: w, r: r, byHash: byHash}, nil
 }
 
 // dsn returns the driver's name for the database file at the absolute path
@@ -172,7 +214,7 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 func (s *Store) Close() error {
 	// The writer closes last: the last connection to close checkpoints the
 	// WAL into the database file, and a query_only one cannot.
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.byHash.Close(), s.r.Close(), s.w.Close())
 }
 
 // querier is what *sql.DB and *sql.Tx have in common, so that a query can
