@@ -2,27 +2,44 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
 )
 
-// Identity is who made a request.
+// Identity is who made a request, and what the credential allows.
 type Identity struct {
-	// Name is the account: a local account name now, a fiscal number for
-	// people who sign in with SPID.
+	// Name is the person's key: a normalized fiscal number for people who
+	// sign in with SPID, or a local account name.
 	Name string
-	// Method says how the request authenticated ("basic" for local accounts).
+	// Display is the name pages show.
+	Display string
+	// Method says how the request authenticated: "local", "app-password",
+	// "bearer" or "session".
 	Method string
+	// Credential names the credential used (an app password's id), never a secret.
+	Credential string
+	// ACR is the level of assurance of the sign-in, when known.
+	ACR string
+	// ReadOnly and Comuni narrow what the credential may do; they never widen
+	// the person's rights. Empty Comuni: no narrowing.
+	ReadOnly bool
+	Comuni   []string
 }
 
 type ctxKey struct{}
+
+type slotKey struct{}
 
 // WithIdentity returns a context that carries id.
 func WithIdentity(ctx context.Context, id Identity) context.Context {
 	return context.WithValue(ctx, ctxKey{}, id)
 }
-
-type slotKey struct{}
 
 // WithSlot returns a context in which an authentication middleware further
 // down records the identity it established, for handlers further up (the
@@ -50,25 +67,182 @@ type Verifier interface {
 	Verify(name, password string) error
 }
 
-// Basic requires HTTP Basic authentication on every request but OPTIONS,
-// which WebDAV clients send before they authenticate and which reveals nothing.
-func Basic(v Verifier, realm string, log *slog.Logger, next http.Handler) http.Handler {
-	challenge := `Basic realm="` + realm + `", charset="UTF-8"`
+// BearerVerifier checks a Bearer token and says whose it is.
+type BearerVerifier func(ctx context.Context, token string) (Identity, error)
+
+// Authenticator establishes who makes each request: a session cookie, an
+// app password or a local account over Basic, or a Bearer token. Every
+// field but Log is optional.
+type Authenticator struct {
+	Local    Verifier
+	Apps     *AppPasswords
+	Bearer   BearerVerifier
+	Sessions *Sessions
+	// ByAddress and ByAccount throttle failed attempts.
+	ByAddress, ByAccount *Throttle
+	Realm                string
+	// SignIn, when set, is where a browser without credentials is sent.
+	SignIn string
+	Log    *slog.Logger
+}
+
+// Wrap requires authentication on every request but OPTIONS, which WebDAV
+// clients send before they authenticate and which reveals nothing.
+func (a *Authenticator) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions {
 			next.ServeHTTP(w, r)
 			return
 		}
-		name, password, ok := r.BasicAuth()
-		if ok {
-			if err := v.Verify(name, password); err == nil {
-				next.ServeHTTP(w, r.WithContext(record(r.Context(), Identity{Name: name, Method: "basic"})))
-				return
-			} else {
-				log.Warn("authentication failed", "user", name, "remote", r.RemoteAddr, "reason", err)
-			}
+		id, err := a.Authenticate(w, r)
+		if err != nil {
+			a.refuse(w, r, err)
+			return
 		}
-		w.Header().Set("WWW-Authenticate", challenge)
-		http.Error(w, "Autenticazione richiesta", http.StatusUnauthorized)
+		next.ServeHTTP(w, r.WithContext(record(r.Context(), id)))
 	})
+}
+
+// ErrThrottled: too many failed attempts from the address or for the account.
+var ErrThrottled = errors.New("too many failed attempts")
+
+// errThrottled carries how long a client must wait.
+type errThrottled struct{ wait time.Duration }
+
+func (e errThrottled) Error() string { return ErrThrottled.Error() }
+func (e errThrottled) Unwrap() error { return ErrThrottled }
+
+var errNoCredentials = errors.New("no credentials")
+
+// Authenticate returns the identity of the request.
+func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Identity, error) {
+	authz := r.Header.Get("Authorization")
+	switch {
+	case strings.HasPrefix(authz, "Bearer ") && a.Bearer != nil:
+		addr := clientAddr(r)
+		if wait, blocked := a.blocked(a.ByAddress, addr); blocked {
+			return Identity{}, errThrottled{wait}
+		}
+		id, err := a.Bearer(r.Context(), strings.TrimSpace(authz[len("Bearer "):]))
+		if err != nil {
+			// Whatever the reason (logged here), the token is refused: 401.
+			a.fail(r, addr, "", "bearer", err)
+			return Identity{}, ErrBadCredentials
+		}
+		return id, nil
+	case strings.HasPrefix(authz, "Basic "):
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			return Identity{}, ErrBadCredentials
+		}
+		return a.Password(r, user, pass)
+	case authz != "":
+		return Identity{}, ErrBadCredentials
+	}
+	if a.Sessions != nil {
+		sess, err := a.Sessions.Load(r)
+		if err == nil {
+			return Identity{Name: sess.Person, Display: sess.Display, Method: "session", Credential: "session", ACR: sess.ACR}, nil
+		}
+		if !errors.Is(err, ErrNoSession) {
+			return Identity{}, err
+		}
+	}
+	return Identity{}, errNoCredentials
+}
+
+// Password checks a user name and password, as Basic authentication does:
+// an app password when it has the prefix, a local account otherwise.
+// Failures count towards the throttles.
+func (a *Authenticator) Password(r *http.Request, user, pass string) (Identity, error) {
+	addr := clientAddr(r)
+	account := "account:" + strings.ToUpper(user)
+	if wait, blocked := a.blocked(a.ByAddress, addr); blocked {
+		return Identity{}, errThrottled{wait}
+	}
+	if wait, blocked := a.blocked(a.ByAccount, account); blocked {
+		return Identity{}, errThrottled{wait}
+	}
+	if strings.HasPrefix(pass, AppPasswordPrefix) && a.Apps != nil {
+		p, err := a.Apps.Verify(r.Context(), user, pass)
+		if err == nil {
+			return Identity{Name: p.Owner, Display: p.Owner, Method: "app-password", Credential: p.ID, ReadOnly: p.ReadOnly, Comuni: p.Comuni}, nil
+		}
+		if !errors.Is(err, ErrBadCredentials) {
+			return Identity{}, err
+		}
+		a.fail(r, addr, account, "app-password", err)
+		return Identity{}, ErrBadCredentials
+	}
+	if a.Local != nil {
+		err := a.Local.Verify(user, pass)
+		if err == nil {
+			return Identity{Name: user, Display: user, Method: "local", Credential: "local:" + user}, nil
+		}
+		if !errors.Is(err, ErrBadCredentials) {
+			return Identity{}, err
+		}
+	}
+	a.fail(r, addr, account, "password", ErrBadCredentials)
+	return Identity{}, ErrBadCredentials
+}
+
+func (a *Authenticator) blocked(t *Throttle, key string) (time.Duration, bool) {
+	if t == nil {
+		return 0, false
+	}
+	return t.Blocked(key)
+}
+
+func (a *Authenticator) fail(r *http.Request, addr, account, method string, err error) {
+	if a.ByAddress != nil {
+		a.ByAddress.Fail(addr)
+	}
+	if a.ByAccount != nil && account != "" {
+		a.ByAccount.Fail(account)
+	}
+	// The user name is logged, the password never.
+	a.Log.Warn("authentication failed", "method", method, "user", strings.TrimPrefix(account, "account:"),
+		"remote", addr, "path", r.URL.EscapedPath(), "reason", err)
+}
+
+// refuse answers a request that did not authenticate.
+func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	var th errThrottled
+	switch {
+	case errors.As(err, &th):
+		a.Log.Warn("authentication throttled", "remote", clientAddr(r), "path", r.URL.EscapedPath())
+		w.Header().Set("Retry-After", strconv.Itoa(int(th.wait.Seconds())+1))
+		http.Error(w, "Troppi tentativi non riusciti: riprovare più tardi.", http.StatusTooManyRequests)
+		return
+	case errors.Is(err, errNoCredentials), errors.Is(err, ErrBadCredentials):
+	default:
+		a.Log.Error("authentication error", "path", r.URL.EscapedPath(), "err", err)
+		http.Error(w, "Servizio temporaneamente non disponibile", http.StatusServiceUnavailable)
+		return
+	}
+	if a.SignIn != "" && isBrowser(r) && errors.Is(err, errNoCredentials) {
+		http.Redirect(w, r, a.SignIn+"?dopo="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	w.Header().Add("WWW-Authenticate", `Basic realm="`+a.Realm+`", charset="UTF-8"`)
+	if a.Bearer != nil {
+		w.Header().Add("WWW-Authenticate", `Bearer realm="`+a.Realm+`"`)
+	}
+	http.Error(w, "Autenticazione richiesta", http.StatusUnauthorized)
+}
+
+// isBrowser reports whether a request comes from a person's browser rather
+// than a drive client: a page load asking for HTML.
+func isBrowser(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// clientAddr is the client's IP address.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -100,8 +100,9 @@ type Upload interface {
 }
 
 // Backend is a storage backend. Every call does a bounded number of requests
-// to the storage: List one per page, Stat, Open, Copy and Mkdir one or two,
-// Delete one per batch of up to 1000 paths.
+// to the storage, whatever the size of the tree: List one per page, Stat and
+// Open one or two, Create, Mkdir and Copy a few checks besides the write,
+// Delete one per batch of up to 1000 paths and one per folder it removes.
 type Backend interface {
 	// Stat describes the file or folder at p. The root "" is always a folder.
 	Stat(ctx context.Context, p string) (Entry, error)

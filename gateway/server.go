@@ -1,11 +1,14 @@
 // Package gateway assembles the Faldone server: configuration, storage
-// mounts, state store, authentication and the WebDAV handler.
+// mounts, state store, authentication, pages and the WebDAV handler.
 package gateway
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,20 +20,27 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/auth"
-	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/backends/local"
+	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends/state"
 	"github.com/bassareggiana/faldone/backends/state/sqlite"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
 	"github.com/bassareggiana/faldone/gateway/namespace"
+	"github.com/bassareggiana/faldone/gateway/web"
 )
+
+// stateStore is everything the gateway keeps besides file content.
+type stateStore interface {
+	state.Store
+	state.AuthStore
+}
 
 // Server is a configured gateway, ready to serve.
 type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
-	store   state.Store
+	store   stateStore
+	apps    *auth.AppPasswords
 	handler http.Handler
 }
 
@@ -41,12 +51,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	var mounts []namespace.Mount
+	var comuni []web.Comune
 	for _, c := range cfg.Comuni {
-		b, err := openStorage(c.Storage)
+		b, err := openStorage(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("comune %s: %w", c.ID, err)
 		}
 		mounts = append(mounts, namespace.Mount{Name: c.ID, Backend: b})
+		comuni = append(comuni, web.Comune{ID: c.ID, Name: c.Name})
 	}
 	ns, err := namespace.New(mounts...)
 	if err != nil {
@@ -59,6 +71,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 	if err != nil {
 		return nil, fmt.Errorf("state store: %w", err)
 	}
+	s := &Server{cfg: cfg, log: log, store: store}
+	if err := s.assemble(ctx, ns, comuni, extra); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// assemble builds the handler chain: access log, then either the pages
+// (under /_/) or authentication and WebDAV.
+func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni []web.Comune, extra map[string]string) error {
+	cfg, log := s.cfg, s.log
+	key, err := loadOrCreateKey(cfg.SecretFile)
+	if err != nil {
+		return err
+	}
+	if s.apps, err = auth.NewAppPasswords(s.store, key, log); err != nil {
+		return err
+	}
 	hashes := map[string]string{}
 	for _, u := range cfg.Users {
 		hashes[u.Name] = u.PasswordHash
@@ -66,40 +97,151 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 	for name, h := range extra {
 		hashes[name] = h
 	}
-	if len(hashes) == 0 {
-		log.Warn("no accounts are configured: every request will be refused")
+	authn := &auth.Authenticator{
+		Apps:      s.apps,
+		Sessions:  auth.NewSessions(s.store, cfg.Sessions.Idle, cfg.Sessions.Absolute),
+		ByAddress: auth.NewThrottle(10, 5*time.Minute),
+		ByAccount: auth.NewThrottle(100, 15*time.Minute),
+		Realm:     "Faldone",
+		SignIn:    "/_/accedi",
+		Log:       log,
 	}
-	accounts, err := auth.NewLocalAccounts(hashes)
+	if len(hashes) > 0 {
+		local, err := auth.NewLocalAccounts(hashes)
+		if err != nil {
+			return err
+		}
+		authn.Local = local
+	}
+	var rp *oidc.RP
+	if cfg.OIDC.Issuer != "" {
+		if rp, err = newRP(ctx, cfg.OIDC); err != nil {
+			return err
+		}
+		authn.Bearer = func(ctx context.Context, token string) (auth.Identity, error) {
+			p, err := rp.VerifyBearer(ctx, token)
+			if err != nil {
+				return auth.Identity{}, err
+			}
+			return auth.Identity{Name: p.FiscalNumber, Display: p.FiscalNumber, Method: "bearer", Credential: "bearer", ACR: p.ACR}, nil
+		}
+	}
+	if authn.Local == nil && rp == nil {
+		log.Warn("neither accounts nor a sign-in provider are configured: every request will be refused")
+	}
+	wc := web.Config{
+		Sessions: authn.Sessions, Apps: s.apps, RP: rp,
+		Flows:         web.FlowStore{Store: s.store, TTL: 10 * time.Minute},
+		Comuni:        comuni,
+		DefaultExpiry: cfg.AppPasswords.DefaultExpiry,
+		Log:           log,
+	}
+	if authn.Local != nil {
+		wc.Password = authn.Password
+	}
+	pages, err := web.New(wc)
 	if err != nil {
-		store.Close()
-		return nil, err
+		return err
 	}
 	principal := func(r *http.Request) string {
 		id, _ := auth.FromContext(r.Context())
 		return id.Name
 	}
-	d := dav.New(ns, store, log, principal, dav.Options{
+	d := dav.New(ns, s.store, log, principal, dav.Options{
 		PublicHosts:        cfg.PublicHosts,
 		AllowInfiniteDepth: cfg.WebDAV.AllowInfiniteDepth,
 		MaxXMLBody:         cfg.WebDAV.MaxXMLBody,
 		DefaultLockTimeout: cfg.WebDAV.DefaultLockTimeout,
 		MaxLockTimeout:     cfg.WebDAV.MaxLockTimeout,
 	})
-	h := accessLog(log, auth.Basic(accounts, "Faldone", log, d))
-	return &Server{cfg: cfg, log: log, store: store, handler: h}, nil
+	drive := authn.Wrap(d)
+	s.handler = accessLog(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, web.Prefix) {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		drive.ServeHTTP(w, r)
+	}))
+	return nil
 }
 
-// openStorage opens a storage URL. Only local folders ("file:/path") exist
-// for now.
-func openStorage(u string) (backends.Backend, error) {
-	if p, ok := strings.CutPrefix(u, "file:"); ok {
-		p = strings.TrimPrefix(p, "//")
-		if err := os.MkdirAll(p, 0o750); err != nil {
-			return nil, fmt.Errorf("storage folder: %w", err)
-		}
-		return local.New(p)
+// newRP connects to the OpenID Provider.
+func newRP(ctx context.Context, c config.OIDC) (*oidc.RP, error) {
+	rc := oidc.Config{
+		Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret, KeyID: c.KeyID,
+		RedirectURL: c.RedirectURL, Scopes: c.Scopes, ACRValues: c.ACRValues, MinACR: c.MinACR,
+		BearerAudience: c.BearerAudience,
+		Claims: oidc.ClaimNames{FiscalNumber: c.Claims.FiscalNumber, GivenName: c.Claims.GivenName,
+			FamilyName: c.Claims.FamilyName, Email: c.Claims.Email, Groups: c.Claims.Groups, ACR: c.Claims.ACR},
 	}
-	return nil, fmt.Errorf("storage URL %q: unsupported scheme", u)
+	if c.PrivateKeyFile != "" {
+		k, err := readPrivateKey(c.PrivateKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		rc.PrivateKey = k
+	}
+	rp, err := oidc.New(ctx, rc)
+	if err != nil {
+		return nil, fmt.Errorf("OpenID Provider %s: %w", c.Issuer, err)
+	}
+	return rp, nil
+}
+
+func readPrivateKey(path string) (crypto.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("oidc private key: %w", err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, errors.New("oidc private key: no PEM block")
+	}
+	var k any
+	switch blk.Type {
+	case "RSA PRIVATE KEY":
+		k, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
+	case "EC PRIVATE KEY":
+		k, err = x509.ParseECPrivateKey(blk.Bytes)
+	default:
+		k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("oidc private key: %w", err)
+	}
+	signer, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("oidc private key: not a signing key")
+	}
+	return signer, nil
+}
+
+// loadOrCreateKey reads the server key, making it on first start.
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, derr := hex.DecodeString(strings.TrimSpace(string(b)))
+		if derr != nil || len(key) < 32 {
+			return nil, fmt.Errorf("secret file %s: want at least 32 bytes, hex-encoded", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("secret file: %w", err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("secret file: %w", err)
+	}
+	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("secret file: %w", err)
+	}
+	return key, f.Close()
 }
 
 // Handler is the server's root HTTP handler.
@@ -120,6 +262,9 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	go s.apps.Run(bg, time.Minute)
 	s.log.Info("faldone listening", "addr", ln.Addr().String(), "data_dir", s.cfg.DataDir, "comuni", len(s.cfg.Comuni))
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -140,7 +285,8 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	stopBG()
+	return s.apps.Flush(context.Background())
 }
 
 // statusRecorder remembers the status and size of a response.
@@ -180,9 +326,8 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		ctx, ident := auth.WithSlot(r.Context())
 		next.ServeHTTP(rec, r.WithContext(ctx))
-		user := ident.Name
 		log.Info("request", "id", id, "method", r.Method, "path", r.URL.EscapedPath(), "status", rec.status,
 			"bytes_out", rec.bytes, "bytes_in", r.ContentLength, "duration_ms", time.Since(start).Milliseconds(),
-			"remote", r.RemoteAddr, "user", user)
+			"remote", r.RemoteAddr, "user", ident.Name, "credential", ident.Credential)
 	})
 }

@@ -2,11 +2,12 @@
 // implementation of [backends.Backend] must pass [Run] unchanged.
 //
 // The suite assumes only what package backends documents, and two things
-// it leaves unsaid: Commit, Stat and List agree on a file's modification time
-// to the second, and a call with a cancelled context fails with an error
-// wrapping the context's. It works the same whether folders are directories
-// or zero-byte marker objects, and it tests [backends.Mover] and
-// [backends.Checker] only on backends that implement them.
+// it leaves unsaid: Stat, List and Open agree on a file's modification time
+// to the second, and Commit within one second more (see sameEntry); and a
+// call with a cancelled context fails with an error wrapping the context's.
+// It works the same whether folders are directories or zero-byte marker
+// objects, and it tests [backends.Mover] and [backends.Checker] only on
+// backends that implement them.
 package backendtest
 
 import (
@@ -142,6 +143,10 @@ func testRoundTrip(t *testing.T, b backends.Backend) {
 
 	obj, got := open(t, b, "tavola.dwg", nil)
 	sameEntry(t, "Open", obj.Entry, committed)
+	if !sameSecond(listed[0].ModTime, stat.ModTime) || !sameSecond(obj.ModTime, stat.ModTime) {
+		t.Errorf("modification times: Stat %v, List %v, Open %v; want the same second",
+			stat.ModTime, listed[0].ModTime, obj.ModTime)
+	}
 	if obj.Start != 0 || obj.Length != int64(len(content)) || !bytes.Equal(got, content) {
 		t.Errorf("Open: start %d, length %d, %d bytes read (equal: %t), want 0, %d and the content",
 			obj.Start, obj.Length, len(got), bytes.Equal(got, content), len(content))

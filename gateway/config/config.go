@@ -28,6 +28,49 @@ type Config struct {
 	WebDAV      WebDAV   `yaml:"webdav"`
 	Comuni      []Comune `yaml:"comuni"`
 	Users       []User   `yaml:"users"`
+	// SecretFile holds the server's key for app-password hashes: 32 random
+	// bytes, made on first start. Replicas must share it.
+	SecretFile   string       `yaml:"secret_file"`
+	OIDC         OIDC         `yaml:"oidc"`
+	Sessions     Sessions     `yaml:"sessions"`
+	AppPasswords AppPasswords `yaml:"app_passwords"`
+}
+
+// OIDC configures sign-in through an OpenID Provider (a SPID broker).
+// Sign-in is off while Issuer is empty.
+type OIDC struct {
+	Issuer         string   `yaml:"issuer"`
+	ClientID       string   `yaml:"client_id"`
+	ClientSecret   string   `yaml:"client_secret"`    // or FALDONE_OIDC_CLIENT_SECRET
+	PrivateKeyFile string   `yaml:"private_key_file"` // PEM key for private_key_jwt instead of a secret
+	KeyID          string   `yaml:"key_id"`
+	RedirectURL    string   `yaml:"redirect_url"` // https://host/_/accedi/ritorno
+	Scopes         []string `yaml:"scopes"`
+	ACRValues      []string `yaml:"acr_values"`
+	MinACR         string   `yaml:"min_acr"`
+	BearerAudience string   `yaml:"bearer_audience"`
+	Claims         Claims   `yaml:"claims"`
+}
+
+// Claims names the claims that carry a person's attributes.
+type Claims struct {
+	FiscalNumber []string `yaml:"fiscal_number"`
+	GivenName    string   `yaml:"given_name"`
+	FamilyName   string   `yaml:"family_name"`
+	Email        string   `yaml:"email"`
+	Groups       string   `yaml:"groups"`
+	ACR          string   `yaml:"acr"`
+}
+
+// Sessions limits browser sessions.
+type Sessions struct {
+	Idle     time.Duration `yaml:"idle"`
+	Absolute time.Duration `yaml:"absolute"`
+}
+
+// AppPasswords sets the defaults of app passwords.
+type AppPasswords struct {
+	DefaultExpiry time.Duration `yaml:"default_expiry"`
 }
 
 // Log selects the log format and level.
@@ -80,6 +123,8 @@ func Default() Config {
 			DefaultLockTimeout: time.Hour,
 			MaxLockTimeout:     24 * time.Hour,
 		},
+		Sessions:     Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
+		AppPasswords: AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
 	}
 }
 
@@ -107,10 +152,12 @@ func Load(path string) (Config, error) {
 // applyEnv overrides keys from FALDONE_* variables.
 func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	str := map[string]*string{
-		"FALDONE_LISTEN":     &c.Listen,
-		"FALDONE_DATA_DIR":   &c.DataDir,
-		"FALDONE_LOG_LEVEL":  &c.Log.Level,
-		"FALDONE_LOG_FORMAT": &c.Log.Format,
+		"FALDONE_LISTEN":             &c.Listen,
+		"FALDONE_DATA_DIR":           &c.DataDir,
+		"FALDONE_LOG_LEVEL":          &c.Log.Level,
+		"FALDONE_LOG_FORMAT":         &c.Log.Format,
+		"FALDONE_OIDC_CLIENT_SECRET": &c.OIDC.ClientSecret,
+		"FALDONE_SECRET_FILE":        &c.SecretFile,
 	}
 	for k, p := range str {
 		if v, ok := lookup(k); ok {
@@ -178,6 +225,23 @@ func (c *Config) Finish() error {
 		}
 		if m.Storage == "" {
 			m.Storage = "file:" + filepath.Join(c.DataDir, "archivio", m.ID)
+		}
+	}
+	if c.SecretFile == "" {
+		c.SecretFile = filepath.Join(c.DataDir, "faldone.key")
+	}
+	if c.Sessions.Idle <= 0 || c.Sessions.Absolute < c.Sessions.Idle {
+		return errors.New("sessions: idle must be positive and absolute at least idle")
+	}
+	if c.AppPasswords.DefaultExpiry <= 0 {
+		return errors.New("app_passwords.default_expiry must be positive")
+	}
+	if o := c.OIDC; o.Issuer != "" {
+		if o.ClientID == "" || o.RedirectURL == "" {
+			return errors.New("oidc: issuer, client_id and redirect_url go together")
+		}
+		if (o.ClientSecret == "") == (o.PrivateKeyFile == "") {
+			return errors.New("oidc: set exactly one of client_secret and private_key_file")
 		}
 	}
 	users := map[string]bool{}

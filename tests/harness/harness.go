@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -93,6 +94,13 @@ func StartDemo(t testing.TB, dataDir string, env ...string) *Gateway {
 // account whose credentials the Gateway uses.
 func StartServe(t testing.TB, yaml string, env ...string) *Gateway {
 	t.Helper()
+	return StartServeOn(t, "127.0.0.1:0", yaml, env...)
+}
+
+// StartServeOn is StartServe on a given address, for tests that must know
+// the gateway's URL before it starts (to register it with a provider).
+func StartServeOn(t testing.TB, listen, yaml string, env ...string) *Gateway {
+	t.Helper()
 	dataDir := t.TempDir()
 	const user, pass = "operatore", "serve-Pw-42"
 	hash, err := auth.HashPassword(pass)
@@ -105,10 +113,21 @@ func StartServe(t testing.TB, yaml string, env ...string) *Gateway {
 		t.Fatal(err)
 	}
 	g := &Gateway{t: t, DataDir: dataDir, User: user, Pass: pass, env: env,
-		args: []string{"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--data", dataDir, "--log-level", "debug"}}
+		args: []string{"serve", "--config", cfg, "--listen", listen, "--data", dataDir, "--log-level", "debug"}}
 	g.start()
 	t.Cleanup(g.Stop)
 	return g
+}
+
+// FreePort returns a loopback address with a port that was free a moment ago.
+func FreePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // Archive is the folder of a Comune's files on disk.
@@ -180,6 +199,12 @@ func (g *Gateway) Restart() {
 	g.t.Helper()
 	g.Stop()
 	g.start()
+}
+
+// As returns a client of the same gateway that authenticates with other
+// credentials; stopping it does nothing.
+func (g *Gateway) As(user, pass string) *Gateway {
+	return &Gateway{t: g.t, URL: g.URL, DataDir: g.DataDir, User: user, Pass: pass}
 }
 
 // Log returns what the process logged so far.

@@ -1,0 +1,136 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/bassareggiana/faldone/backends/state"
+)
+
+// SessionCookie is the name of the browser session cookie.
+const SessionCookie = "faldone_sessione"
+
+// SessionStore is what sessions need from the state store.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s state.Session) error
+	Session(ctx context.Context, id string, now time.Time) (state.Session, error)
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	DeleteSession(ctx context.Context, id string) error
+}
+
+// Sessions keeps browser sessions server-side, in the state store, so that
+// any replica serves them. The cookie holds a random secret; the store holds
+// only its SHA-256.
+type Sessions struct {
+	store    SessionStore
+	idle     time.Duration
+	absolute time.Duration
+	now      func() time.Time
+}
+
+// NewSessions returns sessions with the given idle and absolute limits.
+func NewSessions(store SessionStore, idle, absolute time.Duration) *Sessions {
+	return &Sessions{store: store, idle: idle, absolute: absolute, now: time.Now}
+}
+
+// Person is who a session belongs to.
+type Person struct {
+	Key     string // normalized fiscal number, or a local account name
+	Display string
+	ACR     string
+	IDToken string
+}
+
+func sessionID(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomToken() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// Start creates a session for p and sets its cookie.
+func (s *Sessions) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, p Person) (state.Session, error) {
+	secret, err := randomToken()
+	if err != nil {
+		return state.Session{}, err
+	}
+	csrf, err := randomToken()
+	if err != nil {
+		return state.Session{}, err
+	}
+	now := s.now().UTC()
+	sess := state.Session{
+		ID: sessionID(secret), Person: p.Key, Display: p.Display, ACR: p.ACR, IDToken: p.IDToken,
+		CSRF: csrf, Created: now, LastSeen: now, Expires: now.Add(s.absolute),
+	}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return state.Session{}, fmt.Errorf("store session: %w", err)
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteLaxMode, Expires: sess.Expires,
+	})
+	return sess, nil
+}
+
+// ErrNoSession: the request carries no live session.
+var ErrNoSession = errors.New("no session")
+
+// Load returns the request's session, enforcing the idle and absolute limits.
+func (s *Sessions) Load(r *http.Request) (state.Session, error) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" || len(c.Value) > 100 {
+		return state.Session{}, ErrNoSession
+	}
+	id := sessionID(c.Value)
+	now := s.now()
+	sess, err := s.store.Session(r.Context(), id, now)
+	if errors.Is(err, state.ErrNotFound) {
+		return state.Session{}, ErrNoSession
+	}
+	if err != nil {
+		return state.Session{}, fmt.Errorf("load session: %w", err)
+	}
+	if now.Sub(sess.LastSeen) > s.idle {
+		if err := s.store.DeleteSession(r.Context(), id); err != nil {
+			return state.Session{}, fmt.Errorf("end idle session: %w", err)
+		}
+		return state.Session{}, ErrNoSession
+	}
+	// Record activity at most once a minute: not a write on every page.
+	if now.Sub(sess.LastSeen) > time.Minute {
+		if err := s.store.TouchSession(r.Context(), id, now); err != nil {
+			return state.Session{}, fmt.Errorf("touch session: %w", err)
+		}
+	}
+	return sess, nil
+}
+
+// End deletes the request's session and its cookie.
+func (s *Sessions) End(w http.ResponseWriter, r *http.Request) error {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	return s.store.DeleteSession(r.Context(), sessionID(c.Value))
+}
+
+// ValidCSRF reports whether a form's token is the session's, in constant time.
+func ValidCSRF(sess state.Session, token string) bool {
+	return sess.CSRF != "" && subtle.ConstantTimeCompare([]byte(sess.CSRF), []byte(token)) == 1
+}

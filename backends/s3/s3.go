@@ -1,0 +1,650 @@
+// Package s3 implements [backends.Backend] over a bucket of Amazon S3 or of a
+// server that speaks its API.
+//
+// A file is the object whose key is the configured prefix followed by the
+// file's path, so the bucket stays readable without Faldone. A folder is a
+// zero-byte marker object whose key ends with a slash ("a/b/"); keys under a
+// prefix with no marker, as other tools write them, make a folder too.
+// Listings skip keys that are not valid paths (an empty, "." or ".."
+// element), since nothing could address them.
+//
+// Metadata comes from listings and object headers, the content type from
+// the name: nothing reads content to describe it. Uploads go through the
+// SDK's transfer manager: a body smaller than the part size is one PutObject,
+// a larger one a multipart upload holding at most Concurrency+2 parts in
+// memory. The object appears only when the upload completes.
+//
+// S3 renames nothing, so the backend is no [backends.Mover]: the gateway
+// moves by copying on the server side and deleting.
+//
+// Every multipart upload this package starts is completed or aborted, but a
+// process that dies in the middle leaves its parts behind: a bucket lifecycle
+// rule AbortIncompleteMultipartUpload should clean them up.
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/bassareggiana/faldone/backends"
+)
+
+// Config says where the files are and how to move them.
+type Config struct {
+	Bucket string
+	// Prefix is prepended to every path: "" or a folder such as "guastalla/"
+	// (a missing final slash is added).
+	Prefix string
+	// Endpoint is the URL of an S3-compatible server; "" means AWS.
+	Endpoint string
+	// Region is the bucket's region: for AWS, "" takes it from the standard
+	// chain; for another Endpoint, "" means "us-east-1".
+	Region string
+	// PathStyle puts the bucket in the URL path instead of the host name,
+	// as most S3-compatible servers need.
+	PathStyle bool
+	// AccessKey and SecretKey are the credentials. When they are empty the
+	// standard AWS chain provides them: the environment, the shared files,
+	// the instance role. When they are set, nothing is read from the
+	// environment (AWS_CA_BUNDLE included), so every replica behaves alike.
+	AccessKey, SecretKey string
+	// PartSize is the size of the parts of multipart uploads, and the size
+	// from which an upload is multipart: 8 MiB when 0, at least 5 MiB.
+	PartSize int64
+	// Concurrency is how many parts of one upload or copy are sent at
+	// once: 4 when 0. An upload holds about PartSize × (Concurrency+2)
+	// bytes of memory.
+	Concurrency int
+}
+
+const (
+	defaultPartSize    = 8 << 20
+	minPartSize        = 5 << 20 // S3's smallest part but the last
+	maxPartSize        = 5 << 30
+	defaultConcurrency = 4
+	pageSize           = 1000 // the most keys S3 lists or deletes in one request
+	// maxCopyObject is the largest source that CopyObject copies in one
+	// request; larger ones are copied in parts with UploadPartCopy.
+	maxCopyObject = 5 << 30
+	// copyPartSize is the size of the parts of a multipart copy: as few
+	// requests as S3 allows without making a failed part costly to retry.
+	copyPartSize = 512 << 20
+	// checkConcurrency bounds the requests that Delete sends at once to see
+	// whether folders are empty.
+	checkConcurrency = 8
+	// failTimeout bounds the requests that clean up after a failure, which
+	// run even when the request that failed was cancelled.
+	failTimeout = time.Minute
+)
+
+// Backend stores files as objects of one bucket.
+type Backend struct {
+	client   *awss3.Client
+	tm       *transfermanager.Client
+	bucket   string
+	prefix   string
+	endpoint string // for messages
+	conc     int
+
+	// copyThreshold and copyPartSize are maxCopyObject and copyPartSize,
+	// made smaller by tests.
+	copyThreshold int64
+	copyPartSize  int64
+}
+
+var (
+	_ backends.Backend = (*Backend)(nil)
+	_ backends.Checker = (*Backend)(nil)
+)
+
+// New returns a backend for the bucket that cfg names. It sends no request:
+// [Backend.Check] verifies that the bucket is there and can be listed.
+func New(ctx context.Context, cfg Config) (*Backend, error) {
+	if cfg.Bucket == "" {
+		return nil, errors.New("s3: no bucket")
+	}
+	prefix, err := normalizePrefix(cfg.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	partSize := cfg.PartSize
+	if partSize == 0 {
+		partSize = defaultPartSize
+	}
+	if partSize < minPartSize || partSize > maxPartSize {
+		return nil, fmt.Errorf("s3: part size %d is outside the %d to %d bytes S3 accepts", partSize, minPartSize, maxPartSize)
+	}
+	conc := cfg.Concurrency
+	if conc == 0 {
+		conc = defaultConcurrency
+	}
+	if conc < 0 {
+		return nil, fmt.Errorf("s3: negative concurrency %d", conc)
+	}
+	if cfg.Endpoint != "" {
+		if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("s3: endpoint %q is not an http or https URL", cfg.Endpoint)
+		}
+	}
+	if (cfg.AccessKey == "") != (cfg.SecretKey == "") {
+		return nil, errors.New("s3: an access key needs its secret key, and the other way round")
+	}
+	client, err := newClient(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	tm := transfermanager.New(client, func(o *transfermanager.Options) {
+		o.PartSizeBytes = partSize
+		o.MultipartUploadThreshold = partSize
+		o.Concurrency = conc
+		// The transfer manager aborts a failed multipart upload with the
+		// upload's context unless this is set: a cancelled request would
+		// leave its parts behind.
+		o.FailTimeout = failTimeout
+	})
+	endpoint := cfg.Endpoint
+	if endpoint == "" {
+		endpoint = "AWS"
+	}
+	return &Backend{
+		client:        client,
+		tm:            tm,
+		bucket:        cfg.Bucket,
+		prefix:        prefix,
+		endpoint:      endpoint,
+		conc:          conc,
+		copyThreshold: maxCopyObject,
+		copyPartSize:  copyPartSize,
+	}, nil
+}
+
+// newClient makes the S3 client: the SDK's standard retryer (three attempts
+// with exponential backoff on throttling, 5xx answers and network errors)
+// and a connection pool sized for a server that many clients use at once.
+func newClient(ctx context.Context, cfg Config) (*awss3.Client, error) {
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConns = 256
+		tr.MaxIdleConnsPerHost = 128
+	})
+	opts := func(o *awss3.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		o.UsePathStyle = cfg.PathStyle
+		o.Retryer = retry.NewStandard()
+	}
+	region := cfg.Region
+	if region == "" && cfg.Endpoint != "" {
+		region = "us-east-1"
+	}
+	if cfg.AccessKey != "" {
+		if region == "" {
+			return nil, errors.New("s3: no region: set one for AWS")
+		}
+		return awss3.New(awss3.Options{
+			Region:      region,
+			Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, ""),
+			HTTPClient:  httpClient,
+		}, opts), nil
+	}
+	load := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
+	if region != "" {
+		load = append(load, config.WithRegion(region))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, load...)
+	if err != nil {
+		return nil, fmt.Errorf("s3: loading the AWS configuration: %w", err)
+	}
+	if awsCfg.Region == "" {
+		return nil, errors.New("s3: no region: set one, or AWS_REGION")
+	}
+	return awss3.NewFromConfig(awsCfg, opts), nil
+}
+
+// normalizePrefix returns prefix with one final slash, or "", and refuses
+// one that no path could be under.
+func normalizePrefix(prefix string) (string, error) {
+	prefix = strings.TrimSuffix(prefix, "/")
+	if prefix == "" {
+		return "", nil
+	}
+	if err := checkPath(prefix); err != nil {
+		return "", fmt.Errorf("s3: prefix: %w", err)
+	}
+	return prefix + "/", nil
+}
+
+// Stat describes the file or folder at p: a HeadObject finds a file, and
+// when there is none a listing of one key finds a folder.
+func (b *Backend) Stat(ctx context.Context, p string) (backends.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return backends.Entry{}, err
+	}
+	if err := checkPath(p); err != nil {
+		return backends.Entry{}, err
+	}
+	if p == "" {
+		return backends.Entry{IsDir: true}, nil
+	}
+	e, err := b.head(ctx, "stat", p)
+	if !errors.Is(err, backends.ErrNotFound) {
+		return e, err
+	}
+	return b.statDir(ctx, "stat", p)
+}
+
+// head describes the file at p.
+func (b *Backend) head(ctx context.Context, op, p string) (backends.Entry, error) {
+	out, err := b.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String(b.key(p))})
+	if err != nil {
+		return backends.Entry{}, b.mapErr(op, p, err)
+	}
+	return fileEntry(p, aws.ToInt64(out.ContentLength), out.ETag, out.LastModified), nil
+}
+
+// statDir describes the folder p, or fails with ErrNotFound if nothing is
+// stored under it. The modification time is that of its marker, if any.
+func (b *Backend) statDir(ctx context.Context, op, p string) (backends.Entry, error) {
+	first, err := b.firstUnder(ctx, op, p)
+	if err != nil {
+		return backends.Entry{}, err
+	}
+	if first == nil {
+		return backends.Entry{}, &fs.PathError{Op: op, Path: p, Err: backends.ErrNotFound}
+	}
+	e := backends.Entry{Path: p, IsDir: true}
+	if aws.ToString(first.Key) == b.dirKey(p) {
+		e.ModTime = aws.ToTime(first.LastModified)
+	}
+	return e, nil
+}
+
+// firstUnder returns the first object stored under the folder p, its marker
+// included, or nil when there is none.
+func (b *Backend) firstUnder(ctx context.Context, op, p string) (*types.Object, error) {
+	out, err := b.client.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{
+		Bucket:  &b.bucket,
+		Prefix:  aws.String(b.dirKey(p)),
+		MaxKeys: aws.Int32(1),
+	})
+	if err != nil {
+		return nil, b.mapErr(op, p, err)
+	}
+	if len(out.Contents) == 0 {
+		return nil, nil
+	}
+	return &out.Contents[0], nil
+}
+
+// requireDir checks that the folder p exists, for an operation on path.
+func (b *Backend) requireDir(ctx context.Context, op, path, p string) error {
+	if p == "" {
+		return nil
+	}
+	first, err := b.firstUnder(ctx, op, p)
+	if err != nil {
+		return err
+	}
+	if first == nil {
+		return &fs.PathError{Op: op, Path: path, Err: fmt.Errorf("folder %q: %w", p, backends.ErrNotFound)}
+	}
+	return nil
+}
+
+// refuseDir fails with ErrIsDir when a folder is at p.
+func (b *Backend) refuseDir(ctx context.Context, op, p string) error {
+	first, err := b.firstUnder(ctx, op, p)
+	if err != nil {
+		return err
+	}
+	if first != nil {
+		return &fs.PathError{Op: op, Path: p, Err: backends.ErrIsDir}
+	}
+	return nil
+}
+
+// Open reads the file at p, or the part of it that r selects, with one
+// GetObject: the range goes to S3 as an HTTP Range header.
+func (b *Backend) Open(ctx context.Context, p string, r *backends.Range) (*backends.Object, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkPath(p); err != nil {
+		return nil, err
+	}
+	if p == "" {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: backends.ErrIsDir}
+	}
+	if r != nil && (r.Length == 0 || r.Start < 0 && r.Length < 0) {
+		return b.openEmpty(ctx, p, r)
+	}
+	out, err := b.client.GetObject(ctx, &awss3.GetObjectInput{
+		Bucket: &b.bucket,
+		Key:    aws.String(b.key(p)),
+		Range:  httpRange(r),
+	})
+	if err != nil {
+		return nil, b.notFile(ctx, "open", p, b.mapErr("open", p, err))
+	}
+	obj, err := object(p, r, out)
+	if err != nil {
+		out.Body.Close()
+		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	return obj, nil
+}
+
+// openEmpty serves the ranges of no bytes, which HTTP cannot express: one
+// from an offset inside the file, or an empty suffix, which is ErrRange. It
+// asks S3 all the same, so that a missing file is ErrNotFound first.
+func (b *Backend) openEmpty(ctx context.Context, p string, r *backends.Range) (*backends.Object, error) {
+	e, err := b.head(ctx, "open", p)
+	if err != nil {
+		return nil, b.notFile(ctx, "open", p, err)
+	}
+	if r.Start < 0 || r.Start >= e.Size {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: backends.ErrRange}
+	}
+	return &backends.Object{Entry: e, Body: http.NoBody, Start: r.Start}, nil
+}
+
+// notFile turns the ErrNotFound of a request for the file p into ErrIsDir
+// when p is a folder; it returns any other error as it is.
+func (b *Backend) notFile(ctx context.Context, op, p string, err error) error {
+	if !errors.Is(err, backends.ErrNotFound) {
+		return err
+	}
+	if derr := b.refuseDir(ctx, op, p); derr != nil {
+		return derr
+	}
+	return err
+}
+
+// httpRange is the Range header that selects r, as backends.Range and HTTP
+// define ranges alike; r selects at least one byte.
+func httpRange(r *backends.Range) *string {
+	switch {
+	case r == nil:
+		return nil
+	case r.Start < 0:
+		return aws.String("bytes=-" + strconv.FormatInt(r.Length, 10))
+	case r.Length < 0 || r.Length > 1<<62: // to the end, without overflowing
+		return aws.String("bytes=" + strconv.FormatInt(r.Start, 10) + "-")
+	default:
+		return aws.String(fmt.Sprintf("bytes=%d-%d", r.Start, r.Start+r.Length-1))
+	}
+}
+
+// object describes the answer to a GetObject of the file p for the range r.
+func object(p string, r *backends.Range, out *awss3.GetObjectOutput) (*backends.Object, error) {
+	length := aws.ToInt64(out.ContentLength)
+	start, size := int64(0), length
+	if cr := aws.ToString(out.ContentRange); cr != "" {
+		var err error
+		if start, size, err = parseContentRange(cr); err != nil {
+			return nil, err
+		}
+	} else if r != nil {
+		// The server sent the whole file: select the range here.
+		var err error
+		if start, length, err = span(size, r); err != nil {
+			return nil, err
+		}
+		out.Body = skipLimit(out.Body, start, length)
+	}
+	// HTTP serves some ranges of an empty file (S3 a suffix); the
+	// backends contract refuses every one.
+	if r != nil && size == 0 {
+		return nil, backends.ErrRange
+	}
+	return &backends.Object{
+		Entry:  fileEntry(p, size, out.ETag, out.LastModified),
+		Body:   out.Body,
+		Start:  start,
+		Length: length,
+	}, nil
+}
+
+// parseContentRange reads "bytes START-END/SIZE".
+func parseContentRange(cr string) (start, size int64, err error) {
+	rest, ok := strings.CutPrefix(cr, "bytes ")
+	first, total, ok2 := strings.Cut(rest, "/")
+	from, _, ok3 := strings.Cut(first, "-")
+	if ok && ok2 && ok3 {
+		start, err = strconv.ParseInt(from, 10, 64)
+		if err == nil {
+			size, err = strconv.ParseInt(total, 10, 64)
+		}
+		if err == nil {
+			return start, size, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("malformed Content-Range %q: %w", cr, backends.ErrUnavailable)
+}
+
+// span resolves r against a file of the given size into the offset and the
+// length of the bytes to read, for a server that ignored the Range header.
+func span(size int64, r *backends.Range) (start, n int64, err error) {
+	switch {
+	case r.Start < 0:
+		if r.Length <= 0 || size == 0 {
+			return 0, 0, backends.ErrRange
+		}
+		n = min(r.Length, size)
+		return size - n, n, nil
+	case r.Start >= size:
+		return 0, 0, backends.ErrRange
+	case r.Length < 0 || r.Length > size-r.Start:
+		return r.Start, size - r.Start, nil
+	default:
+		return r.Start, r.Length, nil
+	}
+}
+
+// skipLimit yields n bytes of rc from offset start.
+func skipLimit(rc io.ReadCloser, start, n int64) io.ReadCloser {
+	return &skipReader{rc: rc, skip: start, r: io.LimitReader(rc, n)}
+}
+
+type skipReader struct {
+	rc   io.ReadCloser
+	skip int64
+	r    io.Reader
+}
+
+func (s *skipReader) Read(p []byte) (int, error) {
+	if s.skip > 0 {
+		n, err := io.CopyN(io.Discard, s.rc, s.skip)
+		s.skip -= n
+		if err != nil {
+			return 0, err
+		}
+	}
+	return s.r.Read(p)
+}
+
+func (s *skipReader) Close() error { return s.rc.Close() }
+
+// Mkdir creates the folder p as a marker object, once sure that its parent
+// exists and that nothing is at p: three requests at once, then the PutObject.
+func (b *Backend) Mkdir(ctx context.Context, p string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkPath(p); err != nil {
+		return err
+	}
+	if p == "" {
+		return &fs.PathError{Op: "mkdir", Path: p, Err: backends.ErrExist}
+	}
+	err := concurrently(
+		func() error { return b.requireDir(ctx, "mkdir", p, parent(p)) },
+		func() error {
+			_, err := b.head(ctx, "mkdir", p)
+			switch {
+			case err == nil:
+				return &fs.PathError{Op: "mkdir", Path: p, Err: backends.ErrExist}
+			case errors.Is(err, backends.ErrNotFound):
+				return nil
+			}
+			return err
+		},
+		func() error {
+			err := b.refuseDir(ctx, "mkdir", p)
+			if errors.Is(err, backends.ErrIsDir) {
+				return &fs.PathError{Op: "mkdir", Path: p, Err: backends.ErrExist}
+			}
+			return err
+		},
+	)
+	if err != nil {
+		return err
+	}
+	_, err = b.client.PutObject(ctx, &awss3.PutObjectInput{
+		Bucket: &b.bucket,
+		Key:    aws.String(b.dirKey(p)),
+		Body:   http.NoBody,
+	})
+	if err != nil {
+		return b.mapErr("mkdir", p, err)
+	}
+	return nil
+}
+
+// Check verifies that the bucket exists and that the prefix can be listed,
+// with one ListObjectsV2 of one key: that proves more than a HeadBucket, and
+// costs the same. It writes nothing, as it runs for every readiness probe.
+func (b *Backend) Check(ctx context.Context) error {
+	_, err := b.client.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{
+		Bucket:  &b.bucket,
+		Prefix:  aws.String(b.prefix),
+		MaxKeys: aws.Int32(1),
+	})
+	if err == nil {
+		return nil
+	}
+	err = b.classify(err)
+	switch {
+	case errors.Is(err, backends.ErrNotFound), errors.Is(err, backends.ErrAccessDenied):
+		// The message names the bucket already.
+		return fmt.Errorf("s3 at %s: %w", b.endpoint, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("s3: bucket %q at %s did not answer in time: %w: %w", b.bucket, b.endpoint, backends.ErrUnavailable, err)
+	}
+	// An unavailable storage's message names the endpoint already.
+	return fmt.Errorf("s3: bucket %q: %w", b.bucket, err)
+}
+
+// key is the object key of the file p.
+func (b *Backend) key(p string) string { return b.prefix + p }
+
+// dirKey is the key of the marker of the folder p, which starts the keys of
+// everything in it; the root's is the prefix.
+func (b *Backend) dirKey(p string) string {
+	if p == "" {
+		return b.prefix
+	}
+	return b.prefix + p + "/"
+}
+
+// parent is the folder that holds p.
+func parent(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// fileEntry describes a file from the metadata S3 gives.
+func fileEntry(p string, size int64, etag *string, modTime *time.Time) backends.Entry {
+	return backends.Entry{
+		Path:        p,
+		Size:        size,
+		ETag:        unquote(aws.ToString(etag)),
+		ModTime:     aws.ToTime(modTime),
+		ContentType: backends.ContentType(p),
+	}
+}
+
+// unquote strips the quotes that S3 puts around ETags.
+func unquote(etag string) string {
+	if len(etag) >= 2 && etag[0] == '"' && etag[len(etag)-1] == '"' {
+		return etag[1 : len(etag)-1]
+	}
+	return etag
+}
+
+// checkPath refuses a path that is not clean and relative: a leading or
+// trailing slash, empty, "." or ".." elements, NUL bytes, which S3's XML
+// cannot carry, and bytes that are not UTF-8, which S3 keys must be. A
+// backslash is an ordinary character on S3. "" is the root.
+func checkPath(p string) error {
+	if p == "" {
+		return nil
+	}
+	if strings.ContainsRune(p, 0) || !utf8.ValidString(p) {
+		return fmt.Errorf("%q: %w", p, backends.ErrInvalidPath)
+	}
+	for elem := range strings.SplitSeq(p, "/") {
+		if elem == "" || elem == "." || elem == ".." {
+			return fmt.Errorf("%q: %w", p, backends.ErrInvalidPath)
+		}
+	}
+	return nil
+}
+
+// checkTarget refuses a path that cannot be written: an invalid one or the root.
+func checkTarget(p string) error {
+	if p == "" {
+		return fmt.Errorf("the root: %w", backends.ErrInvalidPath)
+	}
+	return checkPath(p)
+}
+
+// concurrently runs independent requests at once, so that the checks before
+// a write cost the time of one, and returns the first error in their order.
+func concurrently(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	parallel(len(fns), len(fns), func(i int) { errs[i] = fns[i]() })
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parallel calls fn(i) for every i below n, at most limit at a time, and
+// waits for all of them.
+func parallel(n, limit int, fn func(i int)) {
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(i)
+		})
+	}
+	wg.Wait()
+}

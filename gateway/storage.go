@@ -1,0 +1,71 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/bassareggiana/faldone/backends"
+	"github.com/bassareggiana/faldone/backends/local"
+	"github.com/bassareggiana/faldone/backends/s3"
+	"github.com/bassareggiana/faldone/gateway/config"
+)
+
+// openStorage opens the storage of a Comune from its URL:
+//
+//	file:/srv/archivio/guastalla
+//	s3://bucket/optional/prefix?endpoint=https://s3.example&region=eu-south-1&path_style=true
+//
+// S3 credentials come from the Comune's configuration when set, else from the
+// standard AWS chain (environment, shared files).
+func openStorage(ctx context.Context, c config.Comune) (backends.Backend, error) {
+	u, err := url.Parse(c.Storage)
+	if err != nil {
+		return nil, fmt.Errorf("storage URL: %w", err)
+	}
+	switch u.Scheme {
+	case "file":
+		p := u.Path
+		if p == "" {
+			p = u.Opaque
+		}
+		if p == "" {
+			return nil, fmt.Errorf("storage URL %q names no folder", c.Storage)
+		}
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			return nil, fmt.Errorf("storage folder: %w", err)
+		}
+		return local.New(p)
+	case "s3":
+		q := u.Query()
+		cfg := s3.Config{
+			Bucket:    u.Host,
+			Prefix:    strings.TrimPrefix(u.Path, "/"),
+			Endpoint:  q.Get("endpoint"),
+			Region:    q.Get("region"),
+			AccessKey: c.AccessKeyID,
+			SecretKey: c.SecretAccessKey,
+		}
+		if cfg.Bucket == "" {
+			return nil, fmt.Errorf("storage URL %q names no bucket", redact(u))
+		}
+		if v := q.Get("path_style"); v != "" {
+			if cfg.PathStyle, err = strconv.ParseBool(v); err != nil {
+				return nil, fmt.Errorf("storage URL %q: path_style: %w", redact(u), err)
+			}
+		}
+		return s3.New(ctx, cfg)
+	default:
+		return nil, fmt.Errorf("storage URL %q: unsupported scheme (file or s3)", redact(u))
+	}
+}
+
+// redact drops any user information from a URL before it is logged.
+func redact(u *url.URL) string {
+	c := *u
+	c.User = nil
+	return c.String()
+}

@@ -1,0 +1,405 @@
+// Package web serves the pages people see in a browser: sign-in with SPID
+// (or a local account), and the personal page where they manage the app
+// passwords that their network drives use. Pages are in Italian, rendered
+// on the server from embedded templates.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bassareggiana/faldone/auth"
+	"github.com/bassareggiana/faldone/auth/oidc"
+	"github.com/bassareggiana/faldone/backends/state"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Prefix is the URL space of the pages; it cannot clash with a Comune,
+// whose ids start with a letter or digit.
+const Prefix = "/_/"
+
+// Comune is a Comune as the pages show it.
+type Comune struct{ ID, Name string }
+
+// Config is what the pages need. RP is nil when no OpenID Provider is
+// configured; Password is nil when there are no local accounts.
+type Config struct {
+	Sessions *auth.Sessions
+	Apps     *auth.AppPasswords
+	RP       *oidc.RP
+	Flows    oidc.FlowStore
+	// Password checks a local account from the sign-in form.
+	Password      func(r *http.Request, user, pass string) (auth.Identity, error)
+	Comuni        []Comune
+	DefaultExpiry time.Duration
+	Log           *slog.Logger
+}
+
+// Handler serves the pages.
+type Handler struct {
+	cfg  Config
+	tmpl *template.Template
+	mux  *http.ServeMux
+}
+
+// New returns the pages' handler.
+func New(cfg Config) (*Handler, error) {
+	funcs := template.FuncMap{
+		"date": func(t time.Time) string { return t.Local().Format("02/01/2006 15:04") },
+		"join": func(s []string) string { return strings.Join(s, ", ") },
+	}
+	tmpl, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux()}
+	static, _ := fs.Sub(staticFS, "static")
+	h.mux.Handle("GET /_/static/", http.StripPrefix("/_/static/", http.FileServerFS(static)))
+	h.mux.HandleFunc("GET /_/accedi", h.signInPage)
+	h.mux.HandleFunc("POST /_/accedi/locale", h.signInLocal)
+	h.mux.HandleFunc("GET /_/accedi/spid", h.signInSPID)
+	h.mux.HandleFunc("GET /_/accedi/ritorno", h.callback)
+	h.mux.HandleFunc("POST /_/esci", h.signOut)
+	h.mux.HandleFunc("GET /_/profilo", h.profile)
+	h.mux.HandleFunc("POST /_/password", h.createPassword)
+	h.mux.HandleFunc("POST /_/password/revoca", h.revokePassword)
+	return h, nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self' https: http:")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	h.mux.ServeHTTP(w, r)
+}
+
+// page is the data every template gets.
+type page struct {
+	Title   string
+	Session *state.Session
+	CSRF    string
+}
+
+func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := h.tmpl.ExecuteTemplate(w, name, data); err != nil {
+		h.cfg.Log.Error("render page", "page", name, "err", err)
+	}
+}
+
+func (h *Handler) message(w http.ResponseWriter, status int, title, msg string) {
+	h.render(w, status, "messaggio.html", struct {
+		page
+		Message string
+	}{page{Title: title}, msg})
+}
+
+// session returns the request's session, or sends the browser to sign in.
+func (h *Handler) session(w http.ResponseWriter, r *http.Request) (state.Session, bool) {
+	sess, err := h.cfg.Sessions.Load(r)
+	if err == nil {
+		return sess, true
+	}
+	if !errors.Is(err, auth.ErrNoSession) {
+		h.cfg.Log.Error("load session", "err", err)
+		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile. Riprova tra qualche minuto.")
+		return state.Session{}, false
+	}
+	http.Redirect(w, r, "/_/accedi", http.StatusSeeOther)
+	return state.Session{}, false
+}
+
+// sessionForm is session for a form post: it also checks the CSRF token.
+func (h *Handler) sessionForm(w http.ResponseWriter, r *http.Request) (state.Session, bool) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return sess, false
+	}
+	if !auth.ValidCSRF(sess, r.PostFormValue("csrf")) {
+		h.cfg.Log.Warn("form with a bad CSRF token", "path", r.URL.Path, "person", sess.Person)
+		h.message(w, http.StatusForbidden, "Richiesta non valida", "La pagina è scaduta: ricaricala e riprova.")
+		return sess, false
+	}
+	return sess, true
+}
+
+const preCSRFCookie = "faldone_modulo"
+
+// preSessionCSRF sets a double-submit token for the sign-in form, which is
+// posted before any session exists.
+func preSessionCSRF(w http.ResponseWriter, r *http.Request) string {
+	var b [24]byte
+	rand.Read(b[:])
+	tok := base64.RawURLEncoding.EncodeToString(b[:])
+	http.SetCookie(w, &http.Cookie{Name: preCSRFCookie, Value: tok, Path: "/_/accedi", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	return tok
+}
+
+func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.cfg.Sessions.Load(r); err == nil {
+		http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
+		return
+	}
+	h.signInForm(w, r, http.StatusOK, "")
+}
+
+func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h.render(w, status, "accedi.html", struct {
+		page
+		SPID, Local bool
+		Error       string
+	}{page{Title: "Accedi", CSRF: preSessionCSRF(w, r)}, h.cfg.RP != nil, h.cfg.Password != nil, msg})
+}
+
+func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Password == nil {
+		http.NotFound(w, r)
+		return
+	}
+	c, err := r.Cookie(preCSRFCookie)
+	if err != nil || c.Value == "" || c.Value != r.PostFormValue("csrf") {
+		h.signInForm(w, r, http.StatusForbidden, "La pagina è scaduta: riprova.")
+		return
+	}
+	id, err := h.cfg.Password(r, r.PostFormValue("utente"), r.PostFormValue("parola"))
+	if err != nil || id.Method != "local" {
+		status := http.StatusUnauthorized
+		msg := "Nome utente o password non corretti."
+		if errors.Is(err, auth.ErrThrottled) {
+			status, msg = http.StatusTooManyRequests, "Troppi tentativi non riusciti: riprova più tardi."
+		}
+		h.signInForm(w, r, status, msg)
+		return
+	}
+	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: id.Name, Display: id.Display}); err != nil {
+		h.cfg.Log.Error("start session", "err", err)
+		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
+		return
+	}
+	h.cfg.Log.Info("signed in", "person", id.Name, "method", "local")
+	http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
+}
+
+func (h *Handler) signInSPID(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.RP == nil {
+		http.NotFound(w, r)
+		return
+	}
+	authURL, f, err := h.cfg.RP.Begin(r.Context())
+	if err == nil {
+		err = h.cfg.Flows.SaveFlow(r.Context(), f.State, f)
+	}
+	if err != nil {
+		h.cfg.Log.Error("begin sign-in", "err", err)
+		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "L'accesso con SPID non è al momento disponibile.")
+		return
+	}
+	http.Redirect(w, r, authURL, http.StatusSeeOther)
+}
+
+func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.RP == nil {
+		http.NotFound(w, r)
+		return
+	}
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		h.cfg.Log.Info("sign-in ended by the provider", "error", e)
+		// The flow is used up either way.
+		h.cfg.Flows.TakeFlow(r.Context(), q.Get("state"))
+		h.message(w, http.StatusUnauthorized, "Accesso non completato", "L'accesso è stato annullato o rifiutato.")
+		return
+	}
+	p, toks, err := h.cfg.RP.Finish(r.Context(), h.cfg.Flows, q.Get("state"), q.Get("code"))
+	if err != nil {
+		h.cfg.Log.Warn("sign-in refused", "reason", err)
+		switch {
+		case errors.Is(err, oidc.ErrACRTooLow):
+			h.message(w, http.StatusForbidden, "Livello di sicurezza insufficiente", "Per accedere all'archivio serve un livello SPID più alto di quello usato.")
+		case errors.Is(err, oidc.ErrNoFiscalNumber), errors.Is(err, oidc.ErrBadFiscalNumber):
+			h.message(w, http.StatusForbidden, "Accesso non consentito", "L'identità digitale non ha fornito un codice fiscale valido.")
+		default:
+			h.message(w, http.StatusUnauthorized, "Accesso non completato", "L'accesso non è andato a buon fine: riprova dalla pagina di accesso.")
+		}
+		return
+	}
+	display := strings.TrimSpace(p.GivenName + " " + p.FamilyName)
+	if display == "" {
+		display = p.FiscalNumber
+	}
+	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: p.FiscalNumber, Display: display, ACR: p.ACR, IDToken: toks.IDToken}); err != nil {
+		h.cfg.Log.Error("start session", "err", err)
+		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
+		return
+	}
+	h.cfg.Log.Info("signed in", "person", p.FiscalNumber, "method", "spid", "acr", p.ACR)
+	http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
+}
+
+func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.sessionForm(w, r)
+	if !ok {
+		return
+	}
+	if err := h.cfg.Sessions.End(w, r); err != nil {
+		h.cfg.Log.Error("end session", "err", err)
+	}
+	h.cfg.Log.Info("signed out", "person", sess.Person)
+	if h.cfg.RP != nil && sess.IDToken != "" {
+		if u, ok := h.cfg.RP.EndSessionURL(sess.IDToken, absoluteURL(r, "/_/accedi")); ok {
+			http.Redirect(w, r, u, http.StatusSeeOther)
+			return
+		}
+	}
+	http.Redirect(w, r, "/_/accedi", http.StatusSeeOther)
+}
+
+func (h *Handler) profile(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	list, err := h.cfg.Apps.List(r.Context(), sess.Person)
+	if err != nil {
+		h.cfg.Log.Error("list app passwords", "err", err)
+		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
+		return
+	}
+	level := ""
+	if i := strings.LastIndex(sess.ACR, "/"); i >= 0 {
+		level = sess.ACR[i+1:]
+	}
+	h.render(w, http.StatusOK, "profilo.html", struct {
+		page
+		Level       string
+		Passwords   []state.AppPassword
+		Comuni      []Comune
+		DefaultDays int
+	}{page{Title: "Area personale", Session: &sess, CSRF: sess.CSRF}, level, list, h.cfg.Comuni, int(h.cfg.DefaultExpiry / (24 * time.Hour))})
+}
+
+func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.sessionForm(w, r)
+	if !ok {
+		return
+	}
+	days, err := strconv.Atoi(r.PostFormValue("giorni"))
+	if err != nil || days < 1 || days > 730 {
+		h.message(w, http.StatusBadRequest, "Dati non validi", "La scadenza deve essere tra 1 e 730 giorni.")
+		return
+	}
+	var comuni []string
+	for _, c := range r.PostForm["comune"] {
+		if !h.knownComune(c) {
+			h.message(w, http.StatusBadRequest, "Dati non validi", "Comune sconosciuto.")
+			return
+		}
+		comuni = append(comuni, c)
+	}
+	secret, p, err := h.cfg.Apps.Create(r.Context(), auth.NewAppPassword{
+		Owner: sess.Person, Name: r.PostFormValue("nome"), ReadOnly: r.PostFormValue("permessi") != "scrittura",
+		Comuni: comuni, Expires: time.Now().Add(time.Duration(days) * 24 * time.Hour).UTC(),
+	})
+	if err != nil {
+		h.cfg.Log.Warn("create app password", "person", sess.Person, "err", err)
+		h.message(w, http.StatusBadRequest, "Password non creata", "Indica un nome per il dispositivo (al massimo 100 caratteri).")
+		return
+	}
+	h.cfg.Log.Info("app password created", "person", sess.Person, "id", p.ID, "read_only", p.ReadOnly)
+	h.render(w, http.StatusOK, "creata.html", struct {
+		page
+		Name, Secret, User, URL string
+	}{page{Title: "Password creata", Session: &sess, CSRF: sess.CSRF}, p.Name, secret, sess.Person, absoluteURL(r, "/")})
+}
+
+func (h *Handler) revokePassword(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.sessionForm(w, r)
+	if !ok {
+		return
+	}
+	id := r.PostFormValue("id")
+	if err := h.cfg.Apps.Revoke(r.Context(), sess.Person, id); err != nil {
+		if errors.Is(err, state.ErrNotFound) {
+			h.message(w, http.StatusNotFound, "Password non trovata", "La password è già stata revocata.")
+			return
+		}
+		h.cfg.Log.Error("revoke app password", "err", err)
+		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
+		return
+	}
+	h.cfg.Log.Info("app password revoked", "person", sess.Person, "id", id)
+	http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
+}
+
+func (h *Handler) knownComune(id string) bool {
+	for _, c := range h.cfg.Comuni {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// absoluteURL is the URL of path on the server the browser reached.
+func absoluteURL(r *http.Request, path string) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + path
+}
+
+// FlowStore keeps sign-in flows in the state store, so that the provider's
+// answer may reach any replica.
+type FlowStore struct {
+	Store interface {
+		SaveFlow(ctx context.Context, state string, data []byte, expires time.Time) error
+		TakeFlow(ctx context.Context, state string, now time.Time) ([]byte, error)
+	}
+	TTL time.Duration
+}
+
+// SaveFlow implements oidc.FlowStore.
+func (s FlowStore) SaveFlow(ctx context.Context, st string, f oidc.Flow) error {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return s.Store.SaveFlow(ctx, st, b, time.Now().Add(s.TTL))
+}
+
+// TakeFlow implements oidc.FlowStore.
+func (s FlowStore) TakeFlow(ctx context.Context, st string) (oidc.Flow, error) {
+	b, err := s.Store.TakeFlow(ctx, st, time.Now())
+	if errors.Is(err, state.ErrNotFound) {
+		return oidc.Flow{}, oidc.ErrBadState
+	}
+	if err != nil {
+		return oidc.Flow{}, err
+	}
+	var f oidc.Flow
+	if err := json.Unmarshal(b, &f); err != nil {
+		return oidc.Flow{}, err
+	}
+	return f, nil
+}
