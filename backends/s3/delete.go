@@ -116,12 +116,12 @@ func (b *Backend) deleteKeys(ctx context.Context, paths []string, key func(strin
 			return b.mapErr("delete", batch[0], err)
 		}
 		for _, e := range out.Errors {
-			p := byKey[aws.ToString(e.Key)]
-			err := &smithy.GenericAPIError{Code: aws.ToString(e.Code), Message: aws.ToString(e.Message)}
-			if e.Code != nil && *e.Code == "NoSuchKey" {
+			code := aws.ToString(e.Code)
+			if code == "NoSuchKey" {
 				continue // gone already, which is what was asked
 			}
-			failed[p] = b.mapErr("delete", p, err)
+			p := byKey[aws.ToString(e.Key)]
+			failed[p] = b.mapErr("delete", p, &smithy.GenericAPIError{Code: code, Message: aws.ToString(e.Message)})
 		}
 	}
 	return nil
