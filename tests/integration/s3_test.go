@@ -1,0 +1,322 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+const bucket = "archivio"
+
+// s3Gateway starts versitygw, a counting proxy in front of it, and faldone
+// with Guastalla on S3 (through the proxy) and Luzzara on local disk.
+func s3Gateway(t *testing.T) (*harness.Gateway, *harness.S3Server, *harness.S3Counter) {
+	t.Helper()
+	srv := harness.StartS3(t)
+	srv.CreateBucket(t, bucket)
+	counter := srv.Counting(t)
+	yaml := fmt.Sprintf(`comuni:
+  - id: guastalla
+    name: Guastalla
+    storage: "s3://%s/guastalla?endpoint=%s&region=us-east-1&path_style=true"
+    access_key_id: %s
+    secret_access_key: %s
+  - id: luzzara
+    name: Luzzara
+`, bucket, counter.Endpoint, srv.AccessKey, srv.SecretKey)
+	g := harness.StartServe(t, yaml)
+	return g, srv, counter
+}
+
+func TestLitmusS3(t *testing.T) {
+	litmus, err := exec.LookPath("litmus")
+	if err != nil {
+		t.Fatal("litmus is not installed: the test command installs it (apt-get install litmus)")
+	}
+	g, srv, _ := s3Gateway(t)
+	runLitmus(t, litmus, g.URL+"/guastalla/", g.User, g.Pass, func() string { return g.Log() + "\n--- versitygw:\n" + srv.Log() })
+}
+
+func TestClientSaveSequencesS3(t *testing.T) {
+	g, _, _ := s3Gateway(t)
+	saveSequences(t, g)
+}
+
+// seed writes n small files into a folder of the bucket directly on
+// versitygw's disk, as another tool would: no folder markers.
+func seed(t *testing.T, srv *harness.S3Server, dir string, n int) {
+	t.Helper()
+	full := filepath.Join(srv.Dir, bucket, filepath.FromSlash(dir))
+	if err := os.MkdirAll(full, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		name := fmt.Sprintf("PC-2019-%04d.pdf", i)
+		if err := os.WriteFile(filepath.Join(full, name), []byte("pratica "+name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestS3RequestCounts counts, on the wire, what each WebDAV operation costs.
+func TestS3RequestCounts(t *testing.T) {
+	g, srv, counter := s3Gateway(t)
+	seed(t, srv, "guastalla/2019", 2500)
+	windowsProps := `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:"><D:prop>` +
+		`<D:name/><D:getcontenttype/><D:getcontentlength/><D:getlastmodified/><D:creationdate/><D:resourcetype/><D:displayname/><D:getetag/>` +
+		`<Z:Win32CreationTime/><Z:Win32LastAccessTime/><Z:Win32LastModifiedTime/><Z:Win32FileAttributes/></D:prop></D:propfind>`
+	tests := []struct {
+		name    string
+		method  string
+		path    string
+		header  map[string]string
+		body    string
+		status  int
+		want    map[string]int // exact counts of these operations
+		exactly bool           // and no other operation
+		check   func(t *testing.T, body string)
+	}{
+		{name: "PROPFIND Depth 1, empty body, 2,500 entries", method: "PROPFIND", path: "/guastalla/2019/", header: map[string]string{"Depth": "1"},
+			status: 207, want: map[string]int{"ListObjectsV2": 3}, exactly: true,
+			check: func(t *testing.T, body string) {
+				if n := strings.Count(body, "<D:response>"); n != 2501 {
+					t.Errorf("%d responses, want 2501", n)
+				}
+			}},
+		{name: "PROPFIND Depth 1, Windows' properties", method: "PROPFIND", path: "/guastalla/2019/", header: map[string]string{"Depth": "1"}, body: windowsProps,
+			status: 207, want: map[string]int{"ListObjectsV2": 3}, exactly: true,
+			check: func(t *testing.T, body string) {
+				if n := strings.Count(body, "<D:getcontenttype>application/pdf</D:getcontenttype>"); n != 2500 {
+					t.Errorf("%d content types, want 2500", n)
+				}
+			}},
+		{name: "GET with a Range", method: "GET", path: "/guastalla/2019/PC-2019-0042.pdf", header: map[string]string{"Range": "bytes=8-11"},
+			status: 206, want: map[string]int{"GetObject": 1}, exactly: true,
+			check: func(t *testing.T, body string) {
+				if body != "PC-2" {
+					t.Errorf("range body %q", body)
+				}
+			}},
+		{name: "HEAD", method: "HEAD", path: "/guastalla/2019/PC-2019-0042.pdf", status: 200, want: map[string]int{"HeadObject": 1}, exactly: true},
+		{name: "small PUT", method: "PUT", path: "/guastalla/2019/nuova.pdf", body: "una pratica nuova", status: 201,
+			want: map[string]int{"PutObject": 1, "CreateMultipartUpload": 0, "UploadPart": 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			counter.Reset()
+			code, body, _ := g.Status(tt.method, tt.path, tt.header, tt.body)
+			if code != tt.status {
+				t.Fatalf("status %d, want %d", code, tt.status)
+			}
+			got := counter.Counts()
+			for op, n := range tt.want {
+				if got[op] != n {
+					t.Errorf("%s: %d requests, want %d (all: %v)", op, got[op], n, got)
+				}
+			}
+			if tt.exactly {
+				for op, n := range got {
+					if _, ok := tt.want[op]; !ok && n > 0 {
+						t.Errorf("unexpected %d %s requests (all: %v)", n, op, got)
+					}
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, body)
+			}
+		})
+	}
+}
+
+// TestS3InterruptedLargePut: a 100 MiB overwrite whose client goes away
+// half-way leaves the old object intact and no multipart upload open.
+func TestS3InterruptedLargePut(t *testing.T) {
+	g, srv, _ := s3Gateway(t)
+	old := bytes.Repeat([]byte("tavola originale "), 1<<16) // ~1 MiB
+	if code, _, _ := g.Status("PUT", "/guastalla/tavola.dwg", nil, string(old)); code != http.StatusCreated {
+		t.Fatalf("seed PUT: %d", code)
+	}
+	const size = 100 << 20
+	rawPut(t, g, "/guastalla/tavola.dwg", size, bytes.Repeat([]byte{'N'}, size/2), false)
+	client := srv.Client()
+	ctx := t.Context()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Uploads) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d multipart uploads still open", len(out.Uploads))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("guastalla/tavola.dwg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(obj.Body)
+	obj.Body.Close()
+	if sha256.Sum256(got) != sha256.Sum256(old) {
+		t.Fatalf("object changed: %d bytes, want the old %d", len(got), len(old))
+	}
+}
+
+// TestS3FolderMovePartialFailure: when the storage fails part-way through a
+// folder MOVE, every file is still at its source or its destination, and the
+// client learns which resources failed.
+func TestS3FolderMovePartialFailure(t *testing.T) {
+	g, _, counter := s3Gateway(t)
+	const d = "/guastalla/PC-2020-0100"
+	if code, _, _ := g.Status("MKCOL", d, nil, ""); code != http.StatusCreated {
+		t.Fatalf("MKCOL: %d", code)
+	}
+	files := map[string]string{}
+	for i := range 20 {
+		name := fmt.Sprintf("tavola-%02d.pdf", i)
+		files[name] = "contenuto " + name
+		if code, _, _ := g.Status("PUT", d+"/"+name, nil, files[name]); code != http.StatusCreated {
+			t.Fatalf("PUT %s: %d", name, code)
+		}
+	}
+	counter.FailAfter("CopyObject", 8, http.StatusInternalServerError)
+	code, body, _ := g.Status("MOVE", d, map[string]string{"Destination": "/guastalla/PC-2020-0100-spostata"}, "")
+	counter.Clear()
+	if code != 207 || !strings.Contains(body, "HTTP/1.1 5") {
+		t.Fatalf("MOVE with failing copies: %d\n%s", code, body)
+	}
+	for name, want := range files {
+		src, srcBody, _ := g.Status("GET", d+"/"+name, nil, "")
+		dst, dstBody, _ := g.Status("GET", "/guastalla/PC-2020-0100-spostata/"+name, nil, "")
+		if !(src == 200 && srcBody == want) && !(dst == 200 && dstBody == want) {
+			t.Errorf("%s lost: source %d, destination %d", name, src, dst)
+		}
+	}
+	// The source is whole: the move can be retried.
+	code, _, _ = g.Status("MOVE", d, map[string]string{"Destination": "/guastalla/PC-2020-0100-spostata"}, "")
+	if code != http.StatusNoContent && code != http.StatusCreated {
+		t.Fatalf("retried MOVE: %d", code)
+	}
+	for name, want := range files {
+		if code, got, _ := g.Status("GET", "/guastalla/PC-2020-0100-spostata/"+name, nil, ""); code != 200 || got != want {
+			t.Errorf("after retry %s: %d %q", name, code, got)
+		}
+	}
+	if code, _, _ := g.Status("PROPFIND", d+"/", map[string]string{"Depth": "0"}, ""); code != http.StatusNotFound {
+		t.Errorf("source after the retried move: %d, want 404", code)
+	}
+}
+
+// TestS3ForeignObjects: objects written by another tool, with nested keys
+// and no folder markers, are folders and files through Faldone.
+func TestS3ForeignObjects(t *testing.T) {
+	g, srv, _ := s3Gateway(t)
+	client := srv.Client()
+	ctx := context.Background()
+	for key, content := range map[string]string{
+		"guastalla/2021/PC-2021-0007/tavola-01.pdf": "tavola 1",
+		"guastalla/2021/PC-2021-0007/rilievi/foto.jpg": "foto",
+		"guastalla/2021/SCIA-2021-0100/domanda.pdf.p7m": "firmata",
+	} {
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(content)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, body, _ := g.Status("PROPFIND", "/guastalla/2021/", map[string]string{"Depth": "1"}, "")
+	if code != 207 || !strings.Contains(body, "<D:href>/guastalla/2021/PC-2021-0007/</D:href>") || !strings.Contains(body, "/guastalla/2021/SCIA-2021-0100/") {
+		t.Fatalf("listing of implicit folders: %d\n%s", code, body)
+	}
+	if code, got, _ := g.Status("GET", "/guastalla/2021/PC-2021-0007/rilievi/foto.jpg", nil, ""); code != 200 || got != "foto" {
+		t.Fatalf("GET in an implicit folder: %d %q", code, got)
+	}
+	if code, _, _ := g.Status("MOVE", "/guastalla/2021/PC-2021-0007", map[string]string{"Destination": "/guastalla/2021/PC-2021-0007-bis"}, ""); code != http.StatusCreated {
+		t.Fatalf("MOVE of an implicit folder: %d", code)
+	}
+	if code, got, _ := g.Status("GET", "/guastalla/2021/PC-2021-0007-bis/rilievi/foto.jpg", nil, ""); code != 200 || got != "foto" {
+		t.Fatalf("GET after MOVE: %d %q", code, got)
+	}
+	if code, _, _ := g.Status("DELETE", "/guastalla/2021/SCIA-2021-0100", nil, ""); code != http.StatusNoContent {
+		t.Fatalf("DELETE of an implicit folder: %d", code)
+	}
+	out, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("guastalla/2021/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, *o.Key)
+	}
+	want := []string{"guastalla/2021/PC-2021-0007-bis/", "guastalla/2021/PC-2021-0007-bis/rilievi/", "guastalla/2021/PC-2021-0007-bis/rilievi/foto.jpg", "guastalla/2021/PC-2021-0007-bis/tavola-01.pdf"}
+	if strings.Join(keys, "\n") != strings.Join(want, "\n") {
+		t.Errorf("bucket holds:\n%s\nwant:\n%s", strings.Join(keys, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestS3MissingBucketRefusesToStart: faldone serve checks every bucket at
+// start-up and names the one it cannot use.
+func TestS3MissingBucketRefusesToStart(t *testing.T) {
+	srv := harness.StartS3(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "faldone.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`comuni:
+  - id: poviglio
+    storage: "s3://archivio-poviglio?endpoint=%s&region=us-east-1&path_style=true"
+    access_key_id: %s
+    secret_access_key: %s
+`, srv.Endpoint, srv.AccessKey, srv.SecretKey)), 0o600)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, harness.Binary(t), "serve", "--config", cfg, "--data", dir, "--listen", "127.0.0.1:0").CombinedOutput()
+	if err == nil {
+		t.Fatal("faldone started with a missing bucket")
+	}
+	if !strings.Contains(string(out), "archivio-poviglio") || !strings.Contains(string(out), "poviglio") {
+		t.Errorf("the error does not name the bucket:\n%s", out)
+	}
+	if strings.Contains(string(out), srv.SecretKey) {
+		t.Errorf("the error shows the secret key")
+	}
+}
+
+// TestS3Unreachable: when the storage goes away, requests get 503 and a log
+// line, never a Go error string; the local Comune keeps working.
+func TestS3Unreachable(t *testing.T) {
+	g, srv, _ := s3Gateway(t)
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ method, path, body string }{
+		{"PROPFIND", "/guastalla/", ""}, {"GET", "/guastalla/x.pdf", ""}, {"PUT", "/guastalla/x.pdf", "x"},
+	} {
+		code, body, _ := g.Status(tc.method, tc.path, map[string]string{"Depth": "1"}, tc.body)
+		if code != http.StatusServiceUnavailable && code != http.StatusBadGateway {
+			t.Errorf("%s %s with the storage down: %d, want 503 or 502", tc.method, tc.path, code)
+		}
+		if strings.Contains(body, "dial") || strings.Contains(body, "127.0.0.1") {
+			t.Errorf("%s %s: the body leaks an error: %s", tc.method, tc.path, body)
+		}
+	}
+	if code, _, _ := g.Status("PROPFIND", "/luzzara/", map[string]string{"Depth": "1"}, ""); code != 207 {
+		t.Errorf("local Comune while S3 is down: %d", code)
+	}
+	if !strings.Contains(g.Log(), "status=503") {
+		t.Errorf("no log line for the failures")
+	}
+}
