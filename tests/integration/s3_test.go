@@ -231,8 +231,8 @@ func TestS3ForeignObjects(t *testing.T) {
 	client := srv.Client()
 	ctx := context.Background()
 	for key, content := range map[string]string{
-		"guastalla/2021/PC-2021-0007/tavola-01.pdf": "tavola 1",
-		"guastalla/2021/PC-2021-0007/rilievi/foto.jpg": "foto",
+		"guastalla/2021/PC-2021-0007/tavola-01.pdf":     "tavola 1",
+		"guastalla/2021/PC-2021-0007/rilievi/foto.jpg":  "foto",
 		"guastalla/2021/SCIA-2021-0100/domanda.pdf.p7m": "firmata",
 	} {
 		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(content)}); err != nil {
