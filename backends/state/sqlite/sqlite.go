@@ -81,6 +81,16 @@ var migrations = []string{
 		last_used INTEGER
 	) STRICT;
 	CREATE INDEX app_passwords_owner ON app_passwords (owner, created);`,
+
+	// Local accounts. The primary key's index, in the BINARY collation,
+	// gives Accounts its byte order. NOT NULL because SQLite, for
+	// compatibility, lets a TEXT primary key be NULL.
+	`CREATE TABLE accounts (
+		name          TEXT NOT NULL PRIMARY KEY,
+		password_hash TEXT NOT NULL,
+		created       INTEGER NOT NULL,
+		updated       INTEGER NOT NULL
+	) STRICT;`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.
