@@ -4,6 +4,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/bassareggiana/faldone/backends/state"
 )
 
 // Argon2id parameters for new hashes (RFC 9106's second recommendation, with
@@ -74,22 +77,36 @@ func checkHash(hash, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// LocalAccounts verifies local accounts. A successful check is remembered for
-// a short time under a keyed digest of the credentials, so that clients that
-// authenticate every request (WebDAV drives do) do not pay argon2id each time,
-// while the password itself is kept nowhere.
+// AccountStore is where local accounts live besides the configuration.
+type AccountStore interface {
+	Account(ctx context.Context, name string) (state.Account, error)
+}
+
+// LocalAccounts verifies local accounts: those of the configuration and
+// those in the state store (faldone user add). A successful check is
+// remembered for a short time under a keyed digest of the credentials, so
+// that clients that authenticate every request (WebDAV drives do) do not pay
+// argon2id each time; the account is still looked up every time, so a
+// removed account or a changed password takes effect at once.
 type LocalAccounts struct {
-	hashes map[string]string // account name → PHC hash
+	static map[string]string // account name → PHC hash, from the configuration
+	store  AccountStore      // may be nil
 	key    []byte            // per-process key of the cache digests
 	ttl    time.Duration
 	now    func() time.Time
 
 	mu    sync.Mutex
-	cache map[[32]byte]time.Time // digest of name and password → valid until
+	cache map[[32]byte]cached
 }
 
-// NewLocalAccounts returns a verifier of the given accounts (name → hash).
-func NewLocalAccounts(hashes map[string]string) (*LocalAccounts, error) {
+type cached struct {
+	hash  string // the hash the password matched
+	until time.Time
+}
+
+// NewLocalAccounts returns a verifier of the given accounts (name → hash)
+// and of those in store, which may be nil.
+func NewLocalAccounts(hashes map[string]string, store AccountStore) (*LocalAccounts, error) {
 	for name, h := range hashes {
 		if name == "" || strings.ContainsAny(name, ":\x00") {
 			return nil, fmt.Errorf("account name %q is not valid", name)
@@ -102,12 +119,33 @@ func NewLocalAccounts(hashes map[string]string) (*LocalAccounts, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	return &LocalAccounts{hashes: hashes, key: key, ttl: 5 * time.Minute, now: time.Now, cache: map[[32]byte]time.Time{}}, nil
+	return &LocalAccounts{static: hashes, store: store, key: key, ttl: 5 * time.Minute, now: time.Now, cache: map[[32]byte]cached{}}, nil
+}
+
+// hashOf finds the account's password hash.
+func (a *LocalAccounts) hashOf(ctx context.Context, name string) (string, bool, error) {
+	if h, ok := a.static[name]; ok {
+		return h, true, nil
+	}
+	if a.store == nil {
+		return "", false, nil
+	}
+	acc, err := a.store.Account(ctx, name)
+	if errors.Is(err, state.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("look up account: %w", err)
+	}
+	return acc.PasswordHash, true, nil
 }
 
 // Verify checks a name and password.
-func (a *LocalAccounts) Verify(name, password string) error {
-	hash, ok := a.hashes[name]
+func (a *LocalAccounts) Verify(ctx context.Context, name, password string) error {
+	hash, ok, err := a.hashOf(ctx, name)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		// Spend the same time as for a real account, so that timing does not
 		// tell which names exist.
@@ -122,12 +160,12 @@ func (a *LocalAccounts) Verify(name, password string) error {
 	copy(digest[:], mac.Sum(nil))
 	now := a.now()
 	a.mu.Lock()
-	until, hit := a.cache[digest]
+	c, hit := a.cache[digest]
 	a.mu.Unlock()
-	if hit && now.Before(until) {
+	if hit && c.hash == hash && now.Before(c.until) {
 		return nil
 	}
-	ok, err := checkHash(hash, password)
+	ok, err = checkHash(hash, password)
 	if err != nil {
 		return err
 	}
@@ -138,7 +176,7 @@ func (a *LocalAccounts) Verify(name, password string) error {
 	if len(a.cache) > 10000 {
 		clear(a.cache)
 	}
-	a.cache[digest] = now.Add(a.ttl)
+	a.cache[digest] = cached{hash: hash, until: now.Add(a.ttl)}
 	a.mu.Unlock()
 	return nil
 }

@@ -11,7 +11,7 @@ func TestLocalAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := NewLocalAccounts(map[string]string{"demo": h})
+	a, err := NewLocalAccounts(map[string]string{"demo": h}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestLocalAccounts(t *testing.T) {
 		{"case matters", "Demo", "segreta", false},
 	}
 	for _, tt := range tests {
-		err := a.Verify(tt.user, tt.pass)
+		err := a.Verify(t.Context(), tt.user, tt.pass)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: Verify(%q, %q) = %v", tt.name, tt.user, tt.pass, err)
 		}
@@ -37,14 +37,14 @@ func TestLocalAccounts(t *testing.T) {
 	}
 	// The cache expires.
 	a.now = func() time.Time { return time.Now().Add(time.Hour) }
-	if err := a.Verify("demo", "segreta"); err != nil {
+	if err := a.Verify(t.Context(), "demo", "segreta"); err != nil {
 		t.Errorf("after cache expiry: %v", err)
 	}
 }
 
 func TestNewLocalAccountsRefusesBadHashes(t *testing.T) {
 	for _, h := range []string{"", "plain", "$argon2i$v=19$m=65536,t=2,p=2$c2FsdA$aGFzaA", "$argon2id$v=19$m=0,t=2,p=2$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA"} {
-		if _, err := NewLocalAccounts(map[string]string{"x": h}); err == nil {
+		if _, err := NewLocalAccounts(map[string]string{"x": h}, nil); err == nil {
 			t.Errorf("hash %q accepted", h)
 		}
 	}

@@ -64,7 +64,7 @@ func FromContext(ctx context.Context) (Identity, bool) {
 
 // Verifier checks a user name and password.
 type Verifier interface {
-	Verify(name, password string) error
+	Verify(ctx context.Context, name, password string) error
 }
 
 // BearerVerifier checks a Bearer token and says whose it is.
@@ -175,7 +175,7 @@ func (a *Authenticator) Password(r *http.Request, user, pass string) (Identity, 
 		return Identity{}, ErrBadCredentials
 	}
 	if a.Local != nil {
-		err := a.Local.Verify(user, pass)
+		err := a.Local.Verify(r.Context(), user, pass)
 		if err == nil {
 			return Identity{Name: user, Display: user, Method: "local", Credential: "local:" + user}, nil
 		}

@@ -29,17 +29,32 @@ import (
 	"github.com/bassareggiana/faldone/gateway/web"
 )
 
-// stateStore is everything the gateway keeps besides file content.
-type stateStore interface {
+// Store is everything the gateway keeps besides file content.
+type Store interface {
 	state.Store
 	state.AuthStore
+	state.AccountStore
+}
+
+// OpenStore opens the state store the configuration names (the embedded
+// SQLite in the data directory), for the server and for the commands that
+// manage accounts, grants and the audit log.
+func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "faldone.db"))
+	if err != nil {
+		return nil, fmt.Errorf("state store: %w", err)
+	}
+	return st, nil
 }
 
 // Server is a configured gateway, ready to serve.
 type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
-	store   stateStore
+	store   Store
 	apps    *auth.AppPasswords
 	handler http.Handler
 }
@@ -47,9 +62,6 @@ type Server struct {
 // New opens the storage and the state store described by cfg, which must
 // have been through cfg.Finish. extra adds local accounts (the demo's).
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[string]string) (*Server, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
 	var mounts []namespace.Mount
 	var comuni []web.Comune
 	for _, c := range cfg.Comuni {
@@ -67,9 +79,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 	if err := ns.Check(ctx); err != nil {
 		return nil, fmt.Errorf("storage check: %w", err)
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "faldone.db"))
+	store, err := OpenStore(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("state store: %w", err)
+		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store}
 	if err := s.assemble(ctx, ns, comuni, extra); err != nil {
@@ -106,12 +118,8 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		SignIn:    "/_/accedi",
 		Log:       log,
 	}
-	if len(hashes) > 0 {
-		local, err := auth.NewLocalAccounts(hashes)
-		if err != nil {
-			return err
-		}
-		authn.Local = local
+	if authn.Local, err = auth.NewLocalAccounts(hashes, s.store); err != nil {
+		return err
 	}
 	var rp *oidc.RP
 	if cfg.OIDC.Issuer != "" {
@@ -126,8 +134,8 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 			return auth.Identity{Name: p.FiscalNumber, Display: p.FiscalNumber, Method: "bearer", Credential: "bearer", ACR: p.ACR}, nil
 		}
 	}
-	if authn.Local == nil && rp == nil {
-		log.Warn("neither accounts nor a sign-in provider are configured: every request will be refused")
+	if len(hashes) == 0 && rp == nil {
+		log.Info("no sign-in provider and no configured accounts: only accounts made with `faldone user add` can sign in")
 	}
 	wc := web.Config{
 		Sessions: authn.Sessions, Apps: s.apps, RP: rp,
@@ -136,9 +144,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		DefaultExpiry: cfg.AppPasswords.DefaultExpiry,
 		Log:           log,
 	}
-	if authn.Local != nil {
-		wc.Password = authn.Password
-	}
+	wc.Password = authn.Password
 	pages, err := web.New(wc)
 	if err != nil {
 		return err

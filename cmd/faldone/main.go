@@ -26,6 +26,7 @@ const usage = `Usage: faldone <command> [flags]
 Commands:
   serve          run the gateway (faldone serve --config faldone.yaml)
   demo           run the gateway over a seeded sample archive on 127.0.0.1:8080
+  user           manage local accounts: add, passwd, list, remove
   hash-password  print the argon2id hash of a password read from standard input
   version        print the version
 `
@@ -49,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args[1:], stderr)
 	case "demo":
 		return runDemo(args[1:], stdout, stderr)
+	case "user":
+		return userCmd(args[1:], os.Stdin, stdout, stderr)
 	case "hash-password":
 		return hashPassword(os.Stdin, stdout)
 	case "version":
@@ -181,16 +184,9 @@ Mount it:
 }
 
 func hashPassword(r io.Reader, w io.Writer) error {
-	b, err := io.ReadAll(io.LimitReader(r, 4096))
+	pw, err := readPassword(r)
 	if err != nil {
 		return err
-	}
-	pw := string(b)
-	for len(pw) > 0 && (pw[len(pw)-1] == '\n' || pw[len(pw)-1] == '\r') {
-		pw = pw[:len(pw)-1]
-	}
-	if pw == "" {
-		return errors.New("empty password on standard input")
 	}
 	h, err := auth.HashPassword(pw)
 	if err != nil {

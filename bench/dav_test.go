@@ -1,0 +1,317 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bassareggiana/faldone/auth"
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+// davServer is a WebDAV server under test, serving the Comune's folder of
+// the bucket through an S3 counting proxy that only it uses.
+type davServer struct {
+	name       string
+	proc       *proc
+	base       string // URL of the Comune's folder, without the final slash
+	user, pass string
+	s3         *harness.S3Counter
+	// coldList restarts the server before each PROPFIND: rclone caches
+	// listings (--dir-cache-time, 5 minutes by default), and a warm cache
+	// would hide the requests a first visit costs.
+	coldList bool
+}
+
+// httpClient is the client of both WebDAV servers: keep-alive, and no
+// compression, so that every byte stored is a byte sent.
+var httpClient = &http.Client{Transport: &http.Transport{
+	MaxIdleConnsPerHost: 16,
+	DisableCompression:  true,
+	ReadBufferSize:      256 << 10,
+	WriteBufferSize:     256 << 10,
+}}
+
+const davUser, davPass = "bench", "bench-Pw-42"
+
+// startFaldone starts `faldone serve` with the Comune on the bucket,
+// through counter.
+func startFaldone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter) *davServer {
+	dir := t.TempDir()
+	hash, err := auth.HashPassword(davPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storage := fmt.Sprintf("s3://%s/%s?endpoint=%s&region=%s&path_style=true", bucket, comune, counter.Endpoint, s3.Region)
+	yaml := fmt.Sprintf("comuni:\n  - id: %s\n    storage: %q\n    access_key_id: %q\n    secret_access_key: %q\n"+
+		"users:\n  - name: %s\n    password_hash: %q\n",
+		comune, storage, s3.AccessKey, s3.SecretKey, davUser, hash)
+	cfg := filepath.Join(dir, "faldone.yaml")
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := harness.FreePort(t)
+	s := &davServer{name: "Faldone", base: "http://" + addr + "/" + comune, user: davUser, pass: davPass, s3: counter}
+	// The production log level: one access-log line per request.
+	s.proc = &proc{name: "faldone", log: filepath.Join(dir, "faldone.log"),
+		argv: []string{harness.Binary(t), "serve", "--config", cfg, "--listen", addr, "--data", dir, "--log-level", "info"},
+		env:  childEnv(), ready: s.ready}
+	s.start(t)
+	return s
+}
+
+// startRclone starts `rclone serve webdav` on the Comune's folder of the
+// bucket, through counter, with rclone's defaults otherwise.
+func startRclone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter) *davServer {
+	dir := t.TempDir()
+	addr := harness.FreePort(t)
+	s := &davServer{name: "rclone", base: "http://" + addr, user: davUser, pass: davPass, s3: counter, coldList: true}
+	s.proc = &proc{name: "rclone", log: filepath.Join(dir, "rclone.log"),
+		argv: []string{rcloneBinary(t), "serve", "webdav", ":s3:" + bucket + "/" + comune,
+			"--addr", addr, "--user", davUser, "--pass", davPass,
+			"--s3-provider", "Other", "--s3-endpoint", counter.Endpoint, "--s3-region", s3.Region,
+			"--s3-force-path-style=true"},
+		// The keys go in the environment rather than on a command line
+		// that every process can read.
+		env: childEnv("RCLONE_CONFIG="+filepath.Join(dir, "rclone.conf"),
+			"RCLONE_S3_ACCESS_KEY_ID="+s3.AccessKey, "RCLONE_S3_SECRET_ACCESS_KEY="+s3.SecretKey),
+		ready: s.ready}
+	s.start(t)
+	return s
+}
+
+// ready succeeds once the server answers HTTP at all.
+func (s *davServer) ready() error {
+	resp, err := httpClient.Get(s.base + "/")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// start starts the process and warms it up outside any measurement: the
+// first request pays for the password check (argon2id in Faldone, cached
+// afterwards) and for the first connections to S3.
+func (s *davServer) start(t *testing.T) {
+	s.proc.start(t)
+	if code, _ := s.do(t, "PROPFIND", "/", strings.NewReader(""), 0, "Depth", "0"); code != http.StatusMultiStatus {
+		t.Fatalf("%s: warm-up PROPFIND: %d\n%s", s.name, code, tail(s.proc.log))
+	}
+}
+
+func (s *davServer) restart(t *testing.T) {
+	s.proc.stop()
+	s.start(t)
+}
+
+func (s *davServer) stop() { s.proc.stop() }
+
+// request sends one request and returns the response; path is relative to
+// the Comune's folder and starts with a slash; hdr holds header names and
+// values in turn. size is the length of body, or -1.
+func (s *davServer) request(t *testing.T, method, path string, body io.Reader, size int64, hdr ...string) *http.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, method, s.base+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.ContentLength = size
+	}
+	req.SetBasicAuth(s.user, s.pass)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s %s: %v", s.name, method, path, err)
+	}
+	return resp
+}
+
+// do sends a request, drains the response and returns its status and body.
+func (s *davServer) do(t *testing.T, method, path string, body io.Reader, size int64, hdr ...string) (int, []byte) {
+	t.Helper()
+	resp := s.request(t, method, path, body, size, hdr...)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s %s: %v", s.name, method, path, err)
+	}
+	return resp.StatusCode, b
+}
+
+// measure runs fn between two readings of the S3 requests and of the
+// server's CPU time.
+func (s *davServer) measure(t *testing.T, fn func()) sample {
+	s.s3.Reset()
+	cpu := s.proc.cpuTime(t)
+	start := time.Now()
+	fn()
+	return sample{dur: time.Since(start), reqs: s.s3.Counts(), cpu: s.proc.cpuTime(t) - cpu}
+}
+
+// propfind lists the folder dir (with its final slash) with Depth 1 and
+// body, and checks that it holds want entries.
+func (s *davServer) propfind(t *testing.T, dir, body string, want int) sample {
+	if s.coldList {
+		s.restart(t)
+	}
+	var (
+		code int
+		resp []byte
+	)
+	hdr := []string{"Depth", "1"}
+	if body != "" {
+		hdr = append(hdr, "Content-Type", `application/xml; charset="utf-8"`)
+	}
+	smp := s.measure(t, func() {
+		code, resp = s.do(t, "PROPFIND", dir, strings.NewReader(body), int64(len(body)), hdr...)
+	})
+	if code != http.StatusMultiStatus {
+		t.Fatalf("%s PROPFIND %s: %d\n%.2000s", s.name, dir, code, resp)
+	}
+	// The folder itself is the first response.
+	if n := countResponses(t, resp) - 1; n != want {
+		t.Errorf("%s PROPFIND %s: %d entries, want %d", s.name, dir, n, want)
+	}
+	smp.size = int64(len(resp))
+	return smp
+}
+
+// countResponses counts the DAV:response elements of a multistatus.
+func countResponses(t *testing.T, body []byte) int {
+	d := xml.NewDecoder(strings.NewReader(string(body)))
+	n := 0
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return n
+		}
+		if err != nil {
+			t.Fatalf("multistatus: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Space == "DAV:" && se.Name.Local == "response" {
+			n++
+		}
+	}
+}
+
+// get reads the file at path whole, from a freshly started server, and
+// reports the server's peak RSS.
+func (s *davServer) get(t *testing.T, path string, size int64) sample {
+	s.restart(t)
+	var n int64
+	smp := s.measure(t, func() {
+		resp := s.request(t, "GET", path, nil, 0)
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s GET %s: %s", s.name, path, resp.Status)
+		}
+		var err error
+		if n, err = drain(resp.Body); err != nil {
+			t.Fatalf("%s GET %s: %v", s.name, path, err)
+		}
+	})
+	if n != size {
+		t.Fatalf("%s GET %s: %d bytes, want %d", s.name, path, n, size)
+	}
+	smp.n, smp.rss = float64(n), s.proc.peakRSS(t)
+	return smp
+}
+
+// put writes size bytes to the file at path, into a freshly started
+// server, and reports the server's peak RSS.
+func (s *davServer) put(t *testing.T, path string, size int64) sample {
+	s.restart(t)
+	var code int
+	smp := s.measure(t, func() {
+		code, _ = s.do(t, "PUT", path, newNoise(size), size)
+	})
+	if code != http.StatusCreated && code != http.StatusNoContent {
+		t.Fatalf("%s PUT %s: %d", s.name, path, code)
+	}
+	smp.n, smp.rss = float64(size), s.proc.peakRSS(t)
+	return smp
+}
+
+// putMany creates n files of size bytes each in a new folder dir (with
+// its final slash), conc at a time; the MKCOL is not measured.
+func (s *davServer) putMany(t *testing.T, dir string, n, size, conc int) sample {
+	if code, _ := s.do(t, "MKCOL", dir, nil, 0); code != http.StatusCreated {
+		t.Fatalf("%s MKCOL %s: %d", s.name, dir, code)
+	}
+	var (
+		mu     sync.Mutex
+		failed []string
+	)
+	smp := s.measure(t, func() {
+		parallel(n, conc, func(i int) {
+			body := smallFile(i, size)
+			code, _ := s.do(t, "PUT", dir+smallName(i), strings.NewReader(body), int64(len(body)))
+			if code != http.StatusCreated {
+				mu.Lock()
+				failed = append(failed, fmt.Sprintf("%s: %d", smallName(i), code))
+				mu.Unlock()
+			}
+		})
+	})
+	if len(failed) > 0 {
+		t.Fatalf("%s PUT in %s: %d failed: %v", s.name, dir, len(failed), failed[:min(5, len(failed))])
+	}
+	smp.n = float64(n)
+	return smp
+}
+
+// move moves the folder src to dst, both with their final slash.
+func (s *davServer) move(t *testing.T, src, dst string) sample {
+	var code int
+	var body []byte
+	smp := s.measure(t, func() {
+		code, body = s.do(t, "MOVE", src, nil, 0, "Destination", s.base+dst, "Overwrite", "T")
+	})
+	if code != http.StatusCreated {
+		t.Fatalf("%s MOVE %s: %d\n%.2000s", s.name, src, code, body)
+	}
+	return smp
+}
+
+// parallel calls fn(i) for every i below n, at most conc at a time.
+func parallel(n, conc int, fn func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// drain reads r to the end in large reads, as a drive client copying a
+// file does, and counts the bytes.
+func drain(r io.Reader) (int64, error) {
+	buf := make([]byte, 1<<20)
+	// Hiding io.Discard's ReadFrom keeps the large buffer in use.
+	return io.CopyBuffer(struct{ io.Writer }{io.Discard}, r, buf)
+}

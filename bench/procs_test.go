@@ -1,0 +1,187 @@
+//go:build bench
+
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// proc is a server process that the benchmark starts itself, so that it
+// knows the PID whose peak memory and CPU time /proc reports.
+type proc struct {
+	name  string
+	argv  []string
+	env   []string
+	log   string       // file that collects the process's output
+	ready func() error // nil once the server answers requests
+
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+}
+
+func (p *proc) start(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close() // the child has its own descriptor
+	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+	cmd.Env = p.env
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", p.name, err)
+	}
+	p.cmd, p.done = cmd, make(chan struct{})
+	go func(done chan struct{}) {
+		cmd.Wait()
+		close(done)
+	}(p.done)
+	deadline := time.Now().Add(time.Minute)
+	for p.ready() != nil {
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited: %v\n%s", p.name, cmd.ProcessState, tail(p.log))
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not answer\n%s", p.name, tail(p.log))
+		}
+	}
+}
+
+// stop ends the process with SIGTERM, or SIGKILL when it lingers.
+func (p *proc) stop() {
+	if p.cmd == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+	p.cmd = nil
+}
+
+// restart gives a fresh process: its peak RSS then belongs to the work
+// that follows, and nothing it cached before is left.
+func (p *proc) restart(t testing.TB) {
+	t.Helper()
+	p.stop()
+	p.start(t)
+}
+
+// peakRSS is the process's peak resident set size in bytes (VmHWM).
+func (p *proc) peakRSS(t testing.TB) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmHWM for %s", p.name)
+	return 0
+}
+
+// cpuTime is the CPU time that every thread of the process used so far,
+// user and system, from /proc/PID/stat.
+func (p *proc) cpuTime(t testing.TB) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command name may hold spaces: the fields start after its ")".
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("/proc/%d/stat: %q", p.cmd.Process.Pid, b)
+	}
+	// Linux reports in USER_HZ, which is 100 on every architecture Go
+	// supports.
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// tail is the end of a log file, for a failure message.
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// childEnv is the environment without the variables that would configure
+// the servers' S3 clients behind the benchmark's back.
+func childEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "AWS_") || strings.HasPrefix(name, "RCLONE_") || strings.HasPrefix(name, "FALDONE_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
+}
+
+// rcloneVersion is the rclone that the benchmark builds when it is missing.
+const rcloneVersion = "v1.76.0"
+
+// rcloneBinary returns an rclone of rcloneVersion, built with `go install`
+// into the user's cache folder the first time (about three minutes), since
+// Debian's is years older.
+func rcloneBinary(t testing.TB) string {
+	t.Helper()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(cache, "faldone-tools")
+	bin := filepath.Join(dir, "rclone-"+rcloneVersion)
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	t.Logf("building rclone %s into %s (a few minutes, once)", rcloneVersion, bin)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A folder of its own, renamed into place: two benchmarks building at
+	// once never see half a binary.
+	gobin, err := os.MkdirTemp(dir, "rclone-build-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(gobin)
+	cmd := exec.Command("go", "install", "github.com/rclone/rclone@"+rcloneVersion)
+	// Outside any module, so that the product's go.mod stays out of it.
+	cmd.Dir = gobin
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOWORK=off", "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go install rclone: %v\n%s", err, out)
+	}
+	if err := os.Rename(filepath.Join(gobin, "rclone"), bin); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
