@@ -55,8 +55,11 @@ func startFaldone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter
 	}
 	storage := fmt.Sprintf("s3://%s/%s?endpoint=%s&region=%s&path_style=true", bucket, comune, counter.Endpoint, s3.Region)
 	yaml := fmt.Sprintf("comuni:\n  - id: %s\n    storage: %q\n    access_key_id: %q\n    secret_access_key: %q\n"+
-		"users:\n  - name: %s\n    password_hash: %q\n",
-		comune, storage, s3.AccessKey, s3.SecretKey, davUser, hash)
+		"users:\n  - name: %s\n    password_hash: %q\n"+
+		// The role of the Comune's staff who file dossiers, so that every
+		// request and every listed entry goes through authorization.
+		"access:\n  assignments:\n    - {person: %s, comune: %s, role: manager}\n",
+		comune, storage, s3.AccessKey, s3.SecretKey, davUser, hash, davUser, comune)
 	cfg := filepath.Join(dir, "faldone.yaml")
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -118,16 +121,16 @@ func (s *davServer) restart(t *testing.T) {
 
 func (s *davServer) stop() { s.proc.stop() }
 
-// request sends one request and returns the response; path is relative to
-// the Comune's folder and starts with a slash; hdr holds header names and
-// values in turn. size is the length of body, or -1.
-func (s *davServer) request(t *testing.T, method, path string, body io.Reader, size int64, hdr ...string) *http.Response {
-	t.Helper()
+// send sends one request and returns the response, whose Close releases
+// the request; path is relative to the Comune's folder and starts with a
+// slash; hdr holds header names and values in turn; size is the length of
+// body. It does not fail the test, so that workers may call it.
+func (s *davServer) send(method, path string, body io.Reader, size int64, hdr ...string) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	t.Cleanup(cancel)
 	req, err := http.NewRequestWithContext(ctx, method, s.base+path, body)
 	if err != nil {
-		t.Fatal(err)
+		cancel()
+		return nil, err
 	}
 	if body != nil {
 		req.ContentLength = size
@@ -138,21 +141,58 @@ func (s *davServer) request(t *testing.T, method, path string, body io.Reader, s
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s %s: %v", s.name, method, path, err)
+		cancel()
+		return nil, fmt.Errorf("%s %s %s: %w", s.name, method, path, err)
 	}
-	return resp
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
 }
 
-// do sends a request, drains the response and returns its status and body.
-func (s *davServer) do(t *testing.T, method, path string, body io.Reader, size int64, hdr ...string) (int, []byte) {
-	t.Helper()
-	resp := s.request(t, method, path, body, size, hdr...)
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	defer c.cancel()
+	return c.ReadCloser.Close()
+}
+
+// exchange sends a request, drains the response and returns its status
+// and body.
+func (s *davServer) exchange(method, path string, body io.Reader, size int64, hdr ...string) (int, []byte, error) {
+	resp, err := s.send(method, path, body, size, hdr...)
+	if err != nil {
+		return 0, nil, err
+	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s %s: %v", s.name, method, path, err)
+		return 0, nil, fmt.Errorf("%s %s %s: %w", s.name, method, path, err)
 	}
-	return resp.StatusCode, b
+	return resp.StatusCode, b, nil
+}
+
+// do is exchange for the test's goroutine: it fails the test on an error.
+func (s *davServer) do(t *testing.T, method, path string, body io.Reader, size int64, hdr ...string) (int, []byte) {
+	t.Helper()
+	code, b, err := s.exchange(method, path, body, size, hdr...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, b
+}
+
+// measureMemory is measure for a big transfer on a fresh process: it also
+// reads the process's peak RSS over its life (start, first sign-in, the
+// transfer), and its RSS before the transfer and peak during it.
+func (s *davServer) measureMemory(t *testing.T, fn func()) sample {
+	before, life := s.proc.rss(t), s.proc.peakRSS(t)
+	s.proc.resetPeak(t)
+	smp := s.measure(t, fn)
+	smp.rssBefore, smp.rssDuring = before, s.proc.peakRSS(t)
+	smp.rss = max(life, smp.rssDuring)
+	return smp
 }
 
 // measure runs fn between two readings of the S3 requests and of the
@@ -211,18 +251,19 @@ func countResponses(t *testing.T, body []byte) int {
 	}
 }
 
-// get reads the file at path whole, from a freshly started server, and
-// reports the server's peak RSS.
+// get reads the file at path whole from a freshly started server.
 func (s *davServer) get(t *testing.T, path string, size int64) sample {
 	s.restart(t)
 	var n int64
-	smp := s.measure(t, func() {
-		resp := s.request(t, "GET", path, nil, 0)
+	smp := s.measureMemory(t, func() {
+		resp, err := s.send("GET", path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s GET %s: %s", s.name, path, resp.Status)
 		}
-		var err error
 		if n, err = drain(resp.Body); err != nil {
 			t.Fatalf("%s GET %s: %v", s.name, path, err)
 		}
@@ -230,22 +271,22 @@ func (s *davServer) get(t *testing.T, path string, size int64) sample {
 	if n != size {
 		t.Fatalf("%s GET %s: %d bytes, want %d", s.name, path, n, size)
 	}
-	smp.n, smp.rss = float64(n), s.proc.peakRSS(t)
+	smp.n = float64(n)
 	return smp
 }
 
-// put writes size bytes to the file at path, into a freshly started
-// server, and reports the server's peak RSS.
+// put writes size bytes to the file at path through a freshly started
+// server.
 func (s *davServer) put(t *testing.T, path string, size int64) sample {
 	s.restart(t)
 	var code int
-	smp := s.measure(t, func() {
+	smp := s.measureMemory(t, func() {
 		code, _ = s.do(t, "PUT", path, newNoise(size), size)
 	})
 	if code != http.StatusCreated && code != http.StatusNoContent {
 		t.Fatalf("%s PUT %s: %d", s.name, path, code)
 	}
-	smp.n, smp.rss = float64(size), s.proc.peakRSS(t)
+	smp.n = float64(size)
 	return smp
 }
 
@@ -262,10 +303,10 @@ func (s *davServer) putMany(t *testing.T, dir string, n, size, conc int) sample 
 	smp := s.measure(t, func() {
 		parallel(n, conc, func(i int) {
 			body := smallFile(i, size)
-			code, _ := s.do(t, "PUT", dir+smallName(i), strings.NewReader(body), int64(len(body)))
-			if code != http.StatusCreated {
+			code, _, err := s.exchange("PUT", dir+smallName(i), strings.NewReader(body), int64(len(body)))
+			if err != nil || code != http.StatusCreated {
 				mu.Lock()
-				failed = append(failed, fmt.Sprintf("%s: %d", smallName(i), code))
+				failed = append(failed, fmt.Sprintf("%s: %d %v", smallName(i), code, err))
 				mu.Unlock()
 			}
 		})

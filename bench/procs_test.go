@@ -83,22 +83,37 @@ func (p *proc) restart(t testing.TB) {
 }
 
 // peakRSS is the process's peak resident set size in bytes (VmHWM).
-func (p *proc) peakRSS(t testing.TB) int64 {
+func (p *proc) peakRSS(t testing.TB) int64 { return p.status(t, "VmHWM") }
+
+// rss is the process's resident set size in bytes (VmRSS).
+func (p *proc) rss(t testing.TB) int64 { return p.status(t, "VmRSS") }
+
+// resetPeak brings the peak RSS down to the current RSS, so that the next
+// peakRSS tells what the work in between took (proc(5), clear_refs).
+func (p *proc) resetPeak(t testing.TB) {
+	t.Helper()
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid), []byte("5"), 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// status reads a size in kB from /proc/PID/status.
+func (p *proc) status(t testing.TB, field string) int64 {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
-				t.Fatalf("VmHWM %q: %v", v, err)
+				t.Fatalf("%s %q: %v", field, v, err)
 			}
 			return kb << 10
 		}
 	}
-	t.Fatalf("no VmHWM for %s", p.name)
+	t.Fatalf("no %s for %s", field, p.name)
 	return 0
 }
 

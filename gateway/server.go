@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,6 +35,7 @@ type Store interface {
 	state.Store
 	state.AuthStore
 	state.AccountStore
+	state.AccessStore
 }
 
 // OpenStore opens the state store the configuration names (the embedded
@@ -56,6 +58,8 @@ type Server struct {
 	log     *slog.Logger
 	store   Store
 	apps    *auth.AppPasswords
+	audit   *auditor
+	closers []io.Closer
 	handler http.Handler
 }
 
@@ -138,7 +142,10 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		log.Info("no sign-in provider and no configured accounts: only accounts made with `faldone user add` can sign in")
 	}
 	wc := web.Config{
-		Sessions: authn.Sessions, Apps: s.apps, RP: rp,
+		Sessions: authn.Sessions, Apps: s.apps, RP: rp, People: s.store,
+		CanWrite: func(acr string) bool {
+			return cfg.Access.MinWriteACR == "" || acrRank(acr) >= acrRank(cfg.Access.MinWriteACR)
+		},
 		Flows:         web.FlowStore{Store: s.store, TTL: 10 * time.Minute},
 		Comuni:        comuni,
 		DefaultExpiry: cfg.AppPasswords.DefaultExpiry,
@@ -153,15 +160,30 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		id, _ := auth.FromContext(r.Context())
 		return id.Name
 	}
-	d := dav.New(ns, s.store, log, principal, dav.Options{
+	rl := newRules(cfg, s.store)
+	d := dav.New(ns, s.store, log, principal, rl.policy, dav.Options{
 		PublicHosts:        cfg.PublicHosts,
 		AllowInfiniteDepth: cfg.WebDAV.AllowInfiniteDepth,
 		MaxXMLBody:         cfg.WebDAV.MaxXMLBody,
 		DefaultLockTimeout: cfg.WebDAV.DefaultLockTimeout,
 		MaxLockTimeout:     cfg.WebDAV.MaxLockTimeout,
 	})
+	var lines io.Writer
+	switch f := *cfg.Audit.File; f {
+	case "":
+	case "-":
+		lines = os.Stdout
+	default:
+		af, err := os.OpenFile(f, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("audit file: %w", err)
+		}
+		s.closers = append(s.closers, af)
+		lines = af
+	}
+	s.audit = newAuditor(s.store, lines, log)
 	drive := authn.Wrap(d)
-	s.handler = accessLog(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handler = accessLog(log, s.audit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, web.Prefix) {
 			pages.ServeHTTP(w, r)
 			return
@@ -271,6 +293,8 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	go s.apps.Run(bg, time.Minute)
+	go s.audit.run()
+	go s.housekeeping(bg)
 	s.log.Info("faldone listening", "addr", ln.Addr().String(), "data_dir", s.cfg.DataDir, "comuni", len(s.cfg.Comuni))
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -292,7 +316,32 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	}
 	stopBG()
+	s.audit.close()
+	for _, c := range s.closers {
+		c.Close()
+	}
 	return s.apps.Flush(context.Background())
+}
+
+// housekeeping removes what has expired: sessions, flows, app passwords and
+// audit records past their retention. Every hour, and once at start.
+func (s *Server) housekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if err := s.store.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
+			s.log.Error("housekeeping: expired records", "err", err)
+		}
+		if err := s.store.DeleteAuditBefore(ctx, now.Add(-s.cfg.Audit.Retention)); err != nil && ctx.Err() == nil {
+			s.log.Error("housekeeping: audit retention", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // statusRecorder remembers the status and size of a response.
@@ -320,9 +369,10 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// accessLog logs one line per request and gives each an id, echoed in the
-// X-Request-Id response header.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+// accessLog logs one line per request, gives each an id, echoed in the
+// X-Request-Id response header, and records every request to the archive
+// (every one but the pages and OPTIONS) in the audit log, refusals included.
+func accessLog(log *slog.Logger, aud *auditor, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b [8]byte
 		rand.Read(b[:])
@@ -335,5 +385,26 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		log.Info("request", "id", id, "method", r.Method, "path", r.URL.EscapedPath(), "status", rec.status,
 			"bytes_out", rec.bytes, "bytes_in", r.ContentLength, "duration_ms", time.Since(start).Milliseconds(),
 			"remote", r.RemoteAddr, "user", ident.Name, "credential", ident.Credential)
+		if aud == nil || r.Method == http.MethodOptions || strings.HasPrefix(r.URL.Path, web.Prefix) {
+			return
+		}
+		p, comune := auditPath(r.URL)
+		n := rec.bytes
+		if r.Method == http.MethodPut && r.ContentLength > 0 {
+			n = r.ContentLength
+		}
+		aud.record(state.AuditRecord{
+			Time: start.UTC(), RequestID: id, Person: ident.Name, Credential: ident.Credential,
+			Client: clientIP(r), Method: r.Method, Path: p, Destination: destinationPath(r), Comune: comune,
+			Status: rec.status, Bytes: n,
+		})
 	})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -46,7 +46,7 @@ func (r Role) String() string {
 type Action int
 
 const (
-	// Read: GET, HEAD, PROPFIND, and COPY's source.
+	// Read: GET, HEAD, PROPFIND.
 	Read Action = iota
 	// Lock: LOCK and UNLOCK.
 	Lock
@@ -57,10 +57,14 @@ const (
 	Delete
 	// DeleteTree: DELETE of a folder with everything in it.
 	DeleteTree
+	// Copy: COPY's source. Like Read, except that a read-only grant does
+	// not allow it: a grant lets a person consult a dossier, not file it
+	// into another archive on the server.
+	Copy
 )
 
 func (a Action) String() string {
-	return [...]string{"read", "lock", "write", "delete", "delete-tree"}[a]
+	return [...]string{"read", "lock", "write", "delete", "delete-tree", "copy"}[a]
 }
 
 // Verdict is the answer to a request.
@@ -144,8 +148,10 @@ func (p *Policy) Decide(a Action, np string) Verdict {
 	if p.s.Admin {
 		role = Manager
 	}
+	fromGrant := false
 	if role == None {
 		role = p.grantRole(np)
+		fromGrant = true
 	}
 	if role == None {
 		if p.onTheWay(np) && a == Read {
@@ -159,7 +165,10 @@ func (p *Policy) Decide(a Action, np string) Verdict {
 	if a != Read && (p.s.ReadOnly || !p.s.CanWrite) {
 		return Deny
 	}
-	need := map[Action]Role{Read: Reader, Lock: Editor, Write: Editor, Delete: Editor, DeleteTree: Manager}[a]
+	need := map[Action]Role{Read: Reader, Lock: Editor, Write: Editor, Delete: Editor, DeleteTree: Manager, Copy: Reader}[a]
+	if a == Copy && fromGrant {
+		need = Editor
+	}
 	if role >= need {
 		return Allow
 	}

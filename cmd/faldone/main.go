@@ -27,6 +27,8 @@ Commands:
   serve          run the gateway (faldone serve --config faldone.yaml)
   demo           run the gateway over a seeded sample archive on 127.0.0.1:8080
   user           manage local accounts: add, passwd, list, remove
+  grant          manage time-limited access grants: add, list, revoke
+  audit          print or export (--csv) the access log, filtered
   hash-password  print the argon2id hash of a password read from standard input
   version        print the version
 `
@@ -52,6 +54,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runDemo(args[1:], stdout, stderr)
 	case "user":
 		return userCmd(args[1:], os.Stdin, stdout, stderr)
+	case "grant":
+		return grantCmd(args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(args[1:], stdout, stderr)
 	case "hash-password":
 		return hashPassword(os.Stdin, stdout)
 	case "version":
@@ -154,6 +160,8 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if cfg.DataDir == config.Default().DataDir {
 		cfg.DataDir = "faldone-demo"
 	}
+	// The demo account administers every Comune.
+	cfg.Access.Admins = append(cfg.Access.Admins, "demo")
 	cf.apply(&cfg)
 	if err := cfg.Finish(); err != nil {
 		return fmt.Errorf("configuration: %w", err)

@@ -19,8 +19,12 @@ import (
 
 // storeCommand parses the flags every command on the state store takes
 // (--config, --data) and opens the store.
-func storeCommand(name string, args []string, stderr io.Writer) (gateway.Store, *flag.FlagSet, error) {
+// extra, if not nil, registers the command's own flags.
+func storeCommand(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (gateway.Store, config.Config, *flag.FlagSet, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if extra != nil {
+		extra(fs)
+	}
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	data := fs.String("data", "", "data directory (data_dir)")
@@ -30,23 +34,23 @@ func storeCommand(name string, args []string, stderr io.Writer) (gateway.Store, 
 		lead, args = append(lead, args[0]), args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
+		return nil, config.Config{}, nil, err
 	}
 	if err := fs.Parse(append(append([]string{}, fs.Args()...), lead...)); err != nil {
-		return nil, nil, err
+		return nil, config.Config{}, nil, err
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, config.Config{}, nil, err
 	}
 	if *data != "" {
 		cfg.DataDir = *data
 	}
 	if err := cfg.Finish(); err != nil {
-		return nil, nil, fmt.Errorf("configuration: %w", err)
+		return nil, config.Config{}, nil, fmt.Errorf("configuration: %w", err)
 	}
 	st, err := gateway.OpenStore(context.Background(), cfg)
-	return st, fs, err
+	return st, cfg, fs, err
 }
 
 const userUsage = `Usage: faldone user add|passwd NAME < password
@@ -61,7 +65,7 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return errors.New("user: no subcommand")
 	}
 	sub := args[0]
-	st, fs, err := storeCommand("user "+sub, args[1:], stderr)
+	st, _, fs, err := storeCommand("user "+sub, args[1:], stderr, nil)
 	if err != nil {
 		return err
 	}

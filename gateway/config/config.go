@@ -34,6 +34,47 @@ type Config struct {
 	OIDC         OIDC         `yaml:"oidc"`
 	Sessions     Sessions     `yaml:"sessions"`
 	AppPasswords AppPasswords `yaml:"app_passwords"`
+	Access       Access       `yaml:"access"`
+	Audit        Audit        `yaml:"audit"`
+}
+
+// Access says who has which role on which Comune. Grants to single
+// dossiers live in the state store (faldone grant, or the managers' page).
+type Access struct {
+	// Admins have every right on every Comune: fiscal numbers or local
+	// account names.
+	Admins      []string     `yaml:"admins"`
+	Assignments []Assignment `yaml:"assignments"`
+	GroupRules  []GroupRule  `yaml:"group_rules"`
+	// MinWriteACR is the lowest SPID level a session or token needs to
+	// write; lower ones read only. Empty: no such limit.
+	MinWriteACR string `yaml:"min_write_acr"`
+}
+
+// Assignment gives a person (fiscal number or local account) a role on a
+// Comune.
+type Assignment struct {
+	Person string `yaml:"person"`
+	Comune string `yaml:"comune"` // a Comune id, or "*" for all
+	Role   string `yaml:"role"`   // reader, editor or manager
+}
+
+// GroupRule gives the members of provider groups a role: Group is a group
+// name, where "*" matches any run of characters.
+type GroupRule struct {
+	Group  string `yaml:"group"`
+	Comune string `yaml:"comune"`
+	Role   string `yaml:"role"`
+	Admin  bool   `yaml:"admin"`
+}
+
+// Audit configures the access log.
+type Audit struct {
+	// File receives every record as a JSON line as well: a path, "-" for
+	// standard output, "" for none. Default <data_dir>/audit.jsonl.
+	File *string `yaml:"file"`
+	// Retention is how long records stay in the state store.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // OIDC configures sign-in through an OpenID Provider (a SPID broker).
@@ -124,6 +165,7 @@ func Default() Config {
 			MaxLockTimeout:     24 * time.Hour,
 		},
 		Sessions:     Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
+		Audit:        Audit{Retention: 10 * 365 * 24 * time.Hour},
 		AppPasswords: AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
 	}
 }
@@ -244,6 +286,27 @@ func (c *Config) Finish() error {
 			return errors.New("oidc: set exactly one of client_secret and private_key_file")
 		}
 	}
+	if c.Audit.File == nil {
+		f := filepath.Join(c.DataDir, "audit.jsonl")
+		c.Audit.File = &f
+	}
+	if c.Audit.Retention <= 0 {
+		return errors.New("audit.retention must be positive")
+	}
+	known := map[string]bool{"*": true}
+	for _, m := range c.Comuni {
+		known[m.ID] = true
+	}
+	for _, a := range c.Access.Assignments {
+		if a.Person == "" || !known[a.Comune] || !validRole(a.Role) {
+			return fmt.Errorf("access.assignments: %+v needs a person, a known comune (or *) and a role (reader, editor, manager)", a)
+		}
+	}
+	for _, g := range c.Access.GroupRules {
+		if g.Group == "" || (!g.Admin && (!known[g.Comune] || !validRole(g.Role))) {
+			return fmt.Errorf("access.group_rules: %+v needs a group and either admin: true or a known comune (or *) and a role", g)
+		}
+	}
 	users := map[string]bool{}
 	for _, u := range c.Users {
 		if u.Name == "" || u.PasswordHash == "" || users[u.Name] {
@@ -252,4 +315,12 @@ func (c *Config) Finish() error {
 		users[u.Name] = true
 	}
 	return nil
+}
+
+func validRole(r string) bool {
+	switch r {
+	case "reader", "editor", "manager":
+		return true
+	}
+	return false
 }

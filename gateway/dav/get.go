@@ -197,6 +197,9 @@ func (rq *request) listing() error {
 	}
 	for _, c := range page.Entries {
 		p := namespacePath(c.Path)
+		if !rq.visible(p) {
+			continue
+		}
 		le := listingEntry{Href: href(p, c.IsDir), Name: c.Name(), Dir: c.IsDir, Size: c.Size}
 		if !c.ModTime.IsZero() {
 			le.Modified = c.ModTime.Local().Format("02/01/2006 15:04")

@@ -11,12 +11,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
 )
@@ -38,6 +40,18 @@ type Options struct {
 	DefaultLockTimeout, MaxLockTimeout time.Duration
 }
 
+// Policy decides what the request's person may do where (see auth/access).
+// The handler asks it for every method, for both ends of COPY and MOVE, and
+// for every entry a listing would show.
+type Policy interface {
+	Decide(a access.Action, path string) access.Verdict
+}
+
+// allowAll is the policy of a handler built without one (tests, tools).
+type allowAll struct{}
+
+func (allowAll) Decide(access.Action, string) access.Verdict { return access.Allow }
+
 // Handler is an http.Handler serving fs over WebDAV.
 type Handler struct {
 	fs    backends.Backend
@@ -47,12 +61,14 @@ type Handler struct {
 	// principal names the authenticated account of a request; locks record it
 	// and only their owner may use their token.
 	principal func(*http.Request) string
+	policy    func(*http.Request) (Policy, error)
 	now       func() time.Time
 	bufs      sync.Pool // *[]byte copy buffers
 }
 
-// New returns a handler. principal may be nil when every request is anonymous.
-func New(fs backends.Backend, store state.Store, log *slog.Logger, principal func(*http.Request) string, opts Options) *Handler {
+// New returns a handler. principal may be nil when every request is
+// anonymous; policy may be nil when everyone may do everything.
+func New(fs backends.Backend, store state.Store, log *slog.Logger, principal func(*http.Request) string, policy func(*http.Request) (Policy, error), opts Options) *Handler {
 	if opts.MaxXMLBody <= 0 {
 		opts.MaxXMLBody = 1 << 20
 	}
@@ -65,7 +81,10 @@ func New(fs backends.Backend, store state.Store, log *slog.Logger, principal fun
 	if principal == nil {
 		principal = func(*http.Request) string { return "" }
 	}
-	return &Handler{fs: fs, store: store, log: log, opts: opts, principal: principal, now: time.Now}
+	if policy == nil {
+		policy = func(*http.Request) (Policy, error) { return allowAll{}, nil }
+	}
+	return &Handler{fs: fs, store: store, log: log, opts: opts, principal: principal, policy: policy, now: time.Now}
 }
 
 const allowed = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK"
@@ -79,6 +98,7 @@ type request struct {
 	path string // namespace path of the request URI
 	dir  bool   // the URI ended with a slash
 	user string
+	pol  Policy
 	ifh  []ifList
 	// tokens holds the lock tokens the request submitted in its If header.
 	tokens map[string]bool
@@ -107,6 +127,15 @@ func (rq *request) serve() error {
 	}
 	if rq.r.Method == http.MethodOptions {
 		return rq.options()
+	}
+	if rq.pol, err = rq.policy(rq.r); err != nil {
+		return fmt.Errorf("authorization: %w", err)
+	}
+	// Every method needs to see its path; what more it needs is checked
+	// where the handler knows it (both ends of COPY and MOVE, a file or a
+	// folder for DELETE).
+	if err := rq.allow(methodAction(rq.r.Method), rq.path); err != nil {
+		return err
 	}
 	if h := rq.r.Header.Get("If"); h != "" {
 		if rq.ifh, err = parseIf(h); err != nil {
@@ -156,6 +185,46 @@ func (rq *request) options() error {
 	return nil
 }
 
+// methodAction is the action a method performs on its request path.
+func methodAction(method string) access.Action {
+	switch method {
+	case http.MethodGet, http.MethodHead, "PROPFIND":
+		return access.Read
+	case "COPY":
+		return access.Copy
+	case "LOCK", "UNLOCK":
+		return access.Lock
+	case http.MethodDelete:
+		return access.Delete
+	default:
+		return access.Write
+	}
+}
+
+// errForbidden and errHidden are the policy's refusals: 403 where the
+// person may know that the path exists, 404 where they may not.
+var (
+	errForbidden = errors.New("forbidden by policy")
+	errHidden    = errors.New("hidden by policy")
+)
+
+// allow asks the policy about action a on namespace path p.
+func (rq *request) allow(a access.Action, p string) error {
+	switch rq.pol.Decide(a, p) {
+	case access.Allow:
+		return nil
+	case access.Deny:
+		return fmt.Errorf("%s %s: %w", a, p, errForbidden)
+	default:
+		return fmt.Errorf("%s %s: %w", a, p, errHidden)
+	}
+}
+
+// visible reports whether the person may see the namespace path p listed.
+func (rq *request) visible(p string) bool {
+	return rq.pol.Decide(access.Read, p) == access.Allow
+}
+
 // stat looks up a namespace path once per request.
 func (rq *request) stat(p string) (backends.Entry, error) {
 	if s, ok := rq.stats[p]; ok {
@@ -203,8 +272,10 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, errBodyTooLong):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, backends.ErrNotFound):
+	case errors.Is(err, backends.ErrNotFound), errors.Is(err, errHidden):
 		return http.StatusNotFound
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden
 	case errors.Is(err, backends.ErrExist):
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, backends.ErrNotDir):

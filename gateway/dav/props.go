@@ -139,7 +139,11 @@ func (rq *request) propfind() error {
 		opts := backends.ListOptions{Recursive: depth < 0}
 		for page := *first; ; {
 			for _, c := range page.Entries {
-				if err := emit(namespacePath(c.Path), c); err != nil {
+				cp := namespacePath(c.Path)
+				if !rq.visible(cp) {
+					continue
+				}
+				if err := emit(cp, c); err != nil {
 					rq.log.Error("PROPFIND properties failed part-way", "path", rq.path, "err", err)
 					break
 				}

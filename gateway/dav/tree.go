@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
 )
 
@@ -48,6 +49,11 @@ func (rq *request) delete() error {
 	e, err := rq.stat(rq.path)
 	if err != nil {
 		return err
+	}
+	if e.IsDir {
+		if err := rq.allow(access.DeleteTree, rq.path); err != nil {
+			return err
+		}
 	}
 	if err := rq.checkWrite(target{path: rq.path, tree: true, member: true}); err != nil {
 		return err
@@ -216,6 +222,18 @@ func (rq *request) copyMove() error {
 	if dst == rq.path {
 		return newStatus(http.StatusForbidden, "source and destination are the same")
 	}
+	if err := rq.allow(access.Write, dst); err != nil {
+		return err
+	}
+	if move {
+		// A move takes the source out of its folder: both must be writable.
+		if err := rq.allow(access.Write, rq.path); err != nil {
+			return err
+		}
+		if err := rq.allow(access.Write, parentOf(rq.path)); err != nil {
+			return err
+		}
+	}
 	src, err := rq.stat(rq.path)
 	if err != nil {
 		return err
@@ -246,6 +264,11 @@ func (rq *request) copyMove() error {
 	}
 	// A file replaces a file in one step; anything involving a folder
 	// replaces the destination as a whole.
+	if dstExists && de.IsDir {
+		if err := rq.allow(access.DeleteTree, dst); err != nil {
+			return err
+		}
+	}
 	if dstExists && (de.IsDir || src.IsDir) {
 		failed, err := rq.removeTree(de)
 		if err != nil {
@@ -290,6 +313,10 @@ func (rq *request) copyTree(src backends.Entry, dst string, infinite bool) (map[
 		}
 		if infinite {
 			err := rq.walk(src.Path, func(c backends.Entry) error {
+				if !rq.visible(namespacePath(c.Path)) {
+					// A copy holds only what its author may see.
+					return nil
+				}
 				to := bdst + strings.TrimPrefix(c.Path, src.Path)
 				var err error
 				if c.IsDir {

@@ -48,7 +48,14 @@ type Config struct {
 	Password      func(r *http.Request, user, pass string) (auth.Identity, error)
 	Comuni        []Comune
 	DefaultExpiry time.Duration
-	Log           *slog.Logger
+	// People records who signed in, with their provider groups.
+	People interface {
+		UpsertPerson(ctx context.Context, p state.Person) error
+	}
+	// CanWrite reports whether a sign-in at a level of assurance may write,
+	// and so make read-write app passwords.
+	CanWrite func(acr string) bool
+	Log      *slog.Logger
 }
 
 // Handler serves the pages.
@@ -247,6 +254,11 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	if display == "" {
 		display = p.FiscalNumber
 	}
+	if err := h.cfg.People.UpsertPerson(r.Context(), state.Person{Key: p.FiscalNumber, Display: display, Groups: p.Groups, LastSignIn: time.Now().UTC()}); err != nil {
+		h.cfg.Log.Error("record sign-in", "err", err)
+		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
+		return
+	}
 	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: p.FiscalNumber, Display: display, ACR: p.ACR, IDToken: toks.IDToken}); err != nil {
 		h.cfg.Log.Error("start session", "err", err)
 		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
@@ -308,6 +320,11 @@ func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusBadRequest, "Dati non validi", "La scadenza deve essere tra 1 e 730 giorni.")
 		return
 	}
+	write := r.PostFormValue("permessi") == "scrittura"
+	if write && h.cfg.CanWrite != nil && sess.Person != "" && sess.ACR != "" && !h.cfg.CanWrite(sess.ACR) {
+		h.message(w, http.StatusForbidden, "Livello di sicurezza insufficiente", "Per creare una password che possa scrivere serve un accesso SPID di livello più alto.")
+		return
+	}
 	var comuni []string
 	for _, c := range r.PostForm["comune"] {
 		if !h.knownComune(c) {
@@ -317,7 +334,7 @@ func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {
 		comuni = append(comuni, c)
 	}
 	secret, p, err := h.cfg.Apps.Create(r.Context(), auth.NewAppPassword{
-		Owner: sess.Person, Name: r.PostFormValue("nome"), ReadOnly: r.PostFormValue("permessi") != "scrittura",
+		Owner: sess.Person, Name: r.PostFormValue("nome"), ReadOnly: !write,
 		Comuni: comuni, Expires: time.Now().Add(time.Duration(days) * 24 * time.Hour).UTC(),
 	})
 	if err != nil {

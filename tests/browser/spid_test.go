@@ -92,7 +92,12 @@ func spidSetup(t *testing.T) (*harness.OIDCProvider, *harness.Gateway) {
   redirect_url: %s/_/accedi/ritorno
   min_acr: %s
   bearer_audience: %s
-`, op.Issuer, base, harness.SpidL2, davAud)
+access:
+  admins: [operatore]
+  assignments:
+    - {person: %s, comune: guastalla, role: editor}
+  min_write_acr: %s
+`, op.Issuer, base, harness.SpidL2, davAud, rossiCF, harness.SpidL2)
 	g := harness.StartServeOn(t, addr, yaml, "FALDONE_OIDC_CLIENT_SECRET=segreto-del-client-faldone-0123456789")
 	return op, g
 }

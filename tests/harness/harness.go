@@ -108,6 +108,10 @@ func StartServeOn(t testing.TB, listen, yaml string, env ...string) *Gateway {
 		t.Fatal(err)
 	}
 	yaml += fmt.Sprintf("\nusers:\n  - name: %s\n    password_hash: %q\n", user, hash)
+	if !strings.Contains(yaml, "\naccess:") && !strings.HasPrefix(yaml, "access:") {
+		// Unless the test sets the access rules, the account administers all.
+		yaml += "access:\n  admins: [" + user + "]\n"
+	}
 	cfg := filepath.Join(dataDir, "faldone.yaml")
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

@@ -91,6 +91,55 @@ var migrations = []string{
 		created       INTEGER NOT NULL,
 		updated       INTEGER NOT NULL
 	) STRICT;`,
+
+	// People, grants and the audit log. groups is a JSON array of strings.
+	// grants_person serves the lookup of a person's live grants, run on
+	// every request; grants_comune a manager's listing. The audit id is
+	// AUTOINCREMENT so that an id is never reused, not even after retention
+	// has deleted the newest records. The trigger refuses any UPDATE of a
+	// record: a guard against a change slipping into the code, not against
+	// whoever can write the file, and not against a DELETE, which retention
+	// needs.
+	`CREATE TABLE people (
+		key          TEXT NOT NULL PRIMARY KEY,
+		display      TEXT NOT NULL,
+		groups       TEXT NOT NULL,
+		last_sign_in INTEGER NOT NULL
+	) STRICT;
+	CREATE TABLE grants (
+		id         TEXT NOT NULL PRIMARY KEY,
+		person     TEXT NOT NULL,
+		path       TEXT NOT NULL,
+		comune     TEXT NOT NULL,
+		write      INTEGER NOT NULL,
+		reason     TEXT NOT NULL,
+		granted_by TEXT NOT NULL,
+		created    INTEGER NOT NULL,
+		expires    INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX grants_person ON grants (person, expires);
+	CREATE INDEX grants_comune ON grants (comune);
+	CREATE TABLE audit (
+		id          INTEGER PRIMARY KEY AUTOINCREMENT,
+		time        INTEGER NOT NULL,
+		request_id  TEXT NOT NULL,
+		person      TEXT NOT NULL,
+		credential  TEXT NOT NULL,
+		client      TEXT NOT NULL,
+		method      TEXT NOT NULL,
+		path        TEXT NOT NULL,
+		destination TEXT NOT NULL,
+		comune      TEXT NOT NULL,
+		status      INTEGER NOT NULL,
+		bytes       INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX audit_time ON audit (time);
+	CREATE INDEX audit_comune ON audit (comune, time);
+	CREATE INDEX audit_person ON audit (person, time);
+	CREATE TRIGGER audit_append_only BEFORE UPDATE ON audit
+	BEGIN
+		SELECT RAISE(ABORT, 'audit records cannot be changed');
+	END;`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.

@@ -1,0 +1,228 @@
+//go:build bench
+
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+// windowsPropfind is the PROPFIND body of Windows' WebClient (the
+// MiniRedir) for a folder that Explorer opens: a few live properties and
+// the Win32 times and attributes, which are dead properties here.
+const windowsPropfind = `<?xml version="1.0" encoding="utf-8" ?>` +
+	`<D:propfind xmlns:D="DAV:"><D:prop xmlns:Z="urn:schemas-microsoft-com:">` +
+	`<D:getlastmodified/><D:getcontentlength/><D:resourcetype/><D:creationdate/><D:displayname/><D:getcontenttype/>` +
+	`<Z:Win32FileAttributes/><Z:Win32CreationTime/><Z:Win32LastAccessTime/><Z:Win32LastModifiedTime/>` +
+	`</D:prop></D:propfind>`
+
+// The shape of the work; BENCH_RUNS and BENCH_BIG_MIB change the rest.
+const (
+	smallFiles   = 500
+	smallSize    = 4 << 10
+	smallConc    = 8 // PUTs at once, for every subject
+	dossierFiles = 200
+	dossierSize  = 64 << 10 // bytes per file of the dossier that is moved
+	moveConc     = 8        // CopyObject requests at once, for direct S3
+)
+
+var listSizes = []int{1000, 10000}
+
+func TestBenchmark(t *testing.T) {
+	runs := envInt(t, "BENCH_RUNS", 3)
+	bigSize := int64(envInt(t, "BENCH_BIG_MIB", 1024)) * mib
+	began := time.Now()
+
+	s3srv := harness.StartS3(t)
+	s3srv.CreateBucket(t, bucket)
+	sd := &seeder{root: filepath.Join(s3srv.Dir, bucket), client: s3srv.Client()}
+	slugs := map[string]string{faldone: "faldone", rclone: "rclone", direct: "direct"}
+
+	t.Log("seeding the bucket")
+	sd.folder(t, comune+"/")
+	for _, n := range listSizes {
+		sd.files(t, fmt.Sprintf("%s/list-%d/", comune, n), n, 256, smallName)
+	}
+	sd.folder(t, comune+"/big/")
+	sd.write(t, filepath.Join(sd.root, comune, "big", "source.bin"), newNoise(bigSize))
+	sd.folder(t, comune+"/small/")
+	sd.folder(t, comune+"/move/")
+	for r := range runs {
+		for _, sub := range subjects {
+			sd.files(t, fmt.Sprintf("%s/move/%s-r%d/PC-2019-0042/", comune, slugs[sub], r), dossierFiles, dossierSize, smallName)
+		}
+	}
+	t.Logf("seeded in %v", time.Since(began).Round(time.Second))
+
+	// Each subject has its own counting proxy: its S3 requests are its own.
+	fal := startFaldone(t, s3srv, s3srv.Counting(t))
+	defer fal.stop()
+	rcl := startRclone(t, s3srv, s3srv.Counting(t))
+	defer rcl.stop()
+	dir := newDirect(s3srv.Counting(t))
+	servers := []*davServer{fal, rcl}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("faldone's log ends:\n%s\nrclone's log ends:\n%s", tail(fal.proc.log), tail(rcl.proc.log))
+		}
+	})
+
+	res := newResults()
+	record := func(w work, sub string, run int, s sample) {
+		res.add(w, sub, s)
+		t.Logf("%s — %s, run %d: %s, %d S3 requests", w.name, sub, run+1, w.unit.format(w.unit.value(s)), total(s.reqs))
+	}
+
+	// The runs of a work alternate between the subjects, so that whatever
+	// else the machine does weighs on all of them alike.
+	for r := range runs {
+		for _, n := range listSizes {
+			p := fmt.Sprintf("list-%d/", n)
+			for _, body := range []struct{ name, xml string }{{"empty body", ""}, {"Windows' properties", windowsPropfind}} {
+				w := work{name: fmt.Sprintf("PROPFIND Depth 1, %s entries, %s", thousands(n), body.name), unit: seconds, target: nearDirect}
+				for _, s := range servers {
+					record(w, s.name, r, s.propfind(t, "/"+p, body.xml, n))
+				}
+				record(w, direct, r, dir.list(t, comune+"/"+p, n))
+			}
+		}
+	}
+
+	bigName := fmt.Sprintf("%s MiB", thousands(int(bigSize/mib)))
+	if bigSize == 1<<30 {
+		bigName = "1 GiB"
+	}
+	get := work{name: "GET " + bigName, unit: mbPerSec, target: mostOfDirect}
+	for r := range runs {
+		for _, s := range servers {
+			record(get, s.name, r, s.get(t, "/big/source.bin", bigSize))
+		}
+		record(get, direct, r, dir.get(t, comune+"/big/source.bin", bigSize))
+	}
+
+	put := work{name: "PUT " + bigName, unit: mbPerSec, target: beatRclone}
+	for r := range runs {
+		for _, sub := range subjects {
+			p := fmt.Sprintf("big/put-%s-r%d.bin", slugs[sub], r)
+			var s sample
+			switch sub {
+			case faldone:
+				s = fal.put(t, "/"+p, bigSize)
+			case rclone:
+				s = rcl.put(t, "/"+p, bigSize)
+			default:
+				s = dir.put(t, comune+"/"+p, bigSize)
+			}
+			if got := sd.size(t, comune+"/"+p); got != bigSize {
+				t.Fatalf("%s PUT %s: stored %d bytes, want %d", sub, p, got, bigSize)
+			}
+			sd.remove(t, comune+"/"+p) // a gigabyte less on the disk
+			record(put, sub, r, s)
+		}
+	}
+
+	small := work{name: fmt.Sprintf("%d PUTs of %d KiB, %d at once", smallFiles, smallSize>>10, smallConc), unit: filesPerSec}
+	for r := range runs {
+		for _, sub := range subjects {
+			p := fmt.Sprintf("small/%s-r%d/", slugs[sub], r)
+			var s sample
+			switch sub {
+			case faldone:
+				s = fal.putMany(t, "/"+p, smallFiles, smallSize, smallConc)
+			case rclone:
+				s = rcl.putMany(t, "/"+p, smallFiles, smallSize, smallConc)
+			default:
+				s = dir.putMany(t, comune+"/"+p, smallFiles, smallSize, smallConc)
+			}
+			if got := sd.count(t, comune+"/"+p); got != smallFiles {
+				t.Errorf("%s: %d files in %s, want %d", sub, got, p, smallFiles)
+			}
+			record(small, sub, r, s)
+		}
+	}
+
+	move := work{name: fmt.Sprintf("MOVE of a %d-file dossier folder (%d KiB files)", dossierFiles, dossierSize>>10), unit: seconds}
+	for r := range runs {
+		for _, sub := range subjects {
+			src := fmt.Sprintf("move/%s-r%d/PC-2019-0042/", slugs[sub], r)
+			dst := fmt.Sprintf("move/%s-r%d/PC-2019-0042-archiviata/", slugs[sub], r)
+			var s sample
+			switch sub {
+			case faldone:
+				s = fal.move(t, "/"+src, "/"+dst)
+			case rclone:
+				s = rcl.move(t, "/"+src, "/"+dst)
+			default:
+				s = dir.move(t, comune+"/"+src, comune+"/"+dst, moveConc)
+			}
+			if got, left := sd.count(t, comune+"/"+dst), sd.count(t, comune+"/"+src); got != dossierFiles || left != 0 {
+				t.Errorf("%s MOVE %s: %d files moved, %d left, want %d and 0", sub, src, got, left, dossierFiles)
+			}
+			record(move, sub, r, s)
+		}
+	}
+
+	fmt.Printf("\n%s; benchmark took %v.\n\n", machine(t, rcl.proc.argv[0]), time.Since(began).Round(time.Second))
+	res.print(os.Stdout, runs)
+	fmt.Println()
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// machine describes where the figures come from.
+func machine(t *testing.T, rcloneBin string) string {
+	model, mem := "?", "?"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.+)$`).FindSubmatch(b); m != nil {
+			model = string(m[1])
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if m := regexp.MustCompile(`MemTotal:\s*(\d+) kB`).FindSubmatch(b); m != nil {
+			kb, _ := strconv.ParseFloat(string(m[1]), 64)
+			mem = fmt.Sprintf("%.0f GiB", kb/(1<<20))
+		}
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	vgw := "?"
+	if b, err := os.ReadFile(filepath.Join(harness.Root(), "tests", "tools", "go.mod")); err == nil {
+		if m := regexp.MustCompile(`github.com/versity/versitygw (v\S+)`).FindSubmatch(b); m != nil {
+			vgw = string(m[1])
+		}
+	}
+	rcv := "?"
+	if out, err := exec.Command(rcloneBin, "version").Output(); err == nil {
+		rcv, _, _ = strings.Cut(strings.TrimPrefix(string(out), "rclone "), "\n")
+	}
+	return fmt.Sprintf("%s: %d cores (%s), %s memory, Linux %s, %s; versitygw %s (posix); rclone %s",
+		time.Now().Format("2006-01-02"), runtime.NumCPU(), model, mem, strings.TrimSpace(string(kernel)), runtime.Version(), vgw, rcv)
+}

@@ -1,0 +1,185 @@
+//go:build bench
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+// directS3 does the same work with the AWS SDK straight against the
+// bucket, through a counting proxy of its own like the servers: the
+// reference that the servers' figures are divided by.
+type directS3 struct {
+	client *s3.Client
+	tm     *transfermanager.Client // with the SDK's defaults
+	s3     *harness.S3Counter
+}
+
+func newDirect(counter *harness.S3Counter) *directS3 {
+	c := counter.Client()
+	return &directS3{client: c, tm: transfermanager.New(c), s3: counter}
+}
+
+func (d *directS3) measure(fn func()) sample {
+	d.s3.Reset()
+	start := time.Now()
+	fn()
+	return sample{dur: time.Since(start), reqs: d.s3.Counts()}
+}
+
+// list lists the folder whose key is prefix as a client of S3 does: pages
+// of ListObjectsV2 with the delimiter "/".
+func (d *directS3) list(t *testing.T, prefix string, want int) sample {
+	ctx := context.Background()
+	n := 0
+	smp := d.measure(func() {
+		pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{
+			Bucket: aws.String(bucket), Prefix: aws.String(prefix), Delimiter: aws.String("/"),
+		})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("list %s: %v", prefix, err)
+			}
+			for _, o := range page.Contents {
+				if aws.ToString(o.Key) != prefix { // the folder's own marker
+					n++
+				}
+			}
+			n += len(page.CommonPrefixes)
+		}
+	})
+	if n != want {
+		t.Errorf("direct list %s: %d entries, want %d", prefix, n, want)
+	}
+	return smp
+}
+
+// get reads the object whole with one GetObject.
+func (d *directS3) get(t *testing.T, key string, size int64) sample {
+	var n int64
+	smp := d.measure(func() {
+		out, err := d.client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatalf("GetObject %s: %v", key, err)
+		}
+		defer out.Body.Close()
+		if n, err = drain(out.Body); err != nil {
+			t.Fatalf("GetObject %s: %v", key, err)
+		}
+	})
+	if n != size {
+		t.Fatalf("GetObject %s: %d bytes, want %d", key, n, size)
+	}
+	smp.n = float64(n)
+	return smp
+}
+
+// put uploads size bytes with the SDK's transfer manager: parts of 8 MiB,
+// five at once.
+func (d *directS3) put(t *testing.T, key string, size int64) sample {
+	smp := d.measure(func() {
+		_, err := d.tm.UploadObject(context.Background(), &transfermanager.UploadObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String(key), Body: newNoise(size), ContentLength: aws.Int64(size),
+		})
+		if err != nil {
+			t.Fatalf("upload %s: %v", key, err)
+		}
+	})
+	smp.n = float64(size)
+	return smp
+}
+
+// putMany creates n objects of size bytes each under prefix, one PutObject
+// each, conc at a time.
+func (d *directS3) putMany(t *testing.T, prefix string, n, size, conc int) sample {
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	smp := d.measure(func() {
+		parallel(n, conc, func(i int) {
+			_, err := d.client.PutObject(context.Background(), &s3.PutObjectInput{
+				Bucket: aws.String(bucket), Key: aws.String(prefix + smallName(i)),
+				Body: bytes.NewReader([]byte(smallFile(i, size))),
+			})
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	})
+	if len(errs) > 0 {
+		t.Fatalf("PutObject under %s: %d failed: %v", prefix, len(errs), errs[0])
+	}
+	smp.n = float64(n)
+	return smp
+}
+
+// move moves every object under the prefix src to dst as a careful S3
+// client would: CopyObject of each, conc at a time, then DeleteObjects in
+// batches of 1000 once every copy succeeded. The listing is part of it.
+func (d *directS3) move(t *testing.T, src, dst string, conc int) sample {
+	ctx := context.Background()
+	return d.measure(func() {
+		var keys []string
+		pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(src)})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("list %s: %v", src, err)
+			}
+			for _, o := range page.Contents {
+				keys = append(keys, aws.ToString(o.Key))
+			}
+		}
+		errs := make([]error, len(keys))
+		parallel(len(keys), conc, func(i int) {
+			to := aws.String(dst + strings.TrimPrefix(keys[i], src))
+			if strings.HasSuffix(keys[i], "/") {
+				// A folder marker is made anew: versitygw refuses to copy one.
+				_, errs[i] = d.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: to, Body: strings.NewReader("")})
+				return
+			}
+			_, errs[i] = d.client.CopyObject(ctx, &s3.CopyObjectInput{
+				Bucket:     aws.String(bucket),
+				Key:        to,
+				CopySource: aws.String(bucket + "/" + strings.ReplaceAll(url.PathEscape(keys[i]), "%2F", "/")),
+			})
+		})
+		if err := errors.Join(errs...); err != nil {
+			t.Fatalf("copy %s: %v", src, err)
+		}
+		for batch := range slices.Chunk(keys, 1000) {
+			ids := make([]types.ObjectIdentifier, len(batch))
+			for i, k := range batch {
+				ids[i] = types.ObjectIdentifier{Key: aws.String(k)}
+			}
+			out, err := d.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+				Bucket: aws.String(bucket), Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+			})
+			if err != nil {
+				t.Fatalf("delete under %s: %v", src, err)
+			}
+			if len(out.Errors) > 0 {
+				t.Fatalf("delete under %s: %d failed, first %s: %s", src, len(out.Errors), aws.ToString(out.Errors[0].Key), aws.ToString(out.Errors[0].Message))
+			}
+		}
+	})
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bassareggiana/faldone/auth/oidc"
+	"github.com/bassareggiana/faldone/backends/state"
+)
+
+const grantUsage = `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--by NAME]
+       faldone grant list [--person CF] [--comune ID] [--all]
+       faldone grant revoke ID
+Flags also: --config FILE, --data DIR`
+
+// parseDay reads a date as people write it, as the end of that day (UTC).
+func parseDay(s string) (time.Time, error) {
+	d, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("date %q: use YYYY-MM-DD", s)
+	}
+	return d.Add(24 * time.Hour), nil
+}
+
+func grantCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, grantUsage)
+		return errors.New("grant: no subcommand")
+	}
+	sub := args[0]
+	var (
+		person, gpath, until, reason, by, comune string
+		write, all                               bool
+	)
+	extra := func(fs *flag.FlagSet) {
+		fs.StringVar(&person, "person", "", "the grantee's fiscal number")
+		fs.StringVar(&gpath, "path", "", "the granted subtree, e.g. /guastalla/2019/PC-2019-0042")
+		fs.StringVar(&until, "until", "", "last day of the grant, YYYY-MM-DD")
+		fs.StringVar(&reason, "reason", "", "the protocol number of the access request")
+		fs.StringVar(&by, "by", "cli", "who grants")
+		fs.StringVar(&comune, "comune", "", "list: only this Comune")
+		fs.BoolVar(&write, "write", false, "grant writing too")
+		fs.BoolVar(&all, "all", false, "list: expired grants too")
+	}
+	st, cfg, fs, err := storeCommand("grant "+sub, args[1:], stderr, extra)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx := context.Background()
+	switch sub {
+	case "add":
+		cf, err := oidc.NormalizeFiscalNumber(person)
+		if err != nil {
+			return fmt.Errorf("--person: not a fiscal number")
+		}
+		clean := path.Clean("/" + strings.TrimPrefix(gpath, "/"))
+		c, _, _ := strings.Cut(strings.TrimPrefix(clean, "/"), "/")
+		known := false
+		for _, m := range cfg.Comuni {
+			known = known || m.ID == c
+		}
+		if gpath == "" || !known || clean == "/"+c {
+			return fmt.Errorf("--path must be a folder inside a Comune (%q)", gpath)
+		}
+		exp, err := parseDay(until)
+		if err != nil {
+			return err
+		}
+		if !exp.After(time.Now()) || strings.TrimSpace(reason) == "" {
+			return errors.New("--until must be in the future and --reason is required")
+		}
+		var b [8]byte
+		rand.Read(b[:])
+		g := state.Grant{ID: "g-" + hex.EncodeToString(b[:]), Person: cf, Path: clean, Comune: c, Write: write,
+			Reason: reason, GrantedBy: by, Created: time.Now().UTC(), Expires: exp.UTC()}
+		if err := st.CreateGrant(ctx, g); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "grant %s: %s may %s %s until %s\n", g.ID, cf, map[bool]string{false: "read", true: "read and write"}[write], clean, g.Expires.Format(time.RFC3339))
+	case "list":
+		f := state.GrantFilter{Comune: comune, Live: !all, Now: time.Now()}
+		if person != "" {
+			if f.Person, err = oidc.NormalizeFiscalNumber(person); err != nil {
+				return fmt.Errorf("--person: not a fiscal number")
+			}
+		}
+		gs, err := st.Grants(ctx, f)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tPERSON\tPATH\tMODE\tUNTIL\tREASON\tBY")
+		for _, g := range gs {
+			mode := "read"
+			if g.Write {
+				mode = "write"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Person, g.Path, mode, g.Expires.Format(time.RFC3339), g.Reason, g.GrantedBy)
+		}
+		return tw.Flush()
+	case "revoke":
+		id := fs.Arg(0)
+		if id == "" {
+			return errors.New("grant revoke: give the grant's ID")
+		}
+		if err := st.DeleteGrant(ctx, id); errors.Is(err, state.ErrNotFound) {
+			return fmt.Errorf("no grant %q", id)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "grant %s revoked\n", id)
+	default:
+		fmt.Fprintln(stderr, grantUsage)
+		return fmt.Errorf("grant: unknown subcommand %q", sub)
+	}
+	return nil
+}
+
+func auditCmd(args []string, stdout, stderr io.Writer) error {
+	var (
+		comune, person, prefix, since, until string
+		asCSV                                bool
+	)
+	extra := func(fs *flag.FlagSet) {
+		fs.StringVar(&comune, "comune", "", "only this Comune")
+		fs.StringVar(&person, "person", "", "only this person (fiscal number or account)")
+		fs.StringVar(&prefix, "path", "", "only this path and below it")
+		fs.StringVar(&since, "since", "", "from this day (YYYY-MM-DD) or time (RFC 3339)")
+		fs.StringVar(&until, "until", "", "before this day (YYYY-MM-DD, the day excluded) or time (RFC 3339)")
+		fs.BoolVar(&asCSV, "csv", false, "export as CSV")
+	}
+	st, _, _, err := storeCommand("audit", args, stderr, extra)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	f := state.AuditFilter{Comune: comune, PathPrefix: prefix}
+	if person != "" {
+		f.Person = person
+		if cf, err := oidc.NormalizeFiscalNumber(person); err == nil {
+			f.Person = cf
+		}
+	}
+	for _, t := range []struct {
+		in  string
+		out *time.Time
+	}{{since, &f.Since}, {until, &f.Until}} {
+		if t.in == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339, t.in)
+		if err != nil {
+			if v, err = time.Parse("2006-01-02", t.in); err != nil {
+				return fmt.Errorf("date %q: use YYYY-MM-DD or RFC 3339", t.in)
+			}
+		}
+		*t.out = v
+	}
+	header := []string{"time", "request_id", "person", "credential", "client", "method", "path", "destination", "comune", "status", "bytes"}
+	row := func(r state.AuditRecord) []string {
+		return []string{r.Time.Format(time.RFC3339Nano), r.RequestID, r.Person, r.Credential, r.Client, r.Method, r.Path,
+			r.Destination, r.Comune, strconv.Itoa(r.Status), strconv.FormatInt(r.Bytes, 10)}
+	}
+	if asCSV {
+		w := csv.NewWriter(stdout)
+		w.Write(header)
+		err := st.Audit(context.Background(), f, func(r state.AuditRecord) error { return w.Write(row(r)) })
+		w.Flush()
+		if err != nil {
+			return err
+		}
+		return w.Error()
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.ToUpper(strings.Join(header, "\t")))
+	err = st.Audit(context.Background(), f, func(r state.AuditRecord) error {
+		_, err := fmt.Fprintln(tw, strings.Join(row(r), "\t"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Flush()
+}
