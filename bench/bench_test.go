@@ -64,12 +64,16 @@ func TestBenchmark(t *testing.T) {
 	}
 	t.Logf("seeded in %v", time.Since(began).Round(time.Second))
 
+	vgw, err := findPID(s3srv.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Each subject has its own counting proxy: its S3 requests are its own.
-	fal := startFaldone(t, s3srv, s3srv.Counting(t))
+	fal := startFaldone(t, s3srv, s3srv.Counting(t), vgw)
 	defer fal.stop()
-	rcl := startRclone(t, s3srv, s3srv.Counting(t))
+	rcl := startRclone(t, s3srv, s3srv.Counting(t), vgw)
 	defer rcl.stop()
-	dir := newDirect(s3srv.Counting(t))
+	dir := newDirect(s3srv.Counting(t), vgw)
 	servers := []*davServer{fal, rcl}
 	t.Cleanup(func() {
 		if t.Failed() {

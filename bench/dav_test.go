@@ -27,7 +27,7 @@ type davServer struct {
 	proc       *proc
 	base       string // URL of the Comune's folder, without the final slash
 	user, pass string
-	s3         *harness.S3Counter
+	meter      // on the server's own S3 counting proxy
 	// coldList restarts the server before each PROPFIND: rclone caches
 	// listings (--dir-cache-time, 5 minutes by default), and a warm cache
 	// would hide the requests a first visit costs.
@@ -47,7 +47,7 @@ const davUser, davPass = "bench", "bench-Pw-42"
 
 // startFaldone starts `faldone serve` with the Comune on the bucket,
 // through counter.
-func startFaldone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter) *davServer {
+func startFaldone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter, vgwPID string) *davServer {
 	dir := t.TempDir()
 	hash, err := auth.HashPassword(davPass)
 	if err != nil {
@@ -65,21 +65,22 @@ func startFaldone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter
 		t.Fatal(err)
 	}
 	addr := harness.FreePort(t)
-	s := &davServer{name: "Faldone", base: "http://" + addr + "/" + comune, user: davUser, pass: davPass, s3: counter}
+	s := &davServer{name: "Faldone", base: "http://" + addr + "/" + comune, user: davUser, pass: davPass}
 	// The production log level: one access-log line per request.
 	s.proc = &proc{name: "faldone", log: filepath.Join(dir, "faldone.log"),
 		argv: []string{harness.Binary(t), "serve", "--config", cfg, "--listen", addr, "--data", dir, "--log-level", "info"},
 		env:  childEnv(), ready: s.ready}
+	s.meter = meter{s3: counter, server: s.proc, vgwPID: vgwPID}
 	s.start(t)
 	return s
 }
 
 // startRclone starts `rclone serve webdav` on the Comune's folder of the
 // bucket, through counter, with rclone's defaults otherwise.
-func startRclone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter) *davServer {
+func startRclone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter, vgwPID string) *davServer {
 	dir := t.TempDir()
 	addr := harness.FreePort(t)
-	s := &davServer{name: "rclone", base: "http://" + addr, user: davUser, pass: davPass, s3: counter, coldList: true}
+	s := &davServer{name: "rclone", base: "http://" + addr, user: davUser, pass: davPass, coldList: true}
 	s.proc = &proc{name: "rclone", log: filepath.Join(dir, "rclone.log"),
 		argv: []string{rcloneBinary(t), "serve", "webdav", ":s3:" + bucket + "/" + comune,
 			"--addr", addr, "--user", davUser, "--pass", davPass,
@@ -90,6 +91,7 @@ func startRclone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter)
 		env: childEnv("RCLONE_CONFIG="+filepath.Join(dir, "rclone.conf"),
 			"RCLONE_S3_ACCESS_KEY_ID="+s3.AccessKey, "RCLONE_S3_SECRET_ACCESS_KEY="+s3.SecretKey),
 		ready: s.ready}
+	s.meter = meter{s3: counter, server: s.proc, vgwPID: vgwPID}
 	s.start(t)
 	return s
 }
@@ -189,20 +191,10 @@ func (s *davServer) do(t *testing.T, method, path string, body io.Reader, size i
 func (s *davServer) measureMemory(t *testing.T, fn func()) sample {
 	before, life := s.proc.rss(t), s.proc.peakRSS(t)
 	s.proc.resetPeak(t)
-	smp := s.measure(t, fn)
+	smp := s.meter.measure(t, fn)
 	smp.rssBefore, smp.rssDuring = before, s.proc.peakRSS(t)
 	smp.rss = max(life, smp.rssDuring)
 	return smp
-}
-
-// measure runs fn between two readings of the S3 requests and of the
-// server's CPU time.
-func (s *davServer) measure(t *testing.T, fn func()) sample {
-	s.s3.Reset()
-	cpu := s.proc.cpuTime(t)
-	start := time.Now()
-	fn()
-	return sample{dur: time.Since(start), reqs: s.s3.Counts(), cpu: s.proc.cpuTime(t) - cpu}
 }
 
 // propfind lists the folder dir (with its final slash) with Depth 1 and
@@ -219,7 +211,7 @@ func (s *davServer) propfind(t *testing.T, dir, body string, want int) sample {
 	if body != "" {
 		hdr = append(hdr, "Content-Type", `application/xml; charset="utf-8"`)
 	}
-	smp := s.measure(t, func() {
+	smp := s.meter.measure(t, func() {
 		code, resp = s.do(t, "PROPFIND", dir, strings.NewReader(body), int64(len(body)), hdr...)
 	})
 	if code != http.StatusMultiStatus {
@@ -300,7 +292,7 @@ func (s *davServer) putMany(t *testing.T, dir string, n, size, conc int) sample 
 		mu     sync.Mutex
 		failed []string
 	)
-	smp := s.measure(t, func() {
+	smp := s.meter.measure(t, func() {
 		parallel(n, conc, func(i int) {
 			body := smallFile(i, size)
 			code, _, err := s.exchange("PUT", dir+smallName(i), strings.NewReader(body), int64(len(body)))
@@ -322,7 +314,7 @@ func (s *davServer) putMany(t *testing.T, dir string, n, size, conc int) sample 
 func (s *davServer) move(t *testing.T, src, dst string) sample {
 	var code int
 	var body []byte
-	smp := s.measure(t, func() {
+	smp := s.meter.measure(t, func() {
 		code, body = s.do(t, "MOVE", src, nil, 0, "Destination", s.base+dst, "Overwrite", "T")
 	})
 	if code != http.StatusCreated {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
@@ -27,19 +26,12 @@ import (
 type directS3 struct {
 	client *s3.Client
 	tm     *transfermanager.Client // with the SDK's defaults
-	s3     *harness.S3Counter
+	meter
 }
 
-func newDirect(counter *harness.S3Counter) *directS3 {
+func newDirect(counter *harness.S3Counter, vgwPID string) *directS3 {
 	c := counter.Client()
-	return &directS3{client: c, tm: transfermanager.New(c), s3: counter}
-}
-
-func (d *directS3) measure(fn func()) sample {
-	d.s3.Reset()
-	start := time.Now()
-	fn()
-	return sample{dur: time.Since(start), reqs: d.s3.Counts()}
+	return &directS3{client: c, tm: transfermanager.New(c), meter: meter{s3: counter, vgwPID: vgwPID}}
 }
 
 // list lists the folder whose key is prefix as a client of S3 does: pages
@@ -47,7 +39,7 @@ func (d *directS3) measure(fn func()) sample {
 func (d *directS3) list(t *testing.T, prefix string, want int) sample {
 	ctx := context.Background()
 	n := 0
-	smp := d.measure(func() {
+	smp := d.measure(t, func() {
 		pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{
 			Bucket: aws.String(bucket), Prefix: aws.String(prefix), Delimiter: aws.String("/"),
 		})
@@ -73,7 +65,7 @@ func (d *directS3) list(t *testing.T, prefix string, want int) sample {
 // get reads the object whole with one GetObject.
 func (d *directS3) get(t *testing.T, key string, size int64) sample {
 	var n int64
-	smp := d.measure(func() {
+	smp := d.measure(t, func() {
 		out, err := d.client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if err != nil {
 			t.Fatalf("GetObject %s: %v", key, err)
@@ -93,7 +85,7 @@ func (d *directS3) get(t *testing.T, key string, size int64) sample {
 // put uploads size bytes with the SDK's transfer manager: parts of 8 MiB,
 // five at once.
 func (d *directS3) put(t *testing.T, key string, size int64) sample {
-	smp := d.measure(func() {
+	smp := d.measure(t, func() {
 		_, err := d.tm.UploadObject(context.Background(), &transfermanager.UploadObjectInput{
 			Bucket: aws.String(bucket), Key: aws.String(key), Body: newNoise(size), ContentLength: aws.Int64(size),
 		})
@@ -112,7 +104,7 @@ func (d *directS3) putMany(t *testing.T, prefix string, n, size, conc int) sampl
 		mu   sync.Mutex
 		errs []error
 	)
-	smp := d.measure(func() {
+	smp := d.measure(t, func() {
 		parallel(n, conc, func(i int) {
 			_, err := d.client.PutObject(context.Background(), &s3.PutObjectInput{
 				Bucket: aws.String(bucket), Key: aws.String(prefix + smallName(i)),
@@ -137,7 +129,7 @@ func (d *directS3) putMany(t *testing.T, prefix string, n, size, conc int) sampl
 // batches of 1000 once every copy succeeded. The listing is part of it.
 func (d *directS3) move(t *testing.T, src, dst string, conc int) sample {
 	ctx := context.Background()
-	return d.measure(func() {
+	return d.measure(t, func() {
 		var keys []string
 		pages := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(src)})
 		for pages.HasMorePages() {

@@ -4,10 +4,12 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -117,24 +119,80 @@ func (p *proc) status(t testing.TB, field string) int64 {
 	return 0
 }
 
-// cpuTime is the CPU time that every thread of the process used so far,
-// user and system, from /proc/PID/stat.
+// cpuTime is the CPU time that the process used so far.
 func (p *proc) cpuTime(t testing.TB) time.Duration {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	d, err := cpuOf(strconv.Itoa(p.cmd.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+// cpuOf is the CPU time that every thread of the process pid ("self" for
+// this one) used so far, user and system, from /proc/PID/stat.
+func cpuOf(pid string) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, err
+	}
 	// The command name may hold spaces: the fields start after its ")".
 	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%s/stat: %q", pid, b)
+	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		t.Fatalf("/proc/%d/stat: %q", p.cmd.Process.Pid, b)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%s/stat: %w", pid, err)
 	}
 	// Linux reports in USER_HZ, which is 100 on every architecture Go
 	// supports.
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// findPID returns the PID of the process whose command line holds arg:
+// the harness starts versitygw without telling its PID.
+func findPID(arg string) (string, error) {
+	dirs, err := filepath.Glob("/proc/[0-9]*")
+	if err != nil {
+		return "", err
+	}
+	for _, d := range dirs {
+		b, err := os.ReadFile(d + "/cmdline")
+		if err != nil {
+			continue // gone already
+		}
+		if slices.Contains(strings.Split(string(b), "\x00"), arg) {
+			return filepath.Base(d), nil
+		}
+	}
+	return "", fmt.Errorf("no process has %q among its arguments", arg)
+}
+
+// machineTicks reads the time all the machine's cores spent, and spent
+// busy, from /proc/stat, in USER_HZ ticks.
+func machineTicks() (total, busy int64, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("/proc/stat: %q", line)
+	}
+	for i, v := range f[1:9] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/stat: %q", line)
+		}
+		total += n
+		if i != 3 && i != 4 { // idle and iowait
+			busy += n
+		}
+	}
+	return total, busy, nil
 }
 
 // tail is the end of a log file, for a failure message.

@@ -16,7 +16,10 @@ type sample struct {
 	dur  time.Duration
 	n    float64        // bytes or files, for a rate; 0 for a time
 	reqs map[string]int // S3 requests by operation, counted on the wire
-	cpu  time.Duration  // CPU time of the server process; 0 for direct S3
+	// CPU time meanwhile of the server process (0 for direct S3), of
+	// versitygw, and of the benchmark's process (client and S3 proxies).
+	cpu, cpuS3, cpuBench time.Duration
+	busy                 float64 // share of the machine's cores that were busy
 	// Memory of the server process for a big transfer, in bytes: its peak
 	// RSS over its life, its RSS before the transfer and its peak during it.
 	rss, rssBefore, rssDuring int64
@@ -221,29 +224,31 @@ func (r *results) print(out io.Writer, runs int) {
 	}
 
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, "| Work | Subject | S3 requests of the median run, by operation | CPU time of the server | PROPFIND response | RSS of the server: before the transfer → peak during it |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "| Work | Subject | S3 requests of the median run, by operation | CPU time: server · versitygw · benchmark (client, S3 proxies) | cores busy | PROPFIND response | RSS of the server before the transfer → peak during it |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
 	for _, w := range r.works {
 		for _, sub := range subjects {
 			s, found := summarize(w.unit, r.samples[w.name][sub])
 			if !found {
 				continue
 			}
+			m := s.median
 			var ops []string
-			for _, op := range slices.Sorted(maps.Keys(s.median.reqs)) {
-				ops = append(ops, fmt.Sprintf("%s %d", op, s.median.reqs[op]))
+			for _, op := range slices.Sorted(maps.Keys(m.reqs)) {
+				ops = append(ops, fmt.Sprintf("%s %d", op, m.reqs[op]))
 			}
-			cpu, size, mem := "—", "—", "—"
+			server, size, mem := "—", "—", "—"
 			if sub != direct {
-				cpu = fmt.Sprintf("%.2f s", s.median.cpu.Seconds())
+				server = fmt.Sprintf("%.2f", m.cpu.Seconds())
 			}
-			if s.median.size > 0 {
-				size = fmt.Sprintf("%d bytes", s.median.size)
+			if m.size > 0 {
+				size = fmt.Sprintf("%s bytes", thousands(int(m.size)))
 			}
-			if s.median.rssBefore > 0 {
-				mem = mibs(s.median.rssBefore) + " → " + mibs(s.median.rssDuring)
+			if m.rssBefore > 0 {
+				mem = mibs(m.rssBefore) + " → " + mibs(m.rssDuring)
 			}
-			fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s |\n", w.name, sub, strings.Join(ops, ", "), cpu, size, mem)
+			fmt.Fprintf(out, "| %s | %s | %s | %s · %.2f · %.2f s | %.0f %% | %s | %s |\n", w.name, sub, strings.Join(ops, ", "),
+				server, m.cpuS3.Seconds(), m.cpuBench.Seconds(), 100*m.busy, size, mem)
 		}
 	}
 }

@@ -1,0 +1,260 @@
+package integration
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/backends/state/sqlite"
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+// The people of the access tests: local accounts, so that no provider is
+// needed. Grantees are named by fiscal numbers, as people who sign in with
+// SPID are.
+const (
+	grantAttivo    = "TCNATV80A01H223A" // read grant, active
+	grantScaduto   = "TCNSCD80A01H223B" // read grant, expired
+	grantRevocato  = "TCNRVC80A01H223C" // read grant, revoked
+	grantScrittura = "TCNSCR80A01H223D" // write grant, active
+	luzzarese      = "LZZRSE80A01E253E" // editor in Luzzara with a read grant in Guastalla
+)
+
+const (
+	ownDir   = "/guastalla/2020"
+	otherDir = "/luzzara/2020"
+	grantDir = "/guastalla/2019/PC-2019-0001"
+)
+
+type world struct {
+	g     *harness.Gateway
+	admin *harness.Gateway
+	who   map[string]*harness.Gateway
+}
+
+func pw(name string) string { return "password-" + strings.ToLower(name) + "-42" }
+
+// accessWorld starts a gateway with readers, editors, a manager, a person
+// with no role, and grantees whose grants are active, expired, revoked or
+// give writing, over a small archive.
+func accessWorld(t *testing.T) *world {
+	t.Helper()
+	yaml := fmt.Sprintf(`access:
+  admins: [operatore]
+  assignments:
+    - {person: lettore, comune: guastalla, role: reader}
+    - {person: editore, comune: guastalla, role: editor}
+    - {person: responsabile, comune: guastalla, role: manager}
+    - {person: %s, comune: luzzara, role: editor}
+`, luzzarese)
+	g := harness.StartServe(t, yaml)
+	w := &world{g: g, admin: g, who: map[string]*harness.Gateway{}}
+	for _, name := range []string{"lettore", "editore", "responsabile", "ospite", grantAttivo, grantScaduto, grantRevocato, grantScrittura, luzzarese} {
+		if out, err := faldone(t, pw(name)+"\n", "user", "add", name, "--data", g.DataDir); err != nil {
+			t.Fatalf("user add %s: %v\n%s", name, err, out)
+		}
+		w.who[name] = g.As(name, pw(name))
+	}
+	for _, d := range []string{"/guastalla/2019", grantDir, "/guastalla/2019/PC-2019-0002", ownDir, otherDir} {
+		mustStatus(t, g, "MKCOL", d, nil, "", http.StatusCreated)
+	}
+	for _, f := range []string{grantDir + "/tavola.pdf", "/guastalla/2019/PC-2019-0002/riservato.pdf", ownDir + "/a.pdf", otherDir + "/b.pdf"} {
+		mustStatus(t, g, "PUT", f, nil, "contenuto di "+f, http.StatusCreated)
+	}
+	until := time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+	for _, gr := range []struct {
+		person string
+		write  bool
+	}{{grantAttivo, false}, {grantRevocato, false}, {grantScrittura, true}, {luzzarese, false}} {
+		args := []string{"grant", "add", "--person", gr.person, "--path", grantDir, "--until", until, "--reason", "Prot. 4242/2026", "--data", g.DataDir}
+		if gr.write {
+			args = append(args, "--write")
+		}
+		out, err := faldone(t, "", args...)
+		if err != nil {
+			t.Fatalf("grant add: %v\n%s", err, out)
+		}
+		if gr.person == grantRevocato {
+			id := strings.TrimSuffix(strings.Fields(out)[1], ":")
+			if out, err := faldone(t, "", "grant", "revoke", id, "--data", g.DataDir); err != nil {
+				t.Fatalf("grant revoke: %v\n%s", err, out)
+			}
+		}
+	}
+	// An expired grant cannot be made from the command line: write it to
+	// the store as if it had been made a month ago.
+	st, err := sqlite.Open(context.Background(), filepath.Join(g.DataDir, "faldone.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	past := time.Now().Add(-24 * time.Hour).UTC()
+	if err := st.CreateGrant(context.Background(), state.Grant{ID: "g-scaduta", Person: grantScaduto, Path: grantDir, Comune: "guastalla",
+		Reason: "Prot. 1/2026", GrantedBy: "test", Created: past.AddDate(0, -1, 0), Expires: past}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func mustStatus(t *testing.T, g *harness.Gateway, method, path string, h map[string]string, body string, want int) {
+	t.Helper()
+	if code, resp, _ := g.Status(method, path, h, body); code != want {
+		t.Fatalf("%s %s = %d, want %d\n%s", method, path, code, want, resp)
+	}
+}
+
+// capability is what a person may do in one place.
+type capability int
+
+const (
+	capNone capability = iota
+	capReader
+	capGrantRO
+	capEditor
+	capGrantRW
+	capManager
+)
+
+// op is one request of the matrix, run in a folder where a fresh file and
+// a fresh subfolder were made for it.
+type op struct {
+	name string
+	// do sends the request as g; dir is the place, tag makes names unique.
+	do func(g *harness.Gateway, dir, tag string) (int, http.Header)
+	// ok is the status on success; need is the least capability needed.
+	ok    int
+	need  func(capability) bool
+	write bool
+}
+
+func TestPermissionMatrix(t *testing.T) {
+	w := accessWorld(t)
+	lockBody := `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>`
+	reads := func(c capability) bool { return c != capNone }
+	edits := func(c capability) bool { return c == capEditor || c == capGrantRW || c == capManager }
+	copies := func(c capability) bool { return c == capReader || edits(c) }
+	manages := func(c capability) bool { return c == capManager }
+	send := func(g *harness.Gateway, method, path string, h map[string]string, body string) (int, http.Header) {
+		code, _, hd := g.Status(method, path, h, body)
+		return code, hd
+	}
+	ops := []op{
+		{"GET", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "GET", d+"/f-"+tag+".pdf", nil, "") }, 200, reads, false},
+		{"PROPFIND", func(g *harness.Gateway, d, tag string) (int, http.Header) {
+			return send(g, "PROPFIND", d+"/", map[string]string{"Depth": "1"}, "")
+		}, 207, reads, false},
+		{"PUT overwrite", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "PUT", d+"/f-"+tag+".pdf", nil, "nuovo") }, 204, edits, true},
+		{"PUT new", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "PUT", d+"/nuovo-"+tag+".pdf", nil, "nuovo") }, 201, edits, true},
+		{"MKCOL", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "MKCOL", d+"/cartella-"+tag, nil, "") }, 201, edits, true},
+		{"PROPPATCH", func(g *harness.Gateway, d, tag string) (int, http.Header) {
+			return send(g, "PROPPATCH", d+"/f-"+tag+".pdf", nil, win32Props)
+		}, 207, edits, true},
+		{"LOCK", func(g *harness.Gateway, d, tag string) (int, http.Header) {
+			return send(g, "LOCK", d+"/f-"+tag+".pdf", map[string]string{"Timeout": "Second-60"}, lockBody)
+		}, 200, edits, true},
+		{"COPY", func(g *harness.Gateway, d, tag string) (int, http.Header) {
+			return send(g, "COPY", d+"/f-"+tag+".pdf", map[string]string{"Destination": d + "/copia-" + tag + ".pdf"}, "")
+		}, 201, func(c capability) bool { return copies(c) && edits(c) }, true},
+		{"MOVE", func(g *harness.Gateway, d, tag string) (int, http.Header) {
+			return send(g, "MOVE", d+"/f-"+tag+".pdf", map[string]string{"Destination": d + "/spostato-" + tag + ".pdf"}, "")
+		}, 201, edits, true},
+		{"DELETE file", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "DELETE", d+"/f-"+tag+".pdf", nil, "") }, 204, edits, true},
+		{"DELETE folder", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "DELETE", d+"/c-"+tag, nil, "") }, 204, manages, true},
+	}
+	// Where each person stands in each place.
+	caps := map[string]map[string]capability{
+		"lettore":      {ownDir: capReader, grantDir: capReader},
+		"editore":      {ownDir: capEditor, grantDir: capEditor},
+		"responsabile": {ownDir: capManager, grantDir: capManager},
+		"operatore":    {ownDir: capManager, grantDir: capManager, otherDir: capManager},
+		"ospite":       {},
+		grantAttivo:    {grantDir: capGrantRO},
+		grantScaduto:   {},
+		grantRevocato:  {},
+		grantScrittura: {grantDir: capGrantRW},
+	}
+	people := []string{"lettore", "editore", "responsabile", "operatore", "ospite", grantAttivo, grantScaduto, grantRevocato, grantScrittura}
+	type sent struct {
+		id, person string
+		status     int
+	}
+	var log []sent
+	start := time.Now().Add(-time.Second)
+	n := 0
+	for _, person := range people {
+		g := w.who[person]
+		if person == "operatore" {
+			g = w.admin
+		}
+		for _, dir := range []string{ownDir, otherDir, grantDir} {
+			c := caps[person][dir]
+			for _, o := range ops {
+				n++
+				tag := strconv.Itoa(n)
+				// A fresh file and folder for this cell, made by the administrator.
+				mustStatus(t, w.admin, "PUT", dir+"/f-"+tag+".pdf", nil, "file "+tag, http.StatusCreated)
+				mustStatus(t, w.admin, "MKCOL", dir+"/c-"+tag, nil, "", http.StatusCreated)
+				mustStatus(t, w.admin, "PUT", dir+"/c-"+tag+"/dentro.pdf", nil, "dentro", http.StatusCreated)
+				before := treeDigest(t, filepath.Join(w.g.DataDir, "archivio"))
+				code, hd := o.do(g, dir, tag)
+				want := o.ok
+				if !o.need(c) {
+					want = http.StatusForbidden
+					if c == capNone {
+						want = http.StatusNotFound
+					}
+				}
+				if code != want {
+					t.Errorf("%s %s in %s (%v): %d, want %d", person, o.name, dir, c, code, want)
+				}
+				if o.write && want >= 400 {
+					if after := treeDigest(t, filepath.Join(w.g.DataDir, "archivio")); after != before {
+						t.Errorf("%s %s in %s was refused but changed storage", person, o.name, dir)
+					}
+				}
+				who := person
+				log = append(log, sent{hd.Get("X-Request-Id"), who, code})
+			}
+		}
+	}
+	// Every request of the matrix is in the audit log once, with its person
+	// and status.
+	time.Sleep(1500 * time.Millisecond) // the auditor writes in batches every 500 ms
+	out, err := faldone(t, "", "audit", "--since", start.UTC().Format(time.RFC3339), "--csv", "--data", w.g.DataDir)
+	if err != nil {
+		t.Fatalf("faldone audit: %v\n%s", err, out)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) < 2 || rows[0][1] != "request_id" {
+		t.Fatalf("audit CSV: %v\n%.500s", err, out)
+	}
+	byID := map[string][]string{}
+	for _, r := range rows[1:] {
+		if _, dup := byID[r[1]]; dup {
+			t.Errorf("request %s recorded twice", r[1])
+		}
+		byID[r[1]] = r
+	}
+	for _, s := range log {
+		r, ok := byID[s.id]
+		if !ok {
+			t.Errorf("request %s (%s, %d) not in the audit log", s.id, s.person, s.status)
+			continue
+		}
+		if r[2] != s.person || r[9] != strconv.Itoa(s.status) {
+			t.Errorf("audit of %s: person %q status %s, want %q %d", s.id, r[2], r[9], s.person, s.status)
+		}
+	}
+	// The --comune filter keeps Luzzara's records out of Guastalla's.
+	out, err = faldone(t, "", "audit", "--comune", "guastalla", "--since", start.UTC().Format("2006-01-02"), "--data", w.g.DataDir)
+	if err != nil || !strings.Contains(out, grantDir) || strings.Contains(out, otherDir) {
+		t.Errorf("audit --comune guastalla: %v\n%.300s", err, out)
+	}
+}
