@@ -146,7 +146,10 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	f := state.AuditFilter{Comune: comune, PathPrefix: prefix}
+	f := state.AuditFilter{Comune: comune}
+	if prefix != "" {
+		f.PathPrefix = path.Clean("/" + prefix)
+	}
 	if person != "" {
 		f.Person = person
 		if cf, err := oidc.NormalizeFiscalNumber(person); err == nil {

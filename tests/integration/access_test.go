@@ -258,3 +258,74 @@ func TestPermissionMatrix(t *testing.T) {
 		t.Errorf("audit --comune guastalla: %v\n%.300s", err, out)
 	}
 }
+
+// TestAccessAttacks: each attempt is refused and changes nothing.
+func TestAccessAttacks(t *testing.T) {
+	w := accessWorld(t)
+	archive := filepath.Join(w.g.DataDir, "archivio")
+	ed, tecnico, luz := w.who["editore"], w.who[grantAttivo], w.who[luzzarese]
+	tests := []struct {
+		name   string
+		g      *harness.Gateway
+		method string
+		target string
+		header map[string]string
+		want   int
+	}{
+		{"Comune in upper case", ed, "PUT", "/GUASTALLA/2020/x.pdf", nil, 404},
+		{"Comune in mixed case", ed, "GET", "/Guastalla/2020/a.pdf", nil, 404},
+		{"dot-dot out of the own Comune", ed, "PUT", "/guastalla/../luzzara/2020/x.pdf", nil, 400},
+		{"encoded dot-dot", ed, "DELETE", "/guastalla/%2e%2e/luzzara/2020/b.pdf", nil, 400},
+		{"encoded slash", ed, "PUT", "/guastalla%2f..%2fluzzara/2020/x.pdf", nil, 400},
+		{"double slash", ed, "DELETE", "/luzzara//2020/b.pdf", nil, 400},
+		{"COPY into a Comune without rights", ed, "COPY", "/guastalla/2020/a.pdf", map[string]string{"Destination": "/luzzara/2020/a.pdf"}, 404},
+		{"MOVE into a Comune without rights", ed, "MOVE", "/guastalla/2020/a.pdf", map[string]string{"Destination": "/luzzara/2020/a.pdf"}, 404},
+		{"Destination on a foreign host", ed, "COPY", "/guastalla/2020/a.pdf", map[string]string{"Destination": "http://altro.example/guastalla/2020/z.pdf"}, 502},
+		{"COPY out of a read-only grant into the own Comune", luz, "COPY", grantDir + "/tavola.pdf", map[string]string{"Destination": "/luzzara/2020/tavola.pdf"}, 403},
+		{"grantee writes beside the grant", tecnico, "PUT", "/guastalla/2019/PC-2019-0002/x.pdf", nil, 404},
+		{"grantee deletes the parent on the way", tecnico, "DELETE", "/guastalla/2019", nil, 403},
+		{"grantee moves the granted dossier out", w.who[grantScrittura], "MOVE", grantDir, map[string]string{"Destination": "/guastalla/2019/altrove"}, 404},
+		{"grantee deletes the granted dossier", w.who[grantScrittura], "DELETE", grantDir, nil, 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := treeDigest(t, archive)
+			if got := rawRequest(t, tt.g, tt.method, tt.target, tt.header, "x"); got != tt.want {
+				t.Errorf("%s %s = %d, want %d", tt.method, tt.target, got, tt.want)
+			}
+			if after := treeDigest(t, archive); after != before {
+				t.Errorf("storage changed")
+			}
+		})
+	}
+
+	// Listings leak no names beyond the allowed ones.
+	leaks := []struct {
+		path      string
+		want, not []string
+	}{
+		{"/", []string{"/guastalla/"}, []string{"/luzzara/", "/boretto/"}},
+		{"/guastalla/", []string{"/guastalla/2019/"}, []string{"/guastalla/2020/"}},
+		{"/guastalla/2019/", []string{grantDir + "/"}, []string{"PC-2019-0002"}},
+	}
+	for _, l := range leaks {
+		code, body, _ := tecnico.Status("PROPFIND", l.path, map[string]string{"Depth": "1"}, "")
+		if code != 207 {
+			t.Errorf("grantee PROPFIND %s: %d", l.path, code)
+		}
+		_, page, _ := tecnico.Status("GET", l.path, map[string]string{"Accept": "text/html"}, "")
+		for _, s := range l.want {
+			if !strings.Contains(body, "<D:href>"+s+"</D:href>") {
+				t.Errorf("grantee PROPFIND %s misses %s", l.path, s)
+			}
+		}
+		for _, s := range l.not {
+			if strings.Contains(body, s) || strings.Contains(page, s) {
+				t.Errorf("grantee listing of %s shows %s", l.path, s)
+			}
+		}
+	}
+	if code, body, _ := w.who["ospite"].Status("PROPFIND", "/", map[string]string{"Depth": "1"}, ""); code != 207 || strings.Count(body, "<D:response>") != 1 {
+		t.Errorf("a person without rights sees more than the root: %d\n%s", code, body)
+	}
+}

@@ -1,4 +1,4 @@
-// Package sqlite is a state.Store and state.AuthStore in one SQLite database
+// Package sqlite implements the state store (state.Store, AuthStore, AccountStore, AccessStore) in one SQLite database
 // file, for a gateway that runs as a single process or as several on one
 // host. It uses the pure-Go driver modernc.org/sqlite, so it needs no cgo.
 package sqlite
