@@ -146,13 +146,21 @@ func TestPermissionMatrix(t *testing.T) {
 		return code, hd
 	}
 	ops := []op{
-		{"GET", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "GET", d+"/f-"+tag+".pdf", nil, "") }, 200, reads, false},
+		{"GET", func(g *harness.Gateway, d, tag string) (int, http.Header) {
+			return send(g, "GET", d+"/f-"+tag+".pdf", nil, "")
+		}, 200, reads, false},
 		{"PROPFIND", func(g *harness.Gateway, d, tag string) (int, http.Header) {
 			return send(g, "PROPFIND", d+"/", map[string]string{"Depth": "1"}, "")
 		}, 207, reads, false},
-		{"PUT overwrite", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "PUT", d+"/f-"+tag+".pdf", nil, "nuovo") }, 204, edits, true},
-		{"PUT new", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "PUT", d+"/nuovo-"+tag+".pdf", nil, "nuovo") }, 201, edits, true},
-		{"MKCOL", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "MKCOL", d+"/cartella-"+tag, nil, "") }, 201, edits, true},
+		{"PUT overwrite", func(g *harness.Gateway, d, tag string) (int, http.Header) {
+			return send(g, "PUT", d+"/f-"+tag+".pdf", nil, "nuovo")
+		}, 204, edits, true},
+		{"PUT new", func(g *harness.Gateway, d, tag string) (int, http.Header) {
+			return send(g, "PUT", d+"/nuovo-"+tag+".pdf", nil, "nuovo")
+		}, 201, edits, true},
+		{"MKCOL", func(g *harness.Gateway, d, tag string) (int, http.Header) {
+			return send(g, "MKCOL", d+"/cartella-"+tag, nil, "")
+		}, 201, edits, true},
 		{"PROPPATCH", func(g *harness.Gateway, d, tag string) (int, http.Header) {
 			return send(g, "PROPPATCH", d+"/f-"+tag+".pdf", nil, win32Props)
 		}, 207, edits, true},
@@ -165,8 +173,12 @@ func TestPermissionMatrix(t *testing.T) {
 		{"MOVE", func(g *harness.Gateway, d, tag string) (int, http.Header) {
 			return send(g, "MOVE", d+"/f-"+tag+".pdf", map[string]string{"Destination": d + "/spostato-" + tag + ".pdf"}, "")
 		}, 201, edits, true},
-		{"DELETE file", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "DELETE", d+"/f-"+tag+".pdf", nil, "") }, 204, edits, true},
-		{"DELETE folder", func(g *harness.Gateway, d, tag string) (int, http.Header) { return send(g, "DELETE", d+"/c-"+tag, nil, "") }, 204, manages, true},
+		{"DELETE file", func(g *harness.Gateway, d, tag string) (int, http.Header) {
+			return send(g, "DELETE", d+"/f-"+tag+".pdf", nil, "")
+		}, 204, edits, true},
+		{"DELETE folder", func(g *harness.Gateway, d, tag string) (int, http.Header) {
+			return send(g, "DELETE", d+"/c-"+tag, nil, "")
+		}, 204, manages, true},
 	}
 	// Where each person stands in each place.
 	caps := map[string]map[string]capability{
