@@ -32,6 +32,7 @@ type davServer struct {
 	// listings (--dir-cache-time, 5 minutes by default), and a warm cache
 	// would hide the requests a first visit costs.
 	coldList bool
+	idleRSS  int64 // RSS of the process before its first request
 }
 
 // httpClient is the client of both WebDAV servers: keep-alive, and no
@@ -111,6 +112,7 @@ func (s *davServer) ready() error {
 // afterwards) and for the first connections to S3.
 func (s *davServer) start(t *testing.T) {
 	s.proc.start(t)
+	s.idleRSS = s.proc.rss(t)
 	if code, _ := s.do(t, "PROPFIND", "/", strings.NewReader(""), 0, "Depth", "0"); code != http.StatusMultiStatus {
 		t.Fatalf("%s: warm-up PROPFIND: %d\n%s", s.name, code, tail(s.proc.log))
 	}
@@ -187,12 +189,13 @@ func (s *davServer) do(t *testing.T, method, path string, body io.Reader, size i
 
 // measureMemory is measure for a big transfer on a fresh process: it also
 // reads the process's peak RSS over its life (start, first sign-in, the
-// transfer), and its RSS before the transfer and peak during it.
+// transfer), and its RSS before the first request, before the transfer
+// and at the peak during it, which tell where the memory went.
 func (s *davServer) measureMemory(t *testing.T, fn func()) sample {
 	before, life := s.proc.rss(t), s.proc.peakRSS(t)
 	s.proc.resetPeak(t)
 	smp := s.meter.measure(t, fn)
-	smp.rssBefore, smp.rssDuring = before, s.proc.peakRSS(t)
+	smp.rssIdle, smp.rssBefore, smp.rssDuring = s.idleRSS, before, s.proc.peakRSS(t)
 	smp.rss = max(life, smp.rssDuring)
 	return smp
 }

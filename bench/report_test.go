@@ -21,9 +21,10 @@ type sample struct {
 	cpu, cpuS3, cpuBench time.Duration
 	busy                 float64 // share of the machine's cores that were busy
 	// Memory of the server process for a big transfer, in bytes: its peak
-	// RSS over its life, its RSS before the transfer and its peak during it.
-	rss, rssBefore, rssDuring int64
-	size                      int64 // bytes of a PROPFIND's response
+	// RSS over its life; its RSS before its first request and before the
+	// transfer, and its peak during the transfer.
+	rss, rssIdle, rssBefore, rssDuring int64
+	size                               int64 // bytes of a PROPFIND's response
 }
 
 // The subjects, in the order of the table's columns.
@@ -224,7 +225,7 @@ func (r *results) print(out io.Writer, runs int) {
 	}
 
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, "| Work | Subject | S3 requests of the median run, by operation | CPU time: server · versitygw · benchmark (client, S3 proxies) | cores busy | PROPFIND response | RSS of the server before the transfer → peak during it |")
+	fmt.Fprintln(out, "| Work | Subject | S3 requests of the median run, by operation | CPU time: server · versitygw · benchmark (client, S3 proxies) | cores busy | PROPFIND response | RSS of the server: started → after a first request → peak of the transfer |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
 	for _, w := range r.works {
 		for _, sub := range subjects {
@@ -245,7 +246,7 @@ func (r *results) print(out io.Writer, runs int) {
 				size = fmt.Sprintf("%s bytes", thousands(int(m.size)))
 			}
 			if m.rssBefore > 0 {
-				mem = mibs(m.rssBefore) + " → " + mibs(m.rssDuring)
+				mem = mibs(m.rssIdle) + " → " + mibs(m.rssBefore) + " → " + mibs(m.rssDuring)
 			}
 			fmt.Fprintf(out, "| %s | %s | %s | %s · %.2f · %.2f s | %.0f %% | %s | %s |\n", w.name, sub, strings.Join(ops, ", "),
 				server, m.cpuS3.Seconds(), m.cpuBench.Seconds(), 100*m.busy, size, mem)

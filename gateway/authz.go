@@ -145,3 +145,22 @@ func (r *rules) policy(req *http.Request) (dav.Policy, error) {
 	}
 	return access.NewPolicy(s), nil
 }
+
+// manages lists the Comuni where person manages grants: all for an
+// administrator, those where they are a manager otherwise.
+func (r *rules) manages(ctx context.Context, person string) ([]string, error) {
+	s, err := r.subject(ctx, auth.Identity{Name: person, Method: "local"})
+	if err != nil {
+		return nil, err
+	}
+	if s.Admin {
+		return r.comuni, nil
+	}
+	var out []string
+	for _, c := range r.comuni {
+		if s.Roles[c] >= access.Manager {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

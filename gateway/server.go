@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,10 +142,32 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	if len(hashes) == 0 && rp == nil {
 		log.Info("no sign-in provider and no configured accounts: only accounts made with `faldone user add` can sign in")
 	}
+	var lines io.Writer
+	switch f := *cfg.Audit.File; f {
+	case "":
+	case "-":
+		lines = os.Stdout
+	default:
+		af, err := os.OpenFile(f, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("audit file: %w", err)
+		}
+		s.closers = append(s.closers, af)
+		lines = af
+	}
+	s.audit = newAuditor(s.store, lines, log)
+	rl := newRules(cfg, s.store)
 	wc := web.Config{
 		Sessions: authn.Sessions, Apps: s.apps, RP: rp, People: s.store,
 		CanWrite: func(acr string) bool {
 			return cfg.Access.MinWriteACR == "" || acrRank(acr) >= acrRank(cfg.Access.MinWriteACR)
+		},
+		Grants:  s.store,
+		Manages: rl.manages,
+		Audit: func(r *http.Request, person, method, p string, status int) {
+			_, comune := auditPath(&url.URL{Path: p})
+			s.audit.record(state.AuditRecord{Time: time.Now().UTC(), RequestID: requestID(r), Person: person, Credential: "session",
+				Client: clientIP(r), Method: method, Path: p, Comune: comune, Status: status})
 		},
 		Flows:         web.FlowStore{Store: s.store, TTL: 10 * time.Minute},
 		Comuni:        comuni,
@@ -160,7 +183,6 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		id, _ := auth.FromContext(r.Context())
 		return id.Name
 	}
-	rl := newRules(cfg, s.store)
 	d := dav.New(ns, s.store, log, principal, rl.policy, dav.Options{
 		PublicHosts:        cfg.PublicHosts,
 		AllowInfiniteDepth: cfg.WebDAV.AllowInfiniteDepth,
@@ -168,20 +190,6 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		DefaultLockTimeout: cfg.WebDAV.DefaultLockTimeout,
 		MaxLockTimeout:     cfg.WebDAV.MaxLockTimeout,
 	})
-	var lines io.Writer
-	switch f := *cfg.Audit.File; f {
-	case "":
-	case "-":
-		lines = os.Stdout
-	default:
-		af, err := os.OpenFile(f, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("audit file: %w", err)
-		}
-		s.closers = append(s.closers, af)
-		lines = af
-	}
-	s.audit = newAuditor(s.store, lines, log)
 	drive := authn.Wrap(d)
 	s.handler = accessLog(log, s.audit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, web.Prefix) {
@@ -378,6 +386,7 @@ func accessLog(log *slog.Logger, aud *auditor, next http.Handler) http.Handler {
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-Id", id)
+		r.Header.Set("X-Request-Id", id) // for handlers that record the id themselves
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
 		ctx, ident := auth.WithSlot(r.Context())
@@ -399,6 +408,11 @@ func accessLog(log *slog.Logger, aud *auditor, next http.Handler) http.Handler {
 			Status: rec.status, Bytes: n,
 		})
 	})
+}
+
+// requestID is the request id the access log gave the request.
+func requestID(r *http.Request) string {
+	return r.Header.Get("X-Request-Id")
 }
 
 func clientIP(r *http.Request) string {

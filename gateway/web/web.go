@@ -9,12 +9,15 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +58,18 @@ type Config struct {
 	// CanWrite reports whether a sign-in at a level of assurance may write,
 	// and so make read-write app passwords.
 	CanWrite func(acr string) bool
-	Log      *slog.Logger
+	// Grants keeps the accesso agli atti grants.
+	Grants interface {
+		CreateGrant(ctx context.Context, g state.Grant) error
+		Grants(ctx context.Context, f state.GrantFilter) ([]state.Grant, error)
+		DeleteGrant(ctx context.Context, id string) error
+	}
+	// Manages lists the Comuni where the person manages grants (all of them
+	// for an administrator).
+	Manages func(ctx context.Context, person string) ([]string, error)
+	// Audit records the changes to grants in the access log.
+	Audit func(r *http.Request, person, method, path string, status int)
+	Log   *slog.Logger
 }
 
 // Handler serves the pages.
@@ -86,6 +100,9 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /_/profilo", h.profile)
 	h.mux.HandleFunc("POST /_/password", h.createPassword)
 	h.mux.HandleFunc("POST /_/password/revoca", h.revokePassword)
+	h.mux.HandleFunc("GET /_/accessi", h.grantsPage)
+	h.mux.HandleFunc("POST /_/accessi", h.createGrant)
+	h.mux.HandleFunc("POST /_/accessi/revoca", h.revokeGrant)
 	return h, nil
 }
 
@@ -301,13 +318,25 @@ func (h *Handler) profile(w http.ResponseWriter, r *http.Request) {
 	if i := strings.LastIndex(sess.ACR, "/"); i >= 0 {
 		level = sess.ACR[i+1:]
 	}
+	grants, err := h.cfg.Grants.Grants(r.Context(), state.GrantFilter{Person: sess.Person, Live: true, Now: time.Now()})
+	if err != nil {
+		h.unavailable(w, "list grants", err)
+		return
+	}
+	manages, err := h.cfg.Manages(r.Context(), sess.Person)
+	if err != nil {
+		h.unavailable(w, "roles", err)
+		return
+	}
 	h.render(w, http.StatusOK, "profilo.html", struct {
 		page
 		Level       string
 		Passwords   []state.AppPassword
+		Grants      []state.Grant
+		Manager     bool
 		Comuni      []Comune
 		DefaultDays int
-	}{page{Title: "Area personale", Session: &sess, CSRF: sess.CSRF}, level, list, h.cfg.Comuni, int(h.cfg.DefaultExpiry / (24 * time.Hour))})
+	}{page{Title: "Area personale", Session: &sess, CSRF: sess.CSRF}, level, list, grants, len(manages) > 0, h.cfg.Comuni, int(h.cfg.DefaultExpiry / (24 * time.Hour))})
 }
 
 func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {
@@ -366,6 +395,134 @@ func (h *Handler) revokePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	h.cfg.Log.Info("app password revoked", "person", sess.Person, "id", id)
 	http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
+}
+
+func (h *Handler) unavailable(w http.ResponseWriter, what string, err error) {
+	h.cfg.Log.Error(what, "err", err)
+	h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile. Riprova tra qualche minuto.")
+}
+
+// manager returns the session and the Comuni it manages, or answers 403.
+func (h *Handler) manager(w http.ResponseWriter, r *http.Request, form bool) (state.Session, []string, bool) {
+	var (
+		sess state.Session
+		ok   bool
+	)
+	if form {
+		sess, ok = h.sessionForm(w, r)
+	} else {
+		sess, ok = h.session(w, r)
+	}
+	if !ok {
+		return sess, nil, false
+	}
+	comuni, err := h.cfg.Manages(r.Context(), sess.Person)
+	if err != nil {
+		h.unavailable(w, "roles", err)
+		return sess, nil, false
+	}
+	if len(comuni) == 0 {
+		h.message(w, http.StatusForbidden, "Accesso non consentito", "Solo i responsabili di un Comune possono gestire gli accessi agli atti.")
+		return sess, nil, false
+	}
+	return sess, comuni, true
+}
+
+func (h *Handler) grantsPage(w http.ResponseWriter, r *http.Request) {
+	sess, comuni, ok := h.manager(w, r, false)
+	if !ok {
+		return
+	}
+	h.renderGrants(w, r, sess, comuni, http.StatusOK, "")
+}
+
+func (h *Handler) renderGrants(w http.ResponseWriter, r *http.Request, sess state.Session, comuni []string, status int, msg string) {
+	var all []state.Grant
+	for _, c := range comuni {
+		gs, err := h.cfg.Grants.Grants(r.Context(), state.GrantFilter{Comune: c, Live: true, Now: time.Now()})
+		if err != nil {
+			h.unavailable(w, "list grants", err)
+			return
+		}
+		all = append(all, gs...)
+	}
+	h.render(w, status, "accessi.html", struct {
+		page
+		Grants []state.Grant
+		Error  string
+	}{page{Title: "Accessi agli atti", Session: &sess, CSRF: sess.CSRF}, all, msg})
+}
+
+func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
+	sess, comuni, ok := h.manager(w, r, true)
+	if !ok {
+		return
+	}
+	bad := func(msg string) { h.renderGrants(w, r, sess, comuni, http.StatusBadRequest, msg) }
+	cf, err := oidc.NormalizeFiscalNumber(r.PostFormValue("persona"))
+	if err != nil {
+		bad("Il codice fiscale non è valido.")
+		return
+	}
+	p := path.Clean("/" + strings.Trim(r.PostFormValue("percorso"), "/ "))
+	c, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	if rest == "" || !slices.Contains(comuni, c) || strings.ContainsAny(p, "\\\x00") {
+		bad("Il percorso deve essere una pratica di un Comune che gestisci, per esempio /" + comuni[0] + "/2019/PC-2019-0042.")
+		return
+	}
+	day, err := time.ParseInLocation("2006-01-02", r.PostFormValue("scadenza"), time.Local)
+	if err != nil || !day.AddDate(0, 0, 1).After(time.Now()) || day.After(time.Now().AddDate(2, 0, 0)) {
+		bad("La scadenza deve essere una data nei prossimi due anni.")
+		return
+	}
+	reason := strings.TrimSpace(r.PostFormValue("motivo"))
+	if reason == "" || len(reason) > 200 {
+		bad("Indica il protocollo della richiesta.")
+		return
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	g := state.Grant{ID: "g-" + hex.EncodeToString(b[:]), Person: cf, Path: p, Comune: c, Write: r.PostFormValue("permessi") == "scrittura",
+		Reason: reason, GrantedBy: sess.Person, Created: time.Now().UTC(), Expires: day.AddDate(0, 0, 1).UTC()}
+	if err := h.cfg.Grants.CreateGrant(r.Context(), g); err != nil {
+		h.unavailable(w, "create grant", err)
+		return
+	}
+	h.cfg.Log.Info("grant created", "by", sess.Person, "id", g.ID, "person", g.Person, "path", g.Path, "write", g.Write)
+	h.cfg.Audit(r, sess.Person, "GRANT", g.Path, http.StatusCreated)
+	http.Redirect(w, r, "/_/accessi", http.StatusSeeOther)
+}
+
+func (h *Handler) revokeGrant(w http.ResponseWriter, r *http.Request) {
+	sess, comuni, ok := h.manager(w, r, true)
+	if !ok {
+		return
+	}
+	id := r.PostFormValue("id")
+	var target *state.Grant
+	for _, c := range comuni {
+		gs, err := h.cfg.Grants.Grants(r.Context(), state.GrantFilter{Comune: c})
+		if err != nil {
+			h.unavailable(w, "list grants", err)
+			return
+		}
+		for i := range gs {
+			if gs[i].ID == id {
+				target = &gs[i]
+			}
+		}
+	}
+	if target == nil {
+		h.message(w, http.StatusNotFound, "Accesso non trovato", "L'accesso non esiste o non riguarda un Comune che gestisci.")
+		return
+	}
+	if err := h.cfg.Grants.DeleteGrant(r.Context(), id); err != nil && !errors.Is(err, state.ErrNotFound) {
+		h.unavailable(w, "revoke grant", err)
+		return
+	}
+	h.cfg.Log.Info("grant revoked", "by", sess.Person, "id", id, "person", target.Person, "path", target.Path)
+	h.cfg.Audit(r, sess.Person, "REVOKE", target.Path, http.StatusNoContent)
+	http.Redirect(w, r, "/_/accessi", http.StatusSeeOther)
 }
 
 func (h *Handler) knownComune(id string) bool {

@@ -3,14 +3,19 @@ package integration
 import (
 	"context"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/backends/state"
 	"github.com/bassareggiana/faldone/backends/state/sqlite"
 	"github.com/bassareggiana/faldone/tests/harness"
@@ -339,5 +344,68 @@ func TestAccessAttacks(t *testing.T) {
 	}
 	if code, body, _ := w.who["ospite"].Status("PROPFIND", "/", map[string]string{"Depth": "1"}, ""); code != 207 || strings.Count(body, "<D:response>") != 1 {
 		t.Errorf("a person without rights sees more than the root: %d\n%s", code, body)
+	}
+}
+
+// TestCredentialScope: an app password's scope narrows the person's rights
+// and never widens them.
+func TestCredentialScope(t *testing.T) {
+	w := accessWorld(t)
+	st, err := sqlite.Open(context.Background(), filepath.Join(w.g.DataDir, "faldone.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	keyHex, err := os.ReadFile(filepath.Join(w.g.DataDir, "faldone.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(keyHex)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, err := auth.NewAppPasswords(st, key, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(owner string, n auth.NewAppPassword) *harness.Gateway {
+		n.Owner, n.Name, n.Expires = owner, "test", time.Now().Add(time.Hour)
+		secret, _, err := apps.Create(context.Background(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.g.As(owner, secret)
+	}
+	readOnly := mk("editore", auth.NewAppPassword{ReadOnly: true})
+	archive := filepath.Join(w.g.DataDir, "archivio")
+	before := treeDigest(t, archive)
+	if code, _, _ := readOnly.Status("GET", ownDir+"/a.pdf", nil, ""); code != 200 {
+		t.Errorf("read-only app password GET: %d", code)
+	}
+	for _, m := range []struct{ method, path, body string }{
+		{"PUT", ownDir + "/a.pdf", "x"}, {"PUT", ownDir + "/nuovo.pdf", "x"}, {"MKCOL", ownDir + "/nuova", ""}, {"DELETE", ownDir + "/a.pdf", ""},
+	} {
+		if code, _, _ := readOnly.Status(m.method, m.path, nil, m.body); code != http.StatusForbidden {
+			t.Errorf("read-only app password of an editor: %s %s = %d, want 403", m.method, m.path, code)
+		}
+	}
+	if after := treeDigest(t, archive); after != before {
+		t.Errorf("a read-only app password changed storage")
+	}
+	scoped := mk("operatore", auth.NewAppPassword{Comuni: []string{"luzzara"}})
+	code, body, _ := scoped.Status("PROPFIND", "/", map[string]string{"Depth": "1"}, "")
+	if code != 207 || !strings.Contains(body, "/luzzara/") || strings.Contains(body, "/guastalla/") {
+		t.Errorf("Comune-scoped app password lists other Comuni: %d\n%s", code, body)
+	}
+	if code, _, _ := scoped.Status("GET", ownDir+"/a.pdf", nil, ""); code != http.StatusNotFound {
+		t.Errorf("Comune-scoped app password reads another Comune: %d", code)
+	}
+	if code, _, _ := scoped.Status("PUT", otherDir+"/nuovo.pdf", nil, "x"); code != http.StatusCreated {
+		t.Errorf("Comune-scoped app password in its Comune: %d", code)
+	}
+	// A scope never widens: a reader's read-write app password still reads only.
+	wide := mk("lettore", auth.NewAppPassword{})
+	if code, _, _ := wide.Status("PUT", ownDir+"/x.pdf", nil, "x"); code != http.StatusForbidden {
+		t.Errorf("reader's read-write app password wrote: %d", code)
 	}
 }

@@ -24,7 +24,7 @@ const bucket = "archivio"
 
 // s3Gateway starts versitygw, a counting proxy in front of it, and faldone
 // with Guastalla on S3 (through the proxy) and Luzzara on local disk.
-func s3Gateway(t *testing.T) (*harness.Gateway, *harness.S3Server, *harness.S3Counter) {
+func s3Gateway(t *testing.T, extraYAML ...string) (*harness.Gateway, *harness.S3Server, *harness.S3Counter) {
 	t.Helper()
 	srv := harness.StartS3(t)
 	srv.CreateBucket(t, bucket)
@@ -37,7 +37,7 @@ func s3Gateway(t *testing.T) (*harness.Gateway, *harness.S3Server, *harness.S3Co
     secret_access_key: %s
   - id: luzzara
     name: Luzzara
-`, bucket, counter.Endpoint, srv.AccessKey, srv.SecretKey)
+`, bucket, counter.Endpoint, srv.AccessKey, srv.SecretKey) + strings.Join(extraYAML, "")
 	g := harness.StartServe(t, yaml)
 	return g, srv, counter
 }
@@ -318,5 +318,44 @@ func TestS3Unreachable(t *testing.T) {
 	}
 	if !strings.Contains(g.Log(), "status=503") {
 		t.Errorf("no log line for the failures")
+	}
+}
+
+// TestS3ListingCostIsTheSameForEveryone: authorization filters listings in
+// memory; a reader or a grantee costs the storage what an administrator does.
+func TestS3ListingCostIsTheSameForEveryone(t *testing.T) {
+	const grantee = "TCNATV80A01H223A"
+	g, srv, counter := s3Gateway(t, "access:\n  admins: [operatore]\n  assignments:\n    - {person: lettore, comune: guastalla, role: reader}\n")
+	seed(t, srv, "guastalla/2019", 2000)
+	for _, name := range []string{"lettore", grantee} {
+		if out, err := faldone(t, pw(name)+"\n", "user", "add", name, "--data", g.DataDir); err != nil {
+			t.Fatalf("user add: %v\n%s", err, out)
+		}
+	}
+	until := time.Now().AddDate(0, 0, 7).Format("2006-01-02")
+	if out, err := faldone(t, "", "grant", "add", "--person", grantee, "--path", "/guastalla/2019/PC-2019-0042.pdf", "--until", until, "--reason", "Prot. 7/2026", "--data", g.DataDir); err != nil {
+		t.Fatalf("grant add: %v\n%s", err, out)
+	}
+	cost := map[string]map[string]int{}
+	responses := map[string]int{}
+	for name, client := range map[string]*harness.Gateway{"admin": g, "reader": g.As("lettore", pw("lettore")), "grantee": g.As(grantee, pw(grantee))} {
+		counter.Reset()
+		code, body, _ := client.Status("PROPFIND", "/guastalla/2019/", map[string]string{"Depth": "1"}, "")
+		if code != 207 {
+			t.Fatalf("%s PROPFIND: %d", name, code)
+		}
+		cost[name] = counter.Counts()
+		responses[name] = strings.Count(body, "<D:response>")
+	}
+	for _, name := range []string{"reader", "grantee"} {
+		if fmt.Sprint(cost[name]) != fmt.Sprint(cost["admin"]) {
+			t.Errorf("%s listing cost %v, administrator %v", name, cost[name], cost["admin"])
+		}
+	}
+	if cost["admin"]["ListObjectsV2"] != 2 || len(cost["admin"]) != 1 {
+		t.Errorf("administrator listing cost %v, want 2 ListObjectsV2", cost["admin"])
+	}
+	if responses["admin"] != 2001 || responses["reader"] != 2001 || responses["grantee"] != 2 {
+		t.Errorf("responses: %v", responses)
 	}
 }
