@@ -85,7 +85,7 @@ func New(cfg Config) (*Handler, error) {
 		"date": func(t time.Time) string { return t.Local().Format("02/01/2006 15:04") },
 		// until shows the last day of something valid up to a midnight.
 		"until": func(t time.Time) string { return t.Add(-time.Second).Local().Format("02/01/2006") },
-		"join": func(s []string) string { return strings.Join(s, ", ") },
+		"join":  func(s []string) string { return strings.Join(s, ", ") },
 	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
