@@ -23,6 +23,9 @@ var liveNames = []xml.Name{
 	davName("displayname"), davName("supportedlock"), davName("lockdiscovery"),
 }
 
+// win32Modified is Windows' modification time of a file, set by PROPPATCH.
+var win32Modified = xml.Name{Space: "urn:schemas-microsoft-com:", Local: "Win32LastModifiedTime"}
+
 func isLive(n xml.Name) bool {
 	for _, l := range liveNames {
 		if l == n {
@@ -36,10 +39,11 @@ func isLive(n xml.Name) bool {
 // request per entry: the entry from the listing, dead properties and locks
 // from one state-store query each.
 type resource struct {
-	path  string
-	entry backends.Entry
-	dead  []state.Prop
-	locks []state.Lock
+	path   string
+	entry  backends.Entry
+	dead   []state.Prop
+	locks  []state.Lock
+	member bool // listed as a member of the request's folder
 }
 
 func (rq *request) propfind() error {
@@ -116,9 +120,9 @@ func (rq *request) propfind() error {
 			return err
 		}
 	}
-	m := newMSWriter(rq.w)
+	m := newMSWriter(rq.w, pf.names...)
 	emit := func(p string, e backends.Entry) error {
-		res := resource{path: p, entry: e}
+		res := resource{path: p, entry: e, member: p != rq.path}
 		if dead != nil {
 			res.dead = dead[p]
 		} else if res.dead, err = rq.store.Props(rq.ctx, p); err != nil {
@@ -191,6 +195,19 @@ func (rq *request) propstats(res resource, pf propfind, now time.Time) []webdav.
 	missing := webdav.Propstat{Status: http.StatusNotFound}
 	if pf.allprop {
 		for _, n := range liveNames {
+			// In a listing, the members leave out what costs many bytes and
+			// says nothing new: supportedlock is the same everywhere and given
+			// for the listed folder, and an empty lockdiscovery is absent.
+			// Windows, which lists with allprop, refuses listings above
+			// 1,000,000 bytes.
+			if res.member && (n.Local == "supportedlock" || (n.Local == "lockdiscovery" && len(res.locks) == 0)) {
+				continue
+			}
+			// displayname says no more than the href; clients that show it
+			// ask for it by name.
+			if res.member && n.Local == "displayname" {
+				continue
+			}
 			if p, ok := rq.liveProp(res, n, now); ok {
 				found.Props = append(found.Props, p)
 			}
@@ -249,7 +266,7 @@ func (rq *request) liveProp(res resource, n xml.Name, now time.Time) (webdav.Pro
 	switch n.Local {
 	case "resourcetype":
 		if e.IsDir {
-			val = "<D:collection/>"
+			val = "<collection/>"
 		}
 	case "getcontentlength":
 		if e.IsDir {
@@ -257,10 +274,18 @@ func (rq *request) liveProp(res resource, n xml.Name, now time.Time) (webdav.Pro
 		}
 		val = strconv.FormatInt(e.Size, 10)
 	case "getlastmodified":
-		if e.ModTime.IsZero() {
+		t := e.ModTime
+		// Windows sets the time a file was last changed on the PC, which
+		// it means to show instead of the upload's.
+		if d, ok := findDead(res.dead, win32Modified); ok {
+			if wt, err := http.ParseTime(strings.TrimSpace(string(d.InnerXML))); err == nil {
+				t = wt
+			}
+		}
+		if t.IsZero() {
 			return webdav.Property{}, false
 		}
-		val = e.ModTime.UTC().Format(http.TimeFormat)
+		val = t.UTC().Format(http.TimeFormat)
 	case "creationdate":
 		// Object storage records no creation time; the last modification
 		// is the closest it knows.
@@ -297,8 +322,8 @@ func (rq *request) liveProp(res resource, n xml.Name, now time.Time) (webdav.Pro
 	return webdav.Property{XMLName: n, InnerXML: []byte(val)}, true
 }
 
-const supportedLock = `<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>` +
-	`<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>`
+const supportedLock = `<lockentry><lockscope><exclusive/></lockscope><locktype><write/></locktype></lockentry>` +
+	`<lockentry><lockscope><shared/></lockscope><locktype><write/></locktype></lockentry>`
 
 // proppatch applies every instruction or none (RFC 4918 section 9.2).
 func (rq *request) proppatch() error {
@@ -353,7 +378,7 @@ func (rq *request) proppatch() error {
 	}
 	var pss []webdav.Propstat
 	if protected {
-		forbidden := webdav.Propstat{Status: http.StatusForbidden, XMLError: `<D:cannot-modify-protected-property/>`}
+		forbidden := webdav.Propstat{Status: http.StatusForbidden, XMLError: `<cannot-modify-protected-property/>`}
 		failed := webdav.Propstat{Status: http.StatusFailedDependency}
 		for _, p := range all {
 			if isLive(p.XMLName) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/webdav"
 )
@@ -418,10 +419,25 @@ type msWriter struct {
 	w       *bufio.Writer
 	started bool
 	hw      http.ResponseWriter
+	// prefixes maps the namespaces declared on the root element, those of
+	// the properties a request names, to their prefixes: a listing names
+	// them once instead of once per entry.
+	prefixes map[string]string
 }
 
-func newMSWriter(w http.ResponseWriter) *msWriter {
-	return &msWriter{w: bufio.NewWriterSize(w, 32<<10), hw: w}
+// newMSWriter returns a writer that declares the namespaces of names on the
+// root element.
+func newMSWriter(w http.ResponseWriter, names ...xml.Name) *msWriter {
+	m := &msWriter{w: bufio.NewWriterSize(w, 32<<10), hw: w, prefixes: map[string]string{}}
+	for _, n := range names {
+		if n.Space == nsDAV || n.Space == "" {
+			continue
+		}
+		if _, ok := m.prefixes[n.Space]; !ok {
+			m.prefixes[n.Space] = "n" + strconv.Itoa(len(m.prefixes))
+		}
+	}
+	return m
 }
 
 func (m *msWriter) start() {
@@ -431,48 +447,55 @@ func (m *msWriter) start() {
 	m.started = true
 	m.hw.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	m.hw.WriteHeader(webdav.StatusMulti)
-	m.w.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<D:multistatus xmlns:D="DAV:">`)
+	// DAV: is the default namespace, so that the elements repeated for every
+	// entry carry no prefix (Windows refuses listings above 1,000,000 bytes);
+	// D is declared too, for the fragments that use it.
+	m.w.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<multistatus xmlns="DAV:" xmlns:D="DAV:"`)
+	for space, prefix := range m.prefixes {
+		m.w.WriteString(` xmlns:` + prefix + `="` + xmlAttr(space) + `"`)
+	}
+	m.w.WriteString(">")
 }
 
 // propResponse writes one response element with its propstats.
 func (m *msWriter) propResponse(href string, pss []webdav.Propstat) {
 	m.start()
-	m.w.WriteString("<D:response><D:href>")
-	xml.EscapeText(m.w, []byte(href))
-	m.w.WriteString("</D:href>")
+	m.w.WriteString("<response><href>")
+	m.w.WriteString(xmlText(href))
+	m.w.WriteString("</href>")
 	for _, ps := range pss {
-		m.w.WriteString("<D:propstat><D:prop>")
+		m.w.WriteString("<propstat><prop>")
 		for _, p := range ps.Props {
-			writeProp(m.w, p)
+			m.writeProp(p)
 		}
-		m.w.WriteString("</D:prop><D:status>")
+		m.w.WriteString("</prop><status>")
 		m.w.WriteString(statusLine(ps.Status))
-		m.w.WriteString("</D:status>")
+		m.w.WriteString("</status>")
 		if ps.XMLError != "" {
-			m.w.WriteString("<D:error>" + ps.XMLError + "</D:error>")
+			m.w.WriteString("<error>" + ps.XMLError + "</error>")
 		}
-		m.w.WriteString("</D:propstat>")
+		m.w.WriteString("</propstat>")
 	}
-	m.w.WriteString("</D:response>")
+	m.w.WriteString("</response>")
 }
 
 // statusResponse writes a response element that carries only a status.
 func (m *msWriter) statusResponse(href string, status int, xmlError string) {
 	m.start()
-	m.w.WriteString("<D:response><D:href>")
-	xml.EscapeText(m.w, []byte(href))
-	m.w.WriteString("</D:href><D:status>")
+	m.w.WriteString("<response><href>")
+	m.w.WriteString(xmlText(href))
+	m.w.WriteString("</href><status>")
 	m.w.WriteString(statusLine(status))
-	m.w.WriteString("</D:status>")
+	m.w.WriteString("</status>")
 	if xmlError != "" {
-		m.w.WriteString("<D:error>" + xmlError + "</D:error>")
+		m.w.WriteString("<error>" + xmlError + "</error>")
 	}
-	m.w.WriteString("</D:response>")
+	m.w.WriteString("</response>")
 }
 
 func (m *msWriter) close() error {
 	m.start()
-	m.w.WriteString("</D:multistatus>")
+	m.w.WriteString("</multistatus>")
 	return m.w.Flush()
 }
 
@@ -484,22 +507,23 @@ func statusLine(code int) string {
 	return "HTTP/1.1 " + strconv.Itoa(code) + " " + text
 }
 
-// writeProp writes a property element: DAV: properties with the D prefix,
-// others with a default namespace declaration on the element itself.
-func writeProp(w *bufio.Writer, p webdav.Property) {
+// writeProp writes a property element: DAV: properties in the default
+// namespace of the document, others with the prefix declared on the root or
+// else with a namespace declaration on the element itself.
+func (m *msWriter) writeProp(p webdav.Property) {
+	w := m.w
 	name := p.XMLName.Local
-	if p.XMLName.Space == nsDAV {
-		name = "D:" + name
+	switch prefix, ok := m.prefixes[p.XMLName.Space]; {
+	case p.XMLName.Space == nsDAV:
 		w.WriteString("<" + name)
-	} else {
-		w.WriteString("<" + name + ` xmlns="`)
-		xml.EscapeText(w, []byte(p.XMLName.Space))
-		w.WriteString(`"`)
+	case ok:
+		name = prefix + ":" + name
+		w.WriteString("<" + name)
+	default:
+		w.WriteString("<" + name + ` xmlns="` + xmlAttr(p.XMLName.Space) + `"`)
 	}
 	if p.Lang != "" {
-		w.WriteString(` xml:lang="`)
-		xml.EscapeText(w, []byte(p.Lang))
-		w.WriteString(`"`)
+		w.WriteString(` xml:lang="` + xmlAttr(p.Lang) + `"`)
 	}
 	if len(p.InnerXML) == 0 {
 		w.WriteString("/>")
@@ -510,10 +534,34 @@ func writeProp(w *bufio.Writer, p webdav.Property) {
 	w.WriteString("</" + name + ">")
 }
 
-// xmlText escapes s as XML character data.
-func xmlText(s string) string {
+// xmlAttr escapes s for an attribute value in double quotes.
+func xmlAttr(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// xmlText escapes s as XML character data. Unlike xml.EscapeText it leaves
+// quotes alone, which text needs no escape for (an ETag is all quotes), and
+// it replaces what XML cannot hold with U+FFFD.
+func xmlText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '\r':
+			b.WriteString("&#xD;")
+		case r == utf8.RuneError, r < 0x20 && r != '\t' && r != '\n', r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r <= 0xDFFF:
+			b.WriteRune('\uFFFD')
+		default:
+			b.WriteRune(r)
+		}
+	}
 	return b.String()
 }
 
