@@ -64,6 +64,7 @@ type Handler struct {
 	policy    func(*http.Request) (Policy, error)
 	now       func() time.Time
 	bufs      sync.Pool // *[]byte copy buffers
+	missing   *negCache
 }
 
 // New returns a handler. principal may be nil when every request is
@@ -84,7 +85,8 @@ func New(fs backends.Backend, store state.Store, log *slog.Logger, principal fun
 	if policy == nil {
 		policy = func(*http.Request) (Policy, error) { return allowAll{}, nil }
 	}
-	return &Handler{fs: fs, store: store, log: log, opts: opts, principal: principal, policy: policy, now: time.Now}
+	return &Handler{fs: fs, store: store, log: log, opts: opts, principal: principal, policy: policy, now: time.Now,
+		missing: newNegCache(30 * time.Second)}
 }
 
 const allowed = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK"
@@ -150,6 +152,32 @@ func (rq *request) serve() error {
 			}
 		}
 	}
+	return rq.dispatch()
+}
+
+// dispatch runs the method's handler, answering the lookups of the files
+// that desktops look for everywhere from the negative cache, and keeping
+// that cache true to the writes.
+func (rq *request) dispatch() error {
+	read := rq.r.Method == http.MethodGet || rq.r.Method == http.MethodHead || rq.r.Method == "PROPFIND"
+	storm := read && isStormName(rq.path)
+	if storm && rq.missing.known(rq.path, rq.now()) {
+		return fmt.Errorf("%s: %w", rq.path, backends.ErrNotFound)
+	}
+	err := rq.method()
+	switch {
+	case storm && errors.Is(err, backends.ErrNotFound):
+		rq.missing.add(rq.path, rq.now())
+	case !read:
+		rq.missing.forget(rq.path)
+		if d, derr := rq.destination(); derr == nil {
+			rq.missing.forget(d)
+		}
+	}
+	return err
+}
+
+func (rq *request) method() error {
 	switch rq.r.Method {
 	case http.MethodGet, http.MethodHead:
 		return rq.get()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // errBadPath is returned for request paths that are refused at the edge.
@@ -33,7 +35,9 @@ func cleanPath(escaped string) (string, bool, error) {
 		b.WriteByte('/')
 		b.WriteString(seg)
 	}
-	return b.String(), trailing, nil
+	// macOS spells accented letters decomposed (NFD), Windows and Linux
+	// composed (NFC): both name the same file, which is stored composed.
+	return norm.NFC.String(b.String()), trailing, nil
 }
 
 // validSegment reports whether a decoded segment may be part of a path.

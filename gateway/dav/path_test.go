@@ -14,6 +14,8 @@ func TestCleanPath(t *testing.T) {
 		{in: "/guastalla/2019/", want: "/guastalla/2019", trailing: true},
 		{in: "/a/tavola%2003.dwg", want: "/a/tavola 03.dwg"},
 		{in: "/a/%C3%A8", want: "/a/è"},
+		{in: "/a/e%CC%80", want: "/a/è"}, // NFD from macOS
+		{in: "/citt%C3%A0/relazione%20s%CC%8Cpeciale", want: "/città/relazione špeciale"},
 		{in: "/a/b:c", want: "/a/b:c"},
 		{in: "", bad: true},
 		{in: "a", bad: true},

@@ -359,3 +359,90 @@ func TestS3ListingCostIsTheSameForEveryone(t *testing.T) {
 		t.Errorf("responses: %v", responses)
 	}
 }
+
+// TestS3DesktopStorms: the files Finder and Explorer look for in every
+// folder cost the storage one lookup, not one per request, until written;
+// AppleDouble files are stored like any other; NFD and NFC spellings name
+// the same file.
+func TestS3DesktopStorms(t *testing.T) {
+	g, _, counter := s3Gateway(t)
+	mustStatus(t, g, "MKCOL", "/guastalla/PC-2022-0001", nil, "", http.StatusCreated)
+	for _, name := range []string{"._.", ".DS_Store", "._tavola.pdf", "desktop.ini", "Thumbs.db", ".Spotlight-V100", "Backups.backupdb"} {
+		p := "/guastalla/PC-2022-0001/" + name
+		if code, _, _ := g.Status("PROPFIND", p, map[string]string{"Depth": "0"}, ""); code != http.StatusNotFound {
+			t.Fatalf("PROPFIND %s: %d", name, code)
+		}
+		counter.Reset()
+		for range 5 {
+			if code, _, _ := g.Status("PROPFIND", p, map[string]string{"Depth": "0"}, ""); code != http.StatusNotFound {
+				t.Fatalf("PROPFIND %s again: %d", name, code)
+			}
+			if code, _, _ := g.Status("HEAD", p, nil, ""); code != http.StatusNotFound {
+				t.Fatalf("HEAD %s: %d", name, code)
+			}
+		}
+		if n := len(counter.Counts()); n != 0 {
+			t.Errorf("repeated lookups of %s cost %v", name, counter.Counts())
+		}
+	}
+	// Writing one makes it visible at once.
+	mustStatus(t, g, "PUT", "/guastalla/PC-2022-0001/._tavola.pdf", map[string]string{"X-Expected-Entity-Length": "9"}, "appledbl!", http.StatusCreated)
+	mustStatus(t, g, "PUT", "/guastalla/PC-2022-0001/.DS_Store", nil, "ds", http.StatusCreated)
+	if code, body, _ := g.Status("GET", "/guastalla/PC-2022-0001/._tavola.pdf", nil, ""); code != 200 || body != "appledbl!" {
+		t.Errorf("AppleDouble file after PUT: %d %q", code, body)
+	}
+	if code, _, _ := g.Status("PROPFIND", "/guastalla/PC-2022-0001/.DS_Store", map[string]string{"Depth": "0"}, ""); code != 207 {
+		t.Errorf(".DS_Store after PUT: %d", code)
+	}
+	// "città" written composed (NFC) is read decomposed (NFD, as macOS spells it) and back.
+	mustStatus(t, g, "PUT", "/guastalla/PC-2022-0001/citt%C3%A0.pdf", nil, "nfc", http.StatusCreated)
+	if code, body, _ := g.Status("GET", "/guastalla/PC-2022-0001/citta%CC%80.pdf", nil, ""); code != 200 || body != "nfc" {
+		t.Errorf("NFD spelling of an NFC name: %d %q", code, body)
+	}
+	mustStatus(t, g, "PUT", "/guastalla/PC-2022-0001/relazione-e%CC%81.pdf", nil, "nfd", http.StatusCreated)
+	if code, body, _ := g.Status("GET", "/guastalla/PC-2022-0001/relazione-%C3%A9.pdf", nil, ""); code != 200 || body != "nfd" {
+		t.Errorf("NFC spelling of an NFD name: %d %q", code, body)
+	}
+}
+
+// TestS3FinderChunkedPut: Finder sends chunked bodies with
+// X-Expected-Entity-Length; a whole one is stored, one that ends early is
+// refused and leaves the old file as it was.
+func TestS3FinderChunkedPut(t *testing.T) {
+	g, _, _ := s3Gateway(t)
+	const p = "/guastalla/relazione.pdf"
+	mustStatus(t, g, "PUT", p, nil, "versione originale", http.StatusCreated)
+	chunked := func(expected int, body string) int {
+		// A body of unknown length goes out chunked.
+		req, err := http.NewRequest("PUT", g.URL+p, io.NopCloser(strings.NewReader(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = -1
+		req.SetBasicAuth(g.User, g.Pass)
+		req.Header.Set("X-Expected-Entity-Length", fmt.Sprint(expected))
+		req.Header.Set("User-Agent", "WebDAVFS/3.0.0 (03008000) Darwin/22.1.0 (x86_64)")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := chunked(40, "versione troncata"); code < 400 {
+		t.Fatalf("chunked PUT shorter than announced: %d", code)
+	}
+	if code, body, _ := g.Status("GET", p, nil, ""); code != 200 || body != "versione originale" {
+		t.Fatalf("after a short chunked PUT: %d %q", code, body)
+	}
+	whole := strings.Repeat("pagina ", 1000)
+	if code := chunked(len(whole), whole); code != http.StatusNoContent {
+		t.Fatalf("whole chunked PUT: %d", code)
+	}
+	if code, body, _ := g.Status("GET", p, nil, ""); code != 200 || body != whole {
+		t.Fatalf("after a whole chunked PUT: %d, %d bytes", code, len(body))
+	}
+	if !strings.Contains(g.Log(), "bytes_in=-1") {
+		t.Errorf("the PUTs did not arrive chunked (no body of unknown length in the log)")
+	}
+}
