@@ -29,7 +29,9 @@ Commands:
   user           manage local accounts: add, passwd, list, remove
   grant          manage time-limited access grants: add, list, revoke
   audit          print or export (--csv) the access log, filtered
+  locks          list and break WebDAV locks
   hash-password  print the argon2id hash of a password read from standard input
+  cert           write a self-signed TLS certificate and key for trials and tests
   version        print the version
 `
 
@@ -58,8 +60,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return grantCmd(args[1:], stdout, stderr)
 	case "audit":
 		return auditCmd(args[1:], stdout, stderr)
+	case "locks":
+		return locksCmd(args[1:], stdout, stderr)
 	case "hash-password":
 		return hashPassword(os.Stdin, stdout)
+	case "cert":
+		return certCmd(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "faldone", version())
 		return nil
@@ -178,7 +184,11 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return start(cfg, map[string]string{"demo": hash}, stderr, func(addr string) {
-		url := "http://" + addr + "/"
+		scheme := "http"
+		if cfg.TLS.Enabled() { // FALDONE_TLS_* in the environment
+			scheme = "https"
+		}
+		url := scheme + "://" + addr + "/"
 		fmt.Fprintf(stdout, `Faldone demo: %s
   account: demo   password: %s
   data:    %s

@@ -409,3 +409,49 @@ func TestCredentialScope(t *testing.T) {
 		t.Errorf("reader's read-write app password wrote: %d", code)
 	}
 }
+
+// TestLockBlocksAnotherClient: a drawing locked by one person cannot be
+// saved by another (423) until the lock is released or a manager breaks it.
+func TestLockBlocksAnotherClient(t *testing.T) {
+	w := accessWorld(t)
+	a, b := w.who["editore"], w.who["responsabile"]
+	f := ownDir + "/a.pdf"
+	lock := `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>PC-UFFICIO\editore</D:href></D:owner></D:lockinfo>`
+	code, _, h := a.Status("LOCK", f, map[string]string{"Timeout": "Second-3600"}, lock)
+	if code != 200 {
+		t.Fatalf("LOCK: %d", code)
+	}
+	token := strings.Trim(h.Get("Lock-Token"), "<>")
+	if code, _, _ := b.Status("PUT", f, nil, "salvataggio di un altro"); code != http.StatusLocked {
+		t.Fatalf("another person's save: %d, want 423", code)
+	}
+	// Another person cannot use the token either.
+	if code, _, _ := b.Status("PUT", f, map[string]string{"If": "(<" + token + ">)"}, "con il gettone altrui"); code != http.StatusLocked {
+		t.Fatalf("save with someone else's token: %d, want 423", code)
+	}
+	_, body, _ := b.Status("PROPFIND", f, map[string]string{"Depth": "0"}, lockdiscoveryBody)
+	if !strings.Contains(body, `PC-UFFICIO\editore`) {
+		t.Errorf("lockdiscovery does not show the owner:\n%s", body)
+	}
+	out, err := faldone(t, "", "locks", "list", "--path", ownDir, "--data", w.g.DataDir)
+	if err != nil || !strings.Contains(out, token) || !strings.Contains(out, "editore") {
+		t.Fatalf("locks list: %v\n%s", err, out)
+	}
+	if out, err := faldone(t, "", "locks", "break", token, "--data", w.g.DataDir); err != nil {
+		t.Fatalf("locks break: %v\n%s", err, out)
+	}
+	if code, _, _ := b.Status("PUT", f, nil, "salvataggio di un altro"); code != http.StatusNoContent {
+		t.Fatalf("save after the lock was broken: %d", code)
+	}
+	if code, _, _ := a.Status("UNLOCK", f, map[string]string{"Lock-Token": "<" + token + ">"}, ""); code != http.StatusConflict {
+		t.Errorf("UNLOCK of a broken lock: %d, want 409", code)
+	}
+	// A released lock frees the file too.
+	_, _, h = a.Status("LOCK", f, map[string]string{"Timeout": "Second-3600"}, lock)
+	token = strings.Trim(h.Get("Lock-Token"), "<>")
+	if code, _, _ := b.Status("PUT", f, nil, "x"); code != http.StatusLocked {
+		t.Fatalf("while locked again: %d", code)
+	}
+	mustStatus(t, a, "UNLOCK", f, map[string]string{"Lock-Token": "<" + token + ">"}, "", http.StatusNoContent)
+	mustStatus(t, b, "PUT", f, nil, "x", http.StatusNoContent)
+}
