@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
@@ -27,6 +28,7 @@ import (
 	"github.com/bassareggiana/faldone/backends/state/sqlite"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
+	"github.com/bassareggiana/faldone/gateway/forwarded"
 	"github.com/bassareggiana/faldone/gateway/namespace"
 	"github.com/bassareggiana/faldone/gateway/web"
 )
@@ -60,13 +62,19 @@ type Server struct {
 	store   Store
 	apps    *auth.AppPasswords
 	audit   *auditor
+	usage   *usage
 	closers []io.Closer
 	handler http.Handler
+	tls     *tls.Config // nil: plain HTTP
 }
 
 // New opens the storage and the state store described by cfg, which must
 // have been through cfg.Finish. extra adds local accounts (the demo's).
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[string]string) (*Server, error) {
+	tc, err := tlsConfig(cfg.TLS, log)
+	if err != nil {
+		return nil, err
+	}
 	var mounts []namespace.Mount
 	var comuni []web.Comune
 	for _, c := range cfg.Comuni {
@@ -88,7 +96,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: store}
+	s := &Server{cfg: cfg, log: log, store: store, tls: tc}
 	if err := s.assemble(ctx, ns, comuni, extra); err != nil {
 		store.Close()
 		return nil, err
@@ -156,6 +164,13 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		lines = af
 	}
 	s.audit = newAuditor(s.store, lines, log)
+	quotas := map[string]int64{}
+	for _, c := range cfg.Comuni {
+		if c.QuotaBytes > 0 {
+			quotas[c.ID] = c.QuotaBytes
+		}
+	}
+	s.usage = newUsage(ns, quotas, cfg.WebDAV.UsageInterval, log)
 	rl := newRules(cfg, s.store)
 	wc := web.Config{
 		Sessions: authn.Sessions, Apps: s.apps, RP: rp, People: s.store,
@@ -189,15 +204,22 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		MaxXMLBody:         cfg.WebDAV.MaxXMLBody,
 		DefaultLockTimeout: cfg.WebDAV.DefaultLockTimeout,
 		MaxLockTimeout:     cfg.WebDAV.MaxLockTimeout,
+		Quota:              s.usage,
 	})
 	drive := authn.Wrap(d)
-	s.handler = accessLog(log, s.audit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	proxies, err := forwarded.Parse(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	// First of all, so that everything after it sees the client's address,
+	// host and scheme (behind a trusted proxy) or no forwarding headers.
+	s.handler = proxies.Handler(accessLog(log, s.audit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, web.Prefix) {
 			pages.ServeHTTP(w, r)
 			return
 		}
 		drive.ServeHTTP(w, r)
-	}))
+	})))
 	return nil
 }
 
@@ -297,18 +319,28 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		TLSConfig:         s.tls,
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	go s.apps.Run(bg, time.Minute)
 	go s.audit.run()
 	go s.housekeeping(bg)
-	s.log.Info("faldone listening", "addr", ln.Addr().String(), "data_dir", s.cfg.DataDir, "comuni", len(s.cfg.Comuni))
+	go s.usage.run(bg)
+	s.log.Info("faldone listening", "addr", ln.Addr().String(), "tls", s.tls != nil, "data_dir", s.cfg.DataDir, "comuni", len(s.cfg.Comuni))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if s.tls != nil {
+			// The certificate comes from TLSConfig.GetCertificate, hence no
+			// files here; ServeTLS also offers HTTP/2.
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err

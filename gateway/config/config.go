@@ -5,10 +5,12 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -36,6 +38,33 @@ type Config struct {
 	AppPasswords AppPasswords `yaml:"app_passwords"`
 	Access       Access       `yaml:"access"`
 	Audit        Audit        `yaml:"audit"`
+	// TLS turns HTTPS on; TrustedProxies are the reverse proxies whose
+	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
+	TLS            TLS      `yaml:"tls"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// TLS serves HTTPS with the certificate and key in two PEM files, reloaded
+// when they change. Off while CertFile is empty.
+type TLS struct {
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	MinVersion string `yaml:"min_version"` // "1.2" or "1.3"
+}
+
+// Enabled reports whether the server speaks HTTPS.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
+// MinTLSVersion is min_version as a crypto/tls constant; 0 when it is
+// neither "1.2" nor "1.3" (older versions are broken, and Go refuses them).
+func (t TLS) MinTLSVersion() uint16 {
+	switch t.MinVersion {
+	case "1.2":
+		return tls.VersionTLS12
+	case "1.3":
+		return tls.VersionTLS13
+	}
+	return 0
 }
 
 // Access says who has which role on which Comune. Grants to single
@@ -126,6 +155,9 @@ type WebDAV struct {
 	MaxXMLBody         int64         `yaml:"max_xml_body"`
 	DefaultLockTimeout time.Duration `yaml:"default_lock_timeout"`
 	MaxLockTimeout     time.Duration `yaml:"max_lock_timeout"`
+	// UsageInterval is how often the space used by each Comune with a
+	// quota is counted anew (a full listing of its storage).
+	UsageInterval time.Duration `yaml:"usage_interval"`
 }
 
 // Comune is one mount of the namespace.
@@ -133,6 +165,10 @@ type Comune struct {
 	ID      string `yaml:"id"`      // the first path segment: lower case letters, digits, '-'
 	Name    string `yaml:"name"`    // as people read it
 	Storage string `yaml:"storage"` // storage URL; default file:<data_dir>/archivio/<id>
+	// Quota is the space the Comune may use ("500GiB", "2TB"); empty: none.
+	// It is reported to clients (RFC 4331) and enforced on uploads.
+	Quota      string `yaml:"quota"`
+	QuotaBytes int64  `yaml:"-"`
 	// S3 credentials for this Comune's bucket; when empty, the standard AWS
 	// chain (AWS_ACCESS_KEY_ID…, shared files) applies.
 	AccessKeyID     string `yaml:"access_key_id"`
@@ -163,10 +199,12 @@ func Default() Config {
 			MaxXMLBody:         1 << 20,
 			DefaultLockTimeout: time.Hour,
 			MaxLockTimeout:     24 * time.Hour,
+			UsageInterval:      time.Hour,
 		},
 		Sessions:     Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
 		Audit:        Audit{Retention: 10 * 365 * 24 * time.Hour},
 		AppPasswords: AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
+		TLS:          TLS{MinVersion: "1.2"},
 	}
 }
 
@@ -200,6 +238,9 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		"FALDONE_LOG_FORMAT":         &c.Log.Format,
 		"FALDONE_OIDC_CLIENT_SECRET": &c.OIDC.ClientSecret,
 		"FALDONE_SECRET_FILE":        &c.SecretFile,
+		"FALDONE_TLS_CERT_FILE":      &c.TLS.CertFile,
+		"FALDONE_TLS_KEY_FILE":       &c.TLS.KeyFile,
+		"FALDONE_TLS_MIN_VERSION":    &c.TLS.MinVersion,
 	}
 	for k, p := range str {
 		if v, ok := lookup(k); ok {
@@ -208,6 +249,9 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	}
 	if v, ok := lookup("FALDONE_PUBLIC_HOSTS"); ok {
 		c.PublicHosts = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+	}
+	if v, ok := lookup("FALDONE_TRUSTED_PROXIES"); ok {
+		c.TrustedProxies = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
 	}
 	if v, ok := lookup("FALDONE_WEBDAV_ALLOW_INFINITE_DEPTH"); ok {
 		b, err := strconv.ParseBool(v)
@@ -244,8 +288,8 @@ func (c *Config) Finish() error {
 	default:
 		return fmt.Errorf("log.format %q: want text or json", c.Log.Format)
 	}
-	if c.WebDAV.MaxXMLBody <= 0 || c.WebDAV.DefaultLockTimeout <= 0 || c.WebDAV.MaxLockTimeout < c.WebDAV.DefaultLockTimeout {
-		return errors.New("webdav: max_xml_body and the lock timeouts must be positive, the maximum at least the default")
+	if c.WebDAV.MaxXMLBody <= 0 || c.WebDAV.DefaultLockTimeout <= 0 || c.WebDAV.MaxLockTimeout < c.WebDAV.DefaultLockTimeout || c.WebDAV.UsageInterval <= 0 {
+		return errors.New("webdav: max_xml_body, usage_interval and the lock timeouts must be positive, the maximum at least the default")
 	}
 	if len(c.Comuni) == 0 {
 		for _, u := range unione {
@@ -267,6 +311,13 @@ func (c *Config) Finish() error {
 		}
 		if m.Storage == "" {
 			m.Storage = "file:" + filepath.Join(c.DataDir, "archivio", m.ID)
+		}
+		if m.Quota != "" {
+			n, err := ParseSize(m.Quota)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("comune %s: quota %q: use a size such as 500GiB or 2TB", m.ID, m.Quota)
+			}
+			m.QuotaBytes = n
 		}
 	}
 	if c.SecretFile == "" {
@@ -314,6 +365,25 @@ func (c *Config) Finish() error {
 		}
 		users[u.Name] = true
 	}
+	return c.finishTLS()
+}
+
+// finishTLS validates tls and trusted_proxies.
+func (c *Config) finishTLS() error {
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("tls: cert_file and key_file go together")
+	}
+	if c.TLS.MinTLSVersion() == 0 {
+		return fmt.Errorf("tls.min_version %q: want 1.2 or 1.3", c.TLS.MinVersion)
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err != nil {
+			return fmt.Errorf("trusted_proxies: %q is neither an IP address nor a CIDR prefix", p)
+		}
+	}
 	return nil
 }
 
@@ -323,4 +393,28 @@ func validRole(r string) bool {
 		return true
 	}
 	return false
+}
+
+// ParseSize reads a size such as "1048576", "500MB", "500MiB" or "2TB".
+func ParseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+	}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("size %q", s)
+	}
+	return int64(n * float64(mult)), nil
 }

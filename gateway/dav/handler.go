@@ -38,6 +38,8 @@ type Options struct {
 	// DefaultLockTimeout is granted when a LOCK asks for none; MaxLockTimeout
 	// caps what a LOCK may ask for, Infinite included. Defaults 1 h and 24 h.
 	DefaultLockTimeout, MaxLockTimeout time.Duration
+	// Quota, when set, reports quotas and refuses uploads beyond them.
+	Quota Quota
 }
 
 // Policy decides what the request's person may do where (see auth/access).
@@ -45,6 +47,15 @@ type Options struct {
 // for every entry a listing would show.
 type Policy interface {
 	Decide(a access.Action, path string) access.Verdict
+}
+
+// Quota reports and tracks the space a path's Comune may use (RFC 4331).
+type Quota interface {
+	// Quota returns the bytes used and still available where p lies; ok is
+	// false where no quota applies or the usage is not known yet.
+	Quota(p string) (used, available int64, ok bool)
+	// Add adjusts the usage after a write changed it by delta bytes.
+	Add(p string, delta int64)
 }
 
 // allowAll is the policy of a handler built without one (tests, tools).

@@ -27,6 +27,9 @@ var liveNames = []xml.Name{
 var win32Modified = xml.Name{Space: "urn:schemas-microsoft-com:", Local: "Win32LastModifiedTime"}
 
 func isLive(n xml.Name) bool {
+	if n.Space == nsDAV && (n.Local == "quota-available-bytes" || n.Local == "quota-used-bytes") {
+		return true
+	}
 	for _, l := range liveNames {
 		if l == n {
 			return true
@@ -308,6 +311,20 @@ func (rq *request) liveProp(res resource, n xml.Name, now time.Time) (webdav.Pro
 			return webdav.Property{}, false
 		}
 		val = xmlText(e.Name())
+	case "quota-available-bytes", "quota-used-bytes":
+		// RFC 4331: on folders, and only when asked for by name (never in
+		// allprop, which takes its names from liveNames).
+		if rq.opts.Quota == nil || !e.IsDir {
+			return webdav.Property{}, false
+		}
+		used, avail, ok := rq.opts.Quota.Quota(res.path)
+		if !ok {
+			return webdav.Property{}, false
+		}
+		val = strconv.FormatInt(avail, 10)
+		if n.Local == "quota-used-bytes" {
+			val = strconv.FormatInt(used, 10)
+		}
 	case "supportedlock":
 		val = supportedLock
 	case "lockdiscovery":

@@ -35,6 +35,11 @@ func (rq *request) put() error {
 	if err != nil {
 		return err
 	}
+	if q := rq.opts.Quota; q != nil && size > 0 {
+		if _, avail, ok := q.Quota(rq.path); ok && size-e.Size > avail {
+			return &statusError{code: http.StatusInsufficientStorage, err: fmt.Errorf("%d bytes beyond the quota: %w", size, backends.ErrTooLarge)}
+		}
+	}
 	up, err := rq.fs.Create(rq.ctx, backendPath(rq.path), size)
 	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
 		return &statusError{code: http.StatusConflict, err: err}
@@ -57,6 +62,9 @@ func (rq *request) put() error {
 	ne, err := up.Commit(rq.ctx)
 	if err != nil {
 		return err
+	}
+	if q := rq.opts.Quota; q != nil {
+		q.Add(rq.path, ne.Size-e.Size)
 	}
 	rq.w.Header().Set("ETag", quoteETag(ne.ETag))
 	if exists {

@@ -446,3 +446,42 @@ func TestS3FinderChunkedPut(t *testing.T) {
 		t.Errorf("the PUTs did not arrive chunked (no body of unknown length in the log)")
 	}
 }
+
+// TestS3Quota: a Comune's quota is reported (RFC 4331, as macOS and davfs2
+// read it) and enforced on uploads.
+func TestS3Quota(t *testing.T) {
+	srv := harness.StartS3(t)
+	srv.CreateBucket(t, bucket)
+	yaml := fmt.Sprintf(`comuni:
+  - id: guastalla
+    storage: "s3://%s/guastalla?endpoint=%s&region=us-east-1&path_style=true"
+    access_key_id: %s
+    secret_access_key: %s
+    quota: 10KiB
+`, bucket, srv.Endpoint, srv.AccessKey, srv.SecretKey)
+	q := harness.StartServe(t, yaml)
+	mustStatus(t, q, "PUT", "/guastalla/a.pdf", nil, strings.Repeat("a", 4000), http.StatusCreated)
+	quotaProps := `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/><D:quota-used-bytes/></D:prop></D:propfind>`
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var code int
+		code, body, _ = q.Status("PROPFIND", "/guastalla/", map[string]string{"Depth": "0"}, quotaProps)
+		if code == 207 && strings.Contains(body, "<quota-used-bytes>") {
+			break
+		}
+	}
+	if !strings.Contains(body, "<quota-used-bytes>4000</quota-used-bytes>") || !strings.Contains(body, "<quota-available-bytes>6240</quota-available-bytes>") {
+		t.Fatalf("quota properties:\n%s", body)
+	}
+	if code, _, _ := q.Status("PUT", "/guastalla/b.pdf", nil, strings.Repeat("b", 7000)); code != http.StatusInsufficientStorage {
+		t.Errorf("upload beyond the quota: %d, want 507", code)
+	}
+	mustStatus(t, q, "PUT", "/guastalla/c.pdf", nil, strings.Repeat("c", 6000), http.StatusCreated)
+	_, body, _ = q.Status("PROPFIND", "/guastalla/", map[string]string{"Depth": "0"}, quotaProps)
+	if !strings.Contains(body, "<quota-used-bytes>10000</quota-used-bytes>") {
+		t.Errorf("usage after an upload:\n%s", body)
+	}
+	if _, body, _ := q.Status("PROPFIND", "/guastalla/", map[string]string{"Depth": "0"}, ""); strings.Contains(body, "quota") {
+		t.Errorf("allprop shows quota properties (RFC 4331 keeps them out)")
+	}
+}

@@ -1,0 +1,102 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bassareggiana/faldone/backends"
+)
+
+// usage tracks how much space each Comune with a quota uses. A full count
+// walks the Comune's storage (one listing request per 1,000 objects), so it
+// runs in the background, at start and then every interval; between counts,
+// the uploads through this process adjust it.
+type usage struct {
+	fs       backends.Backend
+	quotas   map[string]int64 // Comune id → quota in bytes
+	interval time.Duration
+	log      *slog.Logger
+
+	mu   sync.Mutex
+	used map[string]int64 // Comuni counted at least once
+}
+
+func newUsage(fs backends.Backend, quotas map[string]int64, interval time.Duration, log *slog.Logger) *usage {
+	return &usage{fs: fs, quotas: quotas, interval: interval, log: log, used: map[string]int64{}}
+}
+
+func comuneOfPath(p string) string {
+	c, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	return c
+}
+
+// Quota implements dav.Quota.
+func (u *usage) Quota(p string) (used, available int64, ok bool) {
+	c := comuneOfPath(p)
+	q, has := u.quotas[c]
+	if !has {
+		return 0, 0, false
+	}
+	u.mu.Lock()
+	used, ok = u.used[c]
+	u.mu.Unlock()
+	return used, max(q-used, 0), ok
+}
+
+// Add implements dav.Quota.
+func (u *usage) Add(p string, delta int64) {
+	c := comuneOfPath(p)
+	u.mu.Lock()
+	if n, ok := u.used[c]; ok {
+		u.used[c] = max(n+delta, 0)
+	}
+	u.mu.Unlock()
+}
+
+func (u *usage) run(ctx context.Context) {
+	if len(u.quotas) == 0 {
+		return
+	}
+	t := time.NewTicker(u.interval)
+	defer t.Stop()
+	for {
+		for c := range u.quotas {
+			n, err := u.count(ctx, c)
+			if err != nil {
+				if ctx.Err() == nil {
+					u.log.Error("quota: count usage", "comune", c, "err", err)
+				}
+				continue
+			}
+			u.mu.Lock()
+			u.used[c] = n
+			u.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (u *usage) count(ctx context.Context, comune string) (int64, error) {
+	var total int64
+	opts := backends.ListOptions{Recursive: true}
+	for {
+		page, err := u.fs.List(ctx, comune, opts)
+		if err != nil {
+			return 0, err
+		}
+		for _, e := range page.Entries {
+			total += e.Size
+		}
+		if page.Next == "" {
+			return total, nil
+		}
+		opts.Token = page.Next
+	}
+}
