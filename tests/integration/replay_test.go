@@ -15,7 +15,7 @@ type step struct {
 	header       map[string]string
 	body         string
 	want         int
-	saveToken    string
+	saveToken    string // a name for the Lock-Token; "etag:NAME" saves the ETag
 }
 
 const (
@@ -44,7 +44,11 @@ func runSteps(t *testing.T, g *harness.Gateway, steps []step) {
 		if code != s.want {
 			t.Fatalf("step %d: %s %s = %d, want %d\n%s", i+1, s.method, s.path, code, s.want, body)
 		}
-		if s.saveToken != "" {
+		if name, ok := strings.CutPrefix(s.saveToken, "etag:"); ok {
+			if tokens[name] = rh.Get("ETag"); tokens[name] == "" {
+				t.Fatalf("step %d: no ETag", i+1)
+			}
+		} else if s.saveToken != "" {
 			tok := strings.Trim(rh.Get("Lock-Token"), "<>")
 			if tok == "" {
 				t.Fatalf("step %d: no Lock-Token", i+1)
@@ -150,6 +154,57 @@ func saveSequences(t *testing.T, g *harness.Gateway) {
 				{"DELETE", d + "/~$computo.xlsx", nil, "", 204, ""},
 			},
 			finals: map[string]string{d + "/computo.xlsx": "seconda versione"},
+		},
+		{
+			name: "Windows map drive and browse",
+			steps: []step{
+				{"OPTIONS", "/", map[string]string{"User-Agent": "Microsoft-WebDAV-MiniRedir/10.0.19045"}, "", 200, ""},
+				{"PROPFIND", "/", map[string]string{"Depth": "0"}, "", 207, ""},
+				{"PROPFIND", "/guastalla", map[string]string{"Depth": "0"}, "", 207, ""},
+				{"PROPFIND", "/guastalla/", map[string]string{"Depth": "1"}, "", 207, ""},
+				{"PROPFIND", d + "/desktop.ini", map[string]string{"Depth": "0"}, "", 404, ""},
+				{"PROPFIND", d + "/", map[string]string{"Depth": "1"}, "", 207, ""},
+				{"GET", d + "/verbale.txt", nil, "", 200, ""},
+			},
+			finals: map[string]string{},
+		},
+		{
+			name: "Windows drag and drop copy",
+			steps: []step{
+				{"PROPFIND", d + "/planimetria.pdf", map[string]string{"Depth": "0"}, "", 404, ""},
+				{"PUT", d + "/planimetria.pdf", nil, "", 201, ""},
+				{"LOCK", d + "/planimetria.pdf", lock, lockExclusive, 200, "T"},
+				{"PUT", d + "/planimetria.pdf", map[string]string{"If": "(<{T}>)"}, "%PDF-1.4 planimetria", 204, ""},
+				{"PROPPATCH", d + "/planimetria.pdf", map[string]string{"If": "(<{T}>)"}, win32Props, 207, ""},
+				{"UNLOCK", d + "/planimetria.pdf", map[string]string{"Lock-Token": "<{T}>"}, "", 204, ""},
+			},
+			finals: map[string]string{d + "/planimetria.pdf": "%PDF-1.4 planimetria"},
+		},
+		{
+			name: "macOS Finder save with AppleDouble",
+			steps: []step{
+				{"PROPFIND", d + "/._rilievo.jpg", map[string]string{"Depth": "0"}, "", 404, ""},
+				{"LOCK", d + "/rilievo.jpg", lock, lockExclusive, 201, "T"},
+				{"PUT", d + "/rilievo.jpg", map[string]string{"If": "(<{T}>)", "X-Expected-Entity-Length": "11"}, "foto rilevo", 204, ""},
+				{"PUT", d + "/._rilievo.jpg", map[string]string{"X-Expected-Entity-Length": "9"}, "metadati!", 201, ""},
+				{"PROPFIND", d + "/._rilievo.jpg", map[string]string{"Depth": "0"}, "", 207, ""},
+				{"PUT", d + "/.DS_Store", nil, "Bud1", 201, ""},
+				{"UNLOCK", d + "/rilievo.jpg", map[string]string{"Lock-Token": "<{T}>"}, "", 204, ""},
+			},
+			finals: map[string]string{d + "/rilievo.jpg": "foto rilevo", d + "/._rilievo.jpg": "metadati!", d + "/.DS_Store": "Bud1"},
+		},
+		{
+			name: "davfs2 conditional writes",
+			steps: []step{
+				{"PUT", d + "/nota.txt", map[string]string{"If-None-Match": "*"}, "prima", 201, "etag:E1"},
+				{"PUT", d + "/nota.txt", map[string]string{"If-None-Match": "*"}, "doppione", 412, ""},
+				{"LOCK", d + "/nota.txt", lock, lockExclusive, 200, "T"},
+				{"PUT", d + "/nota.txt", map[string]string{"If": "<" + g.URL + d + "/nota.txt> (<{T}>)", "If-Match": "{E1}"}, "seconda", 204, "etag:E2"},
+				{"PUT", d + "/nota.txt", map[string]string{"If": "<" + g.URL + d + "/nota.txt> (<{T}>)", "If-Match": "{E1}"}, "vecchia", 412, ""},
+				{"PUT", d + "/nota.txt", map[string]string{"If": "<" + g.URL + d + "/nota.txt> (<{T}> [{E2}])"}, "terza", 204, ""},
+				{"UNLOCK", d + "/nota.txt", map[string]string{"Lock-Token": "<{T}>"}, "", 204, ""},
+			},
+			finals: map[string]string{d + "/nota.txt": "terza"},
 		},
 		{
 			name: "AutoCAD",
