@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func TestHandler(t *testing.T) {
+func TestProxyHandler(t *testing.T) {
 	const proxy = "10.0.0.1:41000"
 	trusted := []string{"10.0.0.0/24", "192.0.2.10", "2001:db8:1::/48"}
 	tests := []struct {
@@ -23,10 +23,10 @@ func TestHandler(t *testing.T) {
 		wantTLS    bool
 	}{
 		{name: "no proxies configured: headers ignored", peer: proxy,
-			header: map[string][]string{"X-Forwarded-For": {"203.0.113.9"}, "X-Forwarded-Host": {"archivio.example"}, "X-Forwarded-Proto": {"https"}},
+			header:     map[string][]string{"X-Forwarded-For": {"203.0.113.9"}, "X-Forwarded-Host": {"archivio.example"}, "X-Forwarded-Proto": {"https"}},
 			wantRemote: proxy},
 		{name: "untrusted peer: headers ignored", trusted: trusted, peer: "10.0.1.1:5000",
-			header: map[string][]string{"X-Forwarded-For": {"203.0.113.9"}, "X-Forwarded-Host": {"archivio.example"}, "X-Forwarded-Proto": {"https"}},
+			header:     map[string][]string{"X-Forwarded-For": {"203.0.113.9"}, "X-Forwarded-Host": {"archivio.example"}, "X-Forwarded-Proto": {"https"}},
 			wantRemote: "10.0.1.1:5000"},
 		{name: "untrusted peer: proto http does not downgrade TLS", trusted: trusted, peer: "10.0.1.1:5000", tls: true,
 			header: map[string][]string{"X-Forwarded-Proto": {"http"}}, wantRemote: "10.0.1.1:5000", wantTLS: true},
@@ -145,7 +145,7 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-func TestParse(t *testing.T) {
+func TestProxyParse(t *testing.T) {
 	tests := []struct {
 		list    []string
 		addr    string

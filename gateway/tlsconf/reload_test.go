@@ -114,7 +114,7 @@ func serve(t *testing.T, r *Reloader, roots *x509.CertPool) func() string {
 	}
 }
 
-func TestReload(t *testing.T) {
+func TestTLSReload(t *testing.T) {
 	tests := []struct {
 		name string
 		// replace changes the files after "first" was loaded.
@@ -183,8 +183,8 @@ func TestReload(t *testing.T) {
 	}
 }
 
-// TestReloadInterval: between checks, handshakes do not look at the files.
-func TestReloadInterval(t *testing.T) {
+// TestTLSReloadInterval: between checks, handshakes do not look at the files.
+func TestTLSReloadInterval(t *testing.T) {
 	d := newPairDir(t)
 	c, k := d.newPair("first")
 	d.write(d.certFile, c)
@@ -209,7 +209,7 @@ func TestReloadInterval(t *testing.T) {
 	}
 }
 
-func TestNewReloaderRefusesBadPair(t *testing.T) {
+func TestTLSReloaderRefusesBadPair(t *testing.T) {
 	d := newPairDir(t)
 	c, _ := d.newPair("first")
 	_, k := d.newPair("other")

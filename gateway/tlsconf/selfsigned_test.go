@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func TestSelfSigned(t *testing.T) {
+func TestTLSSelfSigned(t *testing.T) {
 	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name    string

@@ -67,6 +67,7 @@ type Gateway struct {
 	args    []string
 	env     []string // extra environment, KEY=VALUE
 	cmd     *exec.Cmd
+	client  *http.Client // set by StartServeTLS: HTTPS; nil: plain HTTP (see tls.go)
 	logMu   sync.Mutex
 	log     strings.Builder
 	done    chan struct{}
@@ -175,7 +176,7 @@ func (g *Gateway) start() {
 	}()
 	select {
 	case a := <-addr:
-		g.URL = "http://" + a
+		g.URL = g.scheme() + "://" + a
 	case <-g.done:
 		g.t.Fatalf("faldone exited before listening:\n%s", g.Log())
 	case <-time.After(30 * time.Second):
@@ -208,7 +209,7 @@ func (g *Gateway) Restart() {
 // As returns a client of the same gateway that authenticates with other
 // credentials; stopping it does nothing.
 func (g *Gateway) As(user, pass string) *Gateway {
-	return &Gateway{t: g.t, URL: g.URL, DataDir: g.DataDir, User: user, Pass: pass}
+	return &Gateway{t: g.t, URL: g.URL, DataDir: g.DataDir, User: user, Pass: pass, client: g.client}
 }
 
 // Log returns what the process logged so far.
@@ -236,7 +237,7 @@ func (g *Gateway) Do(method, path string, header map[string]string, body io.Read
 		}
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := g.Client().Do(req)
 	if err != nil {
 		g.t.Fatal(err)
 	}
