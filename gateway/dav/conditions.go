@@ -58,14 +58,8 @@ func (rq *request) holds(l state.Lock) bool {
 // checkConditions evaluates the If header and the HTTP preconditions
 // (If-Match, If-None-Match, If-Unmodified-Since) against the request URI.
 func (rq *request) checkConditions() error {
-	if rq.ifh != nil {
-		ok, err := rq.evalIf()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return newStatus(http.StatusPreconditionFailed, "If header evaluated to false")
-		}
+	if err := rq.checkIf(); err != nil {
+		return err
 	}
 	e, err := rq.stat(rq.path)
 	exists := err == nil
@@ -74,6 +68,22 @@ func (rq *request) checkConditions() error {
 	}
 	if code := httpPreconditions(rq.r, e, exists, false); code != 0 {
 		return newStatus(code, "HTTP precondition failed")
+	}
+	return nil
+}
+
+// checkIf answers 412 when the request has an If header and no list of it
+// is true.
+func (rq *request) checkIf() error {
+	if rq.ifh == nil {
+		return nil
+	}
+	ok, err := rq.evalIf()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return newStatus(http.StatusPreconditionFailed, "If header evaluated to false")
 	}
 	return nil
 }

@@ -16,14 +16,8 @@ import (
 // get serves GET and HEAD. A file costs one storage request: the read itself
 // carries the metadata, and a Range goes to the storage as it is.
 func (rq *request) get() error {
-	if rq.ifh != nil {
-		ok, err := rq.evalIf()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return newStatus(http.StatusPreconditionFailed, "If header evaluated to false")
-		}
+	if err := rq.checkIf(); err != nil {
+		return err
 	}
 	if rq.r.Method == http.MethodHead {
 		e, err := rq.stat(rq.path)

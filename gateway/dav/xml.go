@@ -106,6 +106,27 @@ func (d *xmlDoc) next() (*xml.StartElement, error) {
 	}
 }
 
+// eachDAV calls fn for each child element of the current element that is in
+// the DAV: namespace, skipping the others, as RFC 4918 asks of unknown
+// elements. fn must consume the element it gets.
+func (d *xmlDoc) eachDAV(fn func(el *xml.StartElement) error) error {
+	for {
+		el, err := d.next()
+		if err != nil || el == nil {
+			return err
+		}
+		if el.Name.Space != nsDAV {
+			if err := d.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(el); err != nil {
+			return err
+		}
+	}
+}
+
 // end checks that nothing but whitespace, comments and processing
 // instructions follows the root element.
 func (d *xmlDoc) end() error {
@@ -217,42 +238,26 @@ func parsePropfind(body []byte) (propfind, error) {
 	}
 	var pf propfind
 	kinds := 0
-	for {
-		el, err := d.next()
-		if err != nil {
-			return propfind{}, err
-		}
-		if el == nil {
-			break
-		}
-		if el.Name.Space != nsDAV {
-			if err := d.skip(); err != nil {
-				return propfind{}, err
-			}
-			continue
-		}
+	err := d.eachDAV(func(el *xml.StartElement) error {
 		switch el.Name.Local {
 		case "allprop":
 			pf.allprop = true
 			kinds++
-			err = d.skip()
 		case "propname":
 			pf.propname = true
 			kinds++
-			err = d.skip()
 		case "prop", "include":
 			if el.Name.Local == "prop" {
 				kinds++
 			}
-			names, err2 := d.names()
+			names, err := d.names()
 			pf.names = append(pf.names, names...)
-			err = err2
-		default:
-			err = d.skip()
+			return err
 		}
-		if err != nil {
-			return propfind{}, err
-		}
+		return d.skip()
+	})
+	if err != nil {
+		return propfind{}, err
 	}
 	if kinds != 1 {
 		return propfind{}, errBadXML
@@ -289,42 +294,19 @@ func parseProppatch(body []byte) ([]webdav.Proppatch, error) {
 		return nil, err
 	}
 	var patches []webdav.Proppatch
-	for {
-		el, err := d.next()
-		if err != nil {
-			return nil, err
-		}
-		if el == nil {
-			break
-		}
-		if el.Name.Space != nsDAV || (el.Name.Local != "set" && el.Name.Local != "remove") {
-			if err := d.skip(); err != nil {
-				return nil, err
-			}
-			continue
+	err := d.eachDAV(func(el *xml.StartElement) error {
+		if el.Name.Local != "set" && el.Name.Local != "remove" {
+			return d.skip()
 		}
 		patch := webdav.Proppatch{Remove: el.Name.Local == "remove"}
-		for {
-			pel, err := d.next()
-			if err != nil {
-				return nil, err
-			}
-			if pel == nil {
-				break
-			}
-			if pel.Name.Space != nsDAV || pel.Name.Local != "prop" {
-				if err := d.skip(); err != nil {
-					return nil, err
-				}
-				continue
+		err := d.eachDAV(func(pel *xml.StartElement) error {
+			if pel.Name.Local != "prop" {
+				return d.skip()
 			}
 			for {
 				prop, err := d.next()
-				if err != nil {
-					return nil, err
-				}
-				if prop == nil {
-					break
+				if err != nil || prop == nil {
+					return err
 				}
 				p := webdav.Property{XMLName: prop.Name}
 				for _, a := range prop.Attr {
@@ -333,15 +315,22 @@ func parseProppatch(body []byte) ([]webdav.Proppatch, error) {
 					}
 				}
 				if p.InnerXML, err = d.inner(); err != nil {
-					return nil, err
+					return err
 				}
 				patch.Props = append(patch.Props, p)
 			}
+		})
+		if err != nil {
+			return err
 		}
 		if len(patch.Props) == 0 {
-			return nil, errBadXML
+			return errBadXML
 		}
 		patches = append(patches, patch)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(patches) == 0 {
 		return nil, errBadXML
@@ -364,49 +353,38 @@ func parseLockInfo(body []byte) (lockInfo, error) {
 		li              lockInfo
 		scope, typeSeen bool
 	)
-	for {
-		el, err := d.next()
-		if err != nil {
-			return lockInfo{}, err
-		}
-		if el == nil {
-			break
-		}
-		if el.Name.Space != nsDAV {
-			if err := d.skip(); err != nil {
-				return lockInfo{}, err
-			}
-			continue
-		}
+	err := d.eachDAV(func(el *xml.StartElement) error {
 		switch el.Name.Local {
 		case "lockscope":
 			names, err := d.names()
 			if err != nil || len(names) != 1 || names[0].Space != nsDAV {
-				return lockInfo{}, errBadXML
+				return errBadXML
 			}
 			switch names[0].Local {
 			case "exclusive":
 			case "shared":
 				li.shared = true
 			default:
-				return lockInfo{}, errBadXML
+				return errBadXML
 			}
 			scope = true
 		case "locktype":
 			names, err := d.names()
 			if err != nil || len(names) != 1 || names[0] != (xml.Name{Space: nsDAV, Local: "write"}) {
-				return lockInfo{}, errBadXML
+				return errBadXML
 			}
 			typeSeen = true
 		case "owner":
-			if li.owner, err = d.inner(); err != nil {
-				return lockInfo{}, err
-			}
+			var err error
+			li.owner, err = d.inner()
+			return err
 		default:
-			if err := d.skip(); err != nil {
-				return lockInfo{}, err
-			}
+			return d.skip()
 		}
+		return nil
+	})
+	if err != nil {
+		return lockInfo{}, err
 	}
 	if !scope || !typeSeen {
 		return lockInfo{}, errBadXML
