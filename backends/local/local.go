@@ -434,22 +434,13 @@ func (b *Backend) mapErr(err error) error {
 	return fmt.Errorf("%w: %w", sentinel, err)
 }
 
-// checkPath refuses a path that is not already clean and relative: a leading
-// or trailing slash, empty, "." or ".." elements, and backslashes and NUL
-// bytes, which some systems read as separators or terminators. "" is the root.
+// checkPath is backends.CheckPath, and refuses backslashes too, which some
+// systems read as separators.
 func checkPath(p string) error {
-	if p == "" {
-		return nil
-	}
-	if strings.ContainsAny(p, "\\\x00") {
+	if strings.ContainsRune(p, '\\') {
 		return fmt.Errorf("%q: %w", p, backends.ErrInvalidPath)
 	}
-	for elem := range strings.SplitSeq(p, "/") {
-		if elem == "" || elem == "." || elem == ".." {
-			return fmt.Errorf("%q: %w", p, backends.ErrInvalidPath)
-		}
-	}
-	return nil
+	return backends.CheckPath(p)
 }
 
 // checkTarget refuses a path that cannot be written: an invalid one, the

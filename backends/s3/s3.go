@@ -34,7 +34,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -594,24 +593,10 @@ func unquote(etag string) string {
 	return etag
 }
 
-// checkPath refuses a path that is not clean and relative: a leading or
-// trailing slash, empty, "." or ".." elements, NUL bytes, which S3's XML
-// cannot carry, and bytes that are not UTF-8, which S3 keys must be. A
-// backslash is an ordinary character on S3. "" is the root.
-func checkPath(p string) error {
-	if p == "" {
-		return nil
-	}
-	if strings.ContainsRune(p, 0) || !utf8.ValidString(p) {
-		return fmt.Errorf("%q: %w", p, backends.ErrInvalidPath)
-	}
-	for elem := range strings.SplitSeq(p, "/") {
-		if elem == "" || elem == "." || elem == ".." {
-			return fmt.Errorf("%q: %w", p, backends.ErrInvalidPath)
-		}
-	}
-	return nil
-}
+// checkPath is backends.CheckPath: NUL bytes are refused because S3's XML
+// cannot carry them, other bytes than UTF-8 because keys must be; a
+// backslash is an ordinary character on S3.
+func checkPath(p string) error { return backends.CheckPath(p) }
 
 // checkTarget refuses a path that cannot be written: an invalid one or the root.
 func checkTarget(p string) error {
