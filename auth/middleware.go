@@ -83,6 +83,8 @@ type Authenticator struct {
 	Realm                string
 	// SignIn, when set, is where a browser without credentials is sent.
 	SignIn string
+	// Failed, when set, is told of each failed attempt, by method.
+	Failed func(method string)
 	Log    *slog.Logger
 }
 
@@ -200,6 +202,9 @@ func (a *Authenticator) fail(r *http.Request, addr, account, method string, err 
 	}
 	if a.ByAccount != nil && account != "" {
 		a.ByAccount.Fail(account)
+	}
+	if a.Failed != nil {
+		a.Failed(method)
 	}
 	// The user name is logged, the password never.
 	a.Log.Warn("authentication failed", "method", method, "user", strings.TrimPrefix(account, "account:"),

@@ -33,6 +33,7 @@ type rules struct {
 	comuni      []string
 	store       accessStore
 	now         func() time.Time
+	observe     func(op string, d time.Duration) // may be nil
 }
 
 func newRules(cfg config.Config, store accessStore) *rules {
@@ -77,6 +78,9 @@ func (r *rules) subject(ctx context.Context, id auth.Identity) (access.Subject, 
 	s := access.Subject{Roles: map[string]access.Role{}, ReadOnly: id.ReadOnly, Comuni: id.Comuni, CanWrite: r.canWrite(id)}
 	if id.Name == "" {
 		return s, nil
+	}
+	if r.observe != nil {
+		defer func(start time.Time) { r.observe("authorize", time.Since(start)) }(time.Now())
 	}
 	p, err := r.store.Person(ctx, id.Name)
 	if err != nil && !errors.Is(err, state.ErrNotFound) {

@@ -24,11 +24,13 @@ import (
 
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/oidc"
+	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
 	"github.com/bassareggiana/faldone/backends/state/sqlite"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
 	"github.com/bassareggiana/faldone/gateway/forwarded"
+	"github.com/bassareggiana/faldone/gateway/metrics"
 	"github.com/bassareggiana/faldone/gateway/namespace"
 	"github.com/bassareggiana/faldone/gateway/web"
 )
@@ -63,6 +65,9 @@ type Server struct {
 	apps    *auth.AppPasswords
 	audit   *auditor
 	usage   *usage
+	metrics *metrics.Metrics
+	mounts  []backends.Backend
+	ns      *namespace.Namespace
 	closers []io.Closer
 	handler http.Handler
 	tls     *tls.Config // nil: plain HTTP
@@ -75,14 +80,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 	if err != nil {
 		return nil, err
 	}
+	s := &Server{cfg: cfg, log: log, tls: tc}
 	var mounts []namespace.Mount
 	var comuni []web.Comune
+	m := metrics.New(func(ctx context.Context) (int, error) {
+		locks, err := s.store.Locks(ctx, "/", true, time.Now())
+		return len(locks), err
+	})
+	s.metrics = m
 	for _, c := range cfg.Comuni {
-		b, err := openStorage(ctx, c)
+		b, err := openStorage(ctx, c, m.S3)
 		if err != nil {
 			return nil, fmt.Errorf("comune %s: %w", c.ID, err)
 		}
 		mounts = append(mounts, namespace.Mount{Name: c.ID, Backend: b})
+		s.mounts = append(s.mounts, b)
 		comuni = append(comuni, web.Comune{ID: c.ID, Name: c.Name})
 	}
 	ns, err := namespace.New(mounts...)
@@ -96,7 +108,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: store, tls: tc}
+	s.store, s.ns = store, ns
 	if err := s.assemble(ctx, ns, comuni, extra); err != nil {
 		store.Close()
 		return nil, err
@@ -128,6 +140,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		ByAddress: auth.NewThrottle(10, 5*time.Minute),
 		ByAccount: auth.NewThrottle(100, 15*time.Minute),
 		Realm:     "Faldone",
+		Failed:    s.metrics.AuthFailure,
 		SignIn:    "/_/accedi",
 		Log:       log,
 	}
@@ -172,6 +185,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	}
 	s.usage = newUsage(ns, quotas, cfg.WebDAV.UsageInterval, log)
 	rl := newRules(cfg, s.store)
+	rl.observe = s.metrics.Store
 	wc := web.Config{
 		Sessions: authn.Sessions, Apps: s.apps, RP: rp, People: s.store,
 		CanWrite: func(acr string) bool {
@@ -205,6 +219,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		DefaultLockTimeout: cfg.WebDAV.DefaultLockTimeout,
 		MaxLockTimeout:     cfg.WebDAV.MaxLockTimeout,
 		Quota:              s.usage,
+		OnUpload:           s.metrics.Upload,
 	})
 	drive := authn.Wrap(d)
 	proxies, err := forwarded.Parse(cfg.TrustedProxies)
@@ -213,9 +228,14 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	}
 	// First of all, so that everything after it sees the client's address,
 	// host and scheme (behind a trusted proxy) or no forwarding headers.
-	s.handler = proxies.Handler(accessLog(log, s.audit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ops := s.opsHandler()
+	s.handler = proxies.Handler(accessLog(log, s.audit, s.metrics, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, web.Prefix) {
 			pages.ServeHTTP(w, r)
+			return
+		}
+		if opsPaths[r.URL.Path] {
+			ops.ServeHTTP(w, r)
 			return
 		}
 		drive.ServeHTTP(w, r)
@@ -313,7 +333,13 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	// Requests run under a context that outlives the shutdown signal by the
+	// grace period: uploads under way may finish, and are then cancelled,
+	// which aborts them cleanly on the storage.
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 		Handler:           s.handler,
 		ReadHeaderTimeout: 20 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -346,11 +372,17 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		s.log.Warn("grace period over: cancelling the requests still running", "err", err)
+		cancelRequests()
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		if err := srv.Shutdown(cctx); err != nil {
+			srv.Close()
+		}
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -376,6 +408,7 @@ func (s *Server) housekeeping(ctx context.Context) {
 		if err := s.store.DeleteAuditBefore(ctx, now.Add(-s.cfg.Audit.Retention)); err != nil && ctx.Err() == nil {
 			s.log.Error("housekeeping: audit retention", "err", err)
 		}
+		s.abortStaleUploads(ctx, now.Add(-s.cfg.WebDAV.StaleUploadAge))
 		select {
 		case <-ctx.Done():
 			return
@@ -412,7 +445,7 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 // accessLog logs one line per request, gives each an id, echoed in the
 // X-Request-Id response header, and records every request to the archive
 // (every one but the pages and OPTIONS) in the audit log, refusals included.
-func accessLog(log *slog.Logger, aud *auditor, next http.Handler) http.Handler {
+func accessLog(log *slog.Logger, aud *auditor, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b [8]byte
 		rand.Read(b[:])
@@ -423,10 +456,11 @@ func accessLog(log *slog.Logger, aud *auditor, next http.Handler) http.Handler {
 		start := time.Now()
 		ctx, ident := auth.WithSlot(r.Context())
 		next.ServeHTTP(rec, r.WithContext(ctx))
+		m.Request(r.Method, rec.status, time.Since(start), r.ContentLength, rec.bytes)
 		log.Info("request", "id", id, "method", r.Method, "path", r.URL.EscapedPath(), "status", rec.status,
 			"bytes_out", rec.bytes, "bytes_in", r.ContentLength, "duration_ms", time.Since(start).Milliseconds(),
 			"remote", r.RemoteAddr, "user", ident.Name, "credential", ident.Credential)
-		if aud == nil || r.Method == http.MethodOptions || strings.HasPrefix(r.URL.Path, web.Prefix) {
+		if aud == nil || r.Method == http.MethodOptions || strings.HasPrefix(r.URL.Path, web.Prefix) || opsPaths[r.URL.Path] {
 			return
 		}
 		p, comune := auditPath(r.URL)

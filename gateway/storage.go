@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/local"
@@ -21,7 +22,7 @@ import (
 //
 // S3 credentials come from the Comune's configuration when set, else from the
 // standard AWS chain (environment, shared files).
-func openStorage(ctx context.Context, c config.Comune) (backends.Backend, error) {
+func openStorage(ctx context.Context, c config.Comune, observe func(string, error, time.Duration)) (backends.Backend, error) {
 	u, err := url.Parse(c.Storage)
 	if err != nil {
 		return nil, fmt.Errorf("storage URL: %w", err)
@@ -48,6 +49,7 @@ func openStorage(ctx context.Context, c config.Comune) (backends.Backend, error)
 			Region:    q.Get("region"),
 			AccessKey: c.AccessKeyID,
 			SecretKey: c.SecretAccessKey,
+			Observe:   observe,
 		}
 		if cfg.Bucket == "" {
 			return nil, fmt.Errorf("storage URL %q names no bucket", redact(u))

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -43,6 +44,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithymw "github.com/aws/smithy-go/middleware"
 
 	"github.com/bassareggiana/faldone/backends"
 )
@@ -73,6 +75,9 @@ type Config struct {
 	// once: 4 when 0. An upload holds about PartSize × (Concurrency+2)
 	// bytes of memory.
 	Concurrency int
+	// Observe, when set, is told of every S3 operation the SDK completes
+	// (retries included in its duration), for metrics.
+	Observe func(operation string, err error, d time.Duration)
 }
 
 const (
@@ -190,6 +195,9 @@ func newClient(ctx context.Context, cfg Config) (*awss3.Client, error) {
 		}
 		o.UsePathStyle = cfg.PathStyle
 		o.Retryer = retry.NewStandard()
+		if cfg.Observe != nil {
+			o.APIOptions = append(o.APIOptions, observeMiddleware(cfg.Observe))
+		}
 	}
 	region := cfg.Region
 	if region == "" && cfg.Endpoint != "" {
@@ -632,4 +640,46 @@ func parallel(n, limit int, fn func(i int)) {
 		})
 	}
 	wg.Wait()
+}
+
+// observeMiddleware reports each operation's outcome and duration, measured
+// around the whole SDK stack (retries included).
+func observeMiddleware(observe func(string, error, time.Duration)) func(*smithymw.Stack) error {
+	return func(stack *smithymw.Stack) error {
+		return stack.Initialize.Add(smithymw.InitializeMiddlewareFunc("FaldoneObserve",
+			func(ctx context.Context, in smithymw.InitializeInput, next smithymw.InitializeHandler) (smithymw.InitializeOutput, smithymw.Metadata, error) {
+				start := time.Now()
+				out, md, err := next.HandleInitialize(ctx, in)
+				observe(awsmw.GetOperationName(ctx), err, time.Since(start))
+				return out, md, err
+			}), smithymw.Before)
+	}
+}
+
+// AbortStaleUploads aborts the multipart uploads under the backend's prefix
+// that began before olderThan: those a crashed process left behind. It
+// returns how many it aborted.
+func (b *Backend) AbortStaleUploads(ctx context.Context, olderThan time.Time) (int, error) {
+	n := 0
+	in := &awss3.ListMultipartUploadsInput{Bucket: aws.String(b.bucket), Prefix: aws.String(b.prefix)}
+	for {
+		out, err := b.client.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return n, b.mapErr("list uploads", b.prefix, err)
+		}
+		for _, u := range out.Uploads {
+			if u.Initiated == nil || !u.Initiated.Before(olderThan) {
+				continue
+			}
+			_, err := b.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: aws.String(b.bucket), Key: u.Key, UploadId: u.UploadId})
+			if err != nil && !isCode(err, "NoSuchUpload") {
+				return n, b.mapErr("abort upload", aws.ToString(u.Key), err)
+			}
+			n++
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return n, nil
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
 }

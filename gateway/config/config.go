@@ -42,6 +42,13 @@ type Config struct {
 	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
 	TLS            TLS      `yaml:"tls"`
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MetricsAllow are the addresses (IPs or CIDR prefixes) that may read
+	// /metrics; default loopback only.
+	MetricsAllow     []string     `yaml:"metrics_allow"`
+	MetricsAllowNets []*net.IPNet `yaml:"-"`
+	// ShutdownGrace is how long a stopping server lets requests under way
+	// (uploads) finish before it cancels them.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 }
 
 // TLS serves HTTPS with the certificate and key in two PEM files, reloaded
@@ -158,6 +165,9 @@ type WebDAV struct {
 	// UsageInterval is how often the space used by each Comune with a
 	// quota is counted anew (a full listing of its storage).
 	UsageInterval time.Duration `yaml:"usage_interval"`
+	// StaleUploadAge: multipart uploads older than this were left by a
+	// crash and are aborted by the hourly housekeeping.
+	StaleUploadAge time.Duration `yaml:"stale_upload_age"`
 }
 
 // Comune is one mount of the namespace.
@@ -200,11 +210,14 @@ func Default() Config {
 			DefaultLockTimeout: time.Hour,
 			MaxLockTimeout:     24 * time.Hour,
 			UsageInterval:      time.Hour,
+			StaleUploadAge:     24 * time.Hour,
 		},
-		Sessions:     Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
-		Audit:        Audit{Retention: 10 * 365 * 24 * time.Hour},
-		AppPasswords: AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
-		TLS:          TLS{MinVersion: "1.2"},
+		MetricsAllow:  []string{"127.0.0.0/8", "::1/128"},
+		ShutdownGrace: 30 * time.Second,
+		Sessions:      Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
+		Audit:         Audit{Retention: 10 * 365 * 24 * time.Hour},
+		AppPasswords:  AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
+		TLS:           TLS{MinVersion: "1.2"},
 	}
 }
 
@@ -302,6 +315,9 @@ func (c *Config) Finish() error {
 		if !idPattern.MatchString(m.ID) {
 			return fmt.Errorf("comune id %q: use lower-case letters, digits and '-'", m.ID)
 		}
+		if m.ID == "healthz" || m.ID == "readyz" || m.ID == "metrics" {
+			return fmt.Errorf("comune id %q is reserved for the operations endpoints", m.ID)
+		}
 		if seen[m.ID] {
 			return fmt.Errorf("comune %q defined twice", m.ID)
 		}
@@ -336,6 +352,24 @@ func (c *Config) Finish() error {
 		if (o.ClientSecret == "") == (o.PrivateKeyFile == "") {
 			return errors.New("oidc: set exactly one of client_secret and private_key_file")
 		}
+	}
+	if c.ShutdownGrace <= 0 || c.WebDAV.StaleUploadAge <= 0 {
+		return errors.New("shutdown_grace and webdav.stale_upload_age must be positive")
+	}
+	c.MetricsAllowNets = nil
+	for _, a := range c.MetricsAllow {
+		if !strings.Contains(a, "/") {
+			if ip := net.ParseIP(a); ip != nil && ip.To4() != nil {
+				a += "/32"
+			} else {
+				a += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(a)
+		if err != nil {
+			return fmt.Errorf("metrics_allow %q: %w", a, err)
+		}
+		c.MetricsAllowNets = append(c.MetricsAllowNets, n)
 	}
 	if c.Audit.File == nil {
 		f := filepath.Join(c.DataDir, "audit.jsonl")

@@ -40,6 +40,8 @@ type Options struct {
 	DefaultLockTimeout, MaxLockTimeout time.Duration
 	// Quota, when set, reports quotas and refuses uploads beyond them.
 	Quota Quota
+	// OnUpload, when set, is told when a PUT body starts (+1) and ends (-1).
+	OnUpload func(delta int)
 }
 
 // Policy decides what the request's person may do where (see auth/access).

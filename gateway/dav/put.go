@@ -47,6 +47,10 @@ func (rq *request) put() error {
 	if err != nil {
 		return err
 	}
+	if rq.opts.OnUpload != nil {
+		rq.opts.OnUpload(1)
+		defer rq.opts.OnUpload(-1)
+	}
 	buf := rq.buffer()
 	n, err := io.CopyBuffer(up, rq.r.Body, *buf)
 	rq.bufs.Put(buf)
