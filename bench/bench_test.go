@@ -41,7 +41,7 @@ var listSizes = []int{1000, 10000}
 func TestBenchmark(t *testing.T) {
 	runs := envInt(t, "BENCH_RUNS", 3)
 	bigSize := int64(envInt(t, "BENCH_BIG_MIB", 1024)) * mib
-	began := time.Now()
+	began, load := time.Now(), loadAverage()
 
 	s3srv := harness.StartS3(t)
 	s3srv.CreateBucket(t, bucket)
@@ -176,7 +176,9 @@ func TestBenchmark(t *testing.T) {
 		}
 	}
 
-	fmt.Printf("\n%s; benchmark took %v.\n\n", machine(t, rcl.proc.argv[0]), time.Since(began).Round(time.Second))
+	// Other work on the machine weighs on every figure: say how much there was.
+	fmt.Printf("\n%s; benchmark took %v; load average %s at its start, %s at its end.\n\n",
+		machine(t, rcl.proc.argv[0]), time.Since(began).Round(time.Second), load, loadAverage())
 	res.print(os.Stdout, runs)
 	fmt.Println()
 }
@@ -200,6 +202,16 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// loadAverage is the machine's load average over the last minute.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	first, _, _ := strings.Cut(string(b), " ")
+	return first
 }
 
 // machine describes where the figures come from.
@@ -227,6 +239,25 @@ func machine(t *testing.T, rcloneBin string) string {
 	if out, err := exec.Command(rcloneBin, "version").Output(); err == nil {
 		rcv, _, _ = strings.Cut(strings.TrimPrefix(string(out), "rclone "), "\n")
 	}
-	return fmt.Sprintf("%s: %d cores (%s), %s memory, Linux %s, %s; versitygw %s (posix); rclone %s",
-		time.Now().Format("2006-01-02"), runtime.NumCPU(), model, mem, strings.TrimSpace(string(kernel)), runtime.Version(), vgw, rcv)
+	return fmt.Sprintf("%s: Faldone %s; %d cores (%s), %s memory, Linux %s, %s; versitygw %s (posix); rclone %s",
+		time.Now().Format("2006-01-02"), revision(), runtime.NumCPU(), model, mem, strings.TrimSpace(string(kernel)), runtime.Version(), vgw, rcv)
+}
+
+// revision names the commit that the faldone binary was built from, and
+// says when the tree had changes besides.
+func revision() string {
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = harness.Root()
+		out, err := cmd.Output()
+		if err != nil {
+			return "?"
+		}
+		return strings.TrimSpace(string(out))
+	}
+	rev := "at " + git("rev-parse", "--short", "HEAD")
+	if git("status", "--porcelain", "--untracked-files=no") != "" {
+		rev += " with uncommitted changes"
+	}
+	return rev
 }

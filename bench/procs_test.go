@@ -76,14 +76,6 @@ func (p *proc) stop() {
 	p.cmd = nil
 }
 
-// restart gives a fresh process: its peak RSS then belongs to the work
-// that follows, and nothing it cached before is left.
-func (p *proc) restart(t testing.TB) {
-	t.Helper()
-	p.stop()
-	p.start(t)
-}
-
 // peakRSS is the process's peak resident set size in bytes (VmHWM).
 func (p *proc) peakRSS(t testing.TB) int64 { return p.status(t, "VmHWM") }
 

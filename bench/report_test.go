@@ -225,8 +225,8 @@ func (r *results) print(out io.Writer, runs int) {
 	}
 
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, "| Work | Subject | S3 requests of the median run, by operation | CPU time: server · versitygw · benchmark (client, S3 proxies) | cores busy | PROPFIND response | RSS of the server: started → after a first request → peak of the transfer |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "| Work | Subject | all runs | S3 requests of the median run, by operation | CPU time: server · versitygw · benchmark (client, S3 proxies) | cores busy | PROPFIND response | RSS of the server: started → after a first request → peak of the transfer |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
 	for _, w := range r.works {
 		for _, sub := range subjects {
 			s, found := summarize(w.unit, r.samples[w.name][sub])
@@ -248,8 +248,12 @@ func (r *results) print(out io.Writer, runs int) {
 			if m.rssBefore > 0 {
 				mem = mibs(m.rssIdle) + " → " + mibs(m.rssBefore) + " → " + mibs(m.rssDuring)
 			}
-			fmt.Fprintf(out, "| %s | %s | %s | %s · %.2f · %.2f s | %.0f %% | %s | %s |\n", w.name, sub, strings.Join(ops, ", "),
-				server, m.cpuS3.Seconds(), m.cpuBench.Seconds(), 100*m.busy, size, mem)
+			var all []string
+			for _, x := range r.samples[w.name][sub] {
+				all = append(all, strings.Fields(w.unit.format(w.unit.value(x)))[0])
+			}
+			fmt.Fprintf(out, "| %s | %s | %s | %s | %s · %.2f · %.2f s | %.0f %% | %s | %s |\n", w.name, sub,
+				strings.Join(all, ", "), strings.Join(ops, ", "), server, m.cpuS3.Seconds(), m.cpuBench.Seconds(), 100*m.busy, size, mem)
 		}
 	}
 }
