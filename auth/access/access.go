@@ -165,9 +165,12 @@ func (p *Policy) Decide(a Action, np string) Verdict {
 	if a != Read && (p.s.ReadOnly || !p.s.CanWrite) {
 		return Deny
 	}
-	need := map[Action]Role{Read: Reader, Lock: Editor, Write: Editor, Delete: Editor, DeleteTree: Manager, Copy: Reader}[a]
-	if a == Copy && fromGrant {
-		need = Editor
+	need := Editor
+	switch {
+	case a == Read, a == Copy && !fromGrant:
+		need = Reader
+	case a == DeleteTree:
+		need = Manager
 	}
 	if role >= need {
 		return Allow

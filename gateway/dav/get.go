@@ -75,9 +75,10 @@ func (rq *request) get() error {
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", obj.Start, obj.Start+obj.Length-1, obj.Size))
 	}
 	rq.w.WriteHeader(status)
-	buf := rq.buffer()
-	defer rq.bufs.Put(buf)
-	if _, err := io.CopyBuffer(rq.w, io.LimitReader(obj.Body, obj.Length), *buf); err != nil {
+	b1, b2 := rq.buffer(), rq.buffer()
+	defer rq.bufs.Put(b1)
+	defer rq.bufs.Put(b2)
+	if _, err := copyPipelined(rq.w, io.LimitReader(obj.Body, obj.Length), [][]byte{*b1, *b2}); err != nil {
 		// The status is sent: all that is left is to log the broken stream.
 		rq.log.Warn("GET body interrupted", "path", rq.path, "user", rq.user, "err", err)
 	}

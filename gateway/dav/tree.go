@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
@@ -14,6 +15,10 @@ import (
 // deleteBatch is how many paths one backend Delete call receives; S3's
 // DeleteObjects takes at most 1000.
 const deleteBatch = 1000
+
+// copyConcurrency is how many file copies of a folder COPY or MOVE run at
+// once.
+const copyConcurrency = 8
 
 func (rq *request) mkcol() error {
 	if rq.r.ContentLength > 0 || rq.r.Header.Get("Transfer-Encoding") != "" {
@@ -312,25 +317,46 @@ func (rq *request) copyTree(src backends.Entry, dst string, infinite bool) (map[
 			return nil, err
 		}
 		if infinite {
+			// Folders are made in listing order, which puts a folder before
+			// what it holds; files are copied several at once, each a request
+			// that waits on the storage.
+			var (
+				wg  sync.WaitGroup
+				mu  sync.Mutex
+				sem = make(chan struct{}, copyConcurrency)
+			)
+			fail := func(p string, err error) {
+				mu.Lock()
+				failed[namespacePath(p)] = err
+				mu.Unlock()
+			}
 			err := rq.walk(src.Path, func(c backends.Entry) error {
 				if !rq.visible(namespacePath(c.Path)) {
 					// A copy holds only what its author may see.
 					return nil
 				}
 				to := bdst + strings.TrimPrefix(c.Path, src.Path)
-				var err error
 				if c.IsDir {
-					if err = rq.fs.Mkdir(rq.ctx, to); errors.Is(err, backends.ErrExist) {
-						err = nil
+					if err := rq.fs.Mkdir(rq.ctx, to); err != nil && !errors.Is(err, backends.ErrExist) {
+						fail(c.Path, err)
 					}
-				} else {
-					_, err = rq.fs.Copy(rq.ctx, c.Path, to)
+					return rq.ctx.Err()
 				}
-				if err != nil {
-					failed[namespacePath(c.Path)] = err
+				select {
+				case sem <- struct{}{}:
+				case <-rq.ctx.Done():
+					return rq.ctx.Err()
 				}
-				return rq.ctx.Err()
+				wg.Add(1)
+				go func() {
+					defer func() { <-sem; wg.Done() }()
+					if _, err := rq.fs.Copy(rq.ctx, c.Path, to); err != nil {
+						fail(c.Path, err)
+					}
+				}()
+				return nil
 			})
+			wg.Wait()
 			if err != nil {
 				return nil, err
 			}
