@@ -1,0 +1,326 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/bassareggiana/faldone/backends/state"
+)
+
+// People.
+
+// UpsertPerson records a sign-in: it stores the person, or replaces the
+// display name, groups and last sign-in of one already known. The key and
+// the time must be set. An empty Groups is read back as nil.
+func (s *Store) UpsertPerson(ctx context.Context, p state.Person) error {
+	if p.Key == "" || p.LastSignIn.IsZero() {
+		return fmt.Errorf("postgres: upsert person %q: Key and LastSignIn must be set", p.Key)
+	}
+	// The time is replaced, not kept at its maximum as TouchSession does:
+	// sign-ins are rare and run one at a time, and the groups must be those
+	// of the latest one.
+	_, err := s.pool.Exec(ctx, `INSERT INTO people (key, display, groups, last_sign_in) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (key) DO UPDATE SET
+			display = excluded.display, groups = excluded.groups, last_sign_in = excluded.last_sign_in`,
+		p.Key, p.Display, textArray(p.Groups), p.LastSignIn)
+	if err != nil {
+		return fmt.Errorf("postgres: upsert person %q: %w", p.Key, err)
+	}
+	return nil
+}
+
+// Person returns what is known of the person with the key.
+func (s *Store) Person(ctx context.Context, key string) (state.Person, error) {
+	var p state.Person
+	err := state.ErrNotFound
+	if storable(key) {
+		err = s.pool.QueryRow(ctx, `SELECT key, display, groups, last_sign_in FROM people WHERE key = $1`, key).
+			Scan(&p.Key, &p.Display, &p.Groups, &p.LastSignIn)
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = state.ErrNotFound
+		}
+	}
+	if err != nil {
+		return state.Person{}, fmt.Errorf("postgres: person %q: %w", key, err)
+	}
+	p.Groups = fromTextArray(p.Groups)
+	p.LastSignIn = p.LastSignIn.UTC()
+	return p, nil
+}
+
+// Grants.
+
+const grantColumns = `id, person, path, comune, write, reason, granted_by, created, expires`
+
+// CreateGrant stores a grant, or returns ErrExists if its ID is in use. The
+// ID, person, path and both times must be set: a grant without an expiry
+// would be a permanent one, which the gateway never gives.
+func (s *Store) CreateGrant(ctx context.Context, g state.Grant) error {
+	if g.ID == "" || g.Person == "" || g.Path == "" || g.Created.IsZero() || g.Expires.IsZero() {
+		return fmt.Errorf("postgres: create grant %q: ID, Person, Path, Created and Expires must be set", g.ID)
+	}
+	// As in CreateAccount: no row inserted means exactly that the ID is
+	// taken, whichever other constraint a driver's error could name.
+	tag, err := s.pool.Exec(ctx, `INSERT INTO grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (id) DO NOTHING`,
+		g.ID, g.Person, g.Path, g.Comune, g.Write, g.Reason, g.GrantedBy, g.Created, g.Expires)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = state.ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create grant %q: %w", g.ID, err)
+	}
+	return nil
+}
+
+// Grants lists the grants the filter selects, newest first; grants created
+// at the same instant come by ID, in byte order, so that the order is
+// stable. A person's live grants, looked up on every request, are found
+// through grants_person. Live needs Now: with a zero Now every grant would
+// count as live, which is refused rather than done.
+func (s *Store) Grants(ctx context.Context, f state.GrantFilter) ([]state.Grant, error) {
+	q, args, err := grantsQuery(f)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: grants: %w", err)
+	}
+	if !storable(f.Person) || !storable(f.Comune) {
+		return nil, nil // no grant has them
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: grants: %w", err)
+	}
+	defer rows.Close()
+	var gs []state.Grant
+	for rows.Next() {
+		var g state.Grant
+		if err := rows.Scan(&g.ID, &g.Person, &g.Path, &g.Comune, &g.Write, &g.Reason, &g.GrantedBy,
+			&g.Created, &g.Expires); err != nil {
+			return nil, fmt.Errorf("postgres: grants: %w", err)
+		}
+		g.Created, g.Expires = g.Created.UTC(), g.Expires.UTC()
+		gs = append(gs, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: grants: %w", err)
+	}
+	return gs, nil
+}
+
+// grantsQuery returns the query of Grants(f) and its arguments.
+func grantsQuery(f state.GrantFilter) (string, []any, error) {
+	var c conditions
+	if f.Person != "" {
+		c.add(`person = ?`, f.Person)
+	}
+	if f.Comune != "" {
+		c.add(`comune = ?`, f.Comune)
+	}
+	if f.Live {
+		if f.Now.IsZero() {
+			return "", nil, errors.New("Live needs Now")
+		}
+		c.add(`expires > ?`, f.Now)
+	}
+	return `SELECT ` + grantColumns + ` FROM grants` + c.where() + ` ORDER BY created DESC, id`, c.args, nil
+}
+
+// DeleteGrant revokes the grant with the id, expired or not.
+func (s *Store) DeleteGrant(ctx context.Context, id string) error {
+	err := state.ErrNotFound
+	if storable(id) {
+		var tag pgconn.CommandTag
+		tag, err = s.pool.Exec(ctx, `DELETE FROM grants WHERE id = $1`, id)
+		if err == nil {
+			err = mustAffect(tag)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: delete grant %q: %w", id, err)
+	}
+	return nil
+}
+
+// The audit log.
+
+const auditColumns = `id, time, request_id, person, credential, client, method, path, destination, comune, status, bytes`
+
+// AppendAudit adds the records with one COPY, a single statement and so all
+// or nothing, and cheaper than inserts for a batch of any size. The
+// identity column numbers the rows in the order COPY reads them, the order
+// of recs. It ignores their ID fields and changes nothing in recs. Every
+// record must have its Time: a batch with a record that lacks it is refused
+// whole, before anything is written.
+//
+// Text that PostgreSQL cannot hold, NUL or invalid UTF-8, is written with
+// each offending byte replaced by U+FFFD rather than refused: the paths of
+// requests that the gateway refuses as malformed are recorded too, and
+// refusing them would lose the batch, records of other requests included.
+// No such path names a file, so what is lost is only the exact bytes of an
+// invalid request.
+func (s *Store) AppendAudit(ctx context.Context, recs []state.AuditRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	for i, r := range recs {
+		if r.Time.IsZero() {
+			return fmt.Errorf("postgres: append %d audit records: record %d has no Time", len(recs), i)
+		}
+	}
+	columns := []string{
+		"time", "request_id", "person", "credential", "client", "method", "path", "destination", "comune", "status", "bytes",
+	}
+	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"audit"}, columns,
+		pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+			r := recs[i]
+			return []any{r.Time, text(r.RequestID), text(r.Person), text(r.Credential), text(r.Client),
+				text(r.Method), text(r.Path), text(r.Destination), text(r.Comune), r.Status, r.Bytes}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("postgres: append %d audit records: %w", len(recs), err)
+	}
+	return nil
+}
+
+// text returns s as a text column can hold it: with NUL bytes and those of
+// invalid UTF-8 replaced by U+FFFD.
+func text(s string) string {
+	if storable(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == 0 {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+}
+
+// Audit calls fn for each record the filter selects, in the order they were
+// appended, and returns fn's first error as it is. PathPrefix is a cleaned
+// namespace path; "/" selects every record, as an empty one does. Filter
+// values go through text, as the records did, so that they select what
+// AppendAudit wrote for them.
+//
+// Rows stream from one query on one connection: the server sends them as
+// fn takes them, so memory stays flat however many records match, and
+// writers go on, on the pool's other connections, while fn runs; fn may
+// call the store. The query holds its snapshot, and a connection, until
+// Audit returns.
+func (s *Store) Audit(ctx context.Context, f state.AuditFilter, fn func(state.AuditRecord) error) error {
+	q, args := auditQuery(f)
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("postgres: audit: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r state.AuditRecord
+		if err := rows.Scan(&r.ID, &r.Time, &r.RequestID, &r.Person, &r.Credential, &r.Client, &r.Method,
+			&r.Path, &r.Destination, &r.Comune, &r.Status, &r.Bytes); err != nil {
+			return fmt.Errorf("postgres: audit: %w", err)
+		}
+		r.Time = r.Time.UTC()
+		if err := fn(r); err != nil {
+			return err // the caller's own error, not the store's
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: audit: %w", err)
+	}
+	return nil
+}
+
+// auditQuery returns the query of Audit(f) and its arguments.
+func auditQuery(f state.AuditFilter) (string, []any) {
+	var c conditions
+	if f.Comune != "" {
+		c.add(`comune = ?`, text(f.Comune))
+	}
+	if f.Person != "" {
+		c.add(`person = ?`, text(f.Person))
+	}
+	if p := text(f.PathPrefix); p != "" && p != "/" {
+		lo, hi := below(p)
+		c.add(`(path = ? OR (path > ? AND path < ?))`, p, lo, hi)
+	}
+	if !f.Since.IsZero() {
+		c.add(`time >= ?`, f.Since)
+	}
+	if !f.Until.IsZero() {
+		c.add(`time < ?`, f.Until)
+	}
+	return `SELECT ` + auditColumns + ` FROM audit` + c.where() + ` ORDER BY id`, c.args
+}
+
+// auditDeleteBatch is how many records DeleteAuditBefore deletes per
+// statement.
+const auditDeleteBatch = 5000
+
+// auditDeleteOldest deletes the oldest records whose time is before $1, up
+// to $2 of them: audit_time gives the order at no cost. A subquery, as
+// PostgreSQL's DELETE takes no LIMIT.
+const auditDeleteOldest = `DELETE FROM audit WHERE id IN
+	(SELECT id FROM audit WHERE time < $1 ORDER BY time LIMIT $2)`
+
+// DeleteAuditBefore removes the records whose Time is before t. It deletes
+// them in statements of auditDeleteBatch records, each its own
+// transaction, so that the first run of a retention, or one after a long
+// pause, neither holds row locks on months of records nor leaves them all
+// to one huge transaction's WAL and vacuum. Interrupted, it leaves the
+// oldest records deleted and the rest for the next run.
+func (s *Store) DeleteAuditBefore(ctx context.Context, t time.Time) error {
+	if t.IsZero() {
+		return errors.New("postgres: delete audit records: the time must be set")
+	}
+	for {
+		tag, err := s.pool.Exec(ctx, auditDeleteOldest, t, auditDeleteBatch)
+		if err != nil {
+			return fmt.Errorf("postgres: delete audit records before %v: %w", t, err)
+		}
+		if tag.RowsAffected() < auditDeleteBatch {
+			return nil
+		}
+	}
+}
+
+// conditions collects the terms of a WHERE clause and their arguments, for
+// queries whose filter fields may each be empty. Leaving an empty field's
+// term out, rather than writing a term that an empty argument makes true,
+// lets PostgreSQL pick the index that serves the terms that remain.
+type conditions struct {
+	terms []string
+	args  []any
+}
+
+// add adds a term whose placeholders are written ?, as in the SQLite
+// store, and become $1, $2, … in the order of the arguments of the whole
+// clause. No term holds a ? of its own.
+func (c *conditions) add(term string, args ...any) {
+	var b strings.Builder
+	for _, part := range strings.SplitAfter(term, "?") {
+		if p, ok := strings.CutSuffix(part, "?"); ok {
+			c.args = append(c.args, args[0])
+			args = args[1:]
+			part = p + "$" + strconv.Itoa(len(c.args))
+		}
+		b.WriteString(part)
+	}
+	c.terms = append(c.terms, b.String())
+}
+
+// where returns the WHERE clause, or "" if there are no terms.
+func (c *conditions) where() string {
+	if len(c.terms) == 0 {
+		return ""
+	}
+	return ` WHERE ` + strings.Join(c.terms, ` AND `)
+}
