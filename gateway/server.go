@@ -26,6 +26,7 @@ import (
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/backends/state/postgres"
 	"github.com/bassareggiana/faldone/backends/state/sqlite"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
@@ -43,10 +44,17 @@ type Store interface {
 	state.AccessStore
 }
 
-// OpenStore opens the state store the configuration names (the embedded
-// SQLite in the data directory), for the server and for the commands that
-// manage accounts, grants and the audit log.
+// OpenStore opens the state store the configuration names (PostgreSQL, or
+// the embedded SQLite in the data directory), for the server and for the
+// commands that manage accounts, grants, locks and the audit log.
 func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
+	if cfg.StateURL != "" {
+		st, err := postgres.Open(ctx, cfg.StateURL)
+		if err != nil {
+			return nil, fmt.Errorf("state store: %w", err)
+		}
+		return st, nil
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}

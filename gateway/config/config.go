@@ -30,6 +30,9 @@ type Config struct {
 	WebDAV      WebDAV   `yaml:"webdav"`
 	Comuni      []Comune `yaml:"comuni"`
 	Users       []User   `yaml:"users"`
+	// StateURL names the shared state store of several replicas,
+	// postgres://…; empty: the embedded SQLite in the data directory.
+	StateURL string `yaml:"state_url"`
 	// SecretFile holds the server's key for app-password hashes: 32 random
 	// bytes, made on first start. Replicas must share it.
 	SecretFile   string       `yaml:"secret_file"`
@@ -251,6 +254,7 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		"FALDONE_LOG_FORMAT":         &c.Log.Format,
 		"FALDONE_OIDC_CLIENT_SECRET": &c.OIDC.ClientSecret,
 		"FALDONE_SECRET_FILE":        &c.SecretFile,
+		"FALDONE_STATE_URL":          &c.StateURL,
 		"FALDONE_TLS_CERT_FILE":      &c.TLS.CertFile,
 		"FALDONE_TLS_KEY_FILE":       &c.TLS.KeyFile,
 		"FALDONE_TLS_MIN_VERSION":    &c.TLS.MinVersion,
@@ -335,6 +339,9 @@ func (c *Config) Finish() error {
 			}
 			m.QuotaBytes = n
 		}
+	}
+	if c.StateURL != "" && !strings.HasPrefix(c.StateURL, "postgres://") && !strings.HasPrefix(c.StateURL, "postgresql://") {
+		return errors.New("state_url: a postgres:// URL, or empty for the embedded SQLite")
 	}
 	if c.SecretFile == "" {
 		c.SecretFile = filepath.Join(c.DataDir, "faldone.key")

@@ -1,0 +1,141 @@
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bassareggiana/faldone/auth"
+	"github.com/bassareggiana/faldone/backends/state/postgres"
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+// postgresDB makes a fresh database on the local PostgreSQL for one test
+// and returns its URL.
+func postgresDB(t *testing.T) string {
+	t.Helper()
+	admin := os.Getenv("FALDONE_TEST_POSTGRES")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("PostgreSQL is not reachable (%v): the test command starts it", err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	rand.Read(b[:])
+	name := "faldone_replicas_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, admin); err == nil {
+			c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	})
+	u, _ := url.Parse(admin)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// TestTwoReplicas: two gateways on one PostgreSQL and one S3 bucket behave
+// as one: locks, app passwords and grants taken or revoked through one are
+// honoured by the other at the next request.
+func TestTwoReplicas(t *testing.T) {
+	dsn := postgresDB(t)
+	srv := harness.StartS3(t)
+	srv.CreateBucket(t, bucket)
+	keyFile := filepath.Join(t.TempDir(), "faldone.key")
+	var key [32]byte
+	rand.Read(key[:])
+	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(key[:])+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml := fmt.Sprintf(`state_url: %q
+secret_file: %q
+comuni:
+  - id: guastalla
+    storage: "s3://%s/guastalla?endpoint=%s&region=us-east-1&path_style=true"
+    access_key_id: %s
+    secret_access_key: %s
+`, dsn, keyFile, bucket, srv.Endpoint, srv.AccessKey, srv.SecretKey)
+	a := harness.StartServe(t, yaml)
+	b := harness.StartServe(t, yaml)
+
+	// A lock taken through A holds on B.
+	mustStatus(t, a, "PUT", "/guastalla/tavola.dwg", nil, "v1", http.StatusCreated)
+	_, _, h := a.Status("LOCK", "/guastalla/tavola.dwg", map[string]string{"Timeout": "Second-600"}, lockExclusive)
+	token := strings.Trim(h.Get("Lock-Token"), "<>")
+	if token == "" {
+		t.Fatal("LOCK through A gave no token")
+	}
+	mustStatus(t, b, "PUT", "/guastalla/tavola.dwg", nil, "v2", http.StatusLocked)
+	mustStatus(t, b, "PUT", "/guastalla/tavola.dwg", map[string]string{"If": "(<" + token + ">)"}, "v2", http.StatusNoContent)
+	mustStatus(t, a, "UNLOCK", "/guastalla/tavola.dwg", map[string]string{"Lock-Token": "<" + token + ">"}, "", http.StatusNoContent)
+
+	// An app password made with the shared key works on both; revoked
+	// through B's personal page, A refuses it at the next request.
+	st, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	apps, err := auth.NewAppPasswords(st, key[:], slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, ap, err := apps.Create(context.Background(), auth.NewAppPassword{Owner: a.User, Name: "PC ufficio", Expires: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, a.As(a.User, secret), "PROPFIND", "/guastalla/", map[string]string{"Depth": "0"}, "", 207)
+	mustStatus(t, b.As(b.User, secret), "PROPFIND", "/guastalla/", map[string]string{"Depth": "0"}, "", 207)
+	web := harness.NewBrowser(t, b)
+	web.SignIn(b.User, b.Pass)
+	if code, body := web.Post("/_/password/revoca", url.Values{"id": {ap.ID}}); code != 200 || strings.Contains(body, ap.ID) {
+		t.Fatalf("revoke through B's page: %d", code)
+	}
+	mustStatus(t, a.As(a.User, secret), "PROPFIND", "/guastalla/", map[string]string{"Depth": "0"}, "", http.StatusUnauthorized)
+
+	// A grant revoked through A's page denies on B.
+	const tecnico = "TCNATV80A01H223A"
+	if out, err := faldone(t, pw(tecnico)+"\n", "user", "add", tecnico, "--config", filepath.Join(a.DataDir, "faldone.yaml")); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	mustStatus(t, a, "MKCOL", "/guastalla/PC-2020-0001", nil, "", http.StatusCreated)
+	mustStatus(t, a, "PUT", "/guastalla/PC-2020-0001/domanda.pdf", nil, "domanda", http.StatusCreated)
+	wa := harness.NewBrowser(t, a)
+	wa.SignIn(a.User, a.Pass)
+	wa.Get("/_/accessi")
+	code, body := wa.Post("/_/accessi", url.Values{"persona": {tecnico}, "percorso": {"/guastalla/PC-2020-0001"}, "permessi": {"lettura"},
+		"scadenza": {time.Now().AddDate(0, 0, 7).Format("2006-01-02")}, "motivo": {"Prot. 99/2026"}})
+	id := regexp.MustCompile(`name="id" value="(g-[0-9a-f]+)"`).FindStringSubmatch(body)
+	if code != 200 || id == nil {
+		t.Fatalf("grant through A's page: %d\n%.500s", code, body)
+	}
+	grantee := b.As(tecnico, pw(tecnico))
+	mustStatus(t, grantee, "GET", "/guastalla/PC-2020-0001/domanda.pdf", nil, "", http.StatusOK)
+	if code, _ := wa.Post("/_/accessi/revoca", url.Values{"id": {id[1]}}); code != 200 {
+		t.Fatalf("revoke the grant through A: %d", code)
+	}
+	mustStatus(t, grantee, "GET", "/guastalla/PC-2020-0001/domanda.pdf", nil, "", http.StatusNotFound)
+}
