@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/backends/state/postgres"
 	"github.com/bassareggiana/faldone/tests/harness"
 )
@@ -92,21 +89,26 @@ comuni:
 	mustStatus(t, b, "PUT", "/guastalla/tavola.dwg", map[string]string{"If": "(<" + token + ">)"}, "v2", http.StatusNoContent)
 	mustStatus(t, a, "UNLOCK", "/guastalla/tavola.dwg", map[string]string{"Lock-Token": "<" + token + ">"}, "", http.StatusNoContent)
 
-	// An app password made with the shared key works on both; revoked
-	// through B's personal page, A refuses it at the next request.
+	// An app password created through A's personal page works on B;
+	// revoked through B's page, A refuses it at the next request.
+	wa := harness.NewBrowser(t, a)
+	wa.SignIn(a.User, a.Pass)
+	code, body := wa.Post("/_/password", url.Values{"nome": {"PC ufficio"}, "permessi": {"scrittura"}, "giorni": {"30"}})
+	m := regexp.MustCompile(`id="segreto" readonly value="(fld_[a-z0-9]+)"`).FindStringSubmatch(body)
+	if code != 200 || m == nil {
+		t.Fatalf("create an app password through A: %d\n%.400s", code, body)
+	}
+	secret := m[1]
 	st, err := postgres.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	apps, err := auth.NewAppPasswords(st, key[:], slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
+	list, err := st.AppPasswords(context.Background(), a.User)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("app passwords in the shared store: %v, %v", list, err)
 	}
-	secret, ap, err := apps.Create(context.Background(), auth.NewAppPassword{Owner: a.User, Name: "PC ufficio", Expires: time.Now().Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ap := list[0]
 	mustStatus(t, a.As(a.User, secret), "PROPFIND", "/guastalla/", map[string]string{"Depth": "0"}, "", 207)
 	mustStatus(t, b.As(b.User, secret), "PROPFIND", "/guastalla/", map[string]string{"Depth": "0"}, "", 207)
 	web := harness.NewBrowser(t, b)
@@ -123,10 +125,8 @@ comuni:
 	}
 	mustStatus(t, a, "MKCOL", "/guastalla/PC-2020-0001", nil, "", http.StatusCreated)
 	mustStatus(t, a, "PUT", "/guastalla/PC-2020-0001/domanda.pdf", nil, "domanda", http.StatusCreated)
-	wa := harness.NewBrowser(t, a)
-	wa.SignIn(a.User, a.Pass)
 	wa.Get("/_/accessi")
-	code, body := wa.Post("/_/accessi", url.Values{"persona": {tecnico}, "percorso": {"/guastalla/PC-2020-0001"}, "permessi": {"lettura"},
+	code, body = wa.Post("/_/accessi", url.Values{"persona": {tecnico}, "percorso": {"/guastalla/PC-2020-0001"}, "permessi": {"lettura"},
 		"scadenza": {time.Now().AddDate(0, 0, 7).Format("2006-01-02")}, "motivo": {"Prot. 99/2026"}})
 	id := regexp.MustCompile(`name="id" value="(g-[0-9a-f]+)"`).FindStringSubmatch(body)
 	if code != 200 || id == nil {
