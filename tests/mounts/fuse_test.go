@@ -402,17 +402,22 @@ ask_auth 0
 
 // davfsPID reads the pid file mount.davfs writes for a mount point: its
 // path with the slashes turned into dashes.
+// mount.davfs creates the file before it writes its pid: an empty file is
+// read again, for a few seconds at most.
 func davfsPID(dir string) (int, error) {
 	name := strings.ReplaceAll(strings.TrimPrefix(dir, "/"), "/", "-") + ".pid"
-	b, err := os.ReadFile(filepath.Join("/var/run/mount.davfs", name))
-	if err != nil {
-		return 0, fmt.Errorf("davfs2 pid file: %w", err)
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var b []byte
+		if b, err = os.ReadFile(filepath.Join("/var/run/mount.davfs", name)); err != nil {
+			continue
+		}
+		var pid int
+		if pid, err = strconv.Atoi(string(bytes.TrimSpace(b))); err == nil {
+			return pid, nil
+		}
 	}
-	pid, err := strconv.Atoi(string(bytes.TrimSpace(b)))
-	if err != nil {
-		return 0, fmt.Errorf("davfs2 pid file: %w", err)
-	}
-	return pid, nil
+	return 0, fmt.Errorf("davfs2 pid file: %w", err)
 }
 
 // syncBuffer collects a process's output while it runs.
