@@ -182,9 +182,11 @@ func (rq *request) dispatch() error {
 	case storm && errors.Is(err, backends.ErrNotFound):
 		rq.missing.add(rq.path, rq.now())
 	case !read:
-		rq.missing.forget(rq.path)
-		if d, derr := rq.destination(); derr == nil {
-			rq.missing.forget(d)
+		rq.missing.forget(rq.path, false)
+		if rq.r.Method == "COPY" || rq.r.Method == "MOVE" {
+			if d, derr := rq.destination(); derr == nil {
+				rq.missing.forget(d, true)
+			}
 		}
 	}
 	return err

@@ -58,10 +58,15 @@ func (c *negCache) add(p string, now time.Time) {
 	c.missing[p] = now.Add(c.ttl)
 }
 
-// forget drops p and everything below it.
-func (c *negCache) forget(p string) {
+// forget drops p, and with tree everything below it: a COPY or MOVE may
+// bring a whole folder of such files. Only that case scans the cache.
+func (c *negCache) forget(p string, tree bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	delete(c.missing, p)
+	if !tree || len(c.missing) == 0 {
+		return
+	}
 	for k := range c.missing {
 		if isWithin(k, p) {
 			delete(c.missing, k)
