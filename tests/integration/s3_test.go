@@ -442,6 +442,9 @@ func TestS3FinderChunkedPut(t *testing.T) {
 	if code, body, _ := g.Status("GET", p, nil, ""); code != 200 || body != whole {
 		t.Fatalf("after a whole chunked PUT: %d, %d bytes", code, len(body))
 	}
+	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(g.Log(), "bytes_in=-1") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // the access log line follows the answer
+	}
 	if !strings.Contains(g.Log(), "bytes_in=-1") {
 		t.Errorf("the PUTs did not arrive chunked (no body of unknown length in the log)")
 	}

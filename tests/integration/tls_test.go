@@ -146,11 +146,18 @@ func TestProxyHeaders(t *testing.T) {
 	if code := send(proxy, "PROPFIND", "/", g.Pass, colleague).StatusCode; code != http.StatusMultiStatus {
 		t.Errorf("another client behind the same proxy: %d, want 207", code)
 	}
+	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(g.Log(), "remote=198.51.100.7:0") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if !strings.Contains(g.Log(), "remote=198.51.100.7:0") {
 		t.Errorf("the log does not name the client behind the proxy:\n%s", tail(g.Log(), 2000))
 	}
 	// The same header from a peer that is not a proxy is ignored.
 	send(other, "PROPFIND", "/", g.Pass, map[string]string{"Depth": "0", "X-Forwarded-For": "198.51.100.9"})
+	// The access log line is written after the answer leaves: wait for it.
+	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(g.Log(), "remote=127.0.0.3:") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if strings.Contains(g.Log(), "198.51.100.9") || !strings.Contains(g.Log(), "remote=127.0.0.3:") {
 		t.Error("X-Forwarded-For from an untrusted peer reached the log, or the peer did not")
 	}
