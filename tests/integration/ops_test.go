@@ -1,11 +1,17 @@
 package integration
 
 import (
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/bassareggiana/faldone/tests/harness"
 )
 
 func get(t *testing.T, c *http.Client, url string) (int, string) {
@@ -75,4 +81,81 @@ func waitStatus(t *testing.T, url string, want int) {
 		}
 	}
 	t.Errorf("%s: %d, want %d", url, code, want)
+}
+
+// tcpGate forwards connections to target while open; closing it drops
+// every connection and refuses new ones, as a database that went away.
+type tcpGate struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	open   bool
+	conns  []net.Conn
+}
+
+func newTCPGate(t *testing.T, target string) *tcpGate {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &tcpGate{ln: ln, target: target, open: true}
+	t.Cleanup(func() { ln.Close(); g.set(false) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			g.mu.Lock()
+			if !g.open {
+				g.mu.Unlock()
+				c.Close()
+				continue
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				g.mu.Unlock()
+				c.Close()
+				continue
+			}
+			g.conns = append(g.conns, c, up)
+			g.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return g
+}
+
+func (g *tcpGate) set(open bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open = open
+	if !open {
+		for _, c := range g.conns {
+			c.Close()
+		}
+		g.conns = nil
+	}
+}
+
+// TestReadinessFollowsStateStore: /readyz turns unready when PostgreSQL
+// goes away and ready again when it is back.
+func TestReadinessFollowsStateStore(t *testing.T) {
+	dsn := postgresDB(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := newTCPGate(t, u.Host)
+	u.Host = gate.ln.Addr().String()
+	srv := harness.StartS3(t)
+	srv.CreateBucket(t, bucket)
+	g := harness.StartServe(t, fmt.Sprintf("state_url: %q\n", u.String())+s3Yaml(srv, ""))
+	waitStatus(t, g.URL+"/readyz", http.StatusOK)
+	gate.set(false)
+	waitStatus(t, g.URL+"/readyz", http.StatusServiceUnavailable)
+	gate.set(true)
+	waitStatus(t, g.URL+"/readyz", http.StatusOK)
+	mustStatus(t, g, "PROPFIND", "/guastalla/", map[string]string{"Depth": "0"}, "", 207)
 }
