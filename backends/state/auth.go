@@ -77,6 +77,7 @@ type AuthStore interface {
 	// backwards; unknown ids are ignored.
 	TouchAppPasswords(ctx context.Context, used map[string]time.Time) error
 
-	// DeleteExpired removes sessions, flows and app passwords expired at now.
+	// DeleteExpired removes sessions, flows, app passwords, locks and grants
+	// expired at now (the hourly housekeeping of every replica calls it).
 	DeleteExpired(ctx context.Context, now time.Time) error
 }

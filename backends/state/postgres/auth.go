@@ -228,14 +228,16 @@ func (s *Store) TouchAppPasswords(ctx context.Context, used map[string]time.Time
 	return nil
 }
 
-// DeleteExpired removes the sessions, flows and app passwords expired at now,
-// in one transaction.
+// DeleteExpired removes the sessions, flows, app passwords, locks and
+// grants expired at now, in one transaction.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(`DELETE FROM sessions WHERE expires <= $1`, now)
 		b.Queue(`DELETE FROM flows WHERE expires <= $1`, now)
 		b.Queue(`DELETE FROM app_passwords WHERE expires <= $1`, now) // NULL (never) is not <=
+		b.Queue(`DELETE FROM locks WHERE expires <= $1`, now)
+		b.Queue(`DELETE FROM grants WHERE expires <= $1`, now)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {

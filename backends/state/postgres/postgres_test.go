@@ -695,3 +695,9 @@ func TestPing(t *testing.T) {
 		t.Errorf("Ping: %v", err)
 	}
 }
+
+func TestExpiry(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	statetest.RunExpiry(t, func(t *testing.T) statetest.FullStore { return db.openClosed(t) })
+}

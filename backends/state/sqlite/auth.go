@@ -223,8 +223,8 @@ func (s *Store) TouchAppPasswords(ctx context.Context, used map[string]time.Time
 	return nil
 }
 
-// DeleteExpired removes the sessions, flows and app passwords expired at now,
-// in one transaction.
+// DeleteExpired removes the sessions, flows, app passwords, locks and
+// grants expired at now, in one transaction.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	n := now.UnixNano()
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -232,6 +232,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 			`DELETE FROM sessions WHERE expires <= ?`,
 			`DELETE FROM flows WHERE expires <= ?`,
 			`DELETE FROM app_passwords WHERE expires <= ?`, // NULL (never) is not <=
+			`DELETE FROM locks WHERE expires <= ?`,
+			`DELETE FROM grants WHERE expires <= ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, n); err != nil {
 				return err

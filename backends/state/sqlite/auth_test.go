@@ -238,3 +238,9 @@ func BenchmarkAppPasswordByHash(b *testing.B) {
 		i++
 	}
 }
+
+func TestExpiry(t *testing.T) {
+	statetest.RunExpiry(t, func(t *testing.T) statetest.FullStore {
+		return openClosed(t, filepath.Join(t.TempDir(), "state.db"))
+	})
+}

@@ -1,0 +1,64 @@
+package statetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bassareggiana/faldone/backends/state"
+)
+
+// FullStore is a state store with every part.
+type FullStore interface {
+	state.Store
+	state.AuthStore
+	state.AccessStore
+}
+
+// RunExpiry checks that DeleteExpired removes the locks and grants that
+// expired, and keeps the live ones and the locks that never expire.
+func RunExpiry(t *testing.T, open func(t *testing.T) FullStore) {
+	s := open(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	past, future := now.Add(-time.Hour), now.Add(time.Hour)
+	locks := []state.Lock{
+		{Token: "urn:uuid:scaduto", Root: "/a/scaduto", Timeout: time.Minute, Expires: past, Created: past.Add(-time.Minute)},
+		{Token: "urn:uuid:vivo", Root: "/a/vivo", Timeout: 2 * time.Hour, Expires: future, Created: now},
+		{Token: "urn:uuid:infinito", Root: "/a/infinito", Created: now},
+	}
+	for _, l := range locks {
+		if err := s.CreateLock(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range []state.Grant{
+		{ID: "g-scaduta", Person: "P", Path: "/a/x", Comune: "a", Reason: "r", GrantedBy: "m", Created: past.Add(-time.Hour), Expires: past},
+		{ID: "g-viva", Person: "P", Path: "/a/y", Comune: "a", Reason: "r", GrantedBy: "m", Created: now, Expires: future},
+	} {
+		if err := s.CreateGrant(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteExpired(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Locks(ctx, "/", true, past.Add(-time.Hour)) // a time at which all three were live
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, l := range all {
+		got[l.Token] = true
+	}
+	if got["urn:uuid:scaduto"] || !got["urn:uuid:vivo"] || !got["urn:uuid:infinito"] {
+		t.Errorf("locks after DeleteExpired: %v", got)
+	}
+	gs, err := s.Grants(ctx, state.GrantFilter{Person: "P"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 1 || gs[0].ID != "g-viva" {
+		t.Errorf("grants after DeleteExpired: %+v", gs)
+	}
+}
