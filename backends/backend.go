@@ -164,3 +164,27 @@ func (e *DeleteError) Error() string {
 	}
 	return "delete failed"
 }
+
+// Span resolves r against a file of the given size into the offset and the
+// length of the bytes to read, as HTTP byte ranges do (RFC 9110, 14.1.2): a
+// nil range is the whole file, a range reaching past the end is clipped,
+// one starting past it is ErrRange, and so is an empty suffix or any suffix
+// of an empty file.
+func Span(size int64, r *Range) (start, n int64, err error) {
+	switch {
+	case r == nil:
+		return 0, size, nil
+	case r.Start < 0:
+		if r.Length <= 0 || size == 0 {
+			return 0, 0, ErrRange
+		}
+		n = min(r.Length, size)
+		return size - n, n, nil
+	case r.Start >= size:
+		return 0, 0, ErrRange
+	case r.Length < 0 || r.Length > size-r.Start:
+		return r.Start, size - r.Start, nil
+	default:
+		return r.Start, r.Length, nil
+	}
+}

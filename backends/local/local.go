@@ -92,7 +92,7 @@ func (b *Backend) Open(ctx context.Context, p string, r *backends.Range) (*backe
 	if err != nil {
 		return nil, err
 	}
-	start, n, err := span(info.Size(), r)
+	start, n, err := backends.Span(info.Size(), r)
 	if err != nil {
 		f.Close()
 		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
@@ -108,29 +108,6 @@ func (b *Backend) Open(ctx context.Context, p string, r *backends.Range) (*backe
 type readCloser struct {
 	io.Reader
 	io.Closer
-}
-
-// span resolves r against a file of the given size into the offset and the
-// length of the bytes to read, as HTTP byte ranges do (RFC 9110, 14.1.2):
-// a range reaching past the end is clipped, one starting past it is ErrRange,
-// and so is an empty suffix or any suffix of an empty file.
-func span(size int64, r *backends.Range) (start, n int64, err error) {
-	switch {
-	case r == nil:
-		return 0, size, nil
-	case r.Start < 0:
-		if r.Length <= 0 || size == 0 {
-			return 0, 0, backends.ErrRange
-		}
-		n = min(r.Length, size)
-		return size - n, n, nil
-	case r.Start >= size:
-		return 0, 0, backends.ErrRange
-	case r.Length < 0 || r.Length > size-r.Start:
-		return r.Start, size - r.Start, nil
-	default:
-		return r.Start, r.Length, nil
-	}
 }
 
 // Create starts an upload to p in a temporary file next to it.

@@ -454,9 +454,9 @@ func TestSpan(t *testing.T) {
 		{0, &backends.Range{Start: -1, Length: 5}, 0, 0, backends.ErrRange},
 	}
 	for _, tt := range tests {
-		start, n, err := span(tt.size, tt.r)
+		start, n, err := backends.Span(tt.size, tt.r)
 		if start != tt.start || n != tt.length || err != tt.err {
-			t.Errorf("span(%d, %+v) = %d, %d, %v; want %d, %d, %v", tt.size, tt.r, start, n, err, tt.start, tt.length, tt.err)
+			t.Errorf("backends.Span(%d, %+v) = %d, %d, %v; want %d, %d, %v", tt.size, tt.r, start, n, err, tt.start, tt.length, tt.err)
 		}
 	}
 }

@@ -413,7 +413,7 @@ func object(p string, r *backends.Range, out *awss3.GetObjectOutput) (*backends.
 	} else if r != nil {
 		// The server sent the whole file: select the range here.
 		var err error
-		if start, length, err = span(size, r); err != nil {
+		if start, length, err = backends.Span(size, r); err != nil {
 			return nil, err
 		}
 		out.Body = skipLimit(out.Body, start, length)
@@ -446,25 +446,6 @@ func parseContentRange(cr string) (start, size int64, err error) {
 		}
 	}
 	return 0, 0, fmt.Errorf("malformed Content-Range %q: %w", cr, backends.ErrUnavailable)
-}
-
-// span resolves r against a file of the given size into the offset and the
-// length of the bytes to read, for a server that ignored the Range header.
-func span(size int64, r *backends.Range) (start, n int64, err error) {
-	switch {
-	case r.Start < 0:
-		if r.Length <= 0 || size == 0 {
-			return 0, 0, backends.ErrRange
-		}
-		n = min(r.Length, size)
-		return size - n, n, nil
-	case r.Start >= size:
-		return 0, 0, backends.ErrRange
-	case r.Length < 0 || r.Length > size-r.Start:
-		return r.Start, size - r.Start, nil
-	default:
-		return r.Start, r.Length, nil
-	}
 }
 
 // skipLimit yields n bytes of rc from offset start.
