@@ -523,6 +523,9 @@ func xmlAttr(s string) string {
 // quotes alone, which text needs no escape for (an ETag is all quotes), and
 // it replaces what XML cannot hold with U+FFFD.
 func xmlText(s string) string {
+	if plainText(s) {
+		return s // the common case: names, dates, ETags
+	}
 	var b strings.Builder
 	for _, r := range s {
 		switch {
@@ -541,6 +544,17 @@ func xmlText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// plainText reports whether s is printable ASCII with nothing to escape.
+func plainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '&' || c == '<' || c == '>' {
+			return false
+		}
+	}
+	return true
 }
 
 // writeXML writes a small XML document with the given status.
