@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/auth"
+	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
@@ -201,6 +202,14 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		},
 		Grants:  s.store,
 		Manages: rl.manages,
+		FS:      ns,
+		Policy: func(ctx context.Context, sess state.Session) (web.Decider, error) {
+			subj, err := rl.subject(ctx, auth.Identity{Name: sess.Person, Method: "session", ACR: sess.ACR})
+			if err != nil {
+				return nil, err
+			}
+			return access.NewPolicy(subj), nil
+		},
 		Audit: func(r *http.Request, person, method, p string, status int) {
 			_, comune := auditPath(&url.URL{Path: p})
 			s.audit.record(state.AuditRecord{Time: time.Now().UTC(), RequestID: requestID(r), Person: person, Credential: "session",

@@ -24,6 +24,7 @@ import (
 
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/oidc"
+	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
 )
 
@@ -67,9 +68,14 @@ type Config struct {
 	// Manages lists the Comuni where the person manages grants (all of them
 	// for an administrator).
 	Manages func(ctx context.Context, person string) ([]string, error)
-	// Audit records the changes to grants in the access log.
+	// Audit records the changes to grants, and the archive pages, in the
+	// access log.
 	Audit func(r *http.Request, person, method, path string, status int)
-	Log   *slog.Logger
+	// FS is the archive; Policy is the authorization of a session's person,
+	// the same that decides WebDAV requests.
+	FS     backends.Backend
+	Policy func(ctx context.Context, s state.Session) (Decider, error)
+	Log    *slog.Logger
 }
 
 // Handler serves the pages.
@@ -102,6 +108,8 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /_/profilo", h.profile)
 	h.mux.HandleFunc("POST /_/password", h.createPassword)
 	h.mux.HandleFunc("POST /_/password/revoca", h.revokePassword)
+	h.mux.HandleFunc("GET /_/archivio/", h.archive)
+	h.mux.HandleFunc("GET /_/zip/", h.zipFolder)
 	h.mux.HandleFunc("GET /_/accessi", h.grantsPage)
 	h.mux.HandleFunc("POST /_/accessi", h.createGrant)
 	h.mux.HandleFunc("POST /_/accessi/revoca", h.revokeGrant)

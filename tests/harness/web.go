@@ -71,3 +71,6 @@ func (b *Browser) SignIn(user, pass string) {
 		b.t.Fatalf("sign-in as %s: %d\n%.400s", user, code, body)
 	}
 }
+
+// Client is the browser's HTTP client, with its cookies.
+func (b *Browser) Client() *http.Client { return b.c }

@@ -1,0 +1,315 @@
+package web
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bassareggiana/faldone/auth/access"
+	"github.com/bassareggiana/faldone/backends"
+)
+
+// Decider is the authorization of a person: the same one WebDAV uses.
+type Decider interface {
+	Decide(a access.Action, path string) access.Verdict
+}
+
+// pageSize is how many entries a folder page shows.
+const pageSize = 100
+
+// archivePath returns the namespace path named by the rest of the URL.
+func archivePath(r *http.Request, prefix string) (string, bool) {
+	rest := strings.TrimPrefix(r.URL.Path, prefix)
+	p := path.Clean("/" + rest)
+	if strings.Contains(rest, "\\") || strings.ContainsRune(rest, 0) || slices.Contains(strings.Split(rest, "/"), "..") {
+		return "", false
+	}
+	return p, true
+}
+
+// escapedPath escapes each segment of a namespace path for a URL.
+func escapedPath(p string) string {
+	if p == "/" {
+		return "/"
+	}
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return "/" + strings.Join(segs, "/")
+}
+
+type archiveEntry struct {
+	Name, Href, Modified string
+	Dir, Preview         bool
+	Size                 int64
+	mod                  time.Time
+}
+
+type crumb struct{ Name, Href string }
+
+type archivePage struct {
+	page
+	Heading, Query, Sort, Dir, ZipHref, PrevHref, NextHref string
+	Crumbs                                                 []crumb
+	Entries                                                []archiveEntry
+	Total, Page, Pages                                     int
+	base                                                   string
+}
+
+// SortHref is the link that sorts by key, reversing the order when the page
+// is already sorted by it.
+func (p archivePage) SortHref(key string) string {
+	dir := "asc"
+	if p.Sort == key && p.Dir == "asc" {
+		dir = "desc"
+	}
+	v := url.Values{"ordina": {key}, "verso": {dir}}
+	if p.Query != "" {
+		v.Set("cerca", p.Query)
+	}
+	return p.base + "?" + v.Encode()
+}
+
+// previewable types open in the browser; the others download.
+func previewable(ct string) bool {
+	return ct == "application/pdf" || strings.HasPrefix(ct, "image/jpeg") || strings.HasPrefix(ct, "image/png") ||
+		strings.HasPrefix(ct, "image/gif") || strings.HasPrefix(ct, "image/webp")
+}
+
+// archive serves a folder of the archive as a page: breadcrumbs, search,
+// sorting and paging, with only what the person may see.
+func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	p, ok := archivePath(r, "/_/archivio")
+	if !ok {
+		h.message(w, http.StatusBadRequest, "Percorso non valido", "Il percorso richiesto non è valido.")
+		return
+	}
+	pol, err := h.cfg.Policy(r.Context(), sess)
+	if err != nil {
+		h.unavailable(w, "authorize", err)
+		return
+	}
+	if pol.Decide(access.Read, p) != access.Allow {
+		h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+		return
+	}
+	entries, err := h.listAll(r.Context(), p, pol)
+	if err != nil {
+		if statusOfBackend(err) == http.StatusNotFound {
+			h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+			return
+		}
+		h.unavailable(w, "list folder", err)
+		return
+	}
+	q := r.URL.Query()
+	pg := archivePage{page: page{Title: "Archivio", Session: &sess, CSRF: sess.CSRF}, Query: strings.TrimSpace(q.Get("cerca")),
+		Sort: q.Get("ordina"), Dir: q.Get("verso"), base: "/_/archivio" + escapedPath(p)}
+	if p != "/" {
+		pg.base += "/"
+	}
+	if pg.Sort != "data" && pg.Sort != "dimensione" {
+		pg.Sort = "nome"
+	}
+	if pg.Dir != "desc" {
+		pg.Dir = "asc"
+	}
+	if pg.Query != "" {
+		needle := strings.ToLower(pg.Query)
+		entries = slices.DeleteFunc(entries, func(e archiveEntry) bool { return !strings.Contains(strings.ToLower(e.Name), needle) })
+	}
+	slices.SortStableFunc(entries, func(a, b archiveEntry) int {
+		var c int
+		switch pg.Sort {
+		case "data":
+			c = a.mod.Compare(b.mod)
+		case "dimensione":
+			c = int(min(max(a.Size-b.Size, -1), 1))
+		}
+		if c == 0 {
+			c = strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+		}
+		if pg.Dir == "desc" {
+			c = -c
+		}
+		return c
+	})
+	pg.Total = len(entries)
+	pg.Pages = max(1, (pg.Total+pageSize-1)/pageSize)
+	pg.Page, _ = strconv.Atoi(q.Get("pagina"))
+	pg.Page = min(max(pg.Page, 1), pg.Pages)
+	link := func(n int) string {
+		v := url.Values{"ordina": {pg.Sort}, "verso": {pg.Dir}, "pagina": {strconv.Itoa(n)}}
+		if pg.Query != "" {
+			v.Set("cerca", pg.Query)
+		}
+		return pg.base + "?" + v.Encode()
+	}
+	if pg.Page > 1 {
+		pg.PrevHref = link(pg.Page - 1)
+	}
+	if pg.Page < pg.Pages {
+		pg.NextHref = link(pg.Page + 1)
+	}
+	pg.Entries = entries[(pg.Page-1)*pageSize : min(pg.Page*pageSize, pg.Total)]
+	pg.Heading = "Archivio"
+	if p != "/" {
+		pg.Heading = path.Base(p)
+		pg.ZipHref = "/_/zip" + escapedPath(p)
+		acc := ""
+		for _, s := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
+			acc += "/" + s
+			pg.Crumbs = append(pg.Crumbs, crumb{Name: s, Href: "/_/archivio" + escapedPath(acc) + "/"})
+		}
+	}
+	h.cfg.Audit(r, sess.Person, "BROWSE", p, http.StatusOK)
+	h.render(w, http.StatusOK, "archivio.html", pg)
+}
+
+// listAll lists a folder whole, keeping only what the person may see.
+func (h *Handler) listAll(ctx context.Context, p string, pol Decider) ([]archiveEntry, error) {
+	var out []archiveEntry
+	opts := backends.ListOptions{}
+	for {
+		page, err := h.cfg.FS.List(ctx, strings.TrimPrefix(p, "/"), opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page.Entries {
+			np := "/" + e.Path
+			if pol.Decide(access.Read, np) != access.Allow {
+				continue
+			}
+			ae := archiveEntry{Name: e.Name(), Dir: e.IsDir, Size: e.Size, mod: e.ModTime, Preview: previewable(e.ContentType)}
+			if e.IsDir {
+				ae.Href = "/_/archivio" + escapedPath(np) + "/"
+			} else {
+				ae.Href = escapedPath(np)
+			}
+			if !e.ModTime.IsZero() {
+				ae.Modified = e.ModTime.Local().Format("02/01/2006 15:04")
+			}
+			out = append(out, ae)
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		opts.Token = page.Next
+	}
+}
+
+// zipFolder streams a folder, with everything in it the person may see, as
+// one ZIP archive: no temporary file, memory bounded by one copy buffer.
+func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	p, ok := archivePath(r, "/_/zip")
+	if !ok || p == "/" {
+		h.message(w, http.StatusBadRequest, "Percorso non valido", "Scegli una cartella da scaricare.")
+		return
+	}
+	pol, err := h.cfg.Policy(r.Context(), sess)
+	if err != nil {
+		h.unavailable(w, "authorize", err)
+		return
+	}
+	if pol.Decide(access.Read, p) != access.Allow {
+		h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+		return
+	}
+	bp := strings.TrimPrefix(p, "/")
+	if _, err := h.cfg.FS.List(r.Context(), bp, backends.ListOptions{}); err != nil {
+		h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+		return
+	}
+	name := path.Base(p)
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.zip"; filename*=UTF-8''%s.zip`, asciiName(name), url.PathEscape(name)))
+	zw := zip.NewWriter(w)
+	var files int
+	opts := backends.ListOptions{Recursive: true}
+	status := http.StatusOK
+walk:
+	for {
+		page, err := h.cfg.FS.List(r.Context(), bp, opts)
+		if err != nil {
+			h.cfg.Log.Error("zip: list", "path", p, "err", err)
+			status = http.StatusInternalServerError
+			break
+		}
+		for _, e := range page.Entries {
+			if e.IsDir || pol.Decide(access.Read, "/"+e.Path) != access.Allow {
+				continue
+			}
+			if err := h.zipFile(r.Context(), zw, name+strings.TrimPrefix(e.Path, bp), e); err != nil {
+				// The archive is under way: end it; the client sees it cut short.
+				h.cfg.Log.Error("zip: file", "path", e.Path, "err", err)
+				status = http.StatusInternalServerError
+				break walk
+			}
+			files++
+		}
+		if page.Next == "" {
+			break
+		}
+		opts.Token = page.Next
+	}
+	if err := zw.Close(); err != nil {
+		h.cfg.Log.Warn("zip: finish", "path", p, "err", err)
+	}
+	h.cfg.Log.Info("zip download", "person", sess.Person, "path", p, "files", files)
+	h.cfg.Audit(r, sess.Person, "ZIP", p, status)
+}
+
+func (h *Handler) zipFile(ctx context.Context, zw *zip.Writer, name string, e backends.Entry) error {
+	obj, err := h.cfg.FS.Open(ctx, e.Path, nil)
+	if err != nil {
+		return err
+	}
+	defer obj.Body.Close()
+	method := zip.Deflate
+	if previewable(e.ContentType) || strings.HasSuffix(e.Path, ".zip") || strings.HasSuffix(e.Path, ".p7m") {
+		method = zip.Store // compressed already: deflating again costs time for nothing
+	}
+	fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: e.ModTime})
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(fw, obj.Body)
+	return err
+}
+
+// asciiName is a file name for clients that read only the plain filename.
+func asciiName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// statusOfBackend tells a missing folder from other failures.
+func statusOfBackend(err error) int {
+	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}

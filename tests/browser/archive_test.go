@@ -1,0 +1,131 @@
+package browser
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+// TestArchivePages: the archive in the browser — a folder page with
+// breadcrumbs, search by dossier number, paging through 2,000 entries,
+// sorting — at a tablet's and a desktop's size; and a dossier downloaded as
+// one ZIP with its files.
+func TestArchivePages(t *testing.T) {
+	g := harness.StartDemo(t, "")
+	big := filepath.Join(g.Archive("guastalla"), "2018")
+	os.MkdirAll(big, 0o755)
+	for i := range 2000 {
+		os.WriteFile(filepath.Join(big, fmt.Sprintf("PC-2018-%04d.pdf", i)), bytes.Repeat([]byte("x"), i), 0o644)
+	}
+	for _, size := range []struct {
+		name string
+		w, h int
+	}{{"tablet", 768, 1024}, {"desktop", 1366, 900}} {
+		t.Run(size.name, func(t *testing.T) {
+			ctx := newBrowser(t)
+			var count, first, crumbs string
+			if err := chromedp.Run(ctx,
+				chromedp.EmulateViewport(int64(size.w), int64(size.h)),
+				chromedp.Navigate(g.URL+"/_/accedi"),
+				chromedp.WaitVisible(`#utente`, chromedp.ByID),
+				chromedp.SendKeys(`#utente`, "demo", chromedp.ByID),
+				chromedp.SendKeys(`#parola`, g.Pass, chromedp.ByID),
+				chromedp.Click(`#entra-locale`, chromedp.ByID),
+				chromedp.WaitVisible(`#sfoglia`, chromedp.ByID),
+				chromedp.Click(`#sfoglia`, chromedp.ByID),
+				chromedp.WaitVisible(`#elenco`, chromedp.ByID),
+			); err != nil {
+				t.Fatalf("open the archive: %v", err)
+			}
+			screenshot(t, ctx, "archivio-"+size.name)
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(g.URL+"/_/archivio/guastalla/2018/"),
+				chromedp.WaitVisible(`#conteggio`, chromedp.ByID),
+				chromedp.Text(`#conteggio`, &count, chromedp.ByID),
+				chromedp.Text(`.briciole`, &crumbs),
+			); err != nil {
+				t.Fatal(err)
+			}
+			screenshot(t, ctx, "cartella-2000-"+size.name)
+			if !strings.Contains(count, "2000 elementi") || !strings.Contains(count, "pagina 1 di 20") || !strings.Contains(crumbs, "guastalla") {
+				t.Fatalf("folder page: %q / %q", count, crumbs)
+			}
+			// Page 2, then sorted by size, largest first, then a search.
+			if err := chromedp.Run(ctx,
+				chromedp.Click(`#pagina-successiva`, chromedp.ByID),
+				chromedp.WaitVisible(`#pagina-precedente`, chromedp.ByID),
+				chromedp.Text(`#conteggio`, &count, chromedp.ByID),
+				chromedp.Text(`#elenco tbody tr:first-child td`, &first),
+			); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(count, "pagina 2 di 20") || first != "PC-2018-0100.pdf" {
+				t.Errorf("page 2: %q, first %q", count, first)
+			}
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(g.URL+"/_/archivio/guastalla/2018/?ordina=dimensione&verso=desc"),
+				chromedp.WaitVisible(`#elenco`, chromedp.ByID),
+				chromedp.Text(`#elenco tbody tr:first-child td`, &first),
+				chromedp.WaitVisible(`#cerca`, chromedp.ByID),
+				// What the search form sends.
+				chromedp.Navigate(g.URL+"/_/archivio/guastalla/2018/?cerca=1234&ordina=nome&verso=asc"),
+				chromedp.WaitVisible(`#elenco`, chromedp.ByID),
+				chromedp.Text(`#conteggio`, &count, chromedp.ByID),
+			); err != nil {
+				t.Fatal(err)
+			}
+			if first != "PC-2018-1999.pdf" || !strings.Contains(count, "1 elemento trovato") {
+				t.Errorf("sorted by size: first %q; search: %q", first, count)
+			}
+			screenshot(t, ctx, "ricerca-"+size.name)
+		})
+	}
+
+	// A dossier as one ZIP, through a signed-in session.
+	web := harness.NewBrowser(t, g)
+	web.SignIn("demo", g.Pass)
+	resp, err := web.Client().Get(g.URL + "/_/zip/guastalla/2019/PC-2019-0042")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("ZIP: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	dir := filepath.Join(g.Archive("guastalla"), "2019", "PC-2019-0042")
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		want["PC-2019-0042/"+e.Name()] = string(b)
+	}
+	if len(zr.File) != len(want) || len(want) < 5 {
+		t.Fatalf("ZIP has %d files, the dossier %d", len(zr.File), len(want))
+	}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if w, ok := want[f.Name]; !ok || w != string(b) {
+			t.Errorf("ZIP entry %s differs from the file", f.Name)
+		}
+	}
+}
