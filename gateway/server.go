@@ -221,10 +221,6 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		Log:           log,
 	}
 	wc.Password = authn.Password
-	pages, err := web.New(wc)
-	if err != nil {
-		return err
-	}
 	principal := func(r *http.Request) string {
 		id, _ := auth.FromContext(r.Context())
 		return id.Name
@@ -238,6 +234,11 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		Quota:              s.usage,
 		OnUpload:           s.metrics.Upload,
 	})
+	wc.Drive = d
+	pages, err := web.New(wc)
+	if err != nil {
+		return err
+	}
 	drive := authn.Wrap(d)
 	proxies, err := forwarded.Parse(cfg.TrustedProxies)
 	if err != nil {

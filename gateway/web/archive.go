@@ -50,7 +50,9 @@ func escapedPath(p string) string {
 
 type archiveEntry struct {
 	Name, Href, Modified string
+	Action               string // form action for rename and delete
 	Dir, Preview         bool
+	CanRename, CanDelete bool
 	Size                 int64
 	mod                  time.Time
 }
@@ -60,6 +62,7 @@ type crumb struct{ Name, Href string }
 type archivePage struct {
 	page
 	Heading, Query, Sort, Dir, ZipHref, PrevHref, NextHref string
+	UploadAction, ChangeAction                             string // forms, when the person may write here
 	Crumbs                                                 []crumb
 	Entries                                                []archiveEntry
 	Total, Page, Pages                                     int
@@ -167,6 +170,10 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	}
 	pg.Entries = entries[(pg.Page-1)*pageSize : min(pg.Page*pageSize, pg.Total)]
 	pg.Heading = "Archivio"
+	if p != "/" && pol.Decide(access.Write, p) == access.Allow {
+		pg.UploadAction = "/_/carica" + escapedPath(p)
+		pg.ChangeAction = "/_/modifica" + escapedPath(p)
+	}
 	if p != "/" {
 		pg.Heading = path.Base(p)
 		pg.ZipHref = "/_/zip" + escapedPath(p)
@@ -194,7 +201,14 @@ func (h *Handler) listAll(ctx context.Context, p string, pol Decider) ([]archive
 			if pol.Decide(access.Read, np) != access.Allow {
 				continue
 			}
-			ae := archiveEntry{Name: e.Name(), Dir: e.IsDir, Size: e.Size, mod: e.ModTime, Preview: previewable(e.ContentType)}
+			ae := archiveEntry{Name: e.Name(), Dir: e.IsDir, Size: e.Size, mod: e.ModTime, Preview: previewable(e.ContentType),
+				Action:    "/_/modifica" + escapedPath(np),
+				CanRename: pol.Decide(access.Write, np) == access.Allow && pol.Decide(access.Write, p) == access.Allow}
+			del := access.Delete
+			if e.IsDir {
+				del = access.DeleteTree
+			}
+			ae.CanDelete = pol.Decide(del, np) == access.Allow
 			if e.IsDir {
 				ae.Href = "/_/archivio" + escapedPath(np) + "/"
 			} else {

@@ -75,7 +75,10 @@ type Config struct {
 	// the same that decides WebDAV requests.
 	FS     backends.Backend
 	Policy func(ctx context.Context, s state.Session) (Decider, error)
-	Log    *slog.Logger
+	// Drive is the WebDAV handler, without authentication: the pages send
+	// it the requests that change the archive, as the session's person.
+	Drive http.Handler
+	Log   *slog.Logger
 }
 
 // Handler serves the pages.
@@ -110,6 +113,8 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("POST /_/password/revoca", h.revokePassword)
 	h.mux.HandleFunc("GET /_/archivio/", h.archive)
 	h.mux.HandleFunc("GET /_/zip/", h.zipFolder)
+	h.mux.HandleFunc("POST /_/carica/", h.upload)
+	h.mux.HandleFunc("POST /_/modifica/", h.change)
 	h.mux.HandleFunc("GET /_/accessi", h.grantsPage)
 	h.mux.HandleFunc("POST /_/accessi", h.createGrant)
 	h.mux.HandleFunc("POST /_/accessi/revoca", h.revokeGrant)
@@ -122,7 +127,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	// Forms are small; uploads stream to the storage, bounded by its quota.
+	if !strings.HasPrefix(r.URL.Path, "/_/carica/") {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
