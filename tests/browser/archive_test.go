@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -90,6 +91,60 @@ func TestArchivePages(t *testing.T) {
 			screenshot(t, ctx, "ricerca-"+size.name)
 		})
 	}
+
+	// A 200 MiB upload from the page, with its progress shown.
+	t.Run("upload with progress", func(t *testing.T) {
+		src := filepath.Join(t.TempDir(), "scansione-tavole.pdf")
+		f, err := os.Create(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunk := bytes.Repeat([]byte("%PDF scansione "), 1<<16)
+		for written := 0; written < 200<<20; written += len(chunk) {
+			f.Write(chunk)
+		}
+		f.Close()
+		st, _ := os.Stat(src)
+		ctx := newBrowser(t)
+		if err := chromedp.Run(ctx,
+			chromedp.Navigate(g.URL+"/_/accedi"),
+			chromedp.WaitVisible(`#utente`, chromedp.ByID),
+			chromedp.SendKeys(`#utente`, "demo", chromedp.ByID),
+			chromedp.SendKeys(`#parola`, g.Pass, chromedp.ByID),
+			chromedp.Click(`#entra-locale`, chromedp.ByID),
+			chromedp.WaitVisible(`#sfoglia`, chromedp.ByID),
+			chromedp.Navigate(g.URL+"/_/archivio/guastalla/2019/PC-2019-0042/"),
+			chromedp.WaitVisible(`#modulo-carica`, chromedp.ByID),
+			chromedp.SetUploadFiles(`#file`, []string{src}, chromedp.ByID),
+			chromedp.Click(`#carica`, chromedp.ByID),
+		); err != nil {
+			t.Fatalf("start the upload: %v", err)
+		}
+		// Watch the bar: it must show a value between the ends, then finish.
+		seen := map[int]bool{}
+		deadline := time.Now().Add(90 * time.Second)
+		for time.Now().Before(deadline) {
+			var v int
+			if err := chromedp.Run(ctx, chromedp.Evaluate(`(function(){var b=document.getElementById("avanzamento");return b?Math.round(b.value):-1})()`, &v)); err == nil {
+				seen[v] = true
+			}
+			if code, _, h := g.Status("HEAD", "/guastalla/2019/PC-2019-0042/scansione-tavole.pdf", nil, ""); code == 200 && h.Get("Content-Length") == fmt.Sprint(st.Size()) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		partial := false
+		for v := range seen {
+			partial = partial || (v > 0 && v < 100)
+		}
+		if !partial {
+			t.Errorf("no progress shown between 0 and 100 %%: %v", seen)
+		}
+		code, _, h := g.Status("HEAD", "/guastalla/2019/PC-2019-0042/scansione-tavole.pdf", nil, "")
+		if code != 200 || h.Get("Content-Length") != fmt.Sprint(st.Size()) {
+			t.Fatalf("uploaded file: %d, %s bytes, want %d", code, h.Get("Content-Length"), st.Size())
+		}
+	})
 
 	// A dossier as one ZIP, through a signed-in session.
 	web := harness.NewBrowser(t, g)
