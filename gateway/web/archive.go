@@ -16,6 +16,7 @@ import (
 
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
+	"github.com/bassareggiana/faldone/backends/state"
 )
 
 // Decider is the authorization of a person: the same one WebDAV uses.
@@ -89,25 +90,36 @@ func previewable(ct string) bool {
 		strings.HasPrefix(ct, "image/gif") || strings.HasPrefix(ct, "image/webp")
 }
 
-// archive serves a folder of the archive as a page: breadcrumbs, search,
-// sorting and paging, with only what the person may see.
-func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
+// readable opens a page about the archive path that follows prefix in the
+// URL: it needs a session, a valid path (the root only when root is set)
+// and the right to read there, and answers the browser itself otherwise.
+func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string, root bool) (state.Session, string, Decider, bool) {
 	sess, ok := h.session(w, r)
 	if !ok {
-		return
+		return sess, "", nil, false
 	}
-	p, ok := archivePath(r, "/_/archivio")
-	if !ok {
+	p, ok := archivePath(r, prefix)
+	if !ok || (p == "/" && !root) {
 		h.message(w, http.StatusBadRequest, "Percorso non valido", "Il percorso richiesto non è valido.")
-		return
+		return sess, "", nil, false
 	}
 	pol, err := h.cfg.Policy(r.Context(), sess)
 	if err != nil {
 		h.unavailable(w, "authorize", err)
-		return
+		return sess, "", nil, false
 	}
 	if pol.Decide(access.Read, p) != access.Allow {
 		h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+		return sess, "", nil, false
+	}
+	return sess, p, pol, true
+}
+
+// archive serves a folder of the archive as a page: breadcrumbs, search,
+// sorting and paging, with only what the person may see.
+func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
+	sess, p, pol, ok := h.readable(w, r, "/_/archivio", true)
+	if !ok {
 		return
 	}
 	entries, err := h.listAll(r.Context(), p, pol)
@@ -229,22 +241,8 @@ func (h *Handler) listAll(ctx context.Context, p string, pol Decider) ([]archive
 // zipFolder streams a folder, with everything in it the person may see, as
 // one ZIP archive: no temporary file, memory bounded by one copy buffer.
 func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
-	sess, ok := h.session(w, r)
+	sess, p, pol, ok := h.readable(w, r, "/_/zip", false)
 	if !ok {
-		return
-	}
-	p, ok := archivePath(r, "/_/zip")
-	if !ok || p == "/" {
-		h.message(w, http.StatusBadRequest, "Percorso non valido", "Scegli una cartella da scaricare.")
-		return
-	}
-	pol, err := h.cfg.Policy(r.Context(), sess)
-	if err != nil {
-		h.unavailable(w, "authorize", err)
-		return
-	}
-	if pol.Decide(access.Read, p) != access.Allow {
-		h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
 		return
 	}
 	bp := strings.TrimPrefix(p, "/")

@@ -42,7 +42,7 @@ type S3Server struct {
 	Dir string
 
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *SyncBuffer
 	done chan struct{} // closed when the process has exited
 }
 
@@ -143,7 +143,7 @@ func startS3(bin, dir string) (*S3Server, error) {
 		SecretKey: rand.Text(),
 		Region:    "us-east-1",
 		Dir:       dir,
-		out:       &syncBuffer{},
+		out:       &SyncBuffer{},
 		done:      make(chan struct{}),
 	}
 	// Without --keep-alive versitygw closes every connection after one
@@ -252,19 +252,19 @@ func freePort() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
+// SyncBuffer collects a process's output while it runs.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bassareggiana/faldone/tests/harness"
 )
 
 // TestCadaver: a scripted cadaver session over TLS — mkcol, put, ls, get,
@@ -105,7 +107,7 @@ func TestCadaver(t *testing.T) {
 type cadaverSession struct {
 	t     *testing.T
 	stdin io.WriteCloser
-	out   *syncBuffer
+	out   *harness.SyncBuffer
 	mark  int // where the answer to the next command starts in out
 	done  chan struct{}
 }
@@ -133,7 +135,7 @@ func startCadaver(t *testing.T, e *env) *cadaverSession {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cadaverSession{t: t, stdin: stdin, out: &syncBuffer{}, done: make(chan struct{})}
+	c := &cadaverSession{t: t, stdin: stdin, out: &harness.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = c.out, c.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("cadaver: %v", err)

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -241,7 +240,7 @@ func mountRclone(t *testing.T, e *env, dir, work string) *mounted {
 		"--cache-dir", filepath.Join(work, "cache"),
 		"--rc", "--rc-addr", rcAddr, "--rc-no-auth",
 		"-v")
-	var log syncBuffer
+	var log harness.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("rclone mount: %v", err)
@@ -418,22 +417,4 @@ func davfsPID(dir string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("davfs2 pid file: %w", err)
-}
-
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
