@@ -201,6 +201,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 			return cfg.Access.MinWriteACR == "" || acrRank(acr) >= acrRank(cfg.Access.MinWriteACR)
 		},
 		Grants:  s.store,
+		Locks:   s.store,
 		Manages: rl.manages,
 		FS:      ns,
 		Policy: func(ctx context.Context, sess state.Session) (web.Decider, error) {
@@ -233,6 +234,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		MaxLockTimeout:     cfg.WebDAV.MaxLockTimeout,
 		Quota:              s.usage,
 		OnUpload:           s.metrics.Upload,
+		FolderPage:         web.FolderPages,
 	})
 	wc.Drive = d
 	pages, err := web.New(wc)

@@ -3,7 +3,6 @@ package dav
 import (
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"net/http"
 	"strconv"
@@ -40,7 +39,7 @@ func (rq *request) get() error {
 	rng := parseRange(rq.r.Header.Get("Range"))
 	obj, err := rq.fs.Open(rq.ctx, backendPath(rq.path), rng)
 	if errors.Is(err, backends.ErrIsDir) {
-		return rq.listing()
+		return rq.folderPage()
 	}
 	if errors.Is(err, backends.ErrRange) {
 		if e, serr := rq.stat(rq.path); serr == nil {
@@ -151,57 +150,16 @@ func ifRangeMatches(v string, e backends.Entry) bool {
 	return err == nil && e.ModTime.Truncate(time.Second).Equal(t)
 }
 
-var listingPage = template.Must(template.New("cartella").Parse(`<!DOCTYPE html>
-<html lang="it"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} — Faldone</title></head>
-<body><main><h1>{{.Title}}</h1>
-{{if .Parent}}<p><a href="{{.Parent}}">Cartella superiore</a></p>{{end}}
-<table><thead><tr><th scope="col">Nome</th><th scope="col">Dimensione</th><th scope="col">Modificato</th></tr></thead><tbody>
-{{range .Entries}}<tr><td><a href="{{.Href}}">{{.Name}}{{if .Dir}}/{{end}}</a></td><td>{{if not .Dir}}{{.Size}} byte{{end}}</td><td>{{.Modified}}</td></tr>
-{{else}}<tr><td colspan="3">La cartella è vuota.</td></tr>
-{{end}}</tbody></table>{{if .More}}<p>Sono mostrati i primi {{len .Entries}} elementi.</p>{{end}}</main></body></html>
-`))
-
-type listingEntry struct {
-	Href, Name, Modified string
-	Dir                  bool
-	Size                 int64
-}
-
-// listing answers GET on a folder with a plain page of its first entries,
-// for a person who opens the drive's address in a browser.
-func (rq *request) listing() error {
-	e, err := rq.stat(rq.path)
-	if err != nil {
+// folderPage answers GET on a folder. The archive pages show folders to
+// people; one listing, with its search, sorting and paging, is enough.
+func (rq *request) folderPage() error {
+	if _, err := rq.stat(rq.path); err != nil {
 		return err
 	}
-	if code := httpPreconditions(rq.r, e, true, true); code != 0 {
-		return rq.notModified(code, e)
+	if rq.opts.FolderPage == "" {
+		rq.w.Header().Set("Allow", "OPTIONS, PROPFIND, LOCK, UNLOCK")
+		return newStatus(http.StatusMethodNotAllowed, "GET on a folder")
 	}
-	page, err := rq.fs.List(rq.ctx, backendPath(rq.path), backends.ListOptions{})
-	if err != nil {
-		return err
-	}
-	data := struct {
-		Title, Parent string
-		Entries       []listingEntry
-		More          bool
-	}{Title: rq.path, More: page.Next != ""}
-	if rq.path != "/" {
-		data.Parent = href(parentOf(rq.path), true)
-	}
-	for _, c := range page.Entries {
-		p := namespacePath(c.Path)
-		if !rq.visible(p) {
-			continue
-		}
-		le := listingEntry{Href: href(p, c.IsDir), Name: c.Name(), Dir: c.IsDir, Size: c.Size}
-		if !c.ModTime.IsZero() {
-			le.Modified = c.ModTime.Local().Format("02/01/2006 15:04")
-		}
-		data.Entries = append(data.Entries, le)
-	}
-	rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	rq.entryHeaders(e)
-	return listingPage.Execute(rq.w, data)
+	http.Redirect(rq.w, rq.r, rq.opts.FolderPage+href(rq.path, true), http.StatusSeeOther)
+	return nil
 }

@@ -42,6 +42,10 @@ type Options struct {
 	Quota Quota
 	// OnUpload, when set, is told when a PUT body starts (+1) and ends (-1).
 	OnUpload func(delta int)
+	// FolderPage, when set, is the prefix of the pages that show a folder
+	// in a browser: GET on a folder is sent there. Without it, GET on a
+	// folder is not allowed.
+	FolderPage string
 }
 
 // Policy decides what the request's person may do where (see auth/access).

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/backends/state"
@@ -60,7 +63,59 @@ func (s *statusOnly) Write(b []byte) (int, error) {
 
 // validName checks a file or folder name typed or uploaded in a page.
 func validName(n string) bool {
-	return n != "" && n != "." && n != ".." && len(n) <= 255 && !strings.ContainsAny(n, "/\\\x00")
+	return n != "" && n != "." && n != ".." && len(n) <= 255 && utf8.ValidString(n) && !strings.ContainsAny(n, "/\\\x00")
+}
+
+// maxRelPath bounds the relative path of an uploaded file.
+const maxRelPath = 4096
+
+// relativePath checks the path of an uploaded file or folder below the
+// folder it is uploaded to: names joined by slashes, none empty or "..".
+func relativePath(s string) (string, bool) {
+	if s == "" || len(s) > maxRelPath {
+		return "", false
+	}
+	segs := strings.Split(s, "/")
+	if len(segs) > 32 {
+		return "", false
+	}
+	for _, seg := range segs {
+		if !validName(seg) {
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// rawFileName is the file name a browser sent for a part, with the folders
+// of a folder upload: Part.FileName keeps only the last name.
+func rawFileName(p *multipart.Part) string {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return ""
+	}
+	return params["filename"]
+}
+
+// makeFolders creates the folders of rel below dir that this upload has
+// not made yet; a folder that exists already is fine.
+func (h *Handler) makeFolders(r *http.Request, sess state.Session, dir, rel string, made map[string]bool) int {
+	if rel == "." {
+		return http.StatusOK
+	}
+	p := dir
+	for _, seg := range strings.Split(rel, "/") {
+		p = path.Join(p, seg)
+		if made[p] {
+			continue
+		}
+		code := h.drive(r.Context(), r, sess, "MKCOL", p, nil, nil)
+		if code >= 300 && code != http.StatusMethodNotAllowed {
+			return code
+		}
+		made[p] = true
+	}
+	return http.StatusOK
 }
 
 // upload stores the files of a multipart form in a folder, each streamed
@@ -91,6 +146,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusForbidden, "Richiesta non valida", "La pagina è scaduta: ricaricala e riprova.")
 		return
 	}
+	// Folders dropped or chosen in the page come as relative paths: in
+	// "cartella" fields, and as the names of their files.
+	made := map[string]bool{dir: true}
 	stored, failed := 0, 0
 	for {
 		part, err := mr.NextPart()
@@ -101,15 +159,38 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 			h.message(w, http.StatusBadRequest, "Caricamento interrotto", "Il caricamento si è interrotto: i file non completi non sono stati salvati.")
 			return
 		}
-		name := path.Base(part.FileName())
-		if part.FormName() != "file" || !validName(name) {
+		var code int
+		switch part.FormName() {
+		case "cartella":
+			b, _ := io.ReadAll(io.LimitReader(part, maxRelPath+1))
+			rel, ok := relativePath(string(b))
+			if !ok {
+				failed++
+				continue
+			}
+			code = h.makeFolders(r, sess, dir, rel, made)
+		case "file":
+			name := rawFileName(part)
+			if name == "" { // an empty file input in a form sent without the script
+				part.Close()
+				continue
+			}
+			rel, ok := relativePath(name)
+			if !ok {
+				part.Close()
+				failed++
+				continue
+			}
+			if code = h.makeFolders(r, sess, dir, path.Dir(rel), made); code < 300 {
+				if code = h.drive(r.Context(), r, sess, http.MethodPut, path.Join(dir, rel), nil, part); code < 300 {
+					stored++
+				}
+			}
+		default:
 			part.Close()
 			continue
 		}
-		switch code := h.drive(r.Context(), r, sess, http.MethodPut, path.Join(dir, name), nil, part); code {
-		case http.StatusCreated, http.StatusNoContent:
-			stored++
-		default:
+		if code >= 300 {
 			failed++
 			if code == http.StatusForbidden || code == http.StatusNotFound {
 				h.message(w, code, "Caricamento non consentito", "Non puoi caricare file in questa cartella.")
@@ -117,6 +198,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	h.cfg.Log.Info("upload from a page", "person", sess.Person, "path", dir, "files", stored, "failed", failed)
 	if failed > 0 {
 		h.message(w, http.StatusConflict, "Caricamento incompleto", "Alcuni file non sono stati salvati.")
 		return

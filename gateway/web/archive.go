@@ -51,11 +51,13 @@ func escapedPath(p string) string {
 
 type archiveEntry struct {
 	Name, Href, Modified string
+	Download, SizeText   string // files only
 	Action               string // form action for rename and delete
-	Dir, Preview         bool
+	Dir, Locked          bool
 	CanRename, CanDelete bool
 	Size                 int64
 	mod                  time.Time
+	path                 string
 }
 
 type crumb struct{ Name, Href string }
@@ -189,11 +191,15 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	if p != "/" {
 		pg.Heading = path.Base(p)
 		pg.ZipHref = "/_/zip" + escapedPath(p)
-		acc := ""
-		for _, s := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
-			acc += "/" + s
-			pg.Crumbs = append(pg.Crumbs, crumb{Name: s, Href: "/_/archivio" + escapedPath(acc) + "/"})
-		}
+		pg.Crumbs = crumbs(p)
+	}
+	locked, err := h.lockedIn(r.Context(), p, pg.Entries)
+	if err != nil {
+		h.unavailable(w, "read locks", err)
+		return
+	}
+	for i := range pg.Entries {
+		pg.Entries[i].Locked = locked[pg.Entries[i].path]
 	}
 	h.cfg.Audit(r, sess.Person, "BROWSE", p, http.StatusOK)
 	h.render(w, http.StatusOK, "archivio.html", pg)
@@ -213,7 +219,7 @@ func (h *Handler) listAll(ctx context.Context, p string, pol Decider) ([]archive
 			if pol.Decide(access.Read, np) != access.Allow {
 				continue
 			}
-			ae := archiveEntry{Name: e.Name(), Dir: e.IsDir, Size: e.Size, mod: e.ModTime, Preview: previewable(e.ContentType),
+			ae := archiveEntry{Name: e.Name(), Dir: e.IsDir, Size: e.Size, mod: e.ModTime, path: np,
 				Action:    "/_/modifica" + escapedPath(np),
 				CanRename: pol.Decide(access.Write, np) == access.Allow && pol.Decide(access.Write, p) == access.Allow}
 			del := access.Delete
@@ -224,7 +230,9 @@ func (h *Handler) listAll(ctx context.Context, p string, pol Decider) ([]archive
 			if e.IsDir {
 				ae.Href = "/_/archivio" + escapedPath(np) + "/"
 			} else {
-				ae.Href = escapedPath(np)
+				ae.Href = "/_/scheda" + escapedPath(np)
+				ae.Download = escapedPath(np)
+				ae.SizeText = sizeText(e.Size)
 			}
 			if !e.ModTime.IsZero() {
 				ae.Modified = e.ModTime.Local().Format("02/01/2006 15:04")

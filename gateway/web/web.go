@@ -38,6 +38,9 @@ var staticFS embed.FS
 // whose ids start with a letter or digit.
 const Prefix = "/_/"
 
+// FolderPages is where the pages show the archive's folders.
+const FolderPages = Prefix + "archivio"
+
 // Comune is a Comune as the pages show it.
 type Comune struct{ ID, Name string }
 
@@ -78,6 +81,8 @@ type Config struct {
 	// Drive is the WebDAV handler, without authentication: the pages send
 	// it the requests that change the archive, as the session's person.
 	Drive http.Handler
+	// Locks, when set, tells who holds the WebDAV locks on the archive.
+	Locks Locks
 	Log   *slog.Logger
 }
 
@@ -113,6 +118,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("POST /_/password/revoca", h.revokePassword)
 	h.mux.HandleFunc("GET /_/archivio/", h.archive)
 	h.mux.HandleFunc("GET /_/zip/", h.zipFolder)
+	h.mux.HandleFunc("GET /_/scheda/", h.details)
 	h.mux.HandleFunc("POST /_/carica/", h.upload)
 	h.mux.HandleFunc("POST /_/modifica/", h.change)
 	h.mux.HandleFunc("GET /_/accessi", h.grantsPage)

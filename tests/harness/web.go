@@ -80,9 +80,19 @@ func (b *Browser) Client() *http.Client { return b.c }
 // multipart/form-data, the CSRF token first, as the page's form does.
 func (b *Browser) Upload(action string, files map[string][]byte) (int, string) {
 	b.t.Helper()
+	return b.UploadTree(action, nil, files)
+}
+
+// UploadTree posts a folder as the page's script does: the folders to
+// make as "cartella" fields, then the files named by their relative paths.
+func (b *Browser) UploadTree(action string, dirs []string, files map[string][]byte) (int, string) {
+	b.t.Helper()
 	var body strings.Builder
 	mw := multipart.NewWriter(&body)
 	mw.WriteField("csrf", b.csrf)
+	for _, d := range dirs {
+		mw.WriteField("cartella", d)
+	}
 	for name, content := range files {
 		fw, err := mw.CreateFormFile("file", name)
 		if err != nil {

@@ -325,19 +325,21 @@ func TestAccessAttacks(t *testing.T) {
 		{"/guastalla/", []string{"/guastalla/2019/"}, []string{"/guastalla/2020/"}},
 		{"/guastalla/2019/", []string{grantDir + "/"}, []string{"PC-2019-0002"}},
 	}
+	web := harness.NewBrowser(t, w.g)
+	web.SignIn(grantAttivo, pw(grantAttivo))
 	for _, l := range leaks {
 		code, body, _ := tecnico.Status("PROPFIND", l.path, map[string]string{"Depth": "1"}, "")
 		if code != 207 {
 			t.Errorf("grantee PROPFIND %s: %d", l.path, code)
 		}
-		_, page, _ := tecnico.Status("GET", l.path, map[string]string{"Accept": "text/html"}, "")
+		_, page := web.Get("/_/archivio" + l.path)
 		for _, s := range l.want {
-			if !strings.Contains(body, "<href>"+s+"</href>") {
-				t.Errorf("grantee PROPFIND %s misses %s", l.path, s)
+			if !strings.Contains(body, "<href>"+s+"</href>") || !strings.Contains(page, strings.Trim(s, "/")+"/") {
+				t.Errorf("grantee PROPFIND or archive page of %s misses %s", l.path, s)
 			}
 		}
 		for _, s := range l.not {
-			if strings.Contains(body, s) || strings.Contains(page, s) {
+			if strings.Contains(body, s) || strings.Contains(page, strings.Trim(s, "/")) {
 				t.Errorf("grantee listing of %s shows %s", l.path, s)
 			}
 		}

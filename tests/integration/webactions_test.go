@@ -31,6 +31,51 @@ func TestArchiveActionsInTheBrowser(t *testing.T) {
 			t.Errorf("uploaded %s: %d, %d bytes", name, code, len(got))
 		}
 	}
+	// A folder dropped on the page: its tree, an empty subfolder included.
+	tree := map[string][]byte{"rilievi-2024/pianta.dwg": []byte("pianta"), "rilievi-2024/foto/01.jpg": []byte("foto uno")}
+	if code, _ := ed.UploadTree("/_/carica"+ownDir, []string{"rilievi-2024", "rilievi-2024/vuota"}, tree); code != 200 {
+		t.Fatalf("folder upload: %d", code)
+	}
+	for name, want := range tree {
+		if code, got, _ := w.admin.Status("GET", ownDir+"/"+name, nil, ""); code != 200 || got != string(want) {
+			t.Errorf("uploaded %s: %d %q", name, code, got)
+		}
+	}
+	if code, _, _ := w.admin.Status("PROPFIND", ownDir+"/rilievi-2024/vuota/", map[string]string{"Depth": "0"}, ""); code != 207 {
+		t.Errorf("empty folder of the upload: %d", code)
+	}
+	// The drive's address of a folder, opened in a browser, is its page.
+	if code, page := ed.Get(ownDir + "/rilievi-2024/"); code != 200 || !strings.Contains(page, `id="elenco"`) || !strings.Contains(page, "pianta.dwg") {
+		t.Errorf("GET of the folder's WebDAV address: %d, not its archive page", code)
+	}
+	// Paths that climb out of the folder, or name nothing, are refused.
+	for _, bad := range []string{"../fuori.pdf", "a//b.pdf", "a/./b.pdf", "a/\\b.pdf"} {
+		if code, _ := ed.UploadTree("/_/carica"+ownDir+"/rilievi-2024", nil, map[string][]byte{bad: []byte("x")}); code != http.StatusConflict {
+			t.Errorf("upload named %q: %d, want 409", bad, code)
+		}
+	}
+	if code, _, _ := w.admin.Status("GET", ownDir+"/fuori.pdf", nil, ""); code != 404 {
+		t.Errorf("an upload climbed out of its folder: %d", code)
+	}
+
+	// A file's page: its details, and who has it open.
+	const lockBody = `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>geom. Bianchi</D:href></D:owner></D:lockinfo>`
+	code, _, lh := w.who["editore"].Status("LOCK", ownDir+"/rilievi-2024/pianta.dwg", map[string]string{"Timeout": "Second-600"}, lockBody)
+	if code != 200 {
+		t.Fatalf("LOCK: %d", code)
+	}
+	code, page = ed.Get("/_/scheda" + ownDir + "/rilievi-2024/pianta.dwg")
+	if code != 200 || !strings.Contains(page, "Aperto da <strong>editore</strong> (geom. Bianchi)") || !strings.Contains(page, "6 byte") || !strings.Contains(page, "Disegno CAD (DWG)") {
+		t.Errorf("details of a locked file: %d\n%s", code, page)
+	}
+	if _, page = ed.Get("/_/archivio" + ownDir + "/rilievi-2024/"); strings.Count(page, `class="in-uso"`) != 1 {
+		t.Errorf("folder page marks %d files in use, want 1", strings.Count(page, `class="in-uso"`))
+	}
+	w.who["editore"].Status("UNLOCK", ownDir+"/rilievi-2024/pianta.dwg", map[string]string{"Lock-Token": lh.Get("Lock-Token")}, "")
+	if _, page = ed.Get("/_/scheda" + ownDir + "/rilievi-2024/pianta.dwg"); !strings.Contains(page, "nessuno ha il file aperto") {
+		t.Errorf("details after UNLOCK still show a lock")
+	}
+
 	ed.Get("/_/archivio" + ownDir + "/")
 	if code, _ := ed.Post("/_/modifica"+ownDir, url.Values{"azione": {"cartella"}, "nome": {"rilievi"}}); code != 200 {
 		t.Errorf("new folder: %d", code)

@@ -1,0 +1,182 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bassareggiana/faldone/auth/access"
+	"github.com/bassareggiana/faldone/backends/state"
+)
+
+// Locks reads the WebDAV locks, so that a page can say who has a file open.
+type Locks interface {
+	Locks(ctx context.Context, p string, descendants bool, now time.Time) ([]state.Lock, error)
+}
+
+type lockInfo struct {
+	Holder, Client, Since, Until string
+}
+
+type detailsPage struct {
+	page
+	Name, Folder, FolderHref, Type, Size, Modified string
+	Download, Action                               string
+	PDF, Image, CanRename, CanDelete               bool
+	Locks                                          []lockInfo
+	Crumbs                                         []crumb
+}
+
+// details shows a file: its size, type and date, who has it locked, a
+// preview of PDFs and images, and what the person may do with it.
+func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
+	sess, p, pol, ok := h.readable(w, r, "/_/scheda", false)
+	if !ok {
+		return
+	}
+	e, err := h.cfg.FS.Stat(r.Context(), strings.TrimPrefix(p, "/"))
+	if err != nil {
+		if statusOfBackend(err) == http.StatusNotFound {
+			h.message(w, http.StatusNotFound, "File non trovato", "Il file non esiste o non è accessibile.")
+			return
+		}
+		h.unavailable(w, "stat file", err)
+		return
+	}
+	if e.IsDir {
+		http.Redirect(w, r, "/_/archivio"+escapedPath(p)+"/", http.StatusSeeOther)
+		return
+	}
+	dir := path.Dir(p)
+	pg := detailsPage{page: page{Title: e.Name(), Session: &sess, CSRF: sess.CSRF}, Name: e.Name(),
+		Folder: path.Base(dir), FolderHref: "/_/archivio" + escapedPath(dir) + "/", Type: typeName(e.ContentType),
+		Size: sizeText(e.Size), Download: escapedPath(p), Action: "/_/modifica" + escapedPath(p),
+		Crumbs: crumbs(dir), PDF: e.ContentType == "application/pdf", Image: previewable(e.ContentType) && e.ContentType != "application/pdf",
+		CanRename: pol.Decide(access.Write, p) == access.Allow && pol.Decide(access.Write, dir) == access.Allow,
+		CanDelete: pol.Decide(access.Delete, p) == access.Allow}
+	if !e.ModTime.IsZero() {
+		pg.Modified = e.ModTime.Local().Format("02/01/2006 15:04")
+	}
+	if h.cfg.Locks != nil {
+		locks, err := h.cfg.Locks.Locks(r.Context(), p, false, time.Now())
+		if err != nil {
+			h.unavailable(w, "read locks", err)
+			return
+		}
+		for _, l := range locks {
+			if !l.Covers(p) {
+				continue
+			}
+			li := lockInfo{Holder: l.Principal, Client: ownerText(l.Owner), Since: l.Created.Local().Format("02/01/2006 15:04")}
+			if !l.Expires.IsZero() {
+				li.Until = l.Expires.Local().Format("02/01/2006 15:04")
+			}
+			pg.Locks = append(pg.Locks, li)
+		}
+	}
+	h.cfg.Audit(r, sess.Person, "DETAILS", p, http.StatusOK)
+	h.render(w, http.StatusOK, "scheda.html", pg)
+}
+
+// lockedIn returns the paths among the entries of folder p that a live
+// lock covers: one query for the whole folder.
+func (h *Handler) lockedIn(ctx context.Context, p string, entries []archiveEntry) (map[string]bool, error) {
+	if h.cfg.Locks == nil {
+		return nil, nil
+	}
+	locks, err := h.cfg.Locks.Locks(ctx, p, true, time.Now())
+	if err != nil || len(locks) == 0 {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, e := range entries {
+		for _, l := range locks {
+			if l.Covers(e.path) {
+				out[e.path] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+// crumbs are the links to a folder and each folder above it.
+func crumbs(dir string) []crumb {
+	var out []crumb
+	if dir == "/" {
+		return nil
+	}
+	acc := ""
+	for _, s := range strings.Split(strings.TrimPrefix(dir, "/"), "/") {
+		acc += "/" + s
+		out = append(out, crumb{Name: s, Href: "/_/archivio" + escapedPath(acc) + "/"})
+	}
+	return out
+}
+
+// ownerText is the text of a lock's DAV:owner, which clients fill with a
+// name, an address or a URL; the markup around it is dropped.
+func ownerText(owner string) string {
+	d := xml.NewDecoder(strings.NewReader(owner))
+	var b bytes.Buffer
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			break
+		}
+		if cd, ok := tok.(xml.CharData); ok {
+			b.Write(cd)
+			b.WriteByte(' ')
+		}
+	}
+	s := strings.Join(strings.Fields(b.String()), " ")
+	s = strings.TrimPrefix(s, "mailto:")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+// sizeText writes a size as people read it, in Italian: "1,5 MB".
+func sizeText(n int64) string {
+	if n < 1000 {
+		return strconv.FormatInt(n, 10) + " byte"
+	}
+	units := []string{"kB", "MB", "GB", "TB"}
+	v := float64(n)
+	i := -1
+	for v >= 1000 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	s := strconv.FormatFloat(v, 'f', 1, 64)
+	if v >= 100 {
+		s = strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strings.Replace(s, ".", ",", 1) + " " + units[i]
+}
+
+// typeName names a content type for people.
+func typeName(ct string) string {
+	switch {
+	case ct == "application/pdf":
+		return "Documento PDF"
+	case ct == "application/pkcs7-mime":
+		return "Documento firmato (p7m)"
+	case ct == "image/vnd.dwg":
+		return "Disegno CAD (DWG)"
+	case ct == "image/vnd.dxf":
+		return "Disegno CAD (DXF)"
+	case strings.HasPrefix(ct, "image/"):
+		return "Immagine"
+	case strings.HasPrefix(ct, "text/"):
+		return "Testo"
+	case ct == "application/zip":
+		return "Archivio ZIP"
+	}
+	return ct
+}
