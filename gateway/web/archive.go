@@ -150,6 +150,13 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		entries = slices.DeleteFunc(entries, func(e archiveEntry) bool { return !strings.Contains(strings.ToLower(e.Name), needle) })
 	}
 	slices.SortStableFunc(entries, func(a, b archiveEntry) int {
+		// Folders come first, whatever the order, as in a file manager.
+		if a.Dir != b.Dir {
+			if a.Dir {
+				return -1
+			}
+			return 1
+		}
 		var c int
 		switch pg.Sort {
 		case "data":
