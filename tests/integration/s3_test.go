@@ -140,6 +140,25 @@ func TestS3RequestCounts(t *testing.T) {
 			}
 		})
 	}
+	// The archive page of the same folder lists it as PROPFIND does.
+	t.Run("archive page, 2,500 entries", func(t *testing.T) {
+		web := harness.NewBrowser(t, g)
+		web.SignIn(g.User, g.Pass)
+		counter.Reset()
+		code, page := web.Get("/_/archivio/guastalla/2019/")
+		got := counter.Counts()
+		if code != 200 || !strings.Contains(page, "2501 elementi") { // the small PUT's file too
+			t.Fatalf("archive page: %d", code)
+		}
+		for op, n := range got {
+			if op != "ListObjectsV2" && n > 0 {
+				t.Errorf("archive page: unexpected %d %s requests (all: %v)", n, op, got)
+			}
+		}
+		if got["ListObjectsV2"] != 3 {
+			t.Errorf("archive page: %d ListObjectsV2 requests, want 3 as PROPFIND", got["ListObjectsV2"])
+		}
+	})
 }
 
 // TestS3InterruptedLargePut: a 100 MiB overwrite whose client goes away
