@@ -7,6 +7,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
@@ -95,8 +96,16 @@ type Handler struct {
 
 // New returns the pages' handler.
 func New(cfg Config) (*Handler, error) {
+	static, _ := fs.Sub(staticFS, "static")
+	version, err := contentVersion(static)
+	if err != nil {
+		return nil, err
+	}
 	funcs := template.FuncMap{
-		"date": func(t time.Time) string { return t.Local().Format("02/01/2006 15:04") },
+		// static names a file of the pages by its content, so browsers may
+		// keep it until the next release changes it.
+		"static": func(name string) string { return "/_/static/" + name + "?v=" + version },
+		"date":   func(t time.Time) string { return t.Local().Format("02/01/2006 15:04") },
 		// until shows the last day of something valid up to a midnight.
 		"until": func(t time.Time) string { return t.Add(-time.Second).Local().Format("02/01/2006") },
 		"join":  func(s []string) string { return strings.Join(s, ", ") },
@@ -106,7 +115,6 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux()}
-	static, _ := fs.Sub(staticFS, "static")
 	h.mux.Handle("GET /_/static/", http.StripPrefix("/_/static/", http.FileServerFS(static)))
 	h.mux.HandleFunc("GET /_/accedi", h.signInPage)
 	h.mux.HandleFunc("POST /_/accedi/locale", h.signInLocal)
@@ -132,12 +140,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self' https: http:")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
-	hd.Set("Cache-Control", "no-store")
+	if strings.HasPrefix(r.URL.Path, "/_/static/") {
+		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		hd.Set("Cache-Control", "no-store")
+	}
 	// Forms are small; uploads stream to the storage, bounded by its quota.
 	if !strings.HasPrefix(r.URL.Path, "/_/carica/") {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// contentVersion is a short hash of every file under fsys.
+func contentVersion(fsys fs.FS) (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		h.Write([]byte(p))
+		h.Write(b)
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12], err
 }
 
 // page is the data every template gets.
