@@ -69,6 +69,7 @@ type archivePage struct {
 	Crumbs                                                 []crumb
 	Entries                                                []archiveEntry
 	Total, Page, Pages                                     int
+	Searched                                               string // the search limit, when a search stopped there
 	base                                                   string
 }
 
@@ -124,7 +125,16 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	entries, err := h.listAll(r.Context(), p, pol)
+	q := r.URL.Query()
+	query := strings.TrimSpace(q.Get("cerca"))
+	var entries []archiveEntry
+	complete := true
+	var err error
+	if query != "" {
+		entries, complete, err = h.search(r.Context(), p, pol, query)
+	} else {
+		entries, err = h.listAll(r.Context(), p, pol)
+	}
 	if err != nil {
 		if statusOfBackend(err) == http.StatusNotFound {
 			h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
@@ -133,8 +143,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, "list folder", err)
 		return
 	}
-	q := r.URL.Query()
-	pg := archivePage{page: page{Title: "Archivio", Session: &sess, CSRF: sess.CSRF}, Query: strings.TrimSpace(q.Get("cerca")),
+	pg := archivePage{page: page{Title: "Archivio", Session: &sess, CSRF: sess.CSRF}, Query: query,
 		Sort: q.Get("ordina"), Dir: q.Get("verso"), base: "/_/archivio" + escapedPath(p)}
 	if p != "/" {
 		pg.base += "/"
@@ -144,10 +153,6 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	}
 	if pg.Dir != "desc" {
 		pg.Dir = "asc"
-	}
-	if pg.Query != "" {
-		needle := strings.ToLower(pg.Query)
-		entries = slices.DeleteFunc(entries, func(e archiveEntry) bool { return !strings.Contains(strings.ToLower(e.Name), needle) })
 	}
 	slices.SortStableFunc(entries, func(a, b archiveEntry) int {
 		// Folders come first, whatever the order, as in a file manager.
@@ -172,6 +177,9 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		}
 		return c
 	})
+	if !complete {
+		pg.Searched = thousandsText(h.searchLimit())
+	}
 	pg.Total = len(entries)
 	pg.Pages = max(1, (pg.Total+pageSize-1)/pageSize)
 	pg.Page, _ = strconv.Atoi(q.Get("pagina"))
@@ -226,31 +234,36 @@ func (h *Handler) listAll(ctx context.Context, p string, pol Decider) ([]archive
 			if pol.Decide(access.Read, np) != access.Allow {
 				continue
 			}
-			ae := archiveEntry{Name: e.Name(), Dir: e.IsDir, Size: e.Size, mod: e.ModTime, path: np,
-				Action:    "/_/modifica" + escapedPath(np),
-				CanRename: pol.Decide(access.Write, np) == access.Allow && pol.Decide(access.Write, p) == access.Allow}
-			del := access.Delete
-			if e.IsDir {
-				del = access.DeleteTree
-			}
-			ae.CanDelete = pol.Decide(del, np) == access.Allow
-			if e.IsDir {
-				ae.Href = "/_/archivio" + escapedPath(np) + "/"
-			} else {
-				ae.Href = "/_/scheda" + escapedPath(np)
-				ae.Download = escapedPath(np)
-				ae.SizeText = sizeText(e.Size)
-			}
-			if !e.ModTime.IsZero() {
-				ae.Modified = e.ModTime.Local().Format("02/01/2006 15:04")
-			}
-			out = append(out, ae)
+			out = append(out, h.entry(np, e, pol))
 		}
 		if page.Next == "" {
 			return out, nil
 		}
 		opts.Token = page.Next
 	}
+}
+
+// entry is a row of a folder page: the entry e, at np.
+func (h *Handler) entry(np string, e backends.Entry, pol Decider) archiveEntry {
+	ae := archiveEntry{Name: e.Name(), Dir: e.IsDir, Size: e.Size, mod: e.ModTime, path: np,
+		Action:    "/_/modifica" + escapedPath(np),
+		CanRename: pol.Decide(access.Write, np) == access.Allow && pol.Decide(access.Write, path.Dir(np)) == access.Allow}
+	del := access.Delete
+	if e.IsDir {
+		del = access.DeleteTree
+	}
+	ae.CanDelete = pol.Decide(del, np) == access.Allow
+	if e.IsDir {
+		ae.Href = "/_/archivio" + escapedPath(np) + "/"
+	} else {
+		ae.Href = "/_/scheda" + escapedPath(np)
+		ae.Download = escapedPath(np)
+		ae.SizeText = sizeText(e.Size)
+	}
+	if !e.ModTime.IsZero() {
+		ae.Modified = e.ModTime.Local().Format("02/01/2006 15:04")
+	}
+	return ae
 }
 
 // zipFolder streams a folder, with everything in it the person may see, as

@@ -84,7 +84,9 @@ type Config struct {
 	Drive http.Handler
 	// Locks, when set, tells who holds the WebDAV locks on the archive.
 	Locks Locks
-	Log   *slog.Logger
+	// SearchLimit bounds the entries a search looks at (default 50,000).
+	SearchLimit int
+	Log         *slog.Logger
 }
 
 // Handler serves the pages.

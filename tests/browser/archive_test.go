@@ -83,6 +83,23 @@ func TestArchivePages(t *testing.T) {
 				t.Errorf("sorted by size: first %q; search: %q, found %q", first, count, found)
 			}
 			screenshot(t, ctx, "ricerca-"+size.name)
+			// From the Comune's page, a dossier is found in the folder of its year.
+			var href string
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(g.URL+"/_/archivio/guastalla/"),
+				chromedp.WaitVisible(`#cerca`, chromedp.ByID),
+				chromedp.SendKeys(`#cerca`, "PC-2019-0042", chromedp.ByID),
+				chromedp.Click(`#cerca-vai`, chromedp.ByID),
+				chromedp.WaitVisible(`//p[@id="conteggio" and contains(., "trovat")]`, chromedp.BySearch),
+				chromedp.Text(`#conteggio`, &count, chromedp.ByID),
+				chromedp.Text(`#elenco tbody tr:first-child td`, &found),
+				chromedp.AttributeValue(`#elenco tbody tr:first-child td a`, "href", &href, nil),
+			); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(count, "1 elemento trovato") || found != "2019/PC-2019-0042/" || href != "/_/archivio/guastalla/2019/PC-2019-0042/" {
+				t.Errorf("search from the Comune: %q, first %q → %q", count, found, href)
+			}
 		})
 	}
 
