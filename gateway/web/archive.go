@@ -62,12 +62,19 @@ type archiveEntry struct {
 
 type crumb struct{ Name, Href string }
 
+// grantLink is a dossier the person may open through a grant.
+type grantLink struct {
+	Path, Href, Until string
+	Write             bool
+}
+
 type archivePage struct {
 	page
 	Heading, Query, Sort, Dir, ZipHref, PrevHref, NextHref string
 	UploadAction, ChangeAction                             string // forms, when the person may write here
 	Crumbs                                                 []crumb
 	Entries                                                []archiveEntry
+	Grants                                                 []grantLink // on the start page
 	Total, Page, Pages                                     int
 	Searched                                               string // the search limit, when a search stopped there
 	base                                                   string
@@ -215,6 +222,19 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	}
 	for i := range pg.Entries {
 		pg.Entries[i].Locked = locked[pg.Entries[i].path]
+	}
+	if p == "/" && pg.Query == "" && h.cfg.Grants != nil {
+		// The start page: the Comuni of the person's roles are the rows;
+		// the dossiers of their grants are linked above them.
+		gs, err := h.cfg.Grants.Grants(r.Context(), state.GrantFilter{Person: sess.Person, Live: true, Now: time.Now()})
+		if err != nil {
+			h.unavailable(w, "list grants", err)
+			return
+		}
+		for _, g := range gs {
+			pg.Grants = append(pg.Grants, grantLink{Path: strings.TrimPrefix(g.Path, "/"), Href: "/_/archivio" + escapedPath(g.Path) + "/",
+				Until: g.Expires.Add(-time.Second).Local().Format("02/01/2006"), Write: g.Write})
+		}
 	}
 	h.cfg.Audit(r, sess.Person, "BROWSE", p, http.StatusOK)
 	h.render(w, http.StatusOK, "archivio.html", pg)

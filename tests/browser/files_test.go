@@ -272,9 +272,14 @@ func TestArchiveFiles(t *testing.T) {
 				var r = await fetch(%q, {method: "POST", body: f});
 				return r.status; })()`, kind, action)
 		}
+		var granted string
 		if err := chromedp.Run(ctx,
 			signIn(g.URL, lettore, "password-del-lettore"),
-			chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
+			// The start page leads to the granted dossier.
+			chromedp.Click(`#sfoglia`, chromedp.ByID),
+			chromedp.WaitVisible(`#pratiche-concesse`, chromedp.ByID),
+			chromedp.Text(`#pratiche-concesse`, &granted, chromedp.ByID),
+			chromedp.Click(`#pratiche-concesse a`, chromedp.ByQuery),
 			chromedp.WaitVisible(`#elenco`, chromedp.ByID),
 			chromedp.Evaluate(`document.querySelectorAll('#modulo-carica, #zona-rilascio, #modulo-cartella, .elimina, .rinomina').length`, &controls),
 			chromedp.Evaluate(force("/_/carica"+dossier, "upload"), &forcedUpload, awaitPromise),
@@ -286,6 +291,9 @@ func TestArchiveFiles(t *testing.T) {
 			t.Fatalf("reader: %v", err)
 		}
 		screenshot(t, ctx, "lettore")
+		if !strings.Contains(granted, strings.TrimPrefix(dossier, "/")) || !strings.Contains(granted, "sola lettura") {
+			t.Errorf("start page of a grantee: %q", granted)
+		}
 		if controls != 0 || detailControls != 0 {
 			t.Errorf("a reader sees %d write controls on the folder page and %d on the file's", controls, detailControls)
 		}
