@@ -10,7 +10,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,7 +173,7 @@ func StartOIDC(t testing.TB, cfg OIDCConfig) *OIDCProvider {
 	if err != nil {
 		t.Fatalf("oidc: node is needed to run the test OpenID Provider: %v", err)
 	}
-	if err := oidcNpmCI(); err != nil {
+	if err := NpmCI(oidcDir()); err != nil {
 		t.Fatal(err)
 	}
 	// Read here so that go test's cache sees a change to the server.
@@ -672,57 +671,6 @@ func oidcClientAssertion(c OIDCClient, issuer string) (string, error) {
 
 // oidcDir is the folder of the provider's server.mjs and npm packages.
 func oidcDir() string { return filepath.Join(Root(), "tests", "oidcprovider") }
-
-var (
-	oidcNpmOnce sync.Once
-	oidcNpmErr  error
-)
-
-// oidcNpmCI runs `npm ci` in tests/oidcprovider once per process, and only
-// when node_modules was not installed from the current package-lock.json:
-// a stamp in node_modules holds the lock file's hash. A file lock keeps the
-// test binaries of several packages from installing at the same time.
-func oidcNpmCI() error {
-	oidcNpmOnce.Do(func() { oidcNpmErr = oidcInstall() })
-	return oidcNpmErr
-}
-
-func oidcInstall() error {
-	dir := oidcDir()
-	lock, err := os.ReadFile(filepath.Join(dir, "package-lock.json"))
-	if err != nil {
-		return fmt.Errorf("oidc: %w", err)
-	}
-	sum := sha256.Sum256(lock)
-	want := hex.EncodeToString(sum[:])
-	stamp := filepath.Join(dir, "node_modules", ".faldone-lock-sha256")
-	installed := func() bool {
-		b, err := os.ReadFile(stamp)
-		return err == nil && strings.TrimSpace(string(b)) == want
-	}
-	if installed() {
-		return nil
-	}
-	f, err := os.OpenFile(filepath.Join(dir, ".npm-ci.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return fmt.Errorf("oidc: %w", err)
-	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("oidc: lock: %w", err)
-	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	if installed() { // another process did it meanwhile
-		return nil
-	}
-	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefer-offline")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("oidc: npm ci in %s: %v\n%s", dir, err, out)
-	}
-	return os.WriteFile(stamp, []byte(want+"\n"), 0o644)
-}
 
 // oidcLog collects the provider's output while it runs.
 type oidcLog struct {
