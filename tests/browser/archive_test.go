@@ -41,9 +41,12 @@ func TestArchivePages(t *testing.T) {
 				t.Fatalf("open the archive: %v", err)
 			}
 			screenshot(t, ctx, "archivio-"+size.name)
+			// Into a Comune, then its year folder, by their links.
 			if err := chromedp.Run(ctx,
-				chromedp.Navigate(g.URL+"/_/archivio/guastalla/2018/"),
-				chromedp.WaitVisible(`#conteggio`, chromedp.ByID),
+				chromedp.Click(`//a[@class="cartella" and text()="guastalla/"]`, chromedp.BySearch),
+				chromedp.WaitVisible(`//h1[text()="guastalla"]`, chromedp.BySearch),
+				chromedp.Click(`//a[@class="cartella" and text()="2018/"]`, chromedp.BySearch),
+				chromedp.WaitVisible(`//h1[text()="2018"]`, chromedp.BySearch),
 				chromedp.Text(`#conteggio`, &count, chromedp.ByID),
 				chromedp.Text(`.briciole`, &crumbs),
 			); err != nil {
