@@ -72,7 +72,7 @@ func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
 			if !l.Covers(p) {
 				continue
 			}
-			li := lockInfo{Holder: l.Principal, Client: ownerText(l.Owner), Since: l.Created.Local().Format("02/01/2006 15:04")}
+			li := lockInfo{Holder: h.displayName(r.Context(), l.Principal), Client: ownerText(l.Owner), Since: l.Created.Local().Format("02/01/2006 15:04")}
 			if !l.Expires.IsZero() {
 				li.Until = l.Expires.Local().Format("02/01/2006 15:04")
 			}
@@ -81,6 +81,17 @@ func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
 	}
 	h.cfg.Audit(r, sess.Person, "DETAILS", p, http.StatusOK)
 	h.render(w, http.StatusOK, "scheda.html", pg)
+}
+
+// displayName is how the pages name a person: the name their sign-in gave,
+// rather than a fiscal number, or else the account's key.
+func (h *Handler) displayName(ctx context.Context, key string) string {
+	if h.cfg.People != nil {
+		if p, err := h.cfg.People.Person(ctx, key); err == nil && p.Display != "" {
+			return p.Display
+		}
+	}
+	return key
 }
 
 // lockedIn returns the paths among the entries of folder p that a live

@@ -56,9 +56,11 @@ type Config struct {
 	Password      func(r *http.Request, user, pass string) (auth.Identity, error)
 	Comuni        []Comune
 	DefaultExpiry time.Duration
-	// People records who signed in, with their provider groups.
+	// People records who signed in, with their provider groups, and tells
+	// the pages people's names.
 	People interface {
 		UpsertPerson(ctx context.Context, p state.Person) error
+		Person(ctx context.Context, key string) (state.Person, error)
 	}
 	// CanWrite reports whether a sign-in at a level of assurance may write,
 	// and so make read-write app passwords.

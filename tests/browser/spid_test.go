@@ -142,6 +142,25 @@ func TestSPIDSignInAppPasswordLifecycle(t *testing.T) {
 	if code, body, _ := dav.Status("GET", "/guastalla/verbale.txt", nil, ""); code != 200 || body != "verbale di sopralluogo" {
 		t.Fatalf("GET with the app password: %d %q", code, body)
 	}
+	// A program that opens the file with it locks it; the file's page names
+	// the person, not their fiscal number, and the program.
+	lockBody := `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>PC ufficio tecnico</D:owner></D:lockinfo>`
+	if code, _, _ := dav.Status("LOCK", "/guastalla/verbale.txt", map[string]string{"Timeout": "Second-600"}, lockBody); code != 200 {
+		t.Fatalf("LOCK with the app password: %d", code)
+	}
+	var holder string
+	tab, closeTab := chromedp.NewContext(ctx) // another tab of the same browser
+	defer closeTab()
+	if err := chromedp.Run(tab,
+		chromedp.Navigate(g.URL+"/_/scheda/guastalla/verbale.txt"),
+		chromedp.WaitVisible(`#blocco`, chromedp.ByID),
+		chromedp.Text(`#blocco`, &holder, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("file page: %v", err)
+	}
+	if !strings.Contains(holder, "Aperto da Mario Rossi (PC ufficio tecnico)") || strings.Contains(holder, rossiCF) {
+		t.Errorf("lock holder on the file's page: %q", holder)
+	}
 	// Revoke it on the personal page: the next request is refused.
 	var listed int
 	if err := chromedp.Run(ctx,
