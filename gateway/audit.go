@@ -30,10 +30,17 @@ type auditor struct {
 	queue chan state.AuditRecord
 	done  chan struct{}
 	once  sync.Once
+	// comuni are the configured Comuni: the first name of a path files a
+	// record under a Comune only when it is one.
+	comuni map[string]bool
 }
 
-func newAuditor(store auditStore, lines io.Writer, log *slog.Logger) *auditor {
-	return &auditor{store: store, lines: lines, log: log, queue: make(chan state.AuditRecord, 4096), done: make(chan struct{})}
+func newAuditor(store auditStore, lines io.Writer, comuni []string, log *slog.Logger) *auditor {
+	a := &auditor{store: store, lines: lines, log: log, queue: make(chan state.AuditRecord, 4096), done: make(chan struct{}), comuni: map[string]bool{}}
+	for _, c := range comuni {
+		a.comuni[c] = true
+	}
+	return a
 }
 
 func (a *auditor) record(r state.AuditRecord) { a.queue <- r }
@@ -103,11 +110,14 @@ func auditLine(r state.AuditRecord) any {
 	}{r.Time, r.RequestID, r.Person, r.Credential, r.Client, r.Method, r.Path, r.Destination, r.Comune, r.Status, r.Bytes}
 }
 
-// auditPath returns the namespace path of a request URL and its Comune.
-func auditPath(u *url.URL) (string, string) {
-	p := u.Path
+// comuneOf returns the Comune of a namespace path, or "" for a path
+// outside every Comune (the root, or a name a client probed).
+func (a *auditor) comuneOf(p string) string {
 	c, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-	return p, c
+	if !a.comuni[c] {
+		return ""
+	}
+	return c
 }
 
 // destinationPath is the path of a Destination header, for the record.

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,7 +184,11 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		s.closers = append(s.closers, af)
 		lines = af
 	}
-	s.audit = newAuditor(s.store, lines, log)
+	ids := make([]string, len(cfg.Comuni))
+	for i, c := range cfg.Comuni {
+		ids[i] = c.ID
+	}
+	s.audit = newAuditor(s.store, lines, ids, log)
 	quotas := map[string]int64{}
 	for _, c := range cfg.Comuni {
 		if c.QuotaBytes > 0 {
@@ -212,7 +215,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 			return access.NewPolicy(subj), nil
 		},
 		Audit: func(r *http.Request, person, method, p string, status int) {
-			_, comune := auditPath(&url.URL{Path: p})
+			comune := s.audit.comuneOf(p)
 			s.audit.record(state.AuditRecord{Time: time.Now().UTC(), RequestID: requestID(r), Person: person, Credential: "session",
 				Client: clientIP(r), Method: method, Path: p, Comune: comune, Status: status})
 		},
@@ -483,7 +486,7 @@ func accessLog(log *slog.Logger, aud *auditor, m *metrics.Metrics, next http.Han
 		if aud == nil || r.Method == http.MethodOptions || strings.HasPrefix(r.URL.Path, web.Prefix) || opsPaths[r.URL.Path] {
 			return
 		}
-		p, comune := auditPath(r.URL)
+		p, comune := r.URL.Path, aud.comuneOf(r.URL.Path)
 		n := rec.bytes
 		if r.Method == http.MethodPut && r.ContentLength > 0 {
 			n = r.ContentLength
