@@ -9,7 +9,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -88,6 +90,9 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		if err := st.CreateGrant(ctx, g); err != nil {
 			return err
 		}
+		if err := auditGrant(ctx, st, by, "GRANT", g, http.StatusCreated); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "grant %s: %s may %s %s until %s\n", g.ID, cf, map[bool]string{false: "read", true: "read and write"}[write], clean, g.Expires.Format(time.RFC3339))
 	case "list":
 		f := state.GrantFilter{Comune: comune, Live: !all, Now: time.Now()}
@@ -115,9 +120,20 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		if id == "" {
 			return errors.New("grant revoke: give the grant's ID")
 		}
+		gs, err := st.Grants(ctx, state.GrantFilter{})
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(gs, func(g state.Grant) bool { return g.ID == id })
+		if i < 0 {
+			return fmt.Errorf("no grant %q", id)
+		}
 		if err := st.DeleteGrant(ctx, id); errors.Is(err, state.ErrNotFound) {
 			return fmt.Errorf("no grant %q", id)
 		} else if err != nil {
+			return err
+		}
+		if err := auditGrant(ctx, st, by, "REVOKE", gs[i], http.StatusNoContent); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "grant %s revoked\n", id)
@@ -196,4 +212,17 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return tw.Flush()
+}
+
+// auditGrant records a change to the grants in the access log, as the
+// managers' page does for its own.
+func auditGrant(ctx context.Context, st interface {
+	AppendAudit(ctx context.Context, recs []state.AuditRecord) error
+}, by, method string, g state.Grant, status int) error {
+	err := st.AppendAudit(ctx, []state.AuditRecord{{Time: time.Now().UTC(), RequestID: "cli", Person: by, Credential: "cli",
+		Client: "cli", Method: method, Path: g.Path, Comune: g.Comune, Status: status}})
+	if err != nil {
+		return fmt.Errorf("audit the grant change: %w", err)
+	}
+	return nil
 }

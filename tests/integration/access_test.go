@@ -93,6 +93,10 @@ func accessWorld(t *testing.T) *world {
 			}
 		}
 	}
+	// Grants made and revoked on the command line are in the access log.
+	if out, err := faldone(t, "", "audit", "--person", "cli", "--data", g.DataDir); err != nil || strings.Count(out, "GRANT") != 4 || strings.Count(out, "REVOKE") != 1 {
+		t.Fatalf("the command line's grants in the audit log: %v\n%s", err, out)
+	}
 	// An expired grant cannot be made from the command line: write it to
 	// the store as if it had been made a month ago.
 	st, err := sqlite.Open(context.Background(), filepath.Join(g.DataDir, "faldone.db"))
