@@ -41,6 +41,9 @@ var listSizes = []int{1000, 10000}
 func TestBenchmark(t *testing.T) {
 	runs := envInt(t, "BENCH_RUNS", 3)
 	bigSize := int64(envInt(t, "BENCH_BIG_MIB", 1024)) * mib
+	only := envRegexp(t, "BENCH_ONLY")
+	want := func(name string) bool { return only == nil || only.MatchString(name) }
+	withRclone := os.Getenv("BENCH_NO_RCLONE") == ""
 	began, load := time.Now(), loadAverage()
 
 	s3srv := harness.StartS3(t)
@@ -71,17 +74,29 @@ func TestBenchmark(t *testing.T) {
 	// Each subject has its own counting proxy: its S3 requests are its own.
 	fal := startFaldone(t, s3srv, s3srv.Counting(t), vgw)
 	defer fal.stop()
-	rcl := startRclone(t, s3srv, s3srv.Counting(t), vgw)
-	defer rcl.stop()
+	servers := []*davServer{fal}
+	var rcl *davServer
+	if withRclone {
+		rcl = startRclone(t, s3srv, s3srv.Counting(t), vgw)
+		defer rcl.stop()
+		servers = append(servers, rcl)
+	}
 	dir := newDirect(s3srv.Counting(t), vgw)
-	servers := []*davServer{fal, rcl}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("faldone's log ends:\n%s\nrclone's log ends:\n%s", tail(fal.proc.log), tail(rcl.proc.log))
+			t.Logf("faldone's log ends:\n%s", tail(fal.proc.log))
+			if rcl != nil {
+				t.Logf("rclone's log ends:\n%s", tail(rcl.proc.log))
+			}
 		}
 	})
 
 	res := newResults()
+	// do reports whether the work is to run, and with which subjects.
+	do := func(w work, sub string) bool {
+		return want(w.name) && (sub != rclone || withRclone)
+	}
+	// Each work sets currentWork first, which names its profiles.
 	record := func(w work, sub string, run int, s sample) {
 		res.add(w, sub, s)
 		t.Logf("%s — %s, run %d: %s, %d S3 requests", w.name, sub, run+1, w.unit.format(w.unit.value(s)), total(s.reqs))
@@ -94,6 +109,10 @@ func TestBenchmark(t *testing.T) {
 			p := fmt.Sprintf("list-%d/", n)
 			for _, body := range []struct{ name, xml string }{{"empty body", ""}, {"Windows' properties", windowsPropfind}} {
 				w := work{name: fmt.Sprintf("PROPFIND Depth 1, %s entries, %s", thousands(n), body.name), unit: seconds, target: nearDirect}
+				if !want(w.name) {
+					continue
+				}
+				currentWork = w.name
 				for _, s := range servers {
 					record(w, s.name, r, s.propfind(t, "/"+p, body.xml, n))
 				}
@@ -107,7 +126,11 @@ func TestBenchmark(t *testing.T) {
 		bigName = "1 GiB"
 	}
 	get := work{name: "GET " + bigName, unit: mbPerSec, target: mostOfDirect}
+	currentWork = get.name
 	for r := range runs {
+		if !want(get.name) {
+			break
+		}
 		for _, s := range servers {
 			record(get, s.name, r, s.get(t, "/big/source.bin", bigSize))
 		}
@@ -115,8 +138,12 @@ func TestBenchmark(t *testing.T) {
 	}
 
 	put := work{name: "PUT " + bigName, unit: mbPerSec, target: beatRclone}
+	currentWork = put.name
 	for r := range runs {
 		for _, sub := range subjects {
+			if !do(put, sub) {
+				continue
+			}
 			p := fmt.Sprintf("big/put-%s-r%d.bin", slugs[sub], r)
 			var s sample
 			switch sub {
@@ -136,8 +163,12 @@ func TestBenchmark(t *testing.T) {
 	}
 
 	small := work{name: fmt.Sprintf("%d PUTs of %d KiB, %d at once", smallFiles, smallSize>>10, smallConc), unit: filesPerSec}
+	currentWork = small.name
 	for r := range runs {
 		for _, sub := range subjects {
+			if !do(small, sub) {
+				continue
+			}
 			p := fmt.Sprintf("small/%s-r%d/", slugs[sub], r)
 			var s sample
 			switch sub {
@@ -156,8 +187,12 @@ func TestBenchmark(t *testing.T) {
 	}
 
 	move := work{name: fmt.Sprintf("MOVE of a %d-file dossier folder (%d KiB files)", dossierFiles, dossierSize>>10), unit: seconds}
+	currentWork = move.name
 	for r := range runs {
 		for _, sub := range subjects {
+			if !do(move, sub) {
+				continue
+			}
 			src := fmt.Sprintf("move/%s-r%d/PC-2019-0042/", slugs[sub], r)
 			dst := fmt.Sprintf("move/%s-r%d/PC-2019-0042-archiviata/", slugs[sub], r)
 			var s sample
@@ -178,7 +213,7 @@ func TestBenchmark(t *testing.T) {
 
 	// Other work on the machine weighs on every figure: say how much there was.
 	fmt.Printf("\n%s; benchmark took %v; load average %s at its start, %s at its end.\n\n",
-		machine(t, rcl.proc.argv[0]), time.Since(began).Round(time.Second), load, loadAverage())
+		machine(t, rcl), time.Since(began).Round(time.Second), load, loadAverage())
 	res.print(os.Stdout, runs)
 	fmt.Println()
 }
@@ -193,6 +228,20 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q: want a positive integer", name, v)
 	}
 	return n
+}
+
+// envRegexp is the regular expression in the variable name, nil when it
+// is unset.
+func envRegexp(t *testing.T, name string) *regexp.Regexp {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil
+	}
+	re, err := regexp.Compile(v)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", name, v, err)
+	}
+	return re
 }
 
 // thousands writes n with a comma between groups of three digits.
@@ -215,7 +264,7 @@ func loadAverage() string {
 }
 
 // machine describes where the figures come from.
-func machine(t *testing.T, rcloneBin string) string {
+func machine(t *testing.T, rcl *davServer) string {
 	model, mem := "?", "?"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.+)$`).FindSubmatch(b); m != nil {
@@ -235,9 +284,12 @@ func machine(t *testing.T, rcloneBin string) string {
 			vgw = string(m[1])
 		}
 	}
-	rcv := "?"
-	if out, err := exec.Command(rcloneBin, "version").Output(); err == nil {
-		rcv, _, _ = strings.Cut(strings.TrimPrefix(string(out), "rclone "), "\n")
+	rcv := "not run"
+	if rcl != nil {
+		rcv = "?"
+		if out, err := exec.Command(rcl.proc.argv[0], "version").Output(); err == nil {
+			rcv, _, _ = strings.Cut(strings.TrimPrefix(string(out), "rclone "), "\n")
+		}
 	}
 	return fmt.Sprintf("%s: Faldone %s; %d cores (%s), %s memory, Linux %s, %s; versitygw %s (posix); rclone %s",
 		time.Now().Format("2006-01-02"), revision(), runtime.NumCPU(), model, mem, strings.TrimSpace(string(kernel)), runtime.Version(), vgw, rcv)
