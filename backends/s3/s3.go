@@ -45,6 +45,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	smithymw "github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/bassareggiana/faldone/backends"
 )
@@ -344,7 +345,8 @@ func (b *Backend) Open(ctx context.Context, p string, r *backends.Range) (*backe
 	if r != nil && (r.Length == 0 || r.Start < 0 && r.Length < 0) {
 		return b.openEmpty(ctx, p, r)
 	}
-	out, err := b.client.GetObject(ctx, &awss3.GetObjectInput{
+	tctx, ct := traceConn(ctx)
+	out, err := b.client.GetObject(tctx, &awss3.GetObjectInput{
 		Bucket: &b.bucket,
 		Key:    aws.String(b.key(p)),
 		Range:  httpRange(r),
@@ -352,6 +354,8 @@ func (b *Backend) Open(ctx context.Context, p string, r *backends.Range) (*backe
 	if err != nil {
 		return nil, b.notFile(ctx, "open", p, b.mapErr("open", p, err))
 	}
+	raw, _ := awsmw.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response)
+	out.Body = withLowat(out.Body, ct, aws.ToInt64(out.ContentLength), raw != nil && raw.ProtoMajor == 1)
 	obj, err := object(p, r, out)
 	if err != nil {
 		out.Body.Close()

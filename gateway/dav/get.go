@@ -74,15 +74,22 @@ func (rq *request) get() error {
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", obj.Start, obj.Start+obj.Length-1, obj.Size))
 	}
 	rq.w.WriteHeader(status)
-	b1, b2 := rq.buffer(), rq.buffer()
-	defer rq.bufs.Put(b1)
-	defer rq.bufs.Put(b2)
-	if _, err := copyPipelined(rq.w, io.LimitReader(obj.Body, obj.Length), [][]byte{*b1, *b2}); err != nil {
+	// One read and one write at a time: the sockets' buffers overlap the
+	// storage and the client, and the S3 backend's reads of a large body
+	// come in pieces of hundreds of kilobytes. A second goroutine reading
+	// ahead only added wakeups (measured: docs/benchmarks.md).
+	buf := rq.downloadBuffer()
+	defer rq.downloads.Put(buf)
+	if _, err := io.CopyBuffer(writerOnly{rq.w}, io.LimitReader(obj.Body, obj.Length), *buf); err != nil {
 		// The status is sent: all that is left is to log the broken stream.
 		rq.log.Warn("GET body interrupted", "path", rq.path, "user", rq.user, "err", err)
 	}
 	return nil
 }
+
+// writerOnly hides the methods of a writer other than Write, such as a
+// ReadFrom with a small buffer of its own.
+type writerOnly struct{ io.Writer }
 
 // notModified answers a failed precondition of a read.
 func (rq *request) notModified(code int, e backends.Entry) error {

@@ -81,6 +81,7 @@ type Handler struct {
 	policy    func(*http.Request) (Policy, error)
 	now       func() time.Time
 	bufs      sync.Pool // *[]byte copy buffers
+	downloads sync.Pool // *[]byte buffers of downloadSize
 	missing   *negCache
 }
 

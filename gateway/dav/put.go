@@ -105,3 +105,16 @@ func (h *Handler) buffer() *[]byte {
 	b := make([]byte, 256<<10)
 	return &b
 }
+
+// downloadSize is the size of the buffer of a download: as large as the
+// pieces the S3 backend reads a large body in, and twice that.
+const downloadSize = 1 << 20
+
+// downloadBuffer returns a download buffer from the handler's pool.
+func (h *Handler) downloadBuffer() *[]byte {
+	if b, ok := h.downloads.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, downloadSize)
+	return &b
+}
