@@ -143,6 +143,10 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		entries, err = h.listAll(r.Context(), p, pol)
 	}
 	if err != nil {
+		if errors.Is(err, backends.ErrNotDir) {
+			http.Redirect(w, r, "/_/scheda"+escapedPath(p), http.StatusSeeOther) // a file: its own page
+			return
+		}
 		if statusOfBackend(err) == http.StatusNotFound {
 			h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
 			return

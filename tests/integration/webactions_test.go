@@ -48,6 +48,10 @@ func TestArchiveActionsInTheBrowser(t *testing.T) {
 	if code, page := ed.Get(ownDir + "/rilievi-2024/"); code != 200 || !strings.Contains(page, `id="elenco"`) || !strings.Contains(page, "pianta.dwg") {
 		t.Errorf("GET of the folder's WebDAV address: %d, not its archive page", code)
 	}
+	// A file's address under the folder pages leads to the file's page.
+	if code, page := ed.Get("/_/archivio" + ownDir + "/rilievi-2024/pianta.dwg"); code != 200 || !strings.Contains(page, `id="nome-file">pianta.dwg<`) {
+		t.Errorf("folder page of a file: %d, not the file's page", code)
+	}
 	// Paths that climb out of the folder, or name nothing, are refused.
 	for _, bad := range []string{"../fuori.pdf", "a//b.pdf", "a/./b.pdf", "a/\\b.pdf"} {
 		if code, _ := ed.UploadTree("/_/carica"+ownDir+"/rilievi-2024", nil, map[string][]byte{bad: []byte("x")}); code != http.StatusConflict {
