@@ -8,6 +8,9 @@ import "errors"
 var (
 	// ErrBadState: the state is unknown, already used or expired.
 	ErrBadState = errors.New("oidc: unknown, used or expired state")
+	// ErrBadIssuer: the authorization answer names another issuer, or none
+	// though the provider names itself in every answer (RFC 9207).
+	ErrBadIssuer = errors.New("oidc: authorization answer from another issuer")
 	// ErrExchange: the token endpoint did not give tokens for the code.
 	ErrExchange = errors.New("oidc: code exchange failed")
 	// ErrInvalidToken: a token failed verification (signature, algorithm,

@@ -74,6 +74,7 @@ type testIdP struct {
 	mu sync.Mutex
 	// Set by tests before use.
 	endSession bool                      // advertise end_session_endpoint
+	issParam   bool                      // advertise that answers carry iss (RFC 9207)
 	auth       AuthMethod                // how the token endpoint authenticates the client
 	clientKey  crypto.PublicKey          // for private_key_jwt
 	clientAlg  jose.SignatureAlgorithm   // for private_key_jwt
@@ -142,6 +143,9 @@ func (p *testIdP) serveDiscovery(w http.ResponseWriter, r *http.Request, o http.
 	p.mu.Lock()
 	if p.endSession {
 		doc["end_session_endpoint"] = p.URL() + "/logout?realm=bassa"
+	}
+	if p.issParam {
+		doc["authorization_response_iss_parameter_supported"] = true
 	}
 	p.mu.Unlock()
 	writeJSON(w, http.StatusOK, doc)
@@ -373,7 +377,7 @@ func login(t *testing.T, p *testIdP, rp *RP, store FlowStore) (Person, Tokens, s
 		t.Fatalf("SaveFlow: %v", err)
 	}
 	state, code := p.authorize(authURL)
-	person, tokens, err := rp.Finish(t.Context(), store, state, code)
+	person, tokens, err := rp.Finish(t.Context(), store, state, code, "")
 	return person, tokens, code, err
 }
 

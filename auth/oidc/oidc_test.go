@@ -221,6 +221,41 @@ func TestFinish(t *testing.T) {
 	}
 }
 
+// RFC 9207: an answer that names another issuer is refused, and so is one
+// that names none when the provider says it always does.
+func TestFinishIssuer(t *testing.T) {
+	tests := []struct {
+		name     string
+		issParam bool
+		iss      func(p *testIdP) string
+		wantErr  error
+	}{
+		{"the provider's own name", true, func(p *testIdP) string { return p.URL() }, nil},
+		{"another issuer", true, func(*testIdP) string { return "https://idp.example.org" }, ErrBadIssuer},
+		{"another issuer, not advertised", false, func(*testIdP) string { return "https://idp.example.org" }, ErrBadIssuer},
+		{"none, though advertised", true, func(*testIdP) string { return "" }, ErrBadIssuer},
+		{"none, from a provider that never sends it", false, func(*testIdP) string { return "" }, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := newIdP(t)
+			p.issParam = tc.issParam
+			rp := newRP(t, p, nil)
+			store := NewMemFlowStore(time.Minute)
+			authURL, f, _ := rp.Begin(t.Context())
+			if err := store.SaveFlow(t.Context(), f.State, f); err != nil {
+				t.Fatal(err)
+			}
+			state, code := p.authorize(authURL)
+			_, _, err := rp.Finish(t.Context(), store, state, code, tc.iss(p))
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Finish: %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
 // A state works once, for a limited time, and only if it was issued.
 func TestFinishState(t *testing.T) {
 	tests := []struct {
@@ -233,14 +268,14 @@ func TestFinishState(t *testing.T) {
 			run: func(t *testing.T, p *testIdP, rp *RP) error {
 				authURL, _, _ := rp.Begin(t.Context()) // flow not saved
 				state, code := p.authorize(authURL)
-				_, _, err := rp.Finish(t.Context(), NewMemFlowStore(time.Minute), state, code)
+				_, _, err := rp.Finish(t.Context(), NewMemFlowStore(time.Minute), state, code, "")
 				return err
 			},
 		},
 		{
 			name: "empty state",
 			run: func(t *testing.T, p *testIdP, rp *RP) error {
-				_, _, err := rp.Finish(t.Context(), NewMemFlowStore(time.Minute), "", "code")
+				_, _, err := rp.Finish(t.Context(), NewMemFlowStore(time.Minute), "", "code", "")
 				return err
 			},
 		},
@@ -253,10 +288,10 @@ func TestFinishState(t *testing.T) {
 					t.Fatal(err)
 				}
 				state, code := p.authorize(authURL)
-				if _, _, err := rp.Finish(t.Context(), store, state, code); err != nil {
+				if _, _, err := rp.Finish(t.Context(), store, state, code, ""); err != nil {
 					t.Fatalf("first Finish: %v", err)
 				}
-				_, _, err := rp.Finish(t.Context(), store, state, code)
+				_, _, err := rp.Finish(t.Context(), store, state, code, "")
 				return err
 			},
 		},
@@ -272,7 +307,7 @@ func TestFinishState(t *testing.T) {
 					t.Fatal(err)
 				}
 				state, code := p.authorize(authURL)
-				_, _, err := rp.Finish(t.Context(), store, state, code)
+				_, _, err := rp.Finish(t.Context(), store, state, code, "")
 				return err
 			},
 		},
@@ -351,7 +386,7 @@ func TestPKCE(t *testing.T) {
 				t.Fatal(err)
 			}
 			state, code := p.authorize(authURL)
-			_, _, err := rp.Finish(t.Context(), store, state, code)
+			_, _, err := rp.Finish(t.Context(), store, state, code, "")
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("Finish: got error %v, want %v (provider: %q)", err, tc.wantErr, p.lastRefusal())
 			}

@@ -30,6 +30,9 @@ type RP struct {
 	endSession *url.URL
 	// assertions signs private_key_jwt client assertions; nil otherwise.
 	assertions jose.Signer
+	// issParam: the provider names itself in every authorization answer
+	// (RFC 9207), so an answer without its name is refused.
+	issParam bool
 }
 
 // Tokens are what the gateway keeps from a sign-in.
@@ -59,10 +62,12 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 
 	var meta struct {
 		EndSession string `json:"end_session_endpoint"`
+		IssParam   bool   `json:"authorization_response_iss_parameter_supported"`
 	}
 	if err := rp.provider.Claims(&meta); err != nil {
 		return nil, fmt.Errorf("oidc: discovery document: %w", err)
 	}
+	rp.issParam = meta.IssParam
 	if meta.EndSession != "" {
 		u, err := url.Parse(meta.EndSession)
 		if err != nil || !u.IsAbs() {
@@ -138,12 +143,12 @@ func (rp *RP) Begin(ctx context.Context) (authURL string, f Flow, err error) {
 	return rp.oauth.AuthCodeURL(f.State, opts...), f, nil
 }
 
-// Finish completes a sign-in with the state and code of the provider's
+// Finish completes a sign-in with the state, code and iss of the provider's
 // answer: it takes the flow from store (so each state works once), exchanges
 // the code, verifies the ID token, its nonce and its level of assurance, and
 // reads the person's attributes from the ID token and, for those missing
 // there, from the userinfo endpoint.
-func (rp *RP) Finish(ctx context.Context, store FlowStore, state, code string) (Person, Tokens, error) {
+func (rp *RP) Finish(ctx context.Context, store FlowStore, state, code, iss string) (Person, Tokens, error) {
 	if state == "" {
 		return Person{}, Tokens{}, fmt.Errorf("%w: no state in the answer", ErrBadState)
 	}
@@ -156,6 +161,11 @@ func (rp *RP) Finish(ctx context.Context, store FlowStore, state, code string) (
 	}
 	if code == "" {
 		return Person{}, Tokens{}, fmt.Errorf("%w: no code in the answer", ErrExchange)
+	}
+	// RFC 9207: an answer meant for another provider (a mix-up attack) is
+	// refused before its code goes anywhere.
+	if (iss == "" && rp.issParam) || (iss != "" && iss != rp.cfg.Issuer) {
+		return Person{}, Tokens{}, fmt.Errorf("%w: the answer names issuer %q", ErrBadIssuer, iss)
 	}
 
 	ctx = rp.clientContext(ctx)

@@ -309,7 +309,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusUnauthorized, "Accesso non completato", "L'accesso è stato annullato o rifiutato.")
 		return
 	}
-	p, toks, err := h.cfg.RP.Finish(r.Context(), h.cfg.Flows, q.Get("state"), q.Get("code"))
+	p, toks, err := h.cfg.RP.Finish(r.Context(), h.cfg.Flows, q.Get("state"), q.Get("code"), q.Get("iss"))
 	if err != nil {
 		h.cfg.Log.Warn("sign-in refused", "reason", err)
 		switch {
