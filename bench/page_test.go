@@ -50,12 +50,7 @@ func TestArchivePageRender(t *testing.T) {
 	ctx := harness.Chromium(t, 10*time.Minute)
 	if err := chromedp.Run(ctx,
 		chromedp.EmulateViewport(1366, 900),
-		chromedp.Navigate(host+"/_/accedi"),
-		chromedp.WaitVisible(`#utente`, chromedp.ByID),
-		chromedp.SendKeys(`#utente`, davUser, chromedp.ByID),
-		chromedp.SendKeys(`#parola`, davPass, chromedp.ByID),
-		chromedp.Click(`#entra-locale`, chromedp.ByID),
-		chromedp.WaitVisible(`#sfoglia`, chromedp.ByID),
+		harness.SignIn(host, davUser, davPass),
 	); err != nil {
 		t.Fatalf("sign in: %v\n%s", err, tail(fal.proc.log))
 	}

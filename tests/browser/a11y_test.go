@@ -50,7 +50,7 @@ func TestPagesAccessible(t *testing.T) {
 	}
 	for _, width := range []int64{375, 768, 1366} {
 		ctx := newBrowser(t)
-		if err := chromedp.Run(ctx, chromedp.EmulateViewport(width, 900), signIn(g.URL, "demo", g.Pass)); err != nil {
+		if err := chromedp.Run(ctx, chromedp.EmulateViewport(width, 900), harness.SignIn(g.URL, "demo", g.Pass)); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range pages {

@@ -34,7 +34,7 @@ func TestArchivePages(t *testing.T) {
 			var count, first, found, crumbs string
 			if err := chromedp.Run(ctx,
 				chromedp.EmulateViewport(int64(size.w), int64(size.h)),
-				signIn(g.URL, "demo", g.Pass),
+				harness.SignIn(g.URL, "demo", g.Pass),
 				chromedp.Click(`#sfoglia`, chromedp.ByID),
 				chromedp.WaitVisible(`#elenco`, chromedp.ByID),
 			); err != nil {
@@ -121,7 +121,7 @@ func TestArchivePages(t *testing.T) {
 		st, _ := os.Stat(src)
 		ctx := newBrowser(t)
 		if err := chromedp.Run(ctx,
-			signIn(g.URL, "demo", g.Pass),
+			harness.SignIn(g.URL, "demo", g.Pass),
 			chromedp.Navigate(g.URL+"/_/archivio/guastalla/2019/PC-2019-0042/"),
 			chromedp.WaitVisible(`#modulo-carica`, chromedp.ByID),
 			chromedp.SetUploadFiles(`#file`, []string{src}, chromedp.ByID),

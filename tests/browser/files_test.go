@@ -25,18 +25,6 @@ import (
 
 const dossier = "/guastalla/2019/PC-2019-0042"
 
-// signIn signs in with a local account and waits for the personal page.
-func signIn(base, user, pass string) chromedp.Tasks {
-	return chromedp.Tasks{
-		chromedp.Navigate(base + "/_/accedi"),
-		chromedp.WaitVisible(`#utente`, chromedp.ByID),
-		chromedp.SendKeys(`#utente`, user, chromedp.ByID),
-		chromedp.SendKeys(`#parola`, pass, chromedp.ByID),
-		chromedp.Click(`#entra-locale`, chromedp.ByID),
-		chromedp.WaitVisible(`#sfoglia`, chromedp.ByID),
-	}
-}
-
 // TestArchiveFiles: a file's page with its PDF or photo previewed in the
 // page, at a tablet's and a desktop's size; files and a folder dropped on a
 // folder page; rename and delete; a dossier downloaded as ZIP by the
@@ -52,7 +40,7 @@ func TestArchiveFiles(t *testing.T) {
 			var kind, lock string
 			if err := chromedp.Run(ctx,
 				chromedp.EmulateViewport(int64(size.w), int64(size.h)),
-				signIn(g.URL, "demo", g.Pass),
+				harness.SignIn(g.URL, "demo", g.Pass),
 				chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
 				chromedp.WaitVisible(`#elenco`, chromedp.ByID),
 				chromedp.Click(`//a[@class="file" and text()="domanda.pdf"]`, chromedp.BySearch),
@@ -99,7 +87,7 @@ func TestArchiveFiles(t *testing.T) {
 		ctx := newBrowser(t)
 		var x, y float64
 		if err := chromedp.Run(ctx,
-			signIn(g.URL, "demo", g.Pass),
+			harness.SignIn(g.URL, "demo", g.Pass),
 			chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
 			chromedp.WaitVisible(`#zona-rilascio`, chromedp.ByID),
 			chromedp.Evaluate(`(function(){var r=document.getElementById("zona-rilascio").getBoundingClientRect();return r.left+r.width/2})()`, &x),
@@ -153,7 +141,7 @@ func TestArchiveFiles(t *testing.T) {
 		ctx := newBrowser(t)
 		asked := listenDialogs(ctx)
 		if err := chromedp.Run(ctx,
-			signIn(g.URL, "demo", g.Pass),
+			harness.SignIn(g.URL, "demo", g.Pass),
 			chromedp.Navigate(g.URL+"/_/scheda"+dossier+"/bozza.pdf"),
 			chromedp.WaitVisible(`#nuovo-nome`, chromedp.ByID),
 			chromedp.SetValue(`#nuovo-nome`, "variante-2026.pdf", chromedp.ByID),
@@ -200,7 +188,7 @@ func TestArchiveFiles(t *testing.T) {
 		})
 		if err := chromedp.Run(ctx,
 			browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllowAndName).WithDownloadPath(dir).WithEventsEnabled(true),
-			signIn(g.URL, "demo", g.Pass),
+			harness.SignIn(g.URL, "demo", g.Pass),
 			chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
 			chromedp.WaitVisible(`#scarica-zip`, chromedp.ByID),
 			chromedp.Click(`#scarica-zip`, chromedp.ByID),
@@ -274,7 +262,7 @@ func TestArchiveFiles(t *testing.T) {
 		}
 		var granted string
 		if err := chromedp.Run(ctx,
-			signIn(g.URL, lettore, "password-del-lettore"),
+			harness.SignIn(g.URL, lettore, "password-del-lettore"),
 			// The start page leads to the granted dossier.
 			chromedp.Click(`#sfoglia`, chromedp.ByID),
 			chromedp.WaitVisible(`#pratiche-concesse`, chromedp.ByID),

@@ -32,7 +32,7 @@ func TestManagerGrantsAccess(t *testing.T) {
 	until := time.Now().AddDate(0, 1, 0).Format("2006-01-02")
 	var rows int
 	if err := chromedp.Run(ctx,
-		signIn(g.URL, "demo", g.Pass),
+		harness.SignIn(g.URL, "demo", g.Pass),
 		chromedp.WaitVisible(`#link-accessi`, chromedp.ByID),
 		chromedp.Click(`#link-accessi`, chromedp.ByID),
 		chromedp.WaitVisible(`#nuovo-accesso`, chromedp.ByID),

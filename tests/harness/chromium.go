@@ -56,3 +56,16 @@ func Chromium(t testing.TB, timeout time.Duration) context.Context {
 	}
 	return ctx
 }
+
+// SignIn signs in at base with a local account, in the browser, and waits
+// for the personal page.
+func SignIn(base, user, pass string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.Navigate(base + "/_/accedi"),
+		chromedp.WaitVisible(`#utente`, chromedp.ByID),
+		chromedp.SendKeys(`#utente`, user, chromedp.ByID),
+		chromedp.SendKeys(`#parola`, pass, chromedp.ByID),
+		chromedp.Click(`#entra-locale`, chromedp.ByID),
+		chromedp.WaitVisible(`#sfoglia`, chromedp.ByID),
+	}
+}
