@@ -219,7 +219,9 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 func auditGrant(ctx context.Context, st interface {
 	AppendAudit(ctx context.Context, recs []state.AuditRecord) error
 }, by, method string, g state.Grant, status int) error {
-	err := st.AppendAudit(ctx, []state.AuditRecord{{Time: time.Now().UTC(), RequestID: "cli", Person: by, Credential: "cli",
+	var id [8]byte
+	rand.Read(id[:])
+	err := st.AppendAudit(ctx, []state.AuditRecord{{Time: time.Now().UTC(), RequestID: "cli-" + hex.EncodeToString(id[:]), Person: by, Credential: "cli",
 		Client: "cli", Method: method, Path: g.Path, Comune: g.Comune, Status: status}})
 	if err != nil {
 		return fmt.Errorf("audit the grant change: %w", err)
