@@ -47,7 +47,7 @@ func (b *Backend) List(ctx context.Context, dir string, opts backends.ListOption
 			in.ContinuationToken = aws.String(opts.Token)
 		}
 	}
-	out, err := b.client.ListObjectsV2(ctx, in, fastList)
+	out, err := b.client.ListObjectsV2(ctx, in, fastList(&b.listFallbacks))
 	if err != nil {
 		return backends.Page{}, b.mapErr("list", dir, err)
 	}

@@ -29,26 +29,25 @@ import (
 // encodings, malformed numbers or dates) goes to the SDK's own decoder, on
 // the same bytes. Error responses always go to the SDK's decoder.
 
-// fastList is the per-call option of ListObjectsV2 that installs the
-// scanner.
-func fastList(o *awss3.Options) {
-	o.APIOptions = append(o.APIOptions, func(stack *smithymw.Stack) error {
-		d := &listDecoder{}
-		old, err := stack.Deserialize.Swap("OperationDeserializer", d)
-		d.sdk = old
-		return err
-	})
+// fastList returns the per-call option of ListObjectsV2 that installs the
+// scanner; fallbacks counts the listings it leaves to the SDK's decoder.
+func fastList(fallbacks *atomic.Int64) func(*awss3.Options) {
+	return func(o *awss3.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *smithymw.Stack) error {
+			d := &listDecoder{fallbacks: fallbacks}
+			old, err := stack.Deserialize.Swap("OperationDeserializer", d)
+			d.sdk = old
+			return err
+		})
+	}
 }
 
 type listDecoder struct {
-	sdk smithymw.DeserializeMiddleware
+	sdk       smithymw.DeserializeMiddleware
+	fallbacks *atomic.Int64
 }
 
 func (*listDecoder) ID() string { return "OperationDeserializer" }
-
-// listFallbacks counts the listings the scanner left to the SDK's decoder,
-// for the tests.
-var listFallbacks atomic.Int64
 
 // listBufs holds the buffers that listing bodies are read into.
 var listBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -77,7 +76,7 @@ func (d *listDecoder) HandleDeserialize(ctx context.Context, in smithymw.Deseria
 		return out, md, nil
 	}
 	// Not sure: the SDK's decoder reads the same bytes.
-	listFallbacks.Add(1)
+	d.fallbacks.Add(1)
 	resp.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
 	return d.sdk.HandleDeserialize(ctx, in, replay{out, md, nil})
 }

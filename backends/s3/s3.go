@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -114,6 +115,10 @@ type Backend struct {
 	// made smaller by tests.
 	copyThreshold int64
 	copyPartSize  int64
+
+	// listFallbacks counts the listing pages that the scanner of S3's XML
+	// left to the SDK's decoder (see listxml.go).
+	listFallbacks atomic.Int64
 }
 
 var (

@@ -201,13 +201,13 @@ func listAll(t *testing.T, b *Backend, dir string, recursive bool) (keys []strin
 	t.Helper()
 	opts := backends.ListOptions{Recursive: recursive}
 	for {
-		fallbacks := listFallbacks.Load()
+		fallbacks := b.listFallbacks.Load()
 		page, err := b.List(t.Context(), dir, opts)
 		if err != nil {
 			t.Fatalf("List(%q, %+v): %v", dir, opts, err)
 		}
 		// versitygw's listings are of the kind the scanner reads itself.
-		if n := listFallbacks.Load() - fallbacks; n != 0 {
+		if n := b.listFallbacks.Load() - fallbacks; n != 0 {
 			t.Errorf("List(%q, %+v): %d pages left to the SDK's decoder", dir, opts, n)
 		}
 		pages++
