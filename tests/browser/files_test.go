@@ -20,17 +20,25 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/bassareggiana/faldone/gateway/demo"
 	"github.com/bassareggiana/faldone/tests/harness"
 )
 
 const dossier = "/guastalla/2019/PC-2019-0042"
 
-// TestArchiveFiles: a file's page with its PDF or photo previewed in the
+// TestArchiveFiles: as an editor of the Comune, a file's page with its PDF or photo previewed in the
 // page, at a tablet's and a desktop's size; files and a folder dropped on a
 // folder page; rename and delete; a dossier downloaded as ZIP by the
 // browser; and a reader, who sees no controls and is refused when forcing.
 func TestArchiveFiles(t *testing.T) {
-	g := harness.StartDemo(t, "")
+	// An editor of the Comune does what editors do; the sample dossiers of
+	// the demo are the archive.
+	const editore, editorePass = "editore", "password-dell-editore"
+	g := harness.StartServe(t, "access:\n  admins: [operatore]\n  assignments:\n    - {person: editore, comune: guastalla, role: editor}\n")
+	g.AddUser(editore, editorePass)
+	if err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []string{"guastalla"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, size := range []struct {
 		name string
 		w, h int
@@ -40,7 +48,7 @@ func TestArchiveFiles(t *testing.T) {
 			var kind, lock string
 			if err := chromedp.Run(ctx,
 				chromedp.EmulateViewport(int64(size.w), int64(size.h)),
-				harness.SignIn(g.URL, "demo", g.Pass),
+				harness.SignIn(g.URL, editore, editorePass),
 				chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
 				chromedp.WaitVisible(`#elenco`, chromedp.ByID),
 				chromedp.Click(`//a[@class="file" and text()="domanda.pdf"]`, chromedp.BySearch),
@@ -87,7 +95,7 @@ func TestArchiveFiles(t *testing.T) {
 		ctx := newBrowser(t)
 		var x, y float64
 		if err := chromedp.Run(ctx,
-			harness.SignIn(g.URL, "demo", g.Pass),
+			harness.SignIn(g.URL, editore, editorePass),
 			chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
 			chromedp.WaitVisible(`#zona-rilascio`, chromedp.ByID),
 			chromedp.Evaluate(`(function(){var r=document.getElementById("zona-rilascio").getBoundingClientRect();return r.left+r.width/2})()`, &x),
@@ -141,7 +149,7 @@ func TestArchiveFiles(t *testing.T) {
 		ctx := newBrowser(t)
 		asked := listenDialogs(ctx)
 		if err := chromedp.Run(ctx,
-			harness.SignIn(g.URL, "demo", g.Pass),
+			harness.SignIn(g.URL, editore, editorePass),
 			chromedp.Navigate(g.URL+"/_/scheda"+dossier+"/bozza.pdf"),
 			chromedp.WaitVisible(`#nuovo-nome`, chromedp.ByID),
 			chromedp.SetValue(`#nuovo-nome`, "variante-2026.pdf", chromedp.ByID),
@@ -188,7 +196,7 @@ func TestArchiveFiles(t *testing.T) {
 		})
 		if err := chromedp.Run(ctx,
 			browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllowAndName).WithDownloadPath(dir).WithEventsEnabled(true),
-			harness.SignIn(g.URL, "demo", g.Pass),
+			harness.SignIn(g.URL, editore, editorePass),
 			chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
 			chromedp.WaitVisible(`#scarica-zip`, chromedp.ByID),
 			chromedp.Click(`#scarica-zip`, chromedp.ByID),
@@ -238,11 +246,7 @@ func TestArchiveFiles(t *testing.T) {
 
 	t.Run("reader", func(t *testing.T) {
 		const lettore = "LTTRRA80A01H223X"
-		add := exec.Command(harness.Binary(t), "user", "add", lettore, "--data", g.DataDir)
-		add.Stdin = strings.NewReader("password-del-lettore\n")
-		if out, err := add.CombinedOutput(); err != nil {
-			t.Fatalf("user add: %v\n%s", err, out)
-		}
+		g.AddUser(lettore, "password-del-lettore")
 		grant := exec.Command(harness.Binary(t), "grant", "add", "--data", g.DataDir, "--person", lettore, "--path", dossier,
 			"--until", time.Now().AddDate(0, 0, 7).Format("2006-01-02"), "--reason", "Prot. 42/2026")
 		if out, err := grant.CombinedOutput(); err != nil {

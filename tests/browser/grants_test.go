@@ -18,12 +18,7 @@ import (
 func TestManagerGrantsAccess(t *testing.T) {
 	const tecnico = "TCNATV80A01H223A"
 	g := harness.StartDemo(t, "")
-	add := exec.Command(harness.Binary(t), "user", "add", tecnico, "--data", g.DataDir)
-	add.Stdin = strings.NewReader("password-del-tecnico\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("user add: %v\n%s", err, out)
-	}
-	tec := g.As(tecnico, "password-del-tecnico")
+	tec := g.AddUser(tecnico, "password-del-tecnico")
 	if code, _, _ := tec.Status("GET", "/guastalla/2019/PC-2019-0042/domanda.pdf", nil, ""); code != http.StatusNotFound {
 		t.Fatalf("before the grant: %d, want 404", code)
 	}

@@ -133,6 +133,18 @@ func FreePort(t testing.TB) string {
 	return addr
 }
 
+// AddUser makes a local account with `faldone user add` in the gateway's
+// data folder, and returns a Gateway that sends its credentials.
+func (g *Gateway) AddUser(name, pass string) *Gateway {
+	g.t.Helper()
+	cmd := exec.Command(Binary(g.t), "user", "add", name, "--data", g.DataDir)
+	cmd.Stdin = strings.NewReader(pass + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		g.t.Fatalf("user add %s: %v\n%s", name, err, out)
+	}
+	return g.As(name, pass)
+}
+
 // Archive is the folder of a Comune's files on disk.
 func (g *Gateway) Archive(comune string) string {
 	return filepath.Join(g.DataDir, "archivio", comune)
