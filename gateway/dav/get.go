@@ -164,7 +164,7 @@ func (rq *request) folderPage() error {
 		return err
 	}
 	if rq.opts.FolderPage == "" {
-		rq.w.Header().Set("Allow", "OPTIONS, PROPFIND, LOCK, UNLOCK")
+		rq.w.Header().Set("Allow", "OPTIONS, HEAD, DELETE, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK")
 		return newStatus(http.StatusMethodNotAllowed, "GET on a folder")
 	}
 	http.Redirect(rq.w, rq.r, rq.opts.FolderPage+href(rq.path, true), http.StatusSeeOther)
