@@ -140,6 +140,15 @@ type Mover interface {
 	Move(ctx context.Context, src, dst string) error
 }
 
+// FileStater is implemented by backends where a folder costs more to find
+// than a file (S3, whose folders may be implicit): StatFile describes the
+// file at p, and is ErrNotFound when there is none, folder or nothing. A
+// writer that only needs the file it replaces asks this, and leaves the
+// folder check to Create, which makes it anyway.
+type FileStater interface {
+	StatFile(ctx context.Context, p string) (Entry, error)
+}
+
 // Pinner is implemented by backends whose tree has folders that exist by
 // configuration, such as the Comuni at the root of the namespace: they can be
 // neither deleted nor replaced nor moved.

@@ -265,6 +265,21 @@ func (b *Backend) Stat(ctx context.Context, p string) (backends.Entry, error) {
 	return b.statDir(ctx, "stat", p)
 }
 
+// StatFile describes the file at p with one HeadObject, without looking
+// for a folder there (backends.FileStater).
+func (b *Backend) StatFile(ctx context.Context, p string) (backends.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return backends.Entry{}, err
+	}
+	if err := checkPath(p); err != nil {
+		return backends.Entry{}, err
+	}
+	if p == "" {
+		return backends.Entry{}, &fs.PathError{Op: "stat", Path: p, Err: backends.ErrNotFound}
+	}
+	return b.head(ctx, "stat", p)
+}
+
 // head describes the file at p.
 func (b *Backend) head(ctx context.Context, op, p string) (backends.Entry, error) {
 	out, err := b.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String(b.key(p))})

@@ -855,3 +855,34 @@ func TestContentType(t *testing.T) {
 		}
 	}
 }
+
+// TestStatFile: one HeadObject describes a file; a folder, with a marker or
+// implicit, is no file, and nothing is listed to tell.
+func TestStatFile(t *testing.T) {
+	c := server(t).Counting(t)
+	b := newBackend(t, through(c))
+	putObject(t, b.prefix+"pratiche/PC-1/tavola.dwg", "tavola")
+	putObject(t, b.prefix+"pratiche/PC-2/", "")
+	for _, tt := range []struct {
+		path string
+		size int64 // -1: ErrNotFound
+	}{
+		{"pratiche/PC-1/tavola.dwg", 6},
+		{"pratiche/PC-1", -1}, // implicit folder
+		{"pratiche/PC-2", -1}, // folder with a marker
+		{"pratiche/PC-3", -1}, // nothing
+		{"", -1},              // the root
+	} {
+		c.Reset()
+		e, err := b.StatFile(t.Context(), tt.path)
+		switch {
+		case tt.size < 0 && !errors.Is(err, backends.ErrNotFound):
+			t.Errorf("StatFile(%q) = %+v, %v; want ErrNotFound", tt.path, e, err)
+		case tt.size >= 0 && (err != nil || e.IsDir || e.Size != tt.size || e.Path != tt.path):
+			t.Errorf("StatFile(%q) = %+v, %v; want the file of %d bytes", tt.path, e, err, tt.size)
+		}
+		if n := c.Counts()["ListObjectsV2"]; n != 0 {
+			t.Errorf("StatFile(%q) listed %d times", tt.path, n)
+		}
+	}
+}

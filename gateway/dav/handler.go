@@ -273,6 +273,25 @@ func (rq *request) visible(p string) bool {
 	return rq.pol.Decide(access.Read, p) == access.Allow
 }
 
+// statFile looks up the file at a namespace path, where the backend can do
+// that more cheaply than a whole Stat; a folder there is ErrNotFound, or is
+// described as a folder by backends without the cheaper way. The answer
+// stands for the path for the rest of the request (its HTTP preconditions
+// included): for a request that writes a file, whose Create fails on a
+// folder anyway.
+func (rq *request) statFile(p string) (backends.Entry, error) {
+	fsb, ok := rq.fs.(backends.FileStater)
+	if !ok {
+		return rq.stat(p)
+	}
+	if s, ok := rq.stats[p]; ok {
+		return s.e, s.err
+	}
+	e, err := fsb.StatFile(rq.ctx, backendPath(p))
+	rq.stats[p] = statResult{e, err}
+	return e, err
+}
+
 // stat looks up a namespace path once per request.
 func (rq *request) stat(p string) (backends.Entry, error) {
 	if s, ok := rq.stats[p]; ok {

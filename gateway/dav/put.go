@@ -20,7 +20,9 @@ func (rq *request) put() error {
 	if rq.path == "/" || rq.dir {
 		return newStatus(http.StatusMethodNotAllowed, "PUT on a folder")
 	}
-	e, err := rq.stat(rq.path)
+	// Only the file that the PUT replaces matters here: a folder at the
+	// path makes Create fail, which checks for one anyway.
+	e, err := rq.statFile(rq.path)
 	exists := err == nil
 	if err != nil && !errors.Is(err, backends.ErrNotFound) {
 		return err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -95,6 +96,25 @@ func (n *Namespace) Stat(ctx context.Context, p string) (backends.Entry, error) 
 		return n.rootEntry(name), nil
 	}
 	e, err := b.Stat(ctx, rest)
+	return prefixed(name, e), err
+}
+
+// StatFile is Stat for the file at p alone, on the backends that have a
+// cheaper way to it (backends.FileStater); the roots are folders, not files.
+func (n *Namespace) StatFile(ctx context.Context, p string) (backends.Entry, error) {
+	name, b, rest, err := n.resolve(p)
+	if err != nil || rest == "" {
+		return backends.Entry{}, &fs.PathError{Op: "stat", Path: p, Err: backends.ErrNotFound}
+	}
+	fsb, ok := b.(backends.FileStater)
+	if !ok {
+		e, err := b.Stat(ctx, rest)
+		if err == nil && e.IsDir {
+			err = &fs.PathError{Op: "stat", Path: p, Err: backends.ErrNotFound}
+		}
+		return prefixed(name, e), err
+	}
+	e, err := fsb.StatFile(ctx, rest)
 	return prefixed(name, e), err
 }
 

@@ -124,3 +124,32 @@ func listErr(ctx context.Context, n *Namespace, p string) error {
 	_, err := n.List(ctx, p, backends.ListOptions{Recursive: true})
 	return err
 }
+
+// TestStatFile: a file is described with its namespace path; folders, the
+// Comuni and the root are no files.
+func TestStatFile(t *testing.T) {
+	n := newNS(t)
+	if err := n.Mkdir(t.Context(), "guastalla/2019"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, n, "guastalla/2019/domanda.pdf", "domanda")
+	for _, tt := range []struct {
+		path string
+		file bool
+	}{
+		{"guastalla/2019/domanda.pdf", true},
+		{"guastalla/2019", false},
+		{"guastalla", false},
+		{"", false},
+		{"guastalla/2019/nessuno.pdf", false},
+		{"sconosciuto/a.pdf", false},
+	} {
+		e, err := n.StatFile(t.Context(), tt.path)
+		if tt.file && (err != nil || e.Path != tt.path || e.Size != 7) {
+			t.Errorf("StatFile(%q) = %+v, %v; want the file", tt.path, e, err)
+		}
+		if !tt.file && !errors.Is(err, backends.ErrNotFound) {
+			t.Errorf("StatFile(%q) = %+v, %v; want ErrNotFound", tt.path, e, err)
+		}
+	}
+}
