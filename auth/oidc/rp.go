@@ -61,13 +61,18 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	}
 
 	var meta struct {
-		EndSession string `json:"end_session_endpoint"`
-		IssParam   bool   `json:"authorization_response_iss_parameter_supported"`
+		EndSession string   `json:"end_session_endpoint"`
+		IssParam   bool     `json:"authorization_response_iss_parameter_supported"`
+		JWKS       string   `json:"jwks_uri"`
+		Algs       []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := rp.provider.Claims(&meta); err != nil {
 		return nil, fmt.Errorf("oidc: discovery document: %w", err)
 	}
 	rp.issParam = meta.IssParam
+	if meta.JWKS == "" {
+		return nil, errors.New("oidc: discovery document: no jwks_uri")
+	}
 	if meta.EndSession != "" {
 		u, err := url.Parse(meta.EndSession)
 		if err != nil || !u.IsAbs() {
@@ -107,11 +112,30 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		}
 	}
 
-	// The verifiers take the accepted algorithms from discovery; go-oidc
-	// never accepts "none" unless told to, which this package never does.
-	rp.idTokens = rp.provider.VerifierContext(ctx, &gooidc.Config{ClientID: cfg.ClientID})
-	rp.bearer = rp.provider.VerifierContext(ctx, &gooidc.Config{ClientID: cfg.BearerAudience})
+	// The verifiers accept the asymmetric algorithms that discovery names
+	// (never "none", never a shared secret), and share the provider's keys.
+	algs := signingAlgs(meta.Algs)
+	keys := newKeySet(meta.JWKS, cfg.HTTPClient, algs)
+	rp.idTokens = gooidc.NewVerifier(cfg.Issuer, keys, &gooidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: algs})
+	rp.bearer = gooidc.NewVerifier(cfg.Issuer, keys, &gooidc.Config{ClientID: cfg.BearerAudience, SupportedSigningAlgs: algs})
 	return rp, nil
+}
+
+// signingAlgs keeps the algorithms of a discovery document that sign with a
+// public key; a provider that names none uses RS256, as OpenID Connect says.
+func signingAlgs(advertised []string) []string {
+	var out []string
+	for _, a := range advertised {
+		switch a {
+		case gooidc.RS256, gooidc.RS384, gooidc.RS512, gooidc.ES256, gooidc.ES384, gooidc.ES512,
+			gooidc.PS256, gooidc.PS384, gooidc.PS512, gooidc.EdDSA:
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return []string{gooidc.RS256}
+	}
+	return out
 }
 
 // clientContext makes go-oidc and oauth2 use the configured HTTP client.
