@@ -149,6 +149,15 @@ type FileStater interface {
 	StatFile(ctx context.Context, p string) (Entry, error)
 }
 
+// TreeCopier is implemented by backends where Copy's checks cost requests
+// that a copy of a whole tree does not need. CopyListed copies the file
+// src, as a listing of the source tree gave it, to dst under the same name:
+// the caller has made dst's folder for this copy, so no folder can be at
+// dst, and the file keeps its type and metadata as they are.
+type TreeCopier interface {
+	CopyListed(ctx context.Context, src Entry, dst string) (Entry, error)
+}
+
 // Pinner is implemented by backends whose tree has folders that exist by
 // configuration, such as the Comuni at the root of the namespace: they can be
 // neither deleted nor replaced nor moved.

@@ -82,6 +82,40 @@ func (b *Backend) Copy(ctx context.Context, src, dst string) (backends.Entry, er
 	return fileEntry(dst, size, out.CopyObjectResult.ETag, out.CopyObjectResult.LastModified), nil
 }
 
+// CopyListed copies a file found by a listing with one CopyObject, which
+// keeps its metadata (backends.TreeCopier): no lookup of the source, whose
+// size the listing gave, nor of the destination, which the caller has just
+// made. A file too large for CopyObject takes Copy's way.
+func (b *Backend) CopyListed(ctx context.Context, src backends.Entry, dst string) (backends.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return backends.Entry{}, err
+	}
+	if src.IsDir {
+		return backends.Entry{}, &fs.PathError{Op: "copy", Path: src.Path, Err: backends.ErrIsDir}
+	}
+	if err := checkPath(src.Path); err != nil {
+		return backends.Entry{}, err
+	}
+	if err := checkTarget(dst); err != nil {
+		return backends.Entry{}, err
+	}
+	if src.Size > b.copyThreshold {
+		return b.Copy(ctx, src.Path, dst)
+	}
+	out, err := b.client.CopyObject(ctx, &awss3.CopyObjectInput{
+		Bucket:     &b.bucket,
+		Key:        aws.String(b.key(dst)),
+		CopySource: aws.String(copySource(b.bucket, b.key(src.Path))),
+	})
+	if err != nil {
+		return backends.Entry{}, b.mapErr("copy", src.Path, err)
+	}
+	if out.CopyObjectResult == nil {
+		return backends.Entry{}, &fs.PathError{Op: "copy", Path: dst, Err: fmt.Errorf("%w: CopyObject answered without a result", backends.ErrUnavailable)}
+	}
+	return fileEntry(dst, src.Size, out.CopyObjectResult.ETag, out.CopyObjectResult.LastModified), nil
+}
+
 // copyParts copies a large file with a multipart upload whose parts are
 // ranges of the source, Concurrency at a time. A failure aborts the upload.
 func (b *Backend) copyParts(ctx context.Context, src, dst string, size int64, head *awss3.HeadObjectOutput) (backends.Entry, error) {

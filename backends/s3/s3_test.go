@@ -886,3 +886,55 @@ func TestStatFile(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyListed: a listed file is copied with one CopyObject that keeps
+// its content and metadata; one too large for CopyObject takes Copy's way.
+func TestCopyListed(t *testing.T) {
+	c := server(t).Counting(t)
+	b := newBackend(t, through(c))
+	b.copyThreshold, b.copyPartSize = partSize, partSize
+	small, large := []byte("tavola 1:100"), randomBytes(partSize+4321)
+	if err := b.Mkdir(t.Context(), "pratica"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, b, "pratica/tavola.dwg", small)
+	put(t, b, "pratica/rilievo.tif", large)
+	if err := b.Mkdir(t.Context(), "copia"); err != nil {
+		t.Fatal(err)
+	}
+	page, err := b.List(t.Context(), "pratica", backends.ListOptions{})
+	if err != nil || len(page.Entries) != 2 {
+		t.Fatalf("List: %d entries, %v", len(page.Entries), err)
+	}
+	for _, e := range page.Entries {
+		c.Reset()
+		dst := "copia/" + e.Name()
+		ce, err := b.CopyListed(t.Context(), e, dst)
+		if err != nil {
+			t.Fatalf("CopyListed(%s): %v", e.Path, err)
+		}
+		got := c.Counts()
+		if e.Size <= partSize && (got["CopyObject"] != 1 || total(got) != 1) {
+			t.Errorf("CopyListed of a small file: %v, want one CopyObject", got)
+		}
+		if e.Size > partSize && got["UploadPartCopy"] != 2 {
+			t.Errorf("CopyListed of a large file: %v, want a multipart copy", got)
+		}
+		if ce.Path != dst || ce.Size != e.Size {
+			t.Errorf("CopyListed(%s) = %+v", e.Path, ce)
+		}
+		if !bytes.Equal(read(t, b, dst), read(t, b, e.Path)) {
+			t.Errorf("the copy of %s holds other bytes", e.Path)
+		}
+	}
+	_, err = b.CopyListed(t.Context(), backends.Entry{Path: "pratica", IsDir: true}, "copia/pratica")
+	wantErr(t, err, backends.ErrIsDir, "CopyListed of a folder")
+}
+
+func total(counts map[string]int) int {
+	n := 0
+	for _, v := range counts {
+		n += v
+	}
+	return n
+}

@@ -350,7 +350,7 @@ func (rq *request) copyTree(src backends.Entry, dst string, infinite bool) (map[
 				wg.Add(1)
 				go func() {
 					defer func() { <-sem; wg.Done() }()
-					if _, err := rq.fs.Copy(rq.ctx, c.Path, to); err != nil {
+					if _, err := rq.copyListed(c, to); err != nil {
 						fail(c.Path, err)
 					}
 				}()
@@ -367,6 +367,15 @@ func (rq *request) copyTree(src backends.Entry, dst string, infinite bool) (map[
 		return nil, fmt.Errorf("copy properties: %w", err)
 	}
 	return failed, nil
+}
+
+// copyListed copies a file of a tree being copied, into the copy's own
+// folder: without Copy's checks where the storage can.
+func (rq *request) copyListed(src backends.Entry, to string) (backends.Entry, error) {
+	if tc, ok := rq.fs.(backends.TreeCopier); ok {
+		return tc.CopyListed(rq.ctx, src, to)
+	}
+	return rq.fs.Copy(rq.ctx, src.Path, to)
 }
 
 // move moves src to the namespace path dst, with its dead properties; the

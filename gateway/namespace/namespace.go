@@ -230,6 +230,27 @@ func (n *Namespace) Copy(ctx context.Context, src, dst string) (backends.Entry, 
 	return prefixed(dname, e), err
 }
 
+// CopyListed copies a file found by a listing of a tree being copied
+// (backends.TreeCopier): without Copy's checks where its mount can, by
+// Copy otherwise.
+func (n *Namespace) CopyListed(ctx context.Context, src backends.Entry, dst string) (backends.Entry, error) {
+	sname, sb, srest, err := n.resolveInside(src.Path)
+	if err != nil {
+		return backends.Entry{}, err
+	}
+	dname, _, drest, err := n.resolveInside(dst)
+	if err != nil {
+		return backends.Entry{}, err
+	}
+	tc, ok := sb.(backends.TreeCopier)
+	if sname != dname || !ok {
+		return n.Copy(ctx, src.Path, dst)
+	}
+	src.Path = srest
+	e, err := tc.CopyListed(ctx, src, drest)
+	return prefixed(dname, e), err
+}
+
 func (n *Namespace) Delete(ctx context.Context, paths []string) error {
 	failed := map[string]error{}
 	groups := map[string][]string{}

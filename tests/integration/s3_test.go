@@ -511,3 +511,37 @@ func TestS3Quota(t *testing.T) {
 		t.Errorf("allprop shows quota properties (RFC 4331 keeps them out)")
 	}
 }
+
+// TestS3FolderMoveRequests: a folder MOVE copies each file with one
+// CopyObject, keeping its content; what it costs besides does not grow
+// with the files.
+func TestS3FolderMoveRequests(t *testing.T) {
+	g, _, counter := s3Gateway(t)
+	const d = "/guastalla/PC-2021-0007"
+	mustStatus(t, g, "MKCOL", d, nil, "", http.StatusCreated)
+	mustStatus(t, g, "MKCOL", d+"/tavole", nil, "", http.StatusCreated)
+	files := map[string]string{}
+	for i := range 40 {
+		name := fmt.Sprintf("tavola-%02d.pdf", i)
+		if i%2 == 1 {
+			name = "tavole/" + name
+		}
+		files[name] = "contenuto " + name
+		mustStatus(t, g, "PUT", d+"/"+name, nil, files[name], http.StatusCreated)
+	}
+	counter.Reset()
+	mustStatus(t, g, "MOVE", d, map[string]string{"Destination": d + "-spostata"}, "", http.StatusCreated)
+	got := counter.Counts()
+	if got["CopyObject"] != 40 || got["HeadObject"] > 4 || got["ListObjectsV2"] > 12 {
+		t.Errorf("MOVE of 40 files: %v; want 40 CopyObject and a few other requests", got)
+	}
+	t.Logf("MOVE of 40 files in 2 folders: %v", got)
+	for name, want := range files {
+		if code, body, _ := g.Status("GET", d+"-spostata/"+name, nil, ""); code != 200 || body != want {
+			t.Errorf("moved %s: %d %q", name, code, body)
+		}
+		if code, _, _ := g.Status("HEAD", d+"/"+name, nil, ""); code != 404 {
+			t.Errorf("source %s after MOVE: %d", name, code)
+		}
+	}
+}
