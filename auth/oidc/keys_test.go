@@ -67,15 +67,22 @@ func ecKey(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-// TestKeySetForgedTokens: tokens that no key of the provider verifies make
-// the gateway fetch the provider's keys at most once per keyRefresh.
-func TestKeySetForgedTokens(t *testing.T) {
+// keySetOf returns a key set of a provider that publishes the key kid, and
+// the clock the key set reads.
+func keySetOf(t *testing.T, kid string, k *ecdsa.PrivateKey) (*jwksServer, *keySet, *time.Time) {
 	srv := newJWKSServer(t)
-	good, forger := ecKey(t), ecKey(t)
-	srv.publish("k1", good)
+	srv.publish(kid, k)
 	ks := newKeySet(srv.URL, srv.Client(), []string{"ES256"})
 	clock := time.Unix(1_700_000_000, 0)
 	ks.now = func() time.Time { return clock }
+	return srv, ks, &clock
+}
+
+// TestKeySetForgedTokens: tokens that no key of the provider verifies make
+// the gateway fetch the provider's keys at most once per keyRefresh.
+func TestKeySetForgedTokens(t *testing.T) {
+	good, forger := ecKey(t), ecKey(t)
+	srv, ks, clock := keySetOf(t, "k1", good)
 	if p, err := ks.VerifySignature(t.Context(), signES256(t, "k1", good, "vero")); err != nil || string(p) != "vero" {
 		t.Fatalf("a genuine token: %q, %v", p, err)
 	}
@@ -92,7 +99,7 @@ func TestKeySetForgedTokens(t *testing.T) {
 		t.Errorf("%d fetches of the keys for 100 forged tokens within %v, want 1", n, keyRefresh)
 	}
 	// After the interval, one forged token may make one fetch again.
-	clock = clock.Add(keyRefresh)
+	*clock = clock.Add(keyRefresh)
 	for range 10 {
 		ks.VerifySignature(t.Context(), signES256(t, "sconosciuta", forger, "falso"))
 	}
@@ -104,17 +111,13 @@ func TestKeySetForgedTokens(t *testing.T) {
 // TestKeySetRotation: a token signed with a key the provider has rotated
 // to is verified once the keys may be fetched again.
 func TestKeySetRotation(t *testing.T) {
-	srv := newJWKSServer(t)
 	old, next := ecKey(t), ecKey(t)
-	srv.publish("k1", old)
-	ks := newKeySet(srv.URL, srv.Client(), []string{"ES256"})
-	clock := time.Unix(1_700_000_000, 0)
-	ks.now = func() time.Time { return clock }
+	srv, ks, clock := keySetOf(t, "k1", old)
 	if _, err := ks.VerifySignature(t.Context(), signES256(t, "k1", old, "primo")); err != nil {
 		t.Fatal(err)
 	}
 	srv.publish("k2", next)
-	clock = clock.Add(keyRefresh + time.Second)
+	*clock = clock.Add(keyRefresh + time.Second)
 	if p, err := ks.VerifySignature(t.Context(), signES256(t, "k2", next, "dopo")); err != nil || string(p) != "dopo" {
 		t.Fatalf("a token of the new key: %q, %v", p, err)
 	}
