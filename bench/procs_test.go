@@ -12,9 +12,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bassareggiana/faldone/tests/harness"
 )
 
 // proc is a server process that the benchmark starts itself, so that it
@@ -66,13 +67,7 @@ func (p *proc) stop() {
 	if p.cmd == nil {
 		return
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
+	harness.StopProcess(p.cmd.Process, p.done, 20*time.Second)
 	p.cmd = nil
 }
 

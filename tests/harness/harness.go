@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -199,13 +198,7 @@ func (g *Gateway) Stop() {
 	if g.cmd == nil {
 		return
 	}
-	g.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-g.done:
-	case <-time.After(20 * time.Second):
-		g.cmd.Process.Kill()
-		<-g.done
-	}
+	StopProcess(g.cmd.Process, g.done, 20*time.Second)
 	g.cmd = nil
 }
 

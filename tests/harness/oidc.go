@@ -2,7 +2,6 @@ package harness
 
 import (
 	"bufio"
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -24,8 +23,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -129,7 +126,7 @@ type OIDCProvider struct {
 	cfg   OIDCConfig
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
-	log   *oidcLog
+	log   *SyncBuffer
 	done  chan struct{}
 }
 
@@ -190,7 +187,7 @@ func StartOIDC(t testing.TB, cfg OIDCConfig) *OIDCProvider {
 		t.Fatal(err)
 	}
 
-	p := &OIDCProvider{ConfigPath: path, cfg: cfg, log: &oidcLog{}, done: make(chan struct{})}
+	p := &OIDCProvider{ConfigPath: path, cfg: cfg, log: &SyncBuffer{}, done: make(chan struct{})}
 	cmd := exec.Command(node, "server.mjs", "--config", path, "--port", "0", "--watch-stdin")
 	cmd.Dir = oidcDir()
 	cmd.Stderr = p.log
@@ -241,14 +238,8 @@ func (p *OIDCProvider) Stop() {
 	if p.cmd == nil {
 		return
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	p.stdin.Close()
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
+	p.stdin.Close() // with --watch-stdin, the provider also ends when it closes
+	StopProcess(p.cmd.Process, p.done, 10*time.Second)
 	p.cmd = nil
 }
 
@@ -671,21 +662,3 @@ func oidcClientAssertion(c OIDCClient, issuer string) (string, error) {
 
 // oidcDir is the folder of the provider's server.mjs and npm packages.
 func oidcDir() string { return filepath.Join(Root(), "tests", "oidcprovider") }
-
-// oidcLog collects the provider's output while it runs.
-type oidcLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *oidcLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *oidcLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}

@@ -40,3 +40,15 @@ func (g *Gateway) Signal(sig os.Signal) {
 		g.cmd.Process.Signal(sig)
 	}
 }
+
+// StopProcess ends a process with SIGTERM and waits until done is closed;
+// a process still there after grace is killed.
+func StopProcess(p *os.Process, done <-chan struct{}, grace time.Duration) {
+	p.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(grace):
+		p.Kill()
+		<-done
+	}
+}

@@ -21,7 +21,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -205,13 +204,7 @@ func (s *S3Server) waitReady(timeout time.Duration) error {
 
 // Close stops the server and waits for it to exit.
 func (s *S3Server) Close() error {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
+	StopProcess(s.cmd.Process, s.done, 10*time.Second)
 	return nil
 }
 

@@ -34,7 +34,13 @@ func NewBrowser(t testing.TB, g *Gateway) *Browser {
 // Get loads a page, remembering its CSRF token, and returns status and body.
 func (b *Browser) Get(path string) (int, string) {
 	b.t.Helper()
-	resp, err := b.c.Get(b.g.URL + path)
+	return b.page(b.c.Get(b.g.URL + path))
+}
+
+// page reads a response as the browser does: its body, and the CSRF token
+// of the page's forms for the next post.
+func (b *Browser) page(resp *http.Response, err error) (int, string) {
+	b.t.Helper()
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -51,16 +57,7 @@ func (b *Browser) Get(path string) (int, string) {
 func (b *Browser) Post(path string, form url.Values) (int, string) {
 	b.t.Helper()
 	form.Set("csrf", b.csrf)
-	resp, err := b.c.PostForm(b.g.URL+path, form)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if m := csrfRE.FindSubmatch(body); m != nil {
-		b.csrf = string(m[1])
-	}
-	return resp.StatusCode, string(body)
+	return b.page(b.c.PostForm(b.g.URL+path, form))
 }
 
 // SignIn signs in with a local account through the sign-in form.
@@ -101,14 +98,5 @@ func (b *Browser) UploadTree(action string, dirs []string, files map[string][]by
 		fw.Write(content)
 	}
 	mw.Close()
-	resp, err := b.c.Post(b.g.URL+action, mw.FormDataContentType(), strings.NewReader(body.String()))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if m := csrfRE.FindSubmatch(out); m != nil {
-		b.csrf = string(m[1])
-	}
-	return resp.StatusCode, string(out)
+	return b.page(b.c.Post(b.g.URL+action, mw.FormDataContentType(), strings.NewReader(body.String())))
 }
