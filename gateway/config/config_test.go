@@ -8,38 +8,19 @@ import (
 	"time"
 )
 
-func TestLoad(t *testing.T) {
-	dir := t.TempDir()
-	write := func(s string) string {
-		p := filepath.Join(dir, "faldone.yaml")
-		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	tests := []struct {
-		name    string
-		yaml    string
-		env     map[string]string
-		check   func(Config) bool
-		wantErr string
-	}{
-		{name: "no file gives defaults", check: func(c Config) bool {
-			return c.Listen == "127.0.0.1:8080" && len(c.Comuni) == 8 && c.Comuni[3].ID == "guastalla" &&
-				strings.HasSuffix(c.Comuni[3].Storage, filepath.Join("archivio", "guastalla")) && c.WebDAV.MaxLockTimeout == 24*time.Hour
-		}},
-		{name: "file keys", yaml: "listen: 0.0.0.0:9000\nwebdav:\n  max_lock_timeout: 2h\ncomuni:\n  - id: boretto\n    storage: file:/srv/b\n",
-			check: func(c Config) bool {
-				return c.Listen == "0.0.0.0:9000" && c.WebDAV.MaxLockTimeout == 2*time.Hour && len(c.Comuni) == 1 && c.Comuni[0].Storage == "file:/srv/b" && c.Comuni[0].Name == "boretto"
-			}},
-		{name: "env overrides file", yaml: "listen: 0.0.0.0:9000\n", env: map[string]string{"FALDONE_LISTEN": "127.0.0.1:9001"},
-			check: func(c Config) bool { return c.Listen == "127.0.0.1:9001" }},
-		{name: "unknown key", yaml: "lisen: x\n", wantErr: "lisen"},
-		{name: "bad comune id", yaml: "comuni:\n  - id: Guastalla\n", wantErr: "Guastalla"},
-		{name: "duplicate comune", yaml: "comuni:\n  - id: a\n  - id: a\n", wantErr: "twice"},
-		{name: "bad listen", yaml: "listen: nowhere\n", wantErr: "listen"},
-		{name: "bad level", yaml: "log:\n  level: loud\n", wantErr: "log.level"},
-	}
+// loadCase is a configuration file and environment, and what Load and
+// Finish make of them: a configuration that check accepts, or an error
+// mentioning wantErr.
+type loadCase struct {
+	name    string
+	yaml    string
+	env     map[string]string
+	check   func(Config) bool
+	wantErr string
+}
+
+func runLoadCases(t *testing.T, tests []loadCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for k, v := range tt.env {
@@ -47,7 +28,10 @@ func TestLoad(t *testing.T) {
 			}
 			path := ""
 			if tt.yaml != "" {
-				path = write(tt.yaml)
+				path = filepath.Join(t.TempDir(), "faldone.yaml")
+				if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			c, err := Load(path)
 			if err == nil {
@@ -67,6 +51,26 @@ func TestLoad(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLoad(t *testing.T) {
+	runLoadCases(t, []loadCase{
+		{name: "no file gives defaults", check: func(c Config) bool {
+			return c.Listen == "127.0.0.1:8080" && len(c.Comuni) == 8 && c.Comuni[3].ID == "guastalla" &&
+				strings.HasSuffix(c.Comuni[3].Storage, filepath.Join("archivio", "guastalla")) && c.WebDAV.MaxLockTimeout == 24*time.Hour
+		}},
+		{name: "file keys", yaml: "listen: 0.0.0.0:9000\nwebdav:\n  max_lock_timeout: 2h\ncomuni:\n  - id: boretto\n    storage: file:/srv/b\n",
+			check: func(c Config) bool {
+				return c.Listen == "0.0.0.0:9000" && c.WebDAV.MaxLockTimeout == 2*time.Hour && len(c.Comuni) == 1 && c.Comuni[0].Storage == "file:/srv/b" && c.Comuni[0].Name == "boretto"
+			}},
+		{name: "env overrides file", yaml: "listen: 0.0.0.0:9000\n", env: map[string]string{"FALDONE_LISTEN": "127.0.0.1:9001"},
+			check: func(c Config) bool { return c.Listen == "127.0.0.1:9001" }},
+		{name: "unknown key", yaml: "lisen: x\n", wantErr: "lisen"},
+		{name: "bad comune id", yaml: "comuni:\n  - id: Guastalla\n", wantErr: "Guastalla"},
+		{name: "duplicate comune", yaml: "comuni:\n  - id: a\n  - id: a\n", wantErr: "twice"},
+		{name: "bad listen", yaml: "listen: nowhere\n", wantErr: "listen"},
+		{name: "bad level", yaml: "log:\n  level: loud\n", wantErr: "log.level"},
+	})
 }
 
 func TestParseSize(t *testing.T) {

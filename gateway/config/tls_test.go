@@ -2,20 +2,12 @@ package config
 
 import (
 	"crypto/tls"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestTLSAndProxies(t *testing.T) {
-	tests := []struct {
-		name    string
-		yaml    string
-		env     map[string]string
-		check   func(Config) bool
-		wantErr string
-	}{
+	runLoadCases(t, []loadCase{
 		{name: "off by default", check: func(c Config) bool {
 			return !c.TLS.Enabled() && c.TLS.MinTLSVersion() == tls.VersionTLS12 && len(c.TrustedProxies) == 0
 		}},
@@ -35,35 +27,5 @@ func TestTLSAndProxies(t *testing.T) {
 		{name: "old version", yaml: "tls:\n  min_version: \"1.0\"\n", wantErr: "tls.min_version"},
 		{name: "bad proxy", yaml: "trusted_proxies: [proxy.example]\n", wantErr: "proxy.example"},
 		{name: "bad prefix", yaml: "trusted_proxies: [10.0.0.0/40]\n", wantErr: "10.0.0.0/40"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			path := ""
-			if tt.yaml != "" {
-				path = filepath.Join(t.TempDir(), "faldone.yaml")
-				if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			c, err := Load(path)
-			if err == nil {
-				err = c.Finish()
-			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !tt.check(c) {
-				t.Fatalf("unexpected configuration %+v %+v", c.TLS, c.TrustedProxies)
-			}
-		})
-	}
+	})
 }
