@@ -249,18 +249,12 @@ func normalizePrefix(prefix string) (string, error) {
 // Stat describes the file or folder at p: a HeadObject finds a file, and
 // when there is none a listing of one key finds a folder.
 func (b *Backend) Stat(ctx context.Context, p string) (backends.Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return backends.Entry{}, err
-	}
-	if err := checkPath(p); err != nil {
-		return backends.Entry{}, err
-	}
-	if p == "" {
-		return backends.Entry{IsDir: true}, nil
-	}
-	e, err := b.head(ctx, "stat", p)
-	if !errors.Is(err, backends.ErrNotFound) {
+	e, err := b.StatFile(ctx, p)
+	switch {
+	case !errors.Is(err, backends.ErrNotFound):
 		return e, err
+	case p == "":
+		return backends.Entry{IsDir: true}, nil
 	}
 	return b.statDir(ctx, "stat", p)
 }
