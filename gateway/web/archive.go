@@ -237,7 +237,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, g := range gs {
 			pg.Grants = append(pg.Grants, grantLink{Path: strings.TrimPrefix(g.Path, "/"), Href: "/_/archivio" + escapedPath(g.Path) + "/",
-				Until: g.Expires.Add(-time.Second).Local().Format("02/01/2006"), Write: g.Write})
+				Until: untilText(g.Expires), Write: g.Write})
 		}
 	}
 	h.cfg.Audit(r, sess.Person, "BROWSE", p, http.StatusOK)
@@ -285,7 +285,7 @@ func (h *Handler) entry(np string, e backends.Entry, pol Decider) archiveEntry {
 		ae.SizeText = sizeText(e.Size)
 	}
 	if !e.ModTime.IsZero() {
-		ae.Modified = e.ModTime.Local().Format("02/01/2006 15:04")
+		ae.Modified = dateText(e.ModTime)
 	}
 	return ae
 }

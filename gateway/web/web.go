@@ -109,10 +109,9 @@ func New(cfg Config) (*Handler, error) {
 		// static names a file of the pages by its content, so browsers may
 		// keep it until the next release changes it.
 		"static": func(name string) string { return "/_/static/" + name + "?v=" + version },
-		"date":   func(t time.Time) string { return t.Local().Format("02/01/2006 15:04") },
-		// until shows the last day of something valid up to a midnight.
-		"until": func(t time.Time) string { return t.Add(-time.Second).Local().Format("02/01/2006") },
-		"join":  func(s []string) string { return strings.Join(s, ", ") },
+		"date":   dateText,
+		"until":  untilText,
+		"join":   func(s []string) string { return strings.Join(s, ", ") },
 	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
@@ -155,6 +154,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mux.ServeHTTP(w, r)
 }
+
+// dateText writes a moment as the pages do: "25/11/2026 14:05".
+func dateText(t time.Time) string { return t.Local().Format("02/01/2006 15:04") }
+
+// untilText writes the last day of something valid up to a midnight.
+func untilText(t time.Time) string { return t.Add(-time.Second).Local().Format("02/01/2006") }
 
 // contentVersion is a short hash of every file under fsys.
 func contentVersion(fsys fs.FS) (string, error) {
