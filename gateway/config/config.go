@@ -17,6 +17,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// The zone database inside the binary: minimal servers and containers
+	// often have no /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"gopkg.in/yaml.v3"
 )
@@ -52,6 +55,11 @@ type Config struct {
 	// ShutdownGrace is how long a stopping server lets requests under way
 	// (uploads) finish before it cancels them.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// TimeZone is the IANA zone in which pages and commands show times and
+	// read days ("until 2027-03-31" ends at midnight there): the people of
+	// the Unione live in Italy whatever zone the server keeps.
+	TimeZone string         `yaml:"time_zone"`
+	Location *time.Location `yaml:"-"`
 }
 
 // TLS serves HTTPS with the certificate and key in two PEM files, reloaded
@@ -221,6 +229,7 @@ func Default() Config {
 		Audit:         Audit{Retention: 10 * 365 * 24 * time.Hour},
 		AppPasswords:  AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
 		TLS:           TLS{MinVersion: "1.2"},
+		TimeZone:      "Europe/Rome",
 	}
 }
 
@@ -258,6 +267,7 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 		"FALDONE_TLS_CERT_FILE":      &c.TLS.CertFile,
 		"FALDONE_TLS_KEY_FILE":       &c.TLS.KeyFile,
 		"FALDONE_TLS_MIN_VERSION":    &c.TLS.MinVersion,
+		"FALDONE_TIME_ZONE":          &c.TimeZone,
 	}
 	for k, p := range str {
 		if v, ok := lookup(k); ok {
@@ -399,6 +409,11 @@ func (c *Config) Finish() error {
 			return fmt.Errorf("access.group_rules: %+v needs a group and either admin: true or a known comune (or *) and a role", g)
 		}
 	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil || c.TimeZone == "" {
+		return fmt.Errorf("time_zone %q: want an IANA zone such as Europe/Rome", c.TimeZone)
+	}
+	c.Location = loc
 	users := map[string]bool{}
 	for _, u := range c.Users {
 		if u.Name == "" || u.PasswordHash == "" || users[u.Name] {

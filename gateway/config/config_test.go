@@ -70,6 +70,13 @@ func TestLoad(t *testing.T) {
 		{name: "duplicate comune", yaml: "comuni:\n  - id: a\n  - id: a\n", wantErr: "twice"},
 		{name: "bad listen", yaml: "listen: nowhere\n", wantErr: "listen"},
 		{name: "bad level", yaml: "log:\n  level: loud\n", wantErr: "log.level"},
+		{name: "time zone by default Rome", check: func(c Config) bool {
+			return c.Location != nil && c.Location.String() == "Europe/Rome"
+		}},
+		{name: "time zone from env", env: map[string]string{"FALDONE_TIME_ZONE": "UTC"}, check: func(c Config) bool {
+			return c.Location == time.UTC || c.Location.String() == "UTC"
+		}},
+		{name: "bad time zone", yaml: "time_zone: Europe/Reggio\n", wantErr: "time_zone"},
 	})
 }
 
