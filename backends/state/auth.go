@@ -85,6 +85,9 @@ type AuthStore interface {
 	// every user of the store, so that concurrent attempts, on one replica or
 	// several, each get a count of their own. key is printable ASCII.
 	AddAttempt(ctx context.Context, key string, now time.Time, window time.Duration) (count int, ends time.Time, err error)
+	// Attempts returns the count under key in the window live at now (0
+	// when there is none), without counting.
+	Attempts(ctx context.Context, key string, now time.Time) (int, error)
 	// ClearAttempts forgets the attempts under key; a missing key is not an
 	// error.
 	ClearAttempts(ctx context.Context, key string) error

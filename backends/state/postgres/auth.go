@@ -274,6 +274,22 @@ func (s *Store) AddAttempt(ctx context.Context, key string, now time.Time, windo
 	return count, expires.UTC(), nil
 }
 
+// Attempts returns the count under key in the window live at now.
+func (s *Store) Attempts(ctx context.Context, key string, now time.Time) (int, error) {
+	if !storable(key) {
+		return 0, nil // such a key cannot have been stored
+	}
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count FROM attempts WHERE key = $1 AND expires > $2`, key, now).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: attempts %q: %w", key, err)
+	}
+	return n, nil
+}
+
 // ClearAttempts deletes the count under key.
 func (s *Store) ClearAttempts(ctx context.Context, key string) error {
 	if !storable(key) {

@@ -271,6 +271,19 @@ func (s *Store) AddAttempt(ctx context.Context, key string, now time.Time, windo
 	return count, utc(expires), nil
 }
 
+// Attempts returns the count under key in the window live at now.
+func (s *Store) Attempts(ctx context.Context, key string, now time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count FROM attempts WHERE key = ? AND expires > ?`, key, now.UnixNano()).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: attempts %q: %w", key, err)
+	}
+	return n, nil
+}
+
 // ClearAttempts deletes the count under key.
 func (s *Store) ClearAttempts(ctx context.Context, key string) error {
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM attempts WHERE key = ?`, key); err != nil {

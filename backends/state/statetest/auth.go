@@ -738,12 +738,27 @@ func testAttempts(t *testing.T, open func(*testing.T) state.AuthStore) {
 		if got != st.want || !ends.Equal(st.wantEnds) {
 			t.Errorf("step %d: AddAttempt(%q) = %d, ends %v; want %d, ends %v", i, st.key, got, ends, st.want, st.wantEnds)
 		}
+		// Reading does not count, and finds the count until the window ends.
+		for _, r := range []struct {
+			at   time.Time
+			want int
+		}{{st.at, st.want}, {st.at, st.want}, {st.wantEnds.Add(-time.Microsecond), st.want}, {st.wantEnds, 0}} {
+			if got, err := s.Attempts(t.Context(), st.key, r.at); err != nil || got != r.want {
+				t.Errorf("step %d: Attempts(%q, %v) = %d, %v; want %d", i, st.key, r.at, got, err, r.want)
+			}
+		}
+	}
+	if got, err := s.Attempts(t.Context(), "mai-visto", n); err != nil || got != 0 {
+		t.Errorf("Attempts of a missing key = %d, %v; want 0", got, err)
 	}
 	if err := s.ClearAttempts(t.Context(), "indirizzo:127.0.0.1"); err != nil {
 		t.Fatalf("ClearAttempts: %v", err)
 	}
 	if err := s.ClearAttempts(t.Context(), "mai-visto"); err != nil {
 		t.Errorf("ClearAttempts of a missing key: %v", err)
+	}
+	if got, err := s.Attempts(t.Context(), "indirizzo:127.0.0.1", n.Add(w+2*time.Second)); err != nil || got != 0 {
+		t.Errorf("Attempts after ClearAttempts = %d, %v; want 0", got, err)
 	}
 	if got, _ := addAttempt(t, s, "indirizzo:127.0.0.1", n.Add(w+2*time.Second), w); got != 1 {
 		t.Errorf("after ClearAttempts: count %d, want 1", got)
