@@ -37,7 +37,7 @@ func BenchmarkAuthenticateAppPassword(b *testing.B) {
 			secret = s
 		}
 	}
-	a := &auth.Authenticator{Apps: apps, ByAddress: auth.NewThrottle(10, time.Minute), ByAccount: auth.NewThrottle(100, time.Minute), Log: log}
+	a := &auth.Authenticator{Apps: apps, Throttle: auth.NewThrottle(store), Log: log}
 	req := httptest.NewRequest("PROPFIND", "/guastalla/", nil)
 	req.SetBasicAuth("RSSMRA80A01H223Y", secret)
 	w := httptest.NewRecorder()

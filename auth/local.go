@@ -157,8 +157,27 @@ func (a *LocalAccounts) hashOf(ctx context.Context, name string) (string, bool, 
 	return acc.PasswordHash, true, nil
 }
 
-// Verify checks a name and password.
-func (a *LocalAccounts) Verify(ctx context.Context, name, password string) error {
+// Admit is asked before a slow hash is computed. It may refuse, and its
+// error is then returned without the hash; otherwise release is called
+// when the hash is done. A nil Admit admits every check.
+type Admit func() (release func(), err error)
+
+// slow runs check under admit.
+func slow(admit Admit, check func() (bool, error)) (bool, error) {
+	if admit != nil {
+		release, err := admit()
+		if err != nil {
+			return false, err
+		}
+		defer release()
+	}
+	return check()
+}
+
+// Verify checks a name and password. A password that verified recently is
+// recognized from the cache; any other check, the dummy one for an
+// unknown name included, is a slow hash, which admit must allow first.
+func (a *LocalAccounts) Verify(ctx context.Context, name, password string, admit Admit) error {
 	hash, ok, err := a.hashOf(ctx, name)
 	if err != nil {
 		return err
@@ -166,7 +185,9 @@ func (a *LocalAccounts) Verify(ctx context.Context, name, password string) error
 	if !ok {
 		// Spend the same time as for a real account, so that timing does not
 		// tell which names exist.
-		_, _ = checkHash(dummyHash, password)
+		if _, err := slow(admit, func() (bool, error) { return checkHash(dummyHash, password) }); err != nil && !errors.Is(err, errBadHash) {
+			return err
+		}
 		return ErrBadCredentials
 	}
 	mac := hmac.New(sha256.New, a.key)
@@ -182,7 +203,7 @@ func (a *LocalAccounts) Verify(ctx context.Context, name, password string) error
 	if hit && c.hash == hash && now.Before(c.until) {
 		return nil
 	}
-	ok, err = checkHash(hash, password)
+	ok, err = slow(admit, func() (bool, error) { return checkHash(hash, password) })
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,14 @@ import (
 	"time"
 )
 
+// counting returns an Admit that admits every check and counts them.
+func counting(n *int) Admit {
+	return func() (func(), error) {
+		*n++
+		return func() {}, nil
+	}
+}
+
 func TestLocalAccounts(t *testing.T) {
 	h, err := HashPassword("segreta")
 	if err != nil {
@@ -15,30 +23,44 @@ func TestLocalAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// slow: whether the check needs a slow hash, and so is admitted first.
 	tests := []struct {
 		name, user, pass string
-		ok               bool
+		ok, slow         bool
 	}{
-		{"right", "demo", "segreta", true},
-		{"right again (cached)", "demo", "segreta", true},
-		{"wrong password", "demo", "segreto", false},
-		{"unknown user", "nessuno", "segreta", false},
-		{"empty password", "demo", "", false},
-		{"case matters", "Demo", "segreta", false},
+		{"right", "demo", "segreta", true, true},
+		{"right again (cached)", "demo", "segreta", true, false},
+		{"wrong password", "demo", "segreto", false, true},
+		{"unknown user", "nessuno", "segreta", false, true},
+		{"empty password", "demo", "", false, true},
+		{"case matters", "Demo", "segreta", false, true},
 	}
 	for _, tt := range tests {
-		err := a.Verify(t.Context(), tt.user, tt.pass)
+		var admitted int
+		err := a.Verify(t.Context(), tt.user, tt.pass, counting(&admitted))
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: Verify(%q, %q) = %v", tt.name, tt.user, tt.pass, err)
 		}
 		if !tt.ok && !errors.Is(err, ErrBadCredentials) {
 			t.Errorf("%s: error %v is not ErrBadCredentials", tt.name, err)
 		}
+		if want := map[bool]int{true: 1, false: 0}[tt.slow]; admitted != want {
+			t.Errorf("%s: admitted %d slow checks, want %d", tt.name, admitted, want)
+		}
+	}
+	// A refused check is not run: even the right password is not
+	// recognized, and the refusal is the error.
+	refused := errors.New("refused")
+	a.now = func() time.Time { return time.Now().Add(time.Hour) } // the cache has expired
+	for _, user := range []string{"demo", "nessuno"} {
+		if err := a.Verify(t.Context(), user, "segreta", func() (func(), error) { return nil, refused }); !errors.Is(err, refused) {
+			t.Errorf("Verify(%q) with the check refused: %v, want the refusal", user, err)
+		}
 	}
 	// The cache expires.
-	a.now = func() time.Time { return time.Now().Add(time.Hour) }
-	if err := a.Verify(t.Context(), "demo", "segreta"); err != nil {
-		t.Errorf("after cache expiry: %v", err)
+	var admitted int
+	if err := a.Verify(t.Context(), "demo", "segreta", counting(&admitted)); err != nil || admitted != 1 {
+		t.Errorf("after cache expiry: %v, %d slow checks", err, admitted)
 	}
 }
 

@@ -62,9 +62,10 @@ func FromContext(ctx context.Context) (Identity, bool) {
 	return id, ok
 }
 
-// Verifier checks a user name and password.
+// Verifier checks a user name and password; admit is asked before any
+// slow hash (see LocalAccounts.Verify).
 type Verifier interface {
-	Verify(ctx context.Context, name, password string) error
+	Verify(ctx context.Context, name, password string, admit Admit) error
 }
 
 // BearerVerifier checks a Bearer token and says whose it is.
@@ -78,9 +79,9 @@ type Authenticator struct {
 	Apps     *AppPasswords
 	Bearer   BearerVerifier
 	Sessions *Sessions
-	// ByAddress and ByAccount throttle failed attempts.
-	ByAddress, ByAccount *Throttle
-	Realm                string
+	// Throttle slows password guessing; nil: no throttling.
+	Throttle *Throttle
+	Realm    string
 	// SignIn, when set, is where a browser without credentials is sent.
 	SignIn string
 	// Failed, when set, is told of each failed attempt, by method.
@@ -108,8 +109,11 @@ func (a *Authenticator) Wrap(next http.Handler) http.Handler {
 // ErrThrottled: too many failed attempts from the address or for the account.
 var ErrThrottled = errors.New("too many failed attempts")
 
-// errThrottled carries how long a client must wait.
-type errThrottled struct{ wait time.Duration }
+// errThrottled carries how long a client must wait, and why (for the log).
+type errThrottled struct {
+	wait   time.Duration
+	reason string
+}
 
 func (e errThrottled) Error() string { return ErrThrottled.Error() }
 func (e errThrottled) Unwrap() error { return ErrThrottled }
@@ -121,15 +125,12 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Id
 	authz := r.Header.Get("Authorization")
 	switch {
 	case strings.HasPrefix(authz, "Bearer ") && a.Bearer != nil:
-		addr := clientAddr(r)
-		if wait, blocked := a.blocked(a.ByAddress, addr); blocked {
-			return Identity{}, errThrottled{wait}
-		}
+		// A signed token cannot be guessed: one that verifies is accepted
+		// whatever the address's count of failures.
 		id, err := a.Bearer(r.Context(), strings.TrimSpace(authz[len("Bearer "):]))
 		if err != nil {
 			// Whatever the reason (logged here), the token is refused: 401.
-			a.fail(r, addr, "", "bearer", err)
-			return Identity{}, ErrBadCredentials
+			return Identity{}, a.fail(r, "", "bearer", err)
 		}
 		return id, nil
 	case strings.HasPrefix(authz, "Basic "):
@@ -154,17 +155,12 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Id
 }
 
 // Password checks a user name and password, as Basic authentication does:
-// an app password when it has the prefix, a local account otherwise.
-// Failures count towards the throttles.
+// an app password when it has the prefix, a local account otherwise. An
+// app password (256 random bits, an HMAC to check) cannot be guessed: one
+// that verifies is accepted whatever any count says, and its failures
+// count against the address only. A local password's slow check is
+// throttled by the Throttle's Admit.
 func (a *Authenticator) Password(r *http.Request, user, pass string) (Identity, error) {
-	addr := clientAddr(r)
-	account := "account:" + strings.ToUpper(user)
-	if wait, blocked := a.blocked(a.ByAddress, addr); blocked {
-		return Identity{}, errThrottled{wait}
-	}
-	if wait, blocked := a.blocked(a.ByAccount, account); blocked {
-		return Identity{}, errThrottled{wait}
-	}
 	if strings.HasPrefix(pass, AppPasswordPrefix) && a.Apps != nil {
 		p, err := a.Apps.Verify(r.Context(), user, pass)
 		if err == nil {
@@ -173,42 +169,55 @@ func (a *Authenticator) Password(r *http.Request, user, pass string) (Identity, 
 		if !errors.Is(err, ErrBadCredentials) {
 			return Identity{}, err
 		}
-		a.fail(r, addr, account, "app-password", err)
-		return Identity{}, ErrBadCredentials
+		return Identity{}, a.fail(r, user, "app-password", err)
 	}
-	if a.Local != nil {
-		err := a.Local.Verify(r.Context(), user, pass)
-		if err == nil {
-			return Identity{Name: user, Display: user, Method: "local", Credential: "local:" + user}, nil
-		}
-		if !errors.Is(err, ErrBadCredentials) {
-			return Identity{}, err
-		}
+	if a.Local == nil {
+		return Identity{}, a.fail(r, user, "password", ErrBadCredentials)
 	}
-	a.fail(r, addr, account, "password", ErrBadCredentials)
-	return Identity{}, ErrBadCredentials
+	addr := clientAddr(r)
+	checked := false // a slow check ran, and was counted
+	err := a.Local.Verify(r.Context(), user, pass, func() (func(), error) {
+		release, err := a.Throttle.Admit(r.Context(), user, addr)
+		checked = err == nil
+		return release, err
+	})
+	switch {
+	case err == nil:
+		if checked {
+			if err := a.Throttle.Succeeded(r.Context(), user, addr); err != nil {
+				// The person is who she says: a count left behind only
+				// tightens her own allowance.
+				a.Log.Error("authentication: clear the count of attempts", "err", err)
+			}
+		}
+		return Identity{Name: user, Display: user, Method: "local", Credential: "local:" + user}, nil
+	case !errors.Is(err, ErrBadCredentials):
+		return Identity{}, err // throttled, or the store failed
+	}
+	err = a.fail(r, user, "password", ErrBadCredentials)
+	if errors.Is(err, ErrThrottled) {
+		// The guess was admitted and checked: its pair's allowance, not the
+		// address's failures, decides when to refuse.
+		err = ErrBadCredentials
+	}
+	return Identity{}, err
 }
 
-func (a *Authenticator) blocked(t *Throttle, key string) (time.Duration, bool) {
-	if t == nil {
-		return 0, false
-	}
-	return t.Blocked(key)
-}
-
-func (a *Authenticator) fail(r *http.Request, addr, account, method string, err error) {
-	if a.ByAddress != nil {
-		a.ByAddress.Fail(addr)
-	}
-	if a.ByAccount != nil && account != "" {
-		a.ByAccount.Fail(account)
-	}
+// fail records a failed credential: the log, the metrics and the
+// address's count. It returns the error to answer with: ErrBadCredentials,
+// or errThrottled once the address has failed too often.
+func (a *Authenticator) fail(r *http.Request, user, method string, err error) error {
+	addr := clientAddr(r)
 	if a.Failed != nil {
 		a.Failed(method)
 	}
 	// The user name is logged, the password never.
-	a.Log.Warn("authentication failed", "method", method, "user", strings.TrimPrefix(account, "account:"),
+	a.Log.Warn("authentication failed", "method", method, "user", user,
 		"remote", addr, "path", r.URL.EscapedPath(), "reason", err)
+	if err := a.Throttle.Failed(r.Context(), addr); err != nil {
+		return err
+	}
+	return ErrBadCredentials
 }
 
 // refuse answers a request that did not authenticate.
@@ -216,7 +225,7 @@ func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error
 	var th errThrottled
 	switch {
 	case errors.As(err, &th):
-		a.Log.Warn("authentication throttled", "remote", clientAddr(r), "path", r.URL.EscapedPath())
+		a.Log.Warn("authentication throttled", "remote", clientAddr(r), "path", r.URL.EscapedPath(), "reason", th.reason)
 		w.Header().Set("Retry-After", strconv.Itoa(int(th.wait.Seconds())+1))
 		http.Error(w, "Troppi tentativi non riusciti: riprovare più tardi.", http.StatusTooManyRequests)
 		return

@@ -86,24 +86,10 @@ func (p *proc) resetPeak(t testing.TB) {
 	}
 }
 
-// status reads a size in kB from /proc/PID/status.
+// status reads a size from /proc/PID/status, in bytes.
 func (p *proc) status(t testing.TB, field string) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatalf("%s %q: %v", field, v, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatalf("no %s for %s", field, p.name)
-	return 0
+	return harness.ProcStatus(t, p.cmd.Process.Pid, field)
 }
 
 // cpuTime is the CPU time that the process used so far.

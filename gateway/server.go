@@ -143,14 +143,13 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		hashes[name] = h
 	}
 	authn := &auth.Authenticator{
-		Apps:      s.apps,
-		Sessions:  auth.NewSessions(s.store, cfg.Sessions.Idle, cfg.Sessions.Absolute),
-		ByAddress: auth.NewThrottle(10, 5*time.Minute),
-		ByAccount: auth.NewThrottle(100, 15*time.Minute),
-		Realm:     "Faldone",
-		Failed:    s.metrics.AuthFailure,
-		SignIn:    "/_/accedi",
-		Log:       log,
+		Apps:     s.apps,
+		Sessions: auth.NewSessions(s.store, cfg.Sessions.Idle, cfg.Sessions.Absolute),
+		Throttle: auth.NewThrottle(s.store),
+		Realm:    "Faldone",
+		Failed:   s.metrics.AuthFailure,
+		SignIn:   "/_/accedi",
+		Log:      log,
 	}
 	if authn.Local, err = auth.NewLocalAccounts(hashes, s.store); err != nil {
 		return err

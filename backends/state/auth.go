@@ -77,7 +77,23 @@ type AuthStore interface {
 	// backwards; unknown ids are ignored.
 	TouchAppPasswords(ctx context.Context, used map[string]time.Time) error
 
-	// DeleteExpired removes sessions, flows, app passwords, locks and grants
-	// expired at now (the hourly housekeeping of every replica calls it).
+	// AddAttempt counts one attempt under key (the throttling of password
+	// guesses), in a fixed window: the first attempt starts a window of the
+	// given length, and the first one at or after its end starts a new one.
+	// It returns the count in the window, this attempt included, and the
+	// window's end. The read and the increment are one atomic step across
+	// every user of the store, so that concurrent attempts, on one replica or
+	// several, each get a count of their own. key is printable ASCII.
+	AddAttempt(ctx context.Context, key string, now time.Time, window time.Duration) (count int, ends time.Time, err error)
+	// Attempts returns the count under key in the window live at now (0
+	// when there is none), without counting.
+	Attempts(ctx context.Context, key string, now time.Time) (int, error)
+	// ClearAttempts forgets the attempts under key; a missing key is not an
+	// error.
+	ClearAttempts(ctx context.Context, key string) error
+
+	// DeleteExpired removes sessions, flows, app passwords, locks, grants and
+	// attempt counts expired at now (the hourly housekeeping of every
+	// replica calls it).
 	DeleteExpired(ctx context.Context, now time.Time) error
 }

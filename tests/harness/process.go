@@ -1,8 +1,12 @@
 package harness
 
 import (
+	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -51,4 +55,35 @@ func StopProcess(p *os.Process, done <-chan struct{}, grace time.Duration) {
 		p.Kill()
 		<-done
 	}
+}
+
+// PeakRSS is the process's peak resident set size so far, in bytes
+// (VmHWM in /proc/PID/status).
+func (g *Gateway) PeakRSS() int64 {
+	g.t.Helper()
+	if g.cmd == nil {
+		g.t.Fatal("PeakRSS: the gateway is not running")
+	}
+	return ProcStatus(g.t, g.cmd.Process.Pid, "VmHWM")
+}
+
+// ProcStatus reads a size field (VmHWM, VmRSS…) of /proc/PID/status, in
+// bytes.
+func ProcStatus(t testing.TB, pid int, field string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("%s %q: %v", field, v, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
 }

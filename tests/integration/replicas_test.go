@@ -54,20 +54,21 @@ func postgresDB(t *testing.T) string {
 	return u.String()
 }
 
-// TestTwoReplicas: two gateways on one PostgreSQL and one S3 bucket behave
-// as one: locks, app passwords and grants taken or revoked through one are
-// honoured by the other at the next request.
-func TestTwoReplicas(t *testing.T) {
-	dsn := postgresDB(t)
+// replicaConfig makes what replicas share, a fresh PostgreSQL database, an
+// S3 bucket and a server key, and returns the configuration of a gateway
+// serving the Comune guastalla from them, the database's URL and the key.
+func replicaConfig(t *testing.T) (yaml, dsn string, key []byte) {
+	t.Helper()
+	dsn = postgresDB(t)
 	srv := harness.StartS3(t)
 	srv.CreateBucket(t, bucket)
 	keyFile := filepath.Join(t.TempDir(), "faldone.key")
-	var key [32]byte
-	rand.Read(key[:])
-	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(key[:])+"\n"), 0o600); err != nil {
+	key = make([]byte, 32)
+	rand.Read(key)
+	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	yaml := fmt.Sprintf(`state_url: %q
+	yaml = fmt.Sprintf(`state_url: %q
 secret_file: %q
 comuni:
   - id: guastalla
@@ -75,6 +76,14 @@ comuni:
     access_key_id: %s
     secret_access_key: %s
 `, dsn, keyFile, bucket, srv.Endpoint, srv.AccessKey, srv.SecretKey)
+	return yaml, dsn, key
+}
+
+// TestTwoReplicas: two gateways on one PostgreSQL and one S3 bucket behave
+// as one: locks, app passwords and grants taken or revoked through one are
+// honoured by the other at the next request.
+func TestTwoReplicas(t *testing.T) {
+	yaml, dsn, _ := replicaConfig(t)
 	a := harness.StartServe(t, yaml)
 	b := harness.StartServe(t, yaml)
 

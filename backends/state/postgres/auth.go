@@ -238,10 +238,65 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		b.Queue(`DELETE FROM app_passwords WHERE expires <= $1`, now) // NULL (never) is not <=
 		b.Queue(`DELETE FROM locks WHERE expires <= $1`, now)
 		b.Queue(`DELETE FROM grants WHERE expires <= $1`, now)
+		b.Queue(`DELETE FROM attempts WHERE expires <= $1`, now)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: delete expired: %w", err)
+	}
+	return nil
+}
+
+// Attempt counts.
+
+// AddAttempt counts an attempt under key. INSERT … ON CONFLICT DO UPDATE
+// locks the row it updates, so concurrent attempts, from any replica, take
+// turns and each gets its own count; a window that has ended starts again
+// at 1. In an UPDATE every expression reads the row as it was, so the CASEs
+// agree.
+func (s *Store) AddAttempt(ctx context.Context, key string, now time.Time, window time.Duration) (int, time.Time, error) {
+	if window <= 0 {
+		return 0, time.Time{}, fmt.Errorf("postgres: add attempt %q: window must be positive", key)
+	}
+	if !storable(key) {
+		return 0, time.Time{}, errors.New("postgres: add attempt: the key is not valid UTF-8 or holds a NUL")
+	}
+	var count int
+	var expires time.Time
+	err := s.pool.QueryRow(ctx, `INSERT INTO attempts (key, count, expires) VALUES ($1, 1, $3)
+		ON CONFLICT (key) DO UPDATE SET
+			count   = CASE WHEN attempts.expires <= $2 THEN 1 ELSE attempts.count + 1 END,
+			expires = CASE WHEN attempts.expires <= $2 THEN excluded.expires ELSE attempts.expires END
+		RETURNING count, expires`, key, now, now.Add(window)).Scan(&count, &expires)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("postgres: add attempt %q: %w", key, err)
+	}
+	return count, expires.UTC(), nil
+}
+
+// Attempts returns the count under key in the window live at now.
+func (s *Store) Attempts(ctx context.Context, key string, now time.Time) (int, error) {
+	if !storable(key) {
+		return 0, nil // such a key cannot have been stored
+	}
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count FROM attempts WHERE key = $1 AND expires > $2`, key, now).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: attempts %q: %w", key, err)
+	}
+	return n, nil
+}
+
+// ClearAttempts deletes the count under key.
+func (s *Store) ClearAttempts(ctx context.Context, key string) error {
+	if !storable(key) {
+		return nil // such a key cannot have been stored
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM attempts WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("postgres: clear attempts %q: %w", key, err)
 	}
 	return nil
 }

@@ -151,6 +151,15 @@ var migrations = []string{
 	$$;
 	CREATE TRIGGER audit_append_only BEFORE UPDATE OR TRUNCATE ON audit
 		FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();`,
+
+	// Counts of sign-in attempts, for the throttling of password guesses:
+	// one row per key and window, deleted by DeleteExpired once the window
+	// ends.
+	`CREATE TABLE attempts (
+		key     text COLLATE "C" PRIMARY KEY,
+		count   bigint NOT NULL,
+		expires timestamptz NOT NULL
+	);`,
 }
 
 // Keys of the transaction-scoped advisory locks the store takes. Advisory

@@ -234,6 +234,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 			`DELETE FROM app_passwords WHERE expires <= ?`, // NULL (never) is not <=
 			`DELETE FROM locks WHERE expires <= ?`,
 			`DELETE FROM grants WHERE expires <= ?`,
+			`DELETE FROM attempts WHERE expires <= ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, n); err != nil {
 				return err
@@ -243,6 +244,50 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: delete expired: %w", err)
+	}
+	return nil
+}
+
+// Attempt counts.
+
+// AddAttempt counts an attempt under key. One upsert does the read and the
+// increment, on the single write connection, so concurrent attempts each
+// get their own count; a window that has ended starts again at 1. In an
+// UPDATE every expression reads the row as it was, so the CASEs agree.
+func (s *Store) AddAttempt(ctx context.Context, key string, now time.Time, window time.Duration) (int, time.Time, error) {
+	if window <= 0 {
+		return 0, time.Time{}, fmt.Errorf("sqlite: add attempt %q: window must be positive", key)
+	}
+	var count int
+	var expires int64
+	err := s.w.QueryRowContext(ctx, `INSERT INTO attempts (key, count, expires) VALUES (?1, 1, ?3)
+		ON CONFLICT (key) DO UPDATE SET
+			count   = CASE WHEN attempts.expires <= ?2 THEN 1 ELSE attempts.count + 1 END,
+			expires = CASE WHEN attempts.expires <= ?2 THEN excluded.expires ELSE attempts.expires END
+		RETURNING count, expires`, key, now.UnixNano(), now.Add(window).UnixNano()).Scan(&count, &expires)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("sqlite: add attempt %q: %w", key, err)
+	}
+	return count, utc(expires), nil
+}
+
+// Attempts returns the count under key in the window live at now.
+func (s *Store) Attempts(ctx context.Context, key string, now time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count FROM attempts WHERE key = ? AND expires > ?`, key, now.UnixNano()).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: attempts %q: %w", key, err)
+	}
+	return n, nil
+}
+
+// ClearAttempts deletes the count under key.
+func (s *Store) ClearAttempts(ctx context.Context, key string) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM attempts WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("sqlite: clear attempts %q: %w", key, err)
 	}
 	return nil
 }

@@ -140,6 +140,15 @@ var migrations = []string{
 	BEGIN
 		SELECT RAISE(ABORT, 'audit records cannot be changed');
 	END;`,
+
+	// Counts of sign-in attempts, for the throttling of password guesses:
+	// one row per key and window, deleted by DeleteExpired once the window
+	// ends.
+	`CREATE TABLE attempts (
+		key     TEXT NOT NULL PRIMARY KEY,
+		count   INTEGER NOT NULL,
+		expires INTEGER NOT NULL
+	) STRICT;`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.

@@ -42,6 +42,8 @@ func RunAuth(t *testing.T, open func(t *testing.T) state.AuthStore) {
 		{"AppPasswords", testAppPasswords},
 		{"DeleteAppPassword", testDeleteAppPassword},
 		{"TouchAppPasswords", testTouchAppPasswords},
+		{"Attempts", testAttempts},
+		{"ConcurrentAddAttempt", testConcurrentAddAttempt},
 		{"DeleteExpired", testDeleteExpired},
 	}
 	for _, tt := range tests {
@@ -652,6 +654,13 @@ func testDeleteExpired(t *testing.T, open func(*testing.T) state.AuthStore) {
 	other := newSession("q", earlier) // another person's, live
 	other.Expires = n.Add(time.Hour)
 	createSession(t, s, other)
+	// Attempt counts whose windows end long before n, exactly at n, and
+	// after n, each counted twice.
+	attempts := map[string]time.Duration{"morto": time.Hour, "a-n": 24 * time.Hour, "vivo": 25 * time.Hour}
+	for _, key := range slices.Sorted(maps.Keys(attempts)) {
+		addAttempt(t, s, key, earlier, attempts[key])
+		addAttempt(t, s, key, earlier, attempts[key])
+	}
 
 	if err := s.DeleteExpired(t.Context(), n); err != nil {
 		t.Fatalf("DeleteExpired: %v", err)
@@ -676,10 +685,122 @@ func testDeleteExpired(t *testing.T, open func(*testing.T) state.AuthStore) {
 	for _, p := range livePasswords {
 		checkByHash(t, s, p, earlier)
 	}
+	// Counted again at the time of the first two, a count still held
+	// would go on from 2.
+	for key, want := range map[string]int{"morto": 1, "a-n": 1, "vivo": 3} {
+		if got, _ := addAttempt(t, s, key, earlier, attempts[key]); got != want {
+			t.Errorf("attempts under %q after DeleteExpired: count %d, want %d", key, got, want)
+		}
+	}
 
 	// Nothing expired is left: a second run finds nothing to do.
 	if err := s.DeleteExpired(t.Context(), n); err != nil {
 		t.Fatalf("DeleteExpired again: %v", err)
 	}
 	checkAppPasswords(t, s, "p", livePasswords...)
+}
+
+// Attempt counts.
+
+func addAttempt(t *testing.T, s state.AuthStore, key string, at time.Time, window time.Duration) (int, time.Time) {
+	t.Helper()
+	n, ends, err := s.AddAttempt(t.Context(), key, at, window)
+	if err != nil {
+		t.Fatalf("AddAttempt(%q, %v, %v): %v", key, at, window, err)
+	}
+	return n, ends
+}
+
+// testAttempts: counts go up by one per attempt within a window, restart
+// at 1 when the window has ended, are kept apart by key, and go when
+// cleared.
+func testAttempts(t *testing.T, open func(*testing.T) state.AuthStore) {
+	s := open(t)
+	n := now()
+	const w = 5 * time.Minute
+	steps := []struct {
+		key      string
+		at       time.Time
+		want     int
+		wantEnds time.Time
+	}{
+		{"indirizzo:127.0.0.1", n, 1, n.Add(w)},
+		{"indirizzo:127.0.0.1", n.Add(time.Second), 2, n.Add(w)},
+		{"indirizzo:127.0.0.2", n.Add(time.Second), 1, n.Add(time.Second + w)},
+		{"indirizzo:127.0.0.1", n.Add(w - time.Microsecond), 3, n.Add(w)},
+		// The window ends at n+w: an attempt then starts a new one.
+		{"indirizzo:127.0.0.1", n.Add(w), 1, n.Add(2 * w)},
+		{"indirizzo:127.0.0.1", n.Add(w + time.Second), 2, n.Add(2 * w)},
+		{"indirizzo:127.0.0.2", n.Add(2 * time.Second), 2, n.Add(time.Second + w)},
+	}
+	for i, st := range steps {
+		got, ends := addAttempt(t, s, st.key, st.at, w)
+		if got != st.want || !ends.Equal(st.wantEnds) {
+			t.Errorf("step %d: AddAttempt(%q) = %d, ends %v; want %d, ends %v", i, st.key, got, ends, st.want, st.wantEnds)
+		}
+		// Reading does not count, and finds the count until the window ends.
+		for _, r := range []struct {
+			at   time.Time
+			want int
+		}{{st.at, st.want}, {st.at, st.want}, {st.wantEnds.Add(-time.Microsecond), st.want}, {st.wantEnds, 0}} {
+			if got, err := s.Attempts(t.Context(), st.key, r.at); err != nil || got != r.want {
+				t.Errorf("step %d: Attempts(%q, %v) = %d, %v; want %d", i, st.key, r.at, got, err, r.want)
+			}
+		}
+	}
+	if got, err := s.Attempts(t.Context(), "mai-visto", n); err != nil || got != 0 {
+		t.Errorf("Attempts of a missing key = %d, %v; want 0", got, err)
+	}
+	if err := s.ClearAttempts(t.Context(), "indirizzo:127.0.0.1"); err != nil {
+		t.Fatalf("ClearAttempts: %v", err)
+	}
+	if err := s.ClearAttempts(t.Context(), "mai-visto"); err != nil {
+		t.Errorf("ClearAttempts of a missing key: %v", err)
+	}
+	if got, err := s.Attempts(t.Context(), "indirizzo:127.0.0.1", n.Add(w+2*time.Second)); err != nil || got != 0 {
+		t.Errorf("Attempts after ClearAttempts = %d, %v; want 0", got, err)
+	}
+	if got, _ := addAttempt(t, s, "indirizzo:127.0.0.1", n.Add(w+2*time.Second), w); got != 1 {
+		t.Errorf("after ClearAttempts: count %d, want 1", got)
+	}
+	if got, _ := addAttempt(t, s, "indirizzo:127.0.0.2", n.Add(3*time.Second), w); got != 3 {
+		t.Errorf("another key after ClearAttempts: count %d, want 3", got)
+	}
+	if _, _, err := s.AddAttempt(t.Context(), "k", n, 0); err == nil {
+		t.Errorf("AddAttempt with a zero window: no error")
+	}
+}
+
+// testConcurrentAddAttempt: concurrent attempts under one key each get a
+// count of their own, 1 to n, as the throttle's reservation needs.
+func testConcurrentAddAttempt(t *testing.T, open func(*testing.T) state.AuthStore) {
+	const n = 40
+	s := open(t)
+	at := now()
+	start := make(chan struct{})
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		seen = map[int]int{}
+	)
+	for range n {
+		wg.Go(func() {
+			<-start
+			got, _, err := s.AddAttempt(t.Context(), "account:ROSSI", at, time.Minute)
+			if err != nil {
+				t.Errorf("AddAttempt: %v", err)
+				return
+			}
+			mu.Lock()
+			seen[got]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := 1; i <= n; i++ {
+		if seen[i] != 1 {
+			t.Errorf("%d concurrent AddAttempts: count %d returned %d times, want once (%v)", n, i, seen[i], seen)
+		}
+	}
 }
