@@ -102,8 +102,9 @@ func previewable(ct string) bool {
 
 // readable opens a page about the archive path that follows prefix in the
 // URL: it needs a session, a valid path (the root only when root is set)
-// and the right to read there, and answers the browser itself otherwise.
-func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string, root bool) (state.Session, string, Decider, bool) {
+// and the right to read there, and answers the browser itself otherwise. A
+// path the person may not read gets what a missing one gets, missing.
+func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string, root bool, missing func(http.ResponseWriter)) (state.Session, string, Decider, bool) {
 	sess, ok := h.session(w, r)
 	if !ok {
 		return sess, "", nil, false
@@ -119,7 +120,7 @@ func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string
 		return sess, "", nil, false
 	}
 	if pol.Decide(access.Read, p) != access.Allow {
-		h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+		missing(w)
 		return sess, "", nil, false
 	}
 	return sess, p, pol, true
@@ -128,7 +129,7 @@ func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string
 // archive serves a folder of the archive as a page: breadcrumbs, search,
 // sorting and paging, with only what the person may see.
 func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
-	sess, p, pol, ok := h.readable(w, r, "/_/archivio", true)
+	sess, p, pol, ok := h.readable(w, r, "/_/archivio", true, h.folderNotFound)
 	if !ok {
 		return
 	}
@@ -148,7 +149,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if statusOfBackend(err) == http.StatusNotFound {
-			h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+			h.folderNotFound(w)
 			return
 		}
 		h.unavailable(w, "list folder", err)
@@ -293,13 +294,13 @@ func (h *Handler) entry(np string, e backends.Entry, pol Decider) archiveEntry {
 // zipFolder streams a folder, with everything in it the person may see, as
 // one ZIP archive: no temporary file, memory bounded by one copy buffer.
 func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
-	sess, p, pol, ok := h.readable(w, r, "/_/zip", false)
+	sess, p, pol, ok := h.readable(w, r, "/_/zip", false, h.folderNotFound)
 	if !ok {
 		return
 	}
 	bp := strings.TrimPrefix(p, "/")
 	if _, err := h.cfg.FS.List(r.Context(), bp, backends.ListOptions{}); err != nil {
-		h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+		h.folderNotFound(w)
 		return
 	}
 	name := path.Base(p)
@@ -368,6 +369,16 @@ func asciiName(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// folderNotFound and fileNotFound answer for a folder or a file that does
+// not exist, or that the person may not see: the two are never told apart.
+func (h *Handler) folderNotFound(w http.ResponseWriter) {
+	h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+}
+
+func (h *Handler) fileNotFound(w http.ResponseWriter) {
+	h.message(w, http.StatusNotFound, "File non trovato", "Il file non esiste o non è accessibile.")
 }
 
 // statusOfBackend tells a missing folder from other failures.
