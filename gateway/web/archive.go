@@ -17,6 +17,7 @@ import (
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/gateway/dav"
 )
 
 // Decider is the authorization of a person: the same one WebDAV uses.
@@ -27,14 +28,15 @@ type Decider interface {
 // pageSize is how many entries a folder page shows.
 const pageSize = 100
 
-// archivePath returns the namespace path named by the rest of the URL.
+// archivePath returns the namespace path named by the rest of the URL, read
+// as WebDAV reads the path of a request.
 func archivePath(r *http.Request, prefix string) (string, bool) {
-	rest := strings.TrimPrefix(r.URL.Path, prefix)
-	p := path.Clean("/" + rest)
-	if strings.Contains(rest, "\\") || strings.ContainsRune(rest, 0) || slices.Contains(strings.Split(rest, "/"), "..") {
-		return "", false
+	rest := strings.TrimPrefix(r.URL.EscapedPath(), prefix)
+	if rest == "" {
+		rest = "/"
 	}
-	return p, true
+	p, _, err := dav.CleanURLPath(rest)
+	return p, err == nil
 }
 
 // escapedPath escapes each segment of a namespace path for a URL.

@@ -17,7 +17,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +26,7 @@ import (
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/gateway/grants"
 )
 
 //go:embed templates/*.html
@@ -524,9 +524,8 @@ func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
 		bad("Il codice fiscale non è valido.")
 		return
 	}
-	p := path.Clean("/" + strings.Trim(r.PostFormValue("percorso"), "/ "))
-	c, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-	if rest == "" || !slices.Contains(comuni, c) || strings.ContainsAny(p, "\\\x00") {
+	p, c, err := grants.Path(r.PostFormValue("percorso"), func(c string) bool { return slices.Contains(comuni, c) })
+	if err != nil {
 		bad("Il percorso deve essere una pratica di un Comune che gestisci, per esempio /" + comuni[0] + "/2019/PC-2019-0042.")
 		return
 	}
