@@ -18,6 +18,7 @@ import (
 
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/gateway"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
 	"github.com/bassareggiana/faldone/gateway/grants"
@@ -72,9 +73,20 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		known := func(c string) bool {
 			return slices.ContainsFunc(cfg.Comuni, func(m config.Comune) bool { return m.ID == c })
 		}
-		clean, c, err := grants.Path(gpath, known)
+		archive, err := gateway.OpenArchive(ctx, cfg)
 		if err != nil {
+			return fmt.Errorf("open the archive to check --path: %w", err)
+		}
+		clean, c, err := grants.Dossier(ctx, archive, gpath, known)
+		switch {
+		case errors.Is(err, grants.ErrBadPath):
 			return fmt.Errorf("--path must be a folder inside a Comune (%q)", gpath)
+		case errors.Is(err, grants.ErrNoFolder):
+			return fmt.Errorf("--path %q: no such folder in the archive", gpath)
+		case errors.Is(err, grants.ErrNotFolder):
+			return fmt.Errorf("--path %q is a file: a grant gives a dossier, a folder", gpath)
+		case err != nil:
+			return fmt.Errorf("--path: %w", err)
 		}
 		exp, err := parseDay(until)
 		if err != nil {

@@ -4,16 +4,31 @@
 package grants
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/gateway/dav"
 )
 
-// ErrBadPath: the path is not one of a folder inside a Comune the granter
-// may grant in.
-var ErrBadPath = errors.New("not a folder inside a Comune")
+// The refusals of a grant's dossier. A dossier is a folder: a grant gives
+// a subtree, and the folders above it show the way there.
+var (
+	// ErrBadPath: not the path of something inside a Comune the granter
+	// may grant in.
+	ErrBadPath = errors.New("not a path inside a Comune")
+	// ErrNoFolder: nothing is there.
+	ErrNoFolder = errors.New("no such folder")
+	// ErrNotFolder: a file is there.
+	ErrNotFolder = errors.New("a file, not a folder")
+)
+
+// Archive looks up paths of the archive (a backends.Backend does).
+type Archive interface {
+	Stat(ctx context.Context, p string) (backends.Entry, error)
+}
 
 // Path reads the dossier of a grant as a person typed or pasted it, and
 // returns it as requests name it (cleaned, accented letters composed, as
@@ -27,6 +42,27 @@ func Path(raw string, may func(comune string) bool) (p, comune string, err error
 	comune, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
 	if rest == "" || !may(comune) {
 		return "", "", fmt.Errorf("%q: %w", raw, ErrBadPath)
+	}
+	return p, comune, nil
+}
+
+// Dossier checks the dossier of a grant about to be made: Path, then an
+// existing folder of the archive there. Only a Comune the granter may
+// grant in is looked at, so that the check tells nobody what another
+// Comune holds.
+func Dossier(ctx context.Context, archive Archive, raw string, may func(comune string) bool) (p, comune string, err error) {
+	p, comune, err = Path(raw, may)
+	if err != nil {
+		return "", "", err
+	}
+	e, err := archive.Stat(ctx, strings.TrimPrefix(p, "/"))
+	switch {
+	case errors.Is(err, backends.ErrNotFound), errors.Is(err, backends.ErrNotDir):
+		return "", "", fmt.Errorf("%s: %w", p, ErrNoFolder)
+	case err != nil:
+		return "", "", fmt.Errorf("look up %s: %w", p, err)
+	case !e.IsDir:
+		return "", "", fmt.Errorf("%s: %w", p, ErrNotFolder)
 	}
 	return p, comune, nil
 }

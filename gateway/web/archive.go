@@ -73,6 +73,7 @@ type grantLink struct {
 type archivePage struct {
 	page
 	Heading, Query, Sort, Dir, ZipHref, PrevHref, NextHref string
+	GrantHref                                              string // the grants form for this folder, for its managers
 	UploadAction, ChangeAction                             string // forms, when the person may write here
 	Crumbs                                                 []crumb
 	Entries                                                []archiveEntry
@@ -221,6 +222,16 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		pg.Heading = path.Base(p)
 		pg.ZipHref = "/_/zip" + escapedPath(p)
 		pg.Crumbs = crumbs(p)
+	}
+	if c, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/"); rest != "" && h.cfg.Manages != nil {
+		manages, err := h.cfg.Manages(r.Context(), sess.Person)
+		if err != nil {
+			h.unavailable(w, "roles", err)
+			return
+		}
+		if slices.Contains(manages, c) {
+			pg.GrantHref = "/_/accessi?" + url.Values{"percorso": {p}}.Encode()
+		}
 	}
 	locked, err := h.lockedIn(r.Context(), p, pg.Entries)
 	if err != nil {
