@@ -89,25 +89,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, tls: tc}
-	var mounts []namespace.Mount
 	var comuni []web.Comune
 	m := metrics.New(func(ctx context.Context) (int, error) {
 		locks, err := s.store.Locks(ctx, "/", true, time.Now())
 		return len(locks), err
 	})
 	s.metrics = m
-	for _, c := range cfg.Comuni {
-		b, err := openStorage(ctx, c, m.S3)
-		if err != nil {
-			return nil, fmt.Errorf("comune %s: %w", c.ID, err)
-		}
-		mounts = append(mounts, namespace.Mount{Name: c.ID, Backend: b})
-		s.mounts = append(s.mounts, b)
-		comuni = append(comuni, web.Comune{ID: c.ID, Name: c.Name})
-	}
-	ns, err := namespace.New(mounts...)
+	ns, mounts, err := openArchive(ctx, cfg, m.S3)
 	if err != nil {
 		return nil, err
+	}
+	s.mounts = mounts
+	for _, c := range cfg.Comuni {
+		comuni = append(comuni, web.Comune{ID: c.ID, Name: c.Name})
 	}
 	if err := ns.Check(ctx); err != nil {
 		return nil, fmt.Errorf("storage check: %w", err)

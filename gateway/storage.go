@@ -13,7 +13,38 @@ import (
 	"github.com/bassareggiana/faldone/backends/local"
 	"github.com/bassareggiana/faldone/backends/s3"
 	"github.com/bassareggiana/faldone/gateway/config"
+	"github.com/bassareggiana/faldone/gateway/namespace"
 )
+
+// OpenArchive opens the storage of every Comune as one tree, for the
+// commands that look at the archive (a grant's dossier must exist).
+func OpenArchive(ctx context.Context, cfg config.Config) (*namespace.Namespace, error) {
+	ns, _, err := openArchive(ctx, cfg, nil)
+	return ns, err
+}
+
+// openArchive opens the storage of every Comune, reporting S3 requests to
+// observe (nil: nowhere), and joins them into the namespace; it returns
+// the backends too, in the order of the configuration.
+func openArchive(ctx context.Context, cfg config.Config, observe func(string, error, time.Duration)) (*namespace.Namespace, []backends.Backend, error) {
+	var (
+		mounts []namespace.Mount
+		backs  []backends.Backend
+	)
+	for _, c := range cfg.Comuni {
+		b, err := openStorage(ctx, c, observe)
+		if err != nil {
+			return nil, nil, fmt.Errorf("comune %s: %w", c.ID, err)
+		}
+		mounts = append(mounts, namespace.Mount{Name: c.ID, Backend: b})
+		backs = append(backs, b)
+	}
+	ns, err := namespace.New(mounts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ns, backs, nil
+}
 
 // openStorage opens the storage of a Comune from its URL:
 //

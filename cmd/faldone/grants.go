@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,10 @@ import (
 
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/gateway"
+	"github.com/bassareggiana/faldone/gateway/config"
+	"github.com/bassareggiana/faldone/gateway/dav"
+	"github.com/bassareggiana/faldone/gateway/grants"
 )
 
 const grantUsage = `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--by NAME]
@@ -67,14 +70,23 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("--person: not a fiscal number")
 		}
-		clean := path.Clean("/" + strings.TrimPrefix(gpath, "/"))
-		c, _, _ := strings.Cut(strings.TrimPrefix(clean, "/"), "/")
-		known := false
-		for _, m := range cfg.Comuni {
-			known = known || m.ID == c
+		known := func(c string) bool {
+			return slices.ContainsFunc(cfg.Comuni, func(m config.Comune) bool { return m.ID == c })
 		}
-		if gpath == "" || !known || clean == "/"+c {
+		archive, err := gateway.OpenArchive(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("open the archive to check --path: %w", err)
+		}
+		clean, c, err := grants.Dossier(ctx, archive, gpath, known)
+		switch {
+		case errors.Is(err, grants.ErrBadPath):
 			return fmt.Errorf("--path must be a folder inside a Comune (%q)", gpath)
+		case errors.Is(err, grants.ErrNoFolder):
+			return fmt.Errorf("--path %q: no such folder in the archive", gpath)
+		case errors.Is(err, grants.ErrNotFolder):
+			return fmt.Errorf("--path %q is a file: a grant gives a dossier, a folder", gpath)
+		case err != nil:
+			return fmt.Errorf("--path: %w", err)
 		}
 		exp, err := parseDay(until)
 		if err != nil {
@@ -164,7 +176,9 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	defer st.Close()
 	f := state.AuditFilter{Comune: comune}
 	if prefix != "" {
-		f.PathPrefix = path.Clean("/" + prefix)
+		if f.PathPrefix, err = dav.CleanPath(prefix); err != nil {
+			return fmt.Errorf("--path %q: not a path", prefix)
+		}
 	}
 	if person != "" {
 		f.Person = person

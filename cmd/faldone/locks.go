@@ -6,13 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path"
 	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/gateway/dav"
 )
 
 const locksUsage = `Usage: faldone locks list [--path /comune/…]
@@ -38,7 +38,11 @@ func locksCmd(args []string, stdout, stderr io.Writer) error {
 	ctx := context.Background()
 	switch sub {
 	case "list":
-		locks, err := st.Locks(ctx, path.Clean("/"+under), true, time.Now())
+		p, err := dav.CleanPath(under)
+		if err != nil {
+			return fmt.Errorf("--path %q: not a path", under)
+		}
+		locks, err := st.Locks(ctx, p, true, time.Now())
 		if err != nil {
 			return err
 		}

@@ -109,10 +109,19 @@ func (rq *request) evalIf() (bool, error) {
 	return false, nil
 }
 
+// evalList reports whether every condition of a list holds at p. A
+// resource the person may not read is, to its conditions, a missing one
+// that no lock covers: neither its ETag nor its locks are looked up, so an
+// If header cannot tell whether it exists or what it holds (on S3 the ETag
+// of a file is its content's MD5).
 func (rq *request) evalList(p string, conds []webdav.Condition) (bool, error) {
+	readable := rq.visible(p)
 	for _, c := range conds {
 		var match bool
-		if c.Token != "" {
+		switch {
+		case !readable:
+			// no state to match
+		case c.Token != "":
 			l, err := rq.store.Lock(rq.ctx, c.Token)
 			switch {
 			case err == nil:
@@ -120,7 +129,7 @@ func (rq *request) evalList(p string, conds []webdav.Condition) (bool, error) {
 			case !errors.Is(err, state.ErrNoSuchLock):
 				return false, err
 			}
-		} else {
+		default:
 			e, err := rq.stat(p)
 			switch {
 			case err == nil:

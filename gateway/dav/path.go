@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -38,6 +39,32 @@ func cleanPath(escaped string) (string, bool, error) {
 	// macOS spells accented letters decomposed (NFD), Windows and Linux
 	// composed (NFC): both name the same file, which is stored composed.
 	return norm.NFC.String(b.String()), trailing, nil
+}
+
+// CleanURLPath is cleanPath for the other handlers of the server (the
+// pages): the escaped path of a request URL, by the rules WebDAV applies.
+func CleanURLPath(escaped string) (string, bool, error) { return cleanPath(escaped) }
+
+// CleanPath turns a path that a person typed or pasted (a grant's dossier,
+// a filter of a command), decoded and "/"-separated, the leading and a
+// trailing slash optional, into a namespace path by the rules of the paths
+// of requests: what could name something other than what it spells is
+// refused, and accented letters are composed (NFC), so that a path pasted
+// from macOS names what a request names.
+func CleanPath(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", errBadPath
+	}
+	s = strings.TrimPrefix(strings.TrimSuffix(s, "/"), "/")
+	if s == "" {
+		return "/", nil
+	}
+	for seg := range strings.SplitSeq(s, "/") {
+		if !validSegment(seg) {
+			return "", errBadPath
+		}
+	}
+	return norm.NFC.String("/" + s), nil
 }
 
 // validSegment reports whether a decoded segment may be part of a path.

@@ -17,6 +17,7 @@ import (
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/gateway/dav"
 )
 
 // Decider is the authorization of a person: the same one WebDAV uses.
@@ -27,14 +28,15 @@ type Decider interface {
 // pageSize is how many entries a folder page shows.
 const pageSize = 100
 
-// archivePath returns the namespace path named by the rest of the URL.
+// archivePath returns the namespace path named by the rest of the URL, read
+// as WebDAV reads the path of a request.
 func archivePath(r *http.Request, prefix string) (string, bool) {
-	rest := strings.TrimPrefix(r.URL.Path, prefix)
-	p := path.Clean("/" + rest)
-	if strings.Contains(rest, "\\") || strings.ContainsRune(rest, 0) || slices.Contains(strings.Split(rest, "/"), "..") {
-		return "", false
+	rest := strings.TrimPrefix(r.URL.EscapedPath(), prefix)
+	if rest == "" {
+		rest = "/"
 	}
-	return p, true
+	p, _, err := dav.CleanURLPath(rest)
+	return p, err == nil
 }
 
 // escapedPath escapes each segment of a namespace path for a URL.
@@ -71,6 +73,7 @@ type grantLink struct {
 type archivePage struct {
 	page
 	Heading, Query, Sort, Dir, ZipHref, PrevHref, NextHref string
+	GrantHref                                              string // the grants form for this folder, for its managers
 	UploadAction, ChangeAction                             string // forms, when the person may write here
 	Crumbs                                                 []crumb
 	Entries                                                []archiveEntry
@@ -102,8 +105,9 @@ func previewable(ct string) bool {
 
 // readable opens a page about the archive path that follows prefix in the
 // URL: it needs a session, a valid path (the root only when root is set)
-// and the right to read there, and answers the browser itself otherwise.
-func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string, root bool) (state.Session, string, Decider, bool) {
+// and the right to read there, and answers the browser itself otherwise. A
+// path the person may not read gets what a missing one gets, missing.
+func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string, root bool, missing func(http.ResponseWriter)) (state.Session, string, Decider, bool) {
 	sess, ok := h.session(w, r)
 	if !ok {
 		return sess, "", nil, false
@@ -119,7 +123,7 @@ func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string
 		return sess, "", nil, false
 	}
 	if pol.Decide(access.Read, p) != access.Allow {
-		h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+		missing(w)
 		return sess, "", nil, false
 	}
 	return sess, p, pol, true
@@ -128,7 +132,7 @@ func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string
 // archive serves a folder of the archive as a page: breadcrumbs, search,
 // sorting and paging, with only what the person may see.
 func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
-	sess, p, pol, ok := h.readable(w, r, "/_/archivio", true)
+	sess, p, pol, ok := h.readable(w, r, "/_/archivio", true, h.folderNotFound)
 	if !ok {
 		return
 	}
@@ -148,7 +152,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if statusOfBackend(err) == http.StatusNotFound {
-			h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+			h.folderNotFound(w)
 			return
 		}
 		h.unavailable(w, "list folder", err)
@@ -218,6 +222,16 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		pg.Heading = path.Base(p)
 		pg.ZipHref = "/_/zip" + escapedPath(p)
 		pg.Crumbs = crumbs(p)
+	}
+	if c, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/"); rest != "" && h.cfg.Manages != nil {
+		manages, err := h.cfg.Manages(r.Context(), sess.Person)
+		if err != nil {
+			h.unavailable(w, "roles", err)
+			return
+		}
+		if slices.Contains(manages, c) {
+			pg.GrantHref = "/_/accessi?" + url.Values{"percorso": {p}}.Encode()
+		}
 	}
 	locked, err := h.lockedIn(r.Context(), p, pg.Entries)
 	if err != nil {
@@ -293,13 +307,13 @@ func (h *Handler) entry(np string, e backends.Entry, pol Decider) archiveEntry {
 // zipFolder streams a folder, with everything in it the person may see, as
 // one ZIP archive: no temporary file, memory bounded by one copy buffer.
 func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
-	sess, p, pol, ok := h.readable(w, r, "/_/zip", false)
+	sess, p, pol, ok := h.readable(w, r, "/_/zip", false, h.folderNotFound)
 	if !ok {
 		return
 	}
 	bp := strings.TrimPrefix(p, "/")
 	if _, err := h.cfg.FS.List(r.Context(), bp, backends.ListOptions{}); err != nil {
-		h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+		h.folderNotFound(w)
 		return
 	}
 	name := path.Base(p)
@@ -368,6 +382,16 @@ func asciiName(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// folderNotFound and fileNotFound answer for a folder or a file that does
+// not exist, or that the person may not see: the two are never told apart.
+func (h *Handler) folderNotFound(w http.ResponseWriter) {
+	h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+}
+
+func (h *Handler) fileNotFound(w http.ResponseWriter) {
+	h.message(w, http.StatusNotFound, "File non trovato", "Il file non esiste o non è accessibile.")
 }
 
 // statusOfBackend tells a missing folder from other failures.

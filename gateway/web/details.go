@@ -35,14 +35,14 @@ type detailsPage struct {
 // details shows a file: its size, type and date, who has it locked, a
 // preview of PDFs and images, and what the person may do with it.
 func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
-	sess, p, pol, ok := h.readable(w, r, "/_/scheda", false)
+	sess, p, pol, ok := h.readable(w, r, "/_/scheda", false, h.fileNotFound)
 	if !ok {
 		return
 	}
 	e, err := h.cfg.FS.Stat(r.Context(), strings.TrimPrefix(p, "/"))
 	if err != nil {
 		if statusOfBackend(err) == http.StatusNotFound {
-			h.message(w, http.StatusNotFound, "File non trovato", "Il file non esiste o non è accessibile.")
+			h.fileNotFound(w)
 			return
 		}
 		h.unavailable(w, "stat file", err)

@@ -17,7 +17,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +26,7 @@ import (
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/gateway/grants"
 )
 
 //go:embed templates/*.html
@@ -506,11 +506,14 @@ func (h *Handler) renderGrants(w http.ResponseWriter, r *http.Request, sess stat
 		}
 		all = append(all, gs...)
 	}
+	// The dossier comes from the archive's "Concedi accesso" link, or back
+	// from a refused form.
 	h.render(w, status, "accessi.html", struct {
 		page
-		Grants []state.Grant
-		Error  string
-	}{page{Title: "Accessi agli atti", Session: &sess, CSRF: sess.CSRF}, all, msg})
+		Grants  []state.Grant
+		Error   string
+		Dossier string
+	}{page{Title: "Accessi agli atti", Session: &sess, CSRF: sess.CSRF}, all, msg, strings.TrimSpace(r.FormValue("percorso"))})
 }
 
 func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
@@ -524,10 +527,22 @@ func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
 		bad("Il codice fiscale non è valido.")
 		return
 	}
-	p := path.Clean("/" + strings.Trim(r.PostFormValue("percorso"), "/ "))
-	c, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-	if rest == "" || !slices.Contains(comuni, c) || strings.ContainsAny(p, "\\\x00") {
+	p, c, err := grants.Dossier(r.Context(), h.cfg.FS, r.PostFormValue("percorso"), func(c string) bool { return slices.Contains(comuni, c) })
+	if err != nil {
+		h.cfg.Log.Info("grant refused", "by", sess.Person, "err", err)
+	}
+	switch {
+	case errors.Is(err, grants.ErrBadPath):
 		bad("Il percorso deve essere una pratica di un Comune che gestisci, per esempio /" + comuni[0] + "/2019/PC-2019-0042.")
+		return
+	case errors.Is(err, grants.ErrNoFolder):
+		bad("La pratica " + strings.TrimSpace(r.PostFormValue("percorso")) + " non esiste nell'archivio. Per scegliere una pratica esistente, aprila nell'archivio e usa «Concedi accesso a questa cartella».")
+		return
+	case errors.Is(err, grants.ErrNotFolder):
+		bad("Il percorso indica un file, non una pratica: scegli la cartella della pratica.")
+		return
+	case err != nil:
+		h.unavailable(w, "look up the dossier of a grant", err)
 		return
 	}
 	day, err := time.ParseInLocation("2006-01-02", r.PostFormValue("scadenza"), time.Local)

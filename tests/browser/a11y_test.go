@@ -46,6 +46,7 @@ func TestPagesAccessible(t *testing.T) {
 		{"scheda", "/_/scheda" + dossier + "/domanda.pdf"},
 		{"scheda-dwg", "/_/scheda" + dossier + "/tavola-01-pianta.dxf"},
 		{"accessi", "/_/accessi"},
+		{"accessi-pratica", "/_/accessi?percorso=" + dossier},
 		{"messaggio", "/_/archivio/nessuno/"},
 	}
 	for _, width := range []int64{375, 768, 1366} {

@@ -12,8 +12,9 @@ import (
 	"github.com/bassareggiana/faldone/tests/harness"
 )
 
-// TestManagerGrantsAccess: a manager signs in, grants a technician read
-// access to one dossier on the managers' page; the technician then sees
+// TestManagerGrantsAccess: a manager signs in, picks a dossier in the
+// archive and grants a technician read access to it on the managers' page
+// (the dossier filled in from the archive's link); the technician then sees
 // that dossier, and only it, and loses it when the grant is revoked.
 func TestManagerGrantsAccess(t *testing.T) {
 	const tecnico = "TCNATV80A01H223A"
@@ -26,13 +27,24 @@ func TestManagerGrantsAccess(t *testing.T) {
 	ctx := newBrowser(t)
 	until := time.Now().AddDate(0, 1, 0).Format("2006-01-02")
 	var rows int
+	var picked string
+	// The manager picks the dossier in the archive, whose folder page
+	// links to the form with the dossier filled in.
 	if err := chromedp.Run(ctx,
 		harness.SignIn(g.URL, "demo", g.Pass),
-		chromedp.WaitVisible(`#link-accessi`, chromedp.ByID),
-		chromedp.Click(`#link-accessi`, chromedp.ByID),
+		chromedp.Navigate(g.URL+"/_/archivio/guastalla/2019/PC-2019-0042/"),
+		chromedp.WaitVisible(`#concedi-accesso`, chromedp.ByID),
+		chromedp.Click(`#concedi-accesso`, chromedp.ByID),
 		chromedp.WaitVisible(`#nuovo-accesso`, chromedp.ByID),
+		chromedp.Value(`#percorso`, &picked, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("pick the dossier: %v\n%s", err, g.Log())
+	}
+	if picked != "/guastalla/2019/PC-2019-0042" {
+		t.Fatalf("the form's dossier is %q", picked)
+	}
+	if err := chromedp.Run(ctx,
 		chromedp.SendKeys(`#persona`, "tinit-"+strings.ToLower(tecnico), chromedp.ByID),
-		chromedp.SendKeys(`#percorso`, "/guastalla/2019/PC-2019-0042", chromedp.ByID),
 		chromedp.SetValue(`#scadenza`, until, chromedp.ByID),
 		chromedp.SendKeys(`#motivo`, "Prot. 1234/2026", chromedp.ByID),
 		chromedp.Click(`#concedi`, chromedp.ByID),
