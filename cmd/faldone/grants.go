@@ -19,21 +19,13 @@ import (
 
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/gateway/days"
 )
 
 const grantUsage = `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--by NAME]
        faldone grant list [--person CF] [--comune ID] [--all]
        faldone grant revoke ID
 Flags also: --config FILE, --data DIR`
-
-// parseDay reads a date as people write it, as the end of that day (UTC).
-func parseDay(s string) (time.Time, error) {
-	d, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("date %q: use YYYY-MM-DD", s)
-	}
-	return d.Add(24 * time.Hour), nil
-}
 
 func grantCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -76,7 +68,7 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		if gpath == "" || !known || clean == "/"+c {
 			return fmt.Errorf("--path must be a folder inside a Comune (%q)", gpath)
 		}
-		exp, err := parseDay(until)
+		exp, err := days.End(until, cfg.Location)
 		if err != nil {
 			return err
 		}
@@ -93,7 +85,8 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		if err := auditGrant(ctx, st, by, "GRANT", g, http.StatusCreated); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "grant %s: %s may %s %s until %s\n", g.ID, cf, map[bool]string{false: "read", true: "read and write"}[write], clean, g.Expires.Format(time.RFC3339))
+		fmt.Fprintf(stdout, "grant %s: %s may %s %s through %s (until %s, %s)\n", g.ID, cf, map[bool]string{false: "read", true: "read and write"}[write], clean,
+			days.Last(g.Expires, cfg.Location).Format(days.Layout), g.Expires.In(cfg.Location).Format(time.RFC3339), cfg.Location)
 	case "list":
 		f := state.GrantFilter{Comune: comune, Live: !all, Now: time.Now()}
 		if person != "" {
@@ -106,13 +99,16 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tPERSON\tPATH\tMODE\tUNTIL\tREASON\tBY")
+		// The last valid day, and the instant it ends with its offset, in the
+		// configured zone, which the header names.
+		fmt.Fprintf(tw, "ID\tPERSON\tPATH\tMODE\tTHROUGH\tENDS (%s)\tREASON\tBY\n", cfg.Location)
 		for _, g := range gs {
 			mode := "read"
 			if g.Write {
 				mode = "write"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Person, g.Path, mode, g.Expires.Format(time.RFC3339), g.Reason, g.GrantedBy)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Person, g.Path, mode, days.Last(g.Expires, cfg.Location).Format(days.Layout),
+				g.Expires.In(cfg.Location).Format(time.RFC3339), g.Reason, g.GrantedBy)
 		}
 		return tw.Flush()
 	case "revoke":
@@ -154,10 +150,10 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&person, "person", "", "only this person (fiscal number or account)")
 		fs.StringVar(&prefix, "path", "", "only this path and below it")
 		fs.StringVar(&since, "since", "", "from this day (YYYY-MM-DD) or time (RFC 3339)")
-		fs.StringVar(&until, "until", "", "before this day (YYYY-MM-DD, the day excluded) or time (RFC 3339)")
+		fs.StringVar(&until, "until", "", "through this day (YYYY-MM-DD, the day included) or before this time (RFC 3339)")
 		fs.BoolVar(&asCSV, "csv", false, "export as CSV")
 	}
-	st, _, _, err := storeCommand("audit", args, stderr, extra)
+	st, cfg, _, err := storeCommand("audit", args, stderr, extra)
 	if err != nil {
 		return err
 	}
@@ -172,16 +168,19 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 			f.Person = cf
 		}
 	}
+	// A day is a day in the configured zone: --since its first moment,
+	// --until its end (the day included), as for grants.
 	for _, t := range []struct {
-		in  string
-		out *time.Time
-	}{{since, &f.Since}, {until, &f.Until}} {
+		in    string
+		out   *time.Time
+		onDay func(string, *time.Location) (time.Time, error)
+	}{{since, &f.Since, days.Start}, {until, &f.Until, days.End}} {
 		if t.in == "" {
 			continue
 		}
 		v, err := time.Parse(time.RFC3339, t.in)
 		if err != nil {
-			if v, err = time.Parse("2006-01-02", t.in); err != nil {
+			if v, err = t.onDay(t.in, cfg.Location); err != nil {
 				return fmt.Errorf("date %q: use YYYY-MM-DD or RFC 3339", t.in)
 			}
 		}

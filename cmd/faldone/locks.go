@@ -28,7 +28,7 @@ func locksCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	sub := args[0]
 	var under string
-	st, _, fs, err := storeCommand("locks "+sub, args[1:], stderr, func(fs *flag.FlagSet) {
+	st, cfg, fs, err := storeCommand("locks "+sub, args[1:], stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&under, "path", "/", "list: only locks on this path and below it")
 	})
 	if err != nil {
@@ -43,7 +43,7 @@ func locksCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TOKEN\tPATH\tBY\tOWNER\tSCOPE\tDEPTH\tEXPIRES")
+		fmt.Fprintf(tw, "TOKEN\tPATH\tBY\tOWNER\tSCOPE\tDEPTH\tEXPIRES (%s)\n", cfg.Location)
 		for _, l := range locks {
 			scope, depth := "exclusive", "0"
 			if l.Shared {
@@ -53,7 +53,7 @@ func locksCmd(args []string, stdout, stderr io.Writer) error {
 				depth = "infinity"
 			}
 			owner := strings.Join(strings.Fields(tags.ReplaceAllString(l.Owner, " ")), " ")
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Token, l.Root, l.Principal, owner, scope, depth, l.Expires.Format(time.RFC3339))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Token, l.Root, l.Principal, owner, scope, depth, l.Expires.In(cfg.Location).Format(time.RFC3339))
 		}
 		return tw.Flush()
 	case "break":
