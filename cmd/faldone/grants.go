@@ -24,30 +24,61 @@ import (
 
 const grantUsage = `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--by NAME]
        faldone grant list [--person CF] [--comune ID] [--all]
-       faldone grant revoke ID
-Flags also: --config FILE, --data DIR`
+       faldone grant revoke ID [--by NAME]
+Flags also: --config FILE, --data DIR. Run faldone grant SUBCOMMAND --help for its flags.`
+
+// grantSynopsis is the usage of one grant subcommand; ok is false for an
+// unknown one.
+func grantSynopsis(sub string) (synopsis string, ok bool) {
+	switch sub {
+	case "add":
+		return `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--by NAME]
+
+Give one person read (or, with --write, write) access to one dossier through the last day --until,
+a day in time_zone, for the accesso agli atti request --reason.`, true
+	case "list":
+		return "Usage: faldone grant list [--person CF] [--comune ID] [--all]\n\nList the grants in force (--all: expired ones too), times in time_zone.", true
+	case "revoke":
+		return "Usage: faldone grant revoke ID [--by NAME]\n\nRevoke a grant (its ID is in grant list).", true
+	}
+	return "", false
+}
 
 func grantCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, grantUsage)
-		return errors.New("grant: no subcommand")
+		return &usageError{usage: grantUsage, msg: "grant: no subcommand"}
 	}
 	sub := args[0]
+	if isHelp(sub) {
+		fmt.Fprintln(stdout, grantUsage)
+		return errHelp
+	}
+	synopsis, ok := grantSynopsis(sub)
+	if !ok {
+		return &usageError{usage: grantUsage, msg: fmt.Sprintf("grant: unknown subcommand %q", sub)}
+	}
 	var (
 		person, gpath, until, reason, by, comune string
 		write, all                               bool
 	)
 	extra := func(fs *flag.FlagSet) {
-		fs.StringVar(&person, "person", "", "the grantee's fiscal number")
-		fs.StringVar(&gpath, "path", "", "the granted subtree, e.g. /guastalla/2019/PC-2019-0042")
-		fs.StringVar(&until, "until", "", "last day of the grant, YYYY-MM-DD")
-		fs.StringVar(&reason, "reason", "", "the protocol number of the access request")
-		fs.StringVar(&by, "by", "cli", "who grants")
-		fs.StringVar(&comune, "comune", "", "list: only this Comune")
-		fs.BoolVar(&write, "write", false, "grant writing too")
-		fs.BoolVar(&all, "all", false, "list: expired grants too")
+		switch sub {
+		case "add":
+			fs.StringVar(&person, "person", "", "the grantee's fiscal number")
+			fs.StringVar(&gpath, "path", "", "the granted subtree, e.g. /guastalla/2019/PC-2019-0042")
+			fs.StringVar(&until, "until", "", "last day of the grant, YYYY-MM-DD in time_zone")
+			fs.StringVar(&reason, "reason", "", "the protocol number of the access request")
+			fs.BoolVar(&write, "write", false, "grant writing too")
+			fs.StringVar(&by, "by", "cli", "who grants")
+		case "list":
+			fs.StringVar(&person, "person", "", "only this person's grants (fiscal number)")
+			fs.StringVar(&comune, "comune", "", "only this Comune")
+			fs.BoolVar(&all, "all", false, "expired grants too")
+		case "revoke":
+			fs.StringVar(&by, "by", "cli", "who revokes")
+		}
 	}
-	st, cfg, fs, err := storeCommand("grant "+sub, args[1:], stderr, extra)
+	st, cfg, fs, err := storeCommand("grant "+sub, synopsis, args[1:], stdout, stderr, extra)
 	if err != nil {
 		return err
 	}
@@ -113,8 +144,8 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		return tw.Flush()
 	case "revoke":
 		id := fs.Arg(0)
-		if id == "" {
-			return errors.New("grant revoke: give the grant's ID")
+		if id == "" || fs.NArg() != 1 {
+			return &usageError{usage: synopsis, msg: "grant revoke: give the grant's ID"}
 		}
 		gs, err := st.Grants(ctx, state.GrantFilter{})
 		if err != nil {
@@ -133,12 +164,13 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "grant %s revoked\n", id)
-	default:
-		fmt.Fprintln(stderr, grantUsage)
-		return fmt.Errorf("grant: unknown subcommand %q", sub)
 	}
 	return nil
 }
+
+const auditUsage = `Usage: faldone audit [--comune ID] [--person CF] [--path /…] [--since DAY] [--until DAY] [--csv]
+
+Print the access log, or export it as CSV, filtered; days are days in time_zone, both included.`
 
 func auditCmd(args []string, stdout, stderr io.Writer) error {
 	var (
@@ -153,7 +185,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&until, "until", "", "through this day (YYYY-MM-DD, the day included) or before this time (RFC 3339)")
 		fs.BoolVar(&asCSV, "csv", false, "export as CSV")
 	}
-	st, cfg, _, err := storeCommand("audit", args, stderr, extra)
+	st, cfg, _, err := storeCommand("audit", auditUsage, args, stdout, stderr, extra)
 	if err != nil {
 		return err
 	}
