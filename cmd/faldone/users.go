@@ -169,8 +169,7 @@ func readPassword(r io.Reader, stderr io.Writer, prompt string) (string, error) 
 	if f, ok := r.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		var typed [2]string
 		for i, p := range []string{prompt, "Repeat it: "} {
-			fmt.Fprint(stderr, p)
-			b, err := term.ReadPassword(int(f.Fd()))
+			b, err := readHidden(int(f.Fd()), func() { fmt.Fprint(stderr, p) })
 			fmt.Fprintln(stderr) // the newline the terminal did not echo
 			if err != nil {
 				return "", fmt.Errorf("read the password: %w", err)
