@@ -215,6 +215,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		Flows:         web.FlowStore{Store: s.store, TTL: 10 * time.Minute},
 		Comuni:        comuni,
 		DefaultExpiry: cfg.AppPasswords.DefaultExpiry,
+		Location:      cfg.Location,
 		Log:           log,
 	}
 	wc.Password = authn.Password

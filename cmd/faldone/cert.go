@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,18 +15,21 @@ import (
 // server certificates valid for more than 825 days.
 const maxCertDays = 825
 
+const certUsage = `Usage: faldone cert --host NAME[,NAME2,IP] --out DIR [--days N]
+
+Write a self-signed certificate (DIR/cert.pem) and its key (DIR/key.pem) for trials and tests.`
+
 // certCmd writes a self-signed certificate and key for trials and tests.
 func certCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("cert", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("cert", certUsage)
 	hosts := fs.String("host", "localhost,127.0.0.1,::1", "comma-separated host names and IP addresses clients use to reach the server")
 	out := fs.String("out", "", "directory for cert.pem and key.pem (made when missing)")
 	days := fs.Int("days", 365, fmt.Sprintf("days of validity, at most %d", maxCertDays))
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() > 0 {
-		return errors.New("usage: faldone cert --host name[,name2,ip] --out DIR [--days N]")
+		return &usageError{usage: certUsage, msg: "usage: faldone cert --host name[,name2,ip] --out DIR [--days N]"}
 	}
 	if *days < 1 || *days > maxCertDays {
 		return fmt.Errorf("--days %d: want 1 to %d (macOS refuses longer-lived certificates)", *days, maxCertDays)

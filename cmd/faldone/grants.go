@@ -21,44 +21,67 @@ import (
 	"github.com/bassareggiana/faldone/gateway"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
+	"github.com/bassareggiana/faldone/gateway/days"
 	"github.com/bassareggiana/faldone/gateway/grants"
 )
 
 const grantUsage = `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--by NAME]
        faldone grant list [--person CF] [--comune ID] [--all]
-       faldone grant revoke ID
-Flags also: --config FILE, --data DIR`
+       faldone grant revoke ID [--by NAME]
+Flags also: --config FILE, --data DIR. Run faldone grant SUBCOMMAND --help for its flags.`
 
-// parseDay reads a date as people write it, as the end of that day (UTC).
-func parseDay(s string) (time.Time, error) {
-	d, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("date %q: use YYYY-MM-DD", s)
+// grantSynopsis is the usage of one grant subcommand; ok is false for an
+// unknown one.
+func grantSynopsis(sub string) (synopsis string, ok bool) {
+	switch sub {
+	case "add":
+		return `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--by NAME]
+
+Give one person read (or, with --write, write) access to one dossier through the last day --until,
+a day in time_zone, for the accesso agli atti request --reason.`, true
+	case "list":
+		return "Usage: faldone grant list [--person CF] [--comune ID] [--all]\n\nList the grants in force (--all: expired ones too), times in time_zone.", true
+	case "revoke":
+		return "Usage: faldone grant revoke ID [--by NAME]\n\nRevoke a grant (its ID is in grant list).", true
 	}
-	return d.Add(24 * time.Hour), nil
+	return "", false
 }
 
 func grantCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, grantUsage)
-		return errors.New("grant: no subcommand")
+		return &usageError{usage: grantUsage, msg: "grant: no subcommand"}
 	}
 	sub := args[0]
+	if isHelp(sub) {
+		fmt.Fprintln(stdout, grantUsage)
+		return errHelp
+	}
+	synopsis, ok := grantSynopsis(sub)
+	if !ok {
+		return &usageError{usage: grantUsage, msg: fmt.Sprintf("grant: unknown subcommand %q", sub)}
+	}
 	var (
 		person, gpath, until, reason, by, comune string
 		write, all                               bool
 	)
 	extra := func(fs *flag.FlagSet) {
-		fs.StringVar(&person, "person", "", "the grantee's fiscal number")
-		fs.StringVar(&gpath, "path", "", "the granted subtree, e.g. /guastalla/2019/PC-2019-0042")
-		fs.StringVar(&until, "until", "", "last day of the grant, YYYY-MM-DD")
-		fs.StringVar(&reason, "reason", "", "the protocol number of the access request")
-		fs.StringVar(&by, "by", "cli", "who grants")
-		fs.StringVar(&comune, "comune", "", "list: only this Comune")
-		fs.BoolVar(&write, "write", false, "grant writing too")
-		fs.BoolVar(&all, "all", false, "list: expired grants too")
+		switch sub {
+		case "add":
+			fs.StringVar(&person, "person", "", "the grantee's fiscal number")
+			fs.StringVar(&gpath, "path", "", "the granted subtree, e.g. /guastalla/2019/PC-2019-0042")
+			fs.StringVar(&until, "until", "", "last day of the grant, YYYY-MM-DD in time_zone")
+			fs.StringVar(&reason, "reason", "", "the protocol number of the access request")
+			fs.BoolVar(&write, "write", false, "grant writing too")
+			fs.StringVar(&by, "by", "cli", "who grants")
+		case "list":
+			fs.StringVar(&person, "person", "", "only this person's grants (fiscal number)")
+			fs.StringVar(&comune, "comune", "", "only this Comune")
+			fs.BoolVar(&all, "all", false, "expired grants too")
+		case "revoke":
+			fs.StringVar(&by, "by", "cli", "who revokes")
+		}
 	}
-	st, cfg, fs, err := storeCommand("grant "+sub, args[1:], stderr, extra)
+	st, cfg, fs, err := storeCommand("grant "+sub, synopsis, args[1:], stdout, stderr, extra)
 	if err != nil {
 		return err
 	}
@@ -88,7 +111,7 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		case err != nil:
 			return fmt.Errorf("--path: %w", err)
 		}
-		exp, err := parseDay(until)
+		exp, err := days.End(until, cfg.Location)
 		if err != nil {
 			return err
 		}
@@ -105,7 +128,8 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		if err := auditGrant(ctx, st, by, "GRANT", g, http.StatusCreated); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "grant %s: %s may %s %s until %s\n", g.ID, cf, map[bool]string{false: "read", true: "read and write"}[write], clean, g.Expires.Format(time.RFC3339))
+		fmt.Fprintf(stdout, "grant %s: %s may %s %s through %s (until %s, %s)\n", g.ID, cf, map[bool]string{false: "read", true: "read and write"}[write], clean,
+			days.Last(g.Expires, cfg.Location).Format(days.Layout), g.Expires.In(cfg.Location).Format(time.RFC3339), cfg.Location)
 	case "list":
 		f := state.GrantFilter{Comune: comune, Live: !all, Now: time.Now()}
 		if person != "" {
@@ -118,19 +142,22 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tPERSON\tPATH\tMODE\tUNTIL\tREASON\tBY")
+		// The last valid day, and the instant it ends with its offset, in the
+		// configured zone, which the header names.
+		fmt.Fprintf(tw, "ID\tPERSON\tPATH\tMODE\tTHROUGH\tENDS (%s)\tREASON\tBY\n", cfg.Location)
 		for _, g := range gs {
 			mode := "read"
 			if g.Write {
 				mode = "write"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Person, g.Path, mode, g.Expires.Format(time.RFC3339), g.Reason, g.GrantedBy)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Person, g.Path, mode, days.Last(g.Expires, cfg.Location).Format(days.Layout),
+				g.Expires.In(cfg.Location).Format(time.RFC3339), g.Reason, g.GrantedBy)
 		}
 		return tw.Flush()
 	case "revoke":
 		id := fs.Arg(0)
-		if id == "" {
-			return errors.New("grant revoke: give the grant's ID")
+		if id == "" || fs.NArg() != 1 {
+			return &usageError{usage: synopsis, msg: "grant revoke: give the grant's ID"}
 		}
 		gs, err := st.Grants(ctx, state.GrantFilter{})
 		if err != nil {
@@ -149,12 +176,13 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "grant %s revoked\n", id)
-	default:
-		fmt.Fprintln(stderr, grantUsage)
-		return fmt.Errorf("grant: unknown subcommand %q", sub)
 	}
 	return nil
 }
+
+const auditUsage = `Usage: faldone audit [--comune ID] [--person CF] [--path /…] [--since DAY] [--until DAY] [--csv]
+
+Print the access log, or export it as CSV, filtered; days are days in time_zone, both included.`
 
 func auditCmd(args []string, stdout, stderr io.Writer) error {
 	var (
@@ -166,10 +194,10 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&person, "person", "", "only this person (fiscal number or account)")
 		fs.StringVar(&prefix, "path", "", "only this path and below it")
 		fs.StringVar(&since, "since", "", "from this day (YYYY-MM-DD) or time (RFC 3339)")
-		fs.StringVar(&until, "until", "", "before this day (YYYY-MM-DD, the day excluded) or time (RFC 3339)")
+		fs.StringVar(&until, "until", "", "through this day (YYYY-MM-DD, the day included) or before this time (RFC 3339)")
 		fs.BoolVar(&asCSV, "csv", false, "export as CSV")
 	}
-	st, _, _, err := storeCommand("audit", args, stderr, extra)
+	st, cfg, _, err := storeCommand("audit", auditUsage, args, stdout, stderr, extra)
 	if err != nil {
 		return err
 	}
@@ -186,16 +214,19 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 			f.Person = cf
 		}
 	}
+	// A day is a day in the configured zone: --since its first moment,
+	// --until its end (the day included), as for grants.
 	for _, t := range []struct {
-		in  string
-		out *time.Time
-	}{{since, &f.Since}, {until, &f.Until}} {
+		in    string
+		out   *time.Time
+		onDay func(string, *time.Location) (time.Time, error)
+	}{{since, &f.Since, days.Start}, {until, &f.Until, days.End}} {
 		if t.in == "" {
 			continue
 		}
 		v, err := time.Parse(time.RFC3339, t.in)
 		if err != nil {
-			if v, err = time.Parse("2006-01-02", t.in); err != nil {
+			if v, err = t.onDay(t.in, cfg.Location); err != nil {
 				return fmt.Errorf("date %q: use YYYY-MM-DD or RFC 3339", t.in)
 			}
 		}

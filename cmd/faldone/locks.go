@@ -17,19 +17,40 @@ import (
 
 const locksUsage = `Usage: faldone locks list [--path /comune/…]
        faldone locks break TOKEN
-Flags also: --config FILE, --data DIR`
+Flags also: --config FILE, --data DIR. Run faldone locks SUBCOMMAND --help for its flags.`
+
+// locksSynopsis is the usage of one locks subcommand; ok is false for an
+// unknown one.
+func locksSynopsis(sub string) (synopsis string, ok bool) {
+	switch sub {
+	case "list":
+		return "Usage: faldone locks list [--path /comune/…]\n\nList the live WebDAV locks, expiry times in time_zone.", true
+	case "break":
+		return "Usage: faldone locks break TOKEN\n\nBreak a lock (its token is in locks list), for a program that left one behind.", true
+	}
+	return "", false
+}
 
 var tags = regexp.MustCompile(`<[^>]*>`)
 
 func locksCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, locksUsage)
-		return errors.New("locks: no subcommand")
+		return &usageError{usage: locksUsage, msg: "locks: no subcommand"}
 	}
 	sub := args[0]
+	if isHelp(sub) {
+		fmt.Fprintln(stdout, locksUsage)
+		return errHelp
+	}
+	synopsis, ok := locksSynopsis(sub)
+	if !ok {
+		return &usageError{usage: locksUsage, msg: fmt.Sprintf("locks: unknown subcommand %q", sub)}
+	}
 	var under string
-	st, _, fs, err := storeCommand("locks "+sub, args[1:], stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&under, "path", "/", "list: only locks on this path and below it")
+	st, cfg, fs, err := storeCommand("locks "+sub, synopsis, args[1:], stdout, stderr, func(fs *flag.FlagSet) {
+		if sub == "list" {
+			fs.StringVar(&under, "path", "/", "only locks on this path and below it")
+		}
 	})
 	if err != nil {
 		return err
@@ -47,7 +68,7 @@ func locksCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TOKEN\tPATH\tBY\tOWNER\tSCOPE\tDEPTH\tEXPIRES")
+		fmt.Fprintf(tw, "TOKEN\tPATH\tBY\tOWNER\tSCOPE\tDEPTH\tEXPIRES (%s)\n", cfg.Location)
 		for _, l := range locks {
 			scope, depth := "exclusive", "0"
 			if l.Shared {
@@ -57,13 +78,13 @@ func locksCmd(args []string, stdout, stderr io.Writer) error {
 				depth = "infinity"
 			}
 			owner := strings.Join(strings.Fields(tags.ReplaceAllString(l.Owner, " ")), " ")
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Token, l.Root, l.Principal, owner, scope, depth, l.Expires.Format(time.RFC3339))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Token, l.Root, l.Principal, owner, scope, depth, l.Expires.In(cfg.Location).Format(time.RFC3339))
 		}
 		return tw.Flush()
 	case "break":
 		tok := strings.Trim(fs.Arg(0), "<>")
-		if tok == "" {
-			return errors.New("locks break: give the lock's token (see faldone locks list)")
+		if tok == "" || fs.NArg() != 1 {
+			return &usageError{usage: synopsis, msg: "locks break: give the lock's token (see faldone locks list)"}
 		}
 		l, err := st.Lock(ctx, tok)
 		if errors.Is(err, state.ErrNoSuchLock) {
@@ -76,9 +97,6 @@ func locksCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "lock on %s held by %s broken\n", l.Root, l.Principal)
-	default:
-		fmt.Fprintln(stderr, locksUsage)
-		return fmt.Errorf("locks: unknown subcommand %q", sub)
 	}
 	return nil
 }

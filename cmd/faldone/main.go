@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/bassareggiana/faldone/auth"
@@ -20,6 +22,16 @@ import (
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/demo"
 )
+
+// Version is this release of Faldone. `faldone version` adds the VCS
+// revision when the build carries one.
+const Version = "0.3.0"
+
+// revision is the VCS revision given by the build, for machines that build
+// without VCS stamping (GOFLAGS=-buildvcs=false):
+//
+//	go build -ldflags "-X main.revision=$(git rev-parse --short=12 HEAD)" ./cmd/faldone
+var revision string
 
 const usage = `Usage: faldone <command> [flags]
 
@@ -31,28 +43,41 @@ Commands:
   audit          print or export (--csv) the access log, filtered
   locks          list and break WebDAV locks
   migrate        apply the state store's schema migrations and exit
-  hash-password  print the argon2id hash of a password read from standard input
+  hash-password  print the argon2id hash of a password (asked for, or read from standard input)
   cert           write a self-signed TLS certificate and key for trials and tests
-  version        print the version
+  version        print the version (also: faldone --version)
+  help           print this, or a command's usage (faldone help CMD, faldone CMD --help)
 `
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "faldone:", err)
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	var ue *usageError
+	switch {
+	case err == nil || errors.Is(err, errHelp):
+		return
+	case errors.As(err, &ue):
+		// Bad command lines exit 2, with the usage on standard error.
+		if !ue.reported {
+			fmt.Fprint(os.Stderr, ue.usage)
+			if ue.usage != "" && !strings.HasSuffix(ue.usage, "\n") {
+				fmt.Fprintln(os.Stderr)
+			}
+			fmt.Fprintln(os.Stderr, "faldone:", ue.msg)
 		}
 		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "faldone:", err)
+		os.Exit(1)
 	}
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
+		return &usageError{usage: usage, msg: "no command given"}
 	}
 	switch args[0] {
 	case "serve":
-		return serve(args[1:], stderr)
+		return serve(args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(args[1:], stdout, stderr)
 	case "user":
@@ -66,33 +91,139 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "migrate":
 		// Opening the store applies the migrations (under an advisory lock
 		// on PostgreSQL): the same as every start, for upgrade scripts.
-		st, _, _, err := storeCommand("migrate", args[1:], stderr, nil)
+		st, _, _, err := storeCommand("migrate", migrateUsage, args[1:], stdout, stderr, nil)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "state store schema up to date")
 		return st.Close()
 	case "hash-password":
-		return hashPassword(os.Stdin, stdout)
+		return hashPassword(args[1:], os.Stdin, stdout, stderr)
 	case "cert":
 		return certCmd(args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "faldone", version())
+	case "version", "-version", "--version":
+		fs := newFlags("version", "Usage: faldone version\n\nPrint the release and, when the build carries it, the VCS revision.")
+		if err := parseFlags(fs, args[1:], stdout, stderr); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return &usageError{usage: "Usage: faldone version\n", msg: "version takes no arguments"}
+		}
+		fmt.Fprintln(stdout, versionText())
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" && !isHelp(args[1]) {
+			// faldone help CMD [SUBCOMMAND] is faldone CMD [SUBCOMMAND] --help.
+			if len(args) > 3 {
+				return &usageError{usage: usage, msg: "help: give a command and perhaps its subcommand"}
+			}
+			return run(append(append([]string{}, args[1:]...), "--help"), stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
-		return nil
+		return errHelp
 	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", args[0])
+		return &usageError{usage: usage, msg: fmt.Sprintf("unknown command %q", args[0])}
 	}
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+// versionText is the release and the VCS revision of this build: from the
+// build's -X main.revision, else from Go's VCS stamping.
+func versionText() string {
+	rev, modified := revision, false
+	if bi, ok := debug.ReadBuildInfo(); ok && rev == "" {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
 	}
-	return "(devel)"
+	if rev == "" {
+		return "faldone " + Version + " (revision unknown)"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified {
+		rev += ", modified"
+	}
+	return "faldone " + Version + " (revision " + rev + ")"
+}
+
+// errHelp is returned when usage was asked for and printed: exit 0.
+var errHelp = flag.ErrHelp
+
+// usageError is a command line that cannot be run: faldone prints the
+// usage and the message on standard error and exits 2. reported: the flag
+// package printed both already.
+type usageError struct {
+	usage, msg string
+	reported   bool
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// newFlags returns a flag set whose usage is synopsis, then its flags.
+func newFlags(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), synopsis)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(fs.Output(), "\nFlags:")
+			printFlags(fs)
+		}
+	}
+	return fs
+}
+
+// printFlags lists fs's flags as flag.PrintDefaults does, but with the
+// two dashes people type (the flag package takes one or two).
+func printFlags(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		kind, text := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if kind != "" {
+			line += " " + kind
+		}
+		switch {
+		case f.DefValue == "" || f.DefValue == "false" || f.DefValue == "0":
+		case kind == "string":
+			text += fmt.Sprintf(" (default %q)", f.DefValue)
+		default:
+			text += " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(fs.Output(), "%s\n    \t%s\n", line, text)
+	})
+}
+
+// parseFlags parses args with fs. -h or --help prints the usage on
+// standard output and returns errHelp; a bad flag prints the error and the
+// usage on standard error and returns a usageError.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		_, werr := stdout.Write(buf.Bytes())
+		if werr != nil {
+			return werr
+		}
+		return errHelp
+	}
+	stderr.Write(buf.Bytes())
+	if err != nil {
+		return &usageError{msg: err.Error(), reported: true}
+	}
+	return nil
 }
 
 // commonFlags are the flags of serve and demo; each overrides the
@@ -129,14 +260,21 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serve(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+const serveUsage = `Usage: faldone serve [--config FILE] [flags]
+
+Run the gateway. Environment variables (FALDONE_*) override the configuration file, and flags
+override both.`
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", serveUsage)
 	cfgPath := fs.String("config", "", "configuration file (YAML); none: embedded defaults")
 	var cf commonFlags
 	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{usage: serveUsage, msg: fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
@@ -157,17 +295,28 @@ func start(cfg config.Config, extra map[string]string, logw io.Writer, ready fun
 	if err != nil {
 		return err
 	}
-	return srv.Serve(ctx, ready)
+	err = srv.Serve(ctx, ready)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w: another program listens on %s; choose another address with --listen HOST:PORT (or listen in the configuration)", err, cfg.Listen)
+	}
+	return err
 }
 
+const demoUsage = `Usage: faldone demo [flags]
+
+Seed a sample archive (under ./faldone-demo unless --data says otherwise) and run the gateway over
+it on 127.0.0.1:8080, with the account demo, an administrator of every Comune.`
+
 func runDemo(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("demo", demoUsage)
 	password := fs.String("password", "demo", "password of the demo account")
 	var cf commonFlags
 	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{usage: demoUsage, msg: fmt.Sprintf("demo: unexpected argument %q", fs.Arg(0))}
 	}
 	cfg, err := config.Load("")
 	if err != nil {
@@ -211,8 +360,22 @@ Mount it:
 	})
 }
 
-func hashPassword(r io.Reader, w io.Writer) error {
-	pw, err := readPassword(r)
+const hashPasswordUsage = `Usage: faldone hash-password < password
+
+Print the argon2id hash of a password, for a local account in the configuration (users). The
+password (at least 12 characters) is the first line of standard input, or asked for twice without
+echo on a terminal.`
+
+func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("hash-password", hashPasswordUsage)
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		// Never a password on the command line, where ps shows it.
+		return &usageError{usage: hashPasswordUsage, msg: "hash-password takes no arguments: give the password on standard input"}
+	}
+	pw, err := readPassword(stdin, stderr, "Password: ")
 	if err != nil {
 		return err
 	}
@@ -220,6 +383,6 @@ func hashPassword(r io.Reader, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, h)
+	fmt.Fprintln(stdout, h)
 	return nil
 }

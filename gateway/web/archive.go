@@ -251,7 +251,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, g := range gs {
 			pg.Grants = append(pg.Grants, grantLink{Path: strings.TrimPrefix(g.Path, "/"), Href: "/_/archivio" + escapedPath(g.Path) + "/",
-				Until: untilText(g.Expires), Write: g.Write})
+				Until: untilText(g.Expires, h.cfg.Location), Write: g.Write})
 		}
 	}
 	h.cfg.Audit(r, sess.Person, "BROWSE", p, http.StatusOK)
@@ -299,7 +299,7 @@ func (h *Handler) entry(np string, e backends.Entry, pol Decider) archiveEntry {
 		ae.SizeText = sizeText(e.Size)
 	}
 	if !e.ModTime.IsZero() {
-		ae.Modified = dateText(e.ModTime)
+		ae.Modified = dateText(e.ModTime, h.cfg.Location)
 	}
 	return ae
 }
@@ -365,7 +365,9 @@ func (h *Handler) zipFile(ctx context.Context, zw *zip.Writer, name string, e ba
 	if previewable(e.ContentType) || strings.HasSuffix(e.Path, ".zip") || strings.HasSuffix(e.Path, ".p7m") {
 		method = zip.Store // compressed already: deflating again costs time for nothing
 	}
-	fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: e.ModTime})
+	// The zone matters: Windows Explorer shows the MS-DOS time of the entry,
+	// which archive/zip writes as the wall clock of Modified's location.
+	fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: e.ModTime.In(h.cfg.Location)})
 	if err != nil {
 		return err
 	}

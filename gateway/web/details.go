@@ -60,7 +60,7 @@ func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
 		CanRename: pol.Decide(access.Write, p) == access.Allow && pol.Decide(access.Write, dir) == access.Allow,
 		CanDelete: pol.Decide(access.Delete, p) == access.Allow}
 	if !e.ModTime.IsZero() {
-		pg.Modified = dateText(e.ModTime)
+		pg.Modified = dateText(e.ModTime, h.cfg.Location)
 	}
 	if h.cfg.Locks != nil {
 		locks, err := h.cfg.Locks.Locks(r.Context(), p, false, time.Now())
@@ -72,9 +72,9 @@ func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
 			if !l.Covers(p) {
 				continue
 			}
-			li := lockInfo{Holder: h.displayName(r.Context(), l.Principal), Client: ownerText(l.Owner), Since: dateText(l.Created)}
+			li := lockInfo{Holder: h.displayName(r.Context(), l.Principal), Client: ownerText(l.Owner), Since: dateText(l.Created, h.cfg.Location)}
 			if !l.Expires.IsZero() {
-				li.Until = dateText(l.Expires)
+				li.Until = dateText(l.Expires, h.cfg.Location)
 			}
 			pg.Locks = append(pg.Locks, li)
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/gateway/days"
 	"github.com/bassareggiana/faldone/gateway/grants"
 )
 
@@ -88,7 +89,10 @@ type Config struct {
 	Locks Locks
 	// SearchLimit bounds the entries a search looks at (default 50,000).
 	SearchLimit int
-	Log         *slog.Logger
+	// Location is the zone in which the pages show times and read the days
+	// of the grant form (time_zone).
+	Location *time.Location
+	Log      *slog.Logger
 }
 
 // Handler serves the pages.
@@ -100,6 +104,9 @@ type Handler struct {
 
 // New returns the pages' handler.
 func New(cfg Config) (*Handler, error) {
+	if cfg.Location == nil {
+		return nil, errors.New("web: no time zone")
+	}
 	static, _ := fs.Sub(staticFS, "static")
 	version, err := contentVersion(static)
 	if err != nil {
@@ -109,8 +116,8 @@ func New(cfg Config) (*Handler, error) {
 		// static names a file of the pages by its content, so browsers may
 		// keep it until the next release changes it.
 		"static": func(name string) string { return "/_/static/" + name + "?v=" + version },
-		"date":   dateText,
-		"until":  untilText,
+		"date":   func(t time.Time) string { return dateText(t, cfg.Location) },
+		"until":  func(t time.Time) string { return untilText(t, cfg.Location) },
 		"join":   func(s []string) string { return strings.Join(s, ", ") },
 	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
@@ -155,11 +162,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// dateText writes a moment as the pages do: "25/11/2026 14:05".
-func dateText(t time.Time) string { return t.Local().Format("02/01/2006 15:04") }
+// dateText writes a moment as the pages do, in the zone of the people who
+// read them: "25/11/2026 14:05".
+func dateText(t time.Time, loc *time.Location) string { return t.In(loc).Format("02/01/2006 15:04") }
 
-// untilText writes the last day of something valid up to a midnight.
-func untilText(t time.Time) string { return t.Add(-time.Second).Local().Format("02/01/2006") }
+// untilText writes the last day of something valid up to a midnight in loc.
+func untilText(t time.Time, loc *time.Location) string {
+	return days.Last(t, loc).Format("02/01/2006")
+}
 
 // contentVersion is a short hash of every file under fsys.
 func contentVersion(fsys fs.FS) (string, error) {
@@ -545,8 +555,8 @@ func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, "look up the dossier of a grant", err)
 		return
 	}
-	day, err := time.ParseInLocation("2006-01-02", r.PostFormValue("scadenza"), time.Local)
-	if err != nil || !day.AddDate(0, 0, 1).After(time.Now()) || day.After(time.Now().AddDate(2, 0, 0)) {
+	until, err := days.End(r.PostFormValue("scadenza"), h.cfg.Location)
+	if err != nil || !until.After(time.Now()) || until.After(time.Now().AddDate(2, 0, 1)) {
 		bad("La scadenza deve essere una data nei prossimi due anni.")
 		return
 	}
@@ -558,7 +568,7 @@ func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
 	var b [8]byte
 	rand.Read(b[:])
 	g := state.Grant{ID: "g-" + hex.EncodeToString(b[:]), Person: cf, Path: p, Comune: c, Write: r.PostFormValue("permessi") == "scrittura",
-		Reason: reason, GrantedBy: sess.Person, Created: time.Now().UTC(), Expires: day.AddDate(0, 0, 1).UTC()}
+		Reason: reason, GrantedBy: sess.Person, Created: time.Now().UTC(), Expires: until.UTC()}
 	if err := h.cfg.Grants.CreateGrant(r.Context(), g); err != nil {
 		h.unavailable(w, "create grant", err)
 		return

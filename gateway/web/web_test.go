@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends/local"
@@ -105,7 +106,7 @@ func TestSearch(t *testing.T) {
 		{"stopped at the limit, after the page that reached it", "/guastalla", "0043", "", 2, []string{"2019/PC-2019-0043"}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			h := &Handler{cfg: Config{FS: fs, SearchLimit: tt.limit}}
+			h := &Handler{cfg: Config{FS: fs, SearchLimit: tt.limit, Location: time.UTC}}
 			found, complete, err := h.search(context.Background(), tt.folder, allowAll{tt.hidden}, tt.needle)
 			if err != nil {
 				t.Fatal(err)
