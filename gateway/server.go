@@ -219,7 +219,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 			s.audit.record(state.AuditRecord{Time: time.Now().UTC(), RequestID: requestID(r), Person: person, Credential: "session",
 				Client: clientIP(r), Method: method, Path: p, Comune: comune, Status: status})
 		},
-		Flows:         web.FlowStore{Store: s.store, TTL: 10 * time.Minute},
+		Flows:         web.FlowStore{Store: s.store, TTL: web.FlowTTL},
 		Comuni:        comuni,
 		DefaultExpiry: cfg.AppPasswords.DefaultExpiry,
 		Log:           log,

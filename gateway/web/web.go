@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
@@ -298,7 +299,27 @@ func (h *Handler) signInSPID(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "L'accesso con SPID non è al momento disponibile.")
 		return
 	}
+	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: f.State, Path: "/_/accedi", MaxAge: int(FlowTTL / time.Second),
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, authURL, http.StatusSeeOther)
+}
+
+// signInCookie ties a sign-in to the browser that started it: it carries
+// the flow's state, and the provider's answer is taken only from a browser
+// that holds it. Without it, anyone could start a sign-in, finish it at the
+// provider as himself, and send the answer's URL to someone else, whose
+// browser would be signed in to his account (login CSRF). Lax, because the
+// answer comes back as a top-level navigation from the provider's site.
+const signInCookie = "faldone_accesso"
+
+// FlowTTL bounds a sign-in at the provider, cookie and stored flow alike.
+const FlowTTL = 10 * time.Minute
+
+// startedHere reports whether the browser that brings the provider's
+// answer is the one that started the sign-in with that state.
+func startedHere(r *http.Request, st string) bool {
+	c, err := r.Cookie(signInCookie)
+	return err == nil && st != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(st)) == 1
 }
 
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
@@ -307,6 +328,13 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if !startedHere(r, q.Get("state")) {
+		// The flow stays: the browser that started it may still bring it.
+		h.cfg.Log.Warn("sign-in refused", "reason", "the answer comes to a browser that did not start the sign-in")
+		h.message(w, http.StatusBadRequest, "Accesso non completato", "Questo accesso non è stato avviato da questo browser: accedi dalla pagina di accesso.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: "", Path: "/_/accedi", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	if e := q.Get("error"); e != "" {
 		h.cfg.Log.Info("sign-in ended by the provider", "error", e)
 		// The flow is used up either way.
