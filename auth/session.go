@@ -46,7 +46,7 @@ type Person struct {
 	Key     string // normalized fiscal number, or a local account name
 	Display string
 	ACR     string
-	IDToken string
+	Issuer  string // the OpenID Provider that signed the person in, if one did
 }
 
 func sessionID(secret string) string {
@@ -74,7 +74,7 @@ func (s *Sessions) Start(ctx context.Context, w http.ResponseWriter, r *http.Req
 	}
 	now := s.now().UTC()
 	sess := state.Session{
-		ID: sessionID(secret), Person: p.Key, Display: p.Display, ACR: p.ACR, IDToken: p.IDToken,
+		ID: sessionID(secret), Person: p.Key, Display: p.Display, ACR: p.ACR, Issuer: p.Issuer,
 		CSRF: csrf, Created: now, LastSeen: now, Expires: now.Add(s.absolute),
 	}
 	if err := s.store.CreateSession(ctx, sess); err != nil {

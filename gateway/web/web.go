@@ -342,7 +342,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusUnauthorized, "Accesso non completato", "L'accesso è stato annullato o rifiutato.")
 		return
 	}
-	p, toks, err := h.cfg.RP.Finish(r.Context(), h.cfg.Flows, q.Get("state"), q.Get("code"), q.Get("iss"))
+	p, _, err := h.cfg.RP.Finish(r.Context(), h.cfg.Flows, q.Get("state"), q.Get("code"), q.Get("iss"))
 	if err != nil {
 		h.cfg.Log.Warn("sign-in refused", "reason", err)
 		switch {
@@ -364,7 +364,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
 		return
 	}
-	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: p.FiscalNumber, Display: display, ACR: p.ACR, IDToken: toks.IDToken}); err != nil {
+	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: p.FiscalNumber, Display: display, ACR: p.ACR, Issuer: p.Issuer}); err != nil {
 		h.cfg.Log.Error("start session", "err", err)
 		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
 		return
@@ -382,8 +382,8 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Log.Error("end session", "err", err)
 	}
 	h.cfg.Log.Info("signed out", "person", sess.Person)
-	if h.cfg.RP != nil && sess.IDToken != "" {
-		if u, ok := h.cfg.RP.EndSessionURL(sess.IDToken, absoluteURL(r, "/_/accedi")); ok {
+	if h.cfg.RP != nil && sess.Issuer != "" {
+		if u, ok := h.cfg.RP.EndSessionURL(absoluteURL(r, "/_/accedi")); ok {
 			http.Redirect(w, r, u, http.StatusSeeOther)
 			return
 		}

@@ -1,11 +1,15 @@
 package browser
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -94,5 +98,44 @@ func TestSignInBoundToBrowser(t *testing.T) {
 	}
 	if !strings.Contains(g.Log(), "did not start the sign-in") {
 		t.Errorf("the refused answer is not in the log")
+	}
+
+	// The session keeps no ID token: nothing shaped like a JWT (a base64
+	// JSON header, "eyJ") is in the state store's files.
+	files, _ := filepath.Glob(filepath.Join(g.DataDir, "faldone.db*"))
+	if len(files) == 0 {
+		t.Fatalf("no state store in %s", g.DataDir)
+	}
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err != nil {
+			t.Fatal(err)
+		} else if bytes.Contains(b, []byte("eyJ")) {
+			t.Errorf("%s holds a JWT", filepath.Base(f))
+		}
+	}
+	// Signing out visits the provider's logout naming the client, with no
+	// ID token in the URL.
+	logouts := make(chan string, 10)
+	chromedp.ListenTarget(start, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok && strings.Contains(e.Request.URL, "/session/end") {
+			select {
+			case logouts <- e.Request.URL:
+			default:
+			}
+		}
+	})
+	if err := chromedp.Run(start,
+		chromedp.Click(`#esci`, chromedp.ByID),
+		chromedp.WaitVisible(`#entra-spid`, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("sign out: %v", err)
+	}
+	var logout string
+	select {
+	case logout = <-logouts:
+	default:
+	}
+	if !strings.Contains(logout, "client_id=faldone") || strings.Contains(logout, "id_token_hint") {
+		t.Errorf("logout URL %q: want client_id and no id_token_hint", logout)
 	}
 }
