@@ -62,8 +62,14 @@ func randomToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-// Start creates a session for p and sets its cookie.
+// Start creates a session for p and sets its cookie. A session the browser
+// still holds ends: a new sign-in replaces it, whoever signs in.
 func (s *Sessions) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, p Person) (state.Session, error) {
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && len(c.Value) <= 100 {
+		if err := s.store.DeleteSession(ctx, sessionID(c.Value)); err != nil && !errors.Is(err, state.ErrNotFound) {
+			return state.Session{}, fmt.Errorf("end the previous session: %w", err)
+		}
+	}
 	secret, err := randomToken()
 	if err != nil {
 		return state.Session{}, err
@@ -105,19 +111,28 @@ func (s *Sessions) Load(r *http.Request) (state.Session, error) {
 	if err != nil {
 		return state.Session{}, fmt.Errorf("load session: %w", err)
 	}
-	if now.Sub(sess.LastSeen) > s.idle {
+	// Activity is recorded at most once per touchEvery, not on every page,
+	// so the last request may be up to that much later than LastSeen: the
+	// limit counts from LastSeen plus that, and a session ends between idle
+	// and idle + touchEvery after its last request, never before.
+	if now.Sub(sess.LastSeen) > s.idle+s.touchEvery() {
 		if err := s.store.DeleteSession(r.Context(), id); err != nil {
 			return state.Session{}, fmt.Errorf("end idle session: %w", err)
 		}
 		return state.Session{}, ErrNoSession
 	}
-	// Record activity at most once a minute: not a write on every page.
-	if now.Sub(sess.LastSeen) > time.Minute {
+	if now.Sub(sess.LastSeen) >= s.touchEvery() {
 		if err := s.store.TouchSession(r.Context(), id, now); err != nil {
 			return state.Session{}, fmt.Errorf("touch session: %w", err)
 		}
 	}
 	return sess, nil
+}
+
+// touchEvery is how often activity is written: a tenth of the idle limit,
+// at most a minute.
+func (s *Sessions) touchEvery() time.Duration {
+	return min(time.Minute, s.idle/10)
 }
 
 // End deletes the request's session and its cookie.

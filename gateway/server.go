@@ -201,7 +201,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	wc := web.Config{
 		Sessions: authn.Sessions, Apps: s.apps, RP: rp, People: s.store,
 		CanWrite: func(acr string) bool {
-			return cfg.Access.MinWriteACR == "" || acrRank(acr) >= acrRank(cfg.Access.MinWriteACR)
+			return rl.canWrite(auth.Identity{Method: "session", ACR: acr})
 		},
 		Grants:  s.store,
 		Locks:   s.store,

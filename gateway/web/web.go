@@ -63,8 +63,8 @@ type Config struct {
 		UpsertPerson(ctx context.Context, p state.Person) error
 		Person(ctx context.Context, key string) (state.Person, error)
 	}
-	// CanWrite reports whether a sign-in at a level of assurance may write,
-	// and so make read-write app passwords.
+	// CanWrite reports whether a session signed in at a level of assurance
+	// (empty: unknown) may write, and so make read-write app passwords.
 	CanWrite func(acr string) bool
 	// Grants keeps the accesso agli atti grants.
 	Grants interface {
@@ -438,7 +438,10 @@ func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	write := r.PostFormValue("permessi") == "scrittura"
-	if write && h.cfg.CanWrite != nil && sess.Person != "" && sess.ACR != "" && !h.cfg.CanWrite(sess.ACR) {
+	// The session's own rule decides: a level below access.min_write_acr,
+	// or none known (a local account's session), may not write, and so may
+	// not make a password that writes.
+	if write && h.cfg.CanWrite != nil && !h.cfg.CanWrite(sess.ACR) {
 		h.message(w, http.StatusForbidden, "Livello di sicurezza insufficiente", "Per creare una password che possa scrivere serve un accesso SPID di livello più alto.")
 		return
 	}
