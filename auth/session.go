@@ -96,6 +96,10 @@ func (s *Sessions) Start(ctx context.Context, w http.ResponseWriter, r *http.Req
 // ErrNoSession: the request carries no live session.
 var ErrNoSession = errors.New("no session")
 
+// ErrSessionExpired: the request carries the cookie of a session that has
+// ended (idle, past its limit, or replaced); it is an ErrNoSession too.
+var ErrSessionExpired = fmt.Errorf("%w: the session has ended", ErrNoSession)
+
 // Load returns the request's session, enforcing the idle and absolute limits.
 func (s *Sessions) Load(r *http.Request) (state.Session, error) {
 	c, err := r.Cookie(SessionCookie)
@@ -106,7 +110,7 @@ func (s *Sessions) Load(r *http.Request) (state.Session, error) {
 	now := s.now()
 	sess, err := s.store.Session(r.Context(), id, now)
 	if errors.Is(err, state.ErrNotFound) {
-		return state.Session{}, ErrNoSession
+		return state.Session{}, ErrSessionExpired
 	}
 	if err != nil {
 		return state.Session{}, fmt.Errorf("load session: %w", err)
@@ -119,7 +123,7 @@ func (s *Sessions) Load(r *http.Request) (state.Session, error) {
 		if err := s.store.DeleteSession(r.Context(), id); err != nil {
 			return state.Session{}, fmt.Errorf("end idle session: %w", err)
 		}
-		return state.Session{}, ErrNoSession
+		return state.Session{}, ErrSessionExpired
 	}
 	if now.Sub(sess.LastSeen) >= s.touchEvery() {
 		if err := s.store.TouchSession(r.Context(), id, now); err != nil {

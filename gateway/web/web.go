@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"strconv"
@@ -210,8 +211,46 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) (state.Session
 		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile. Riprova tra qualche minuto.")
 		return state.Session{}, false
 	}
-	http.Redirect(w, r, "/_/accedi", http.StatusSeeOther)
+	signIn := "/_/accedi"
+	if r.Method == http.MethodGet {
+		signIn += "?dopo=" + url.QueryEscape(r.URL.RequestURI())
+	}
+	http.Redirect(w, r, signIn, http.StatusSeeOther)
 	return state.Session{}, false
+}
+
+// afterSignIn is where a sign-in that was asked to return to dopo ends: dopo
+// when it is a path of this site, the personal page otherwise. Never
+// another host, so that no link to the sign-in can send a person elsewhere
+// once signed in (an open redirect): "//host", "/\host", schemes and
+// control characters are refused.
+func afterSignIn(dopo string) string {
+	if p, ok := localPath(dopo); ok {
+		return p
+	}
+	return "/_/profilo"
+}
+
+// localPath reports whether s is an absolute path of this site, with its
+// query, that a signed-in person may be sent to.
+func localPath(s string) (string, bool) {
+	if len(s) < 1 || len(s) > 4096 || s[0] != '/' || strings.HasPrefix(s, "//") || strings.ContainsRune(s, '\\') {
+		return "", false
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return "", false
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	// Back to the sign-in, or to signing out, would undo it.
+	if strings.HasPrefix(u.Path, "/_/accedi") || u.Path == "/_/esci" {
+		return "", false
+	}
+	return s, true
 }
 
 // sessionForm is session for a form post: it also checks the CSRF token.
@@ -241,19 +280,34 @@ func preSessionCSRF(w http.ResponseWriter, r *http.Request) string {
 }
 
 func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.cfg.Sessions.Load(r); err == nil {
-		http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
+	dopo := r.URL.Query().Get("dopo")
+	_, err := h.cfg.Sessions.Load(r)
+	if err == nil {
+		http.Redirect(w, r, afterSignIn(dopo), http.StatusSeeOther)
 		return
 	}
-	h.signInForm(w, r, http.StatusOK, "")
+	h.signInForm(w, r, http.StatusOK, "", errors.Is(err, auth.ErrSessionExpired))
 }
 
-func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request, status int, msg string) {
+func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request, status int, msg string, expired bool) {
+	dopo := r.FormValue("dopo")
+	if _, ok := localPath(dopo); !ok {
+		dopo = ""
+	}
+	spid := ""
+	if h.cfg.RP != nil {
+		spid = "/_/accedi/spid"
+		if dopo != "" {
+			spid += "?dopo=" + url.QueryEscape(dopo)
+		}
+	}
 	h.render(w, status, "accedi.html", struct {
 		page
-		SPID, Local bool
-		Error       string
-	}{page{Title: "Accedi", CSRF: preSessionCSRF(w, r)}, h.cfg.RP != nil, h.cfg.Password != nil, msg})
+		SPID        string
+		Local       bool
+		Error, Dopo string
+		Expired     bool
+	}{page{Title: "Accedi", CSRF: preSessionCSRF(w, r)}, spid, h.cfg.Password != nil, msg, dopo, expired})
 }
 
 func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
@@ -263,7 +317,7 @@ func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := r.Cookie(preCSRFCookie)
 	if err != nil || c.Value == "" || c.Value != r.PostFormValue("csrf") {
-		h.signInForm(w, r, http.StatusForbidden, "La pagina è scaduta: riprova.")
+		h.signInForm(w, r, http.StatusForbidden, "La pagina è scaduta: riprova.", false)
 		return
 	}
 	id, err := h.cfg.Password(r, r.PostFormValue("utente"), r.PostFormValue("parola"))
@@ -273,7 +327,7 @@ func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, auth.ErrThrottled) {
 			status, msg = http.StatusTooManyRequests, "Troppi tentativi non riusciti: riprova più tardi."
 		}
-		h.signInForm(w, r, status, msg)
+		h.signInForm(w, r, status, msg, false)
 		return
 	}
 	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: id.Name, Display: id.Display}); err != nil {
@@ -282,7 +336,7 @@ func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cfg.Log.Info("signed in", "person", id.Name, "method", "local")
-	http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
+	http.Redirect(w, r, afterSignIn(r.PostFormValue("dopo")), http.StatusSeeOther)
 }
 
 func (h *Handler) signInSPID(w http.ResponseWriter, r *http.Request) {
@@ -299,7 +353,13 @@ func (h *Handler) signInSPID(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "L'accesso con SPID non è al momento disponibile.")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: f.State, Path: "/_/accedi", MaxAge: int(FlowTTL / time.Second),
+	// The page to return to travels with the state, in the browser that
+	// will come back with it; it is checked again when used.
+	value := f.State
+	if dopo, ok := localPath(r.URL.Query().Get("dopo")); ok {
+		value += "." + base64.RawURLEncoding.EncodeToString([]byte(dopo))
+	}
+	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: value, Path: "/_/accedi", MaxAge: int(FlowTTL / time.Second),
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, authURL, http.StatusSeeOther)
 }
@@ -316,10 +376,19 @@ const signInCookie = "faldone_accesso"
 const FlowTTL = 10 * time.Minute
 
 // startedHere reports whether the browser that brings the provider's
-// answer is the one that started the sign-in with that state.
-func startedHere(r *http.Request, st string) bool {
+// answer is the one that started the sign-in with that state, and returns
+// the page the sign-in should return to.
+func startedHere(r *http.Request, st string) (dopo string, ok bool) {
 	c, err := r.Cookie(signInCookie)
-	return err == nil && st != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(st)) == 1
+	if err != nil || st == "" {
+		return "", false
+	}
+	cst, enc, _ := strings.Cut(c.Value, ".")
+	if subtle.ConstantTimeCompare([]byte(cst), []byte(st)) != 1 {
+		return "", false
+	}
+	b, _ := base64.RawURLEncoding.DecodeString(enc)
+	return string(b), true
 }
 
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
@@ -328,7 +397,8 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if !startedHere(r, q.Get("state")) {
+	dopo, ok := startedHere(r, q.Get("state"))
+	if !ok {
 		// The flow stays: the browser that started it may still bring it.
 		h.cfg.Log.Warn("sign-in refused", "reason", "the answer comes to a browser that did not start the sign-in")
 		h.message(w, http.StatusBadRequest, "Accesso non completato", "Questo accesso non è stato avviato da questo browser: accedi dalla pagina di accesso.")
@@ -370,7 +440,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cfg.Log.Info("signed in", "person", p.FiscalNumber, "method", "spid", "acr", p.ACR)
-	http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
+	http.Redirect(w, r, afterSignIn(dopo), http.StatusSeeOther)
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"bytes"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,9 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/bassareggiana/faldone/gateway/demo"
+	"github.com/bassareggiana/faldone/tests/harness"
 )
 
 // TestSignInBoundToBrowser: the provider's answer to a sign-in is taken
@@ -138,4 +142,110 @@ func TestSignInBoundToBrowser(t *testing.T) {
 	if !strings.Contains(logout, "client_id=faldone") || strings.Contains(logout, "id_token_hint") {
 		t.Errorf("logout URL %q: want client_id and no id_token_hint", logout)
 	}
+}
+
+// signInHere fills the local sign-in form of the page the browser is on.
+func signInHere(user, pass string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.WaitVisible(`#utente`, chromedp.ByID),
+		chromedp.SendKeys(`#utente`, user, chromedp.ByID),
+		chromedp.SendKeys(`#parola`, pass, chromedp.ByID),
+		chromedp.Click(`#entra-locale`, chromedp.ByID),
+	}
+}
+
+// TestSignInReturnsToPage: a page opened signed out leads to the sign-in
+// and, once signed in, back to that page, with a local account and with
+// SPID; a session that expired says so on the sign-in page; a return
+// address on another host is ignored.
+func TestSignInReturnsToPage(t *testing.T) {
+	const user, pass = "editore", "password-dell-editore"
+	g := harness.StartServe(t, "sessions: {idle: 3s, absolute: 1h}\naccess:\n  assignments:\n    - {person: editore, comune: guastalla, role: editor}\n")
+	g.AddUser(user, pass)
+	if err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []string{"guastalla"}); err != nil {
+		t.Fatal(err)
+	}
+	page := g.URL + "/_/archivio" + dossier + "/"
+
+	t.Run("local account", func(t *testing.T) {
+		ctx := newBrowser(t)
+		var at string
+		if err := chromedp.Run(ctx,
+			chromedp.Navigate(page),
+			signInHere(user, pass),
+			chromedp.WaitVisible(`#elenco`, chromedp.ByID),
+			chromedp.Location(&at),
+		); err != nil {
+			t.Fatalf("open a dossier signed out and sign in: %v", err)
+		}
+		if at != page {
+			t.Errorf("after the sign-in the browser is at %q, want %q", at, page)
+		}
+
+		// Left idle past the limit, the session ends: the sign-in page says
+		// so, and leads back to the page again.
+		time.Sleep(3*time.Second + 300*time.Millisecond + time.Second)
+		var note string
+		if err := chromedp.Run(ctx,
+			chromedp.Navigate(page),
+			chromedp.WaitVisible(`#scaduta`, chromedp.ByID),
+			chromedp.Text(`#scaduta`, &note, chromedp.ByID),
+			signInHere(user, pass),
+			chromedp.WaitVisible(`#elenco`, chromedp.ByID),
+			chromedp.Location(&at),
+		); err != nil {
+			t.Fatalf("an expired session: %v", err)
+		}
+		if !strings.Contains(note, "La sessione è scaduta") {
+			t.Errorf("the sign-in page after an expired session says %q", note)
+		}
+		if at != page {
+			t.Errorf("after signing in again the browser is at %q, want %q", at, page)
+		}
+	})
+
+	for _, dopo := range []string{"//evil.example/pratiche", "https://evil.example/pratiche", "/\\evil.example"} {
+		t.Run("dopo="+dopo, func(t *testing.T) {
+			ctx := newBrowser(t)
+			var at string
+			var expired bool
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(g.URL+"/_/accedi?dopo="+url.QueryEscape(dopo)),
+				chromedp.WaitVisible(`#utente`, chromedp.ByID),
+				chromedp.Evaluate(`document.getElementById("scaduta") !== null`, &expired),
+				signInHere(user, pass),
+				chromedp.WaitVisible(`#sfoglia`, chromedp.ByID),
+				chromedp.Location(&at),
+			); err != nil {
+				t.Fatalf("sign in with dopo=%s: %v", dopo, err)
+			}
+			if at != g.URL+"/_/profilo" {
+				t.Errorf("after the sign-in the browser is at %q, want the personal page", at)
+			}
+			if expired {
+				t.Errorf("a first sign-in says the session expired")
+			}
+		})
+	}
+
+	t.Run("SPID", func(t *testing.T) {
+		op, sg := spidSetup(t)
+		ctx := newBrowser(t)
+		folder := sg.URL + "/_/archivio/guastalla/"
+		var at string
+		if err := chromedp.Run(ctx,
+			chromedp.Navigate(folder),
+			chromedp.Click(`#entra-spid`, chromedp.ByID),
+			chromedp.WaitVisible(`input[name=login]`),
+			chromedp.SendKeys(`input[name=login]`, "rossi"),
+			chromedp.Click(`#entra`, chromedp.ByID),
+			chromedp.WaitVisible(`#elenco`, chromedp.ByID),
+			chromedp.Location(&at),
+		); err != nil {
+			t.Fatalf("open a folder signed out and sign in with SPID: %v\n%s\n%s", err, sg.Log(), op.Log())
+		}
+		if at != folder {
+			t.Errorf("after the SPID sign-in the browser is at %q, want %q", at, folder)
+		}
+	})
 }
