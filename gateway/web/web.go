@@ -211,12 +211,28 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) (state.Session
 		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile. Riprova tra qualche minuto.")
 		return state.Session{}, false
 	}
+	if scriptRequest(r) {
+		// A script would follow a redirect to the sign-in page, see 200 and
+		// take it for success: it gets the real answer. No Basic challenge,
+		// which would make the browser ask for a password.
+		w.Header().Set("WWW-Authenticate", `Session realm="Faldone"`)
+		h.message(w, http.StatusUnauthorized, "Sessione scaduta", "La sessione è scaduta: accedi di nuovo.")
+		return state.Session{}, false
+	}
 	signIn := "/_/accedi"
 	if r.Method == http.MethodGet {
 		signIn += "?dopo=" + url.QueryEscape(r.URL.RequestURI())
 	}
 	http.Redirect(w, r, signIn, http.StatusSeeOther)
 	return state.Session{}, false
+}
+
+// scriptRequest reports whether a page's script, not a navigation, made the
+// request: the pages' scripts say so, and browsers name the mode of every
+// request they make.
+func scriptRequest(r *http.Request) bool {
+	mode := r.Header.Get("Sec-Fetch-Mode")
+	return r.Header.Get("X-Requested-With") == "XMLHttpRequest" || (mode != "" && mode != "navigate")
 }
 
 // afterSignIn is where a sign-in that was asked to return to dopo ends: dopo

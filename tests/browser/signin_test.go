@@ -249,3 +249,80 @@ func TestSignInReturnsToPage(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadAfterSessionExpired: a file chosen on a dossier page after the
+// session expired is not reported as uploaded: the page says the session
+// expired, nothing is stored, the chosen file stays selected, and after
+// signing in again (in another tab) the same press of "Carica" stores it.
+func TestUploadAfterSessionExpired(t *testing.T) {
+	const user, pass = "editore", "password-dell-editore"
+	g := harness.StartServe(t, "sessions: {idle: 2s, absolute: 1h}\naccess:\n  admins: [operatore]\n  assignments:\n    - {person: editore, comune: guastalla, role: editor}\n")
+	g.AddUser(user, pass)
+	if err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []string{"guastalla"}); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "perizia-integrativa.pdf")
+	content := "%PDF-1.4 perizia integrativa " + strings.Repeat("x", 20000)
+	if err := os.WriteFile(src, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := newBrowser(t)
+	if err := chromedp.Run(ctx,
+		harness.SignIn(g.URL, user, pass),
+		chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
+		chromedp.WaitVisible(`#modulo-carica`, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("open the dossier: %v", err)
+	}
+	time.Sleep(2*time.Second + 200*time.Millisecond + time.Second)
+
+	var status string
+	if err := chromedp.Run(ctx,
+		chromedp.SetUploadFiles(`#file`, []string{src}, chromedp.ByID),
+		chromedp.Click(`#carica`, chromedp.ByID),
+		chromedp.Poll(`(function () { var t = document.getElementById("avanzamento-testo").textContent; return /scaduta|completato|non riuscito|interrotto/.test(t) ? t : false; })()`,
+			&status, chromedp.WithPollingTimeout(15*time.Second)),
+	); err != nil {
+		t.Fatalf("upload after the session expired: %v", err)
+	}
+	if !strings.Contains(status, "La sessione è scaduta") || strings.Contains(status, "completato") {
+		t.Errorf("the page says %q after an upload with an expired session", status)
+	}
+	if code, _, _ := g.Status("GET", dossier+"/perizia-integrativa.pdf", nil, ""); code != 404 {
+		t.Errorf("after the refused upload the file answers %d, want 404", code)
+	}
+	var kept int
+	var href, at string
+	if err := chromedp.Run(ctx,
+		chromedp.Evaluate(`document.getElementById("file").files.length`, &kept),
+		chromedp.AttributeValue(`#accedi-di-nuovo`, "href", &href, nil, chromedp.ByID),
+		chromedp.Location(&at),
+	); err != nil {
+		t.Fatalf("after the refused upload: %v", err)
+	}
+	if kept != 1 {
+		t.Errorf("the file input holds %d files after the refused upload, want the chosen one", kept)
+	}
+	if !strings.Contains(href, "/_/accedi?dopo=") || !strings.Contains(href, url.QueryEscape("/_/archivio"+dossier+"/")) {
+		t.Errorf("the sign-in link %q does not lead back to the dossier", href)
+	}
+	if at != g.URL+"/_/archivio"+dossier+"/" {
+		t.Errorf("the page left the dossier for %q", at)
+	}
+
+	// Sign in again in another tab; back in the page, "Carica" again.
+	tab, closeTab := chromedp.NewContext(ctx)
+	defer closeTab()
+	if err := chromedp.Run(tab, harness.SignIn(g.URL, user, pass)); err != nil {
+		t.Fatalf("sign in again in another tab: %v", err)
+	}
+	if err := chromedp.Run(ctx,
+		chromedp.Click(`#carica`, chromedp.ByID),
+		chromedp.WaitVisible(`//a[@class="file" and text()="perizia-integrativa.pdf"]`, chromedp.BySearch),
+	); err != nil {
+		t.Fatalf("retry after signing in: %v\n%s", err, g.Log())
+	}
+	if code, body, _ := g.Status("GET", dossier+"/perizia-integrativa.pdf", nil, ""); code != 200 || body != content {
+		t.Errorf("the retried upload: %d, %d bytes", code, len(body))
+	}
+}
