@@ -262,8 +262,10 @@ func localPath(s string) (string, bool) {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "", false
 	}
-	// Back to the sign-in, or to signing out, would undo it.
-	if strings.HasPrefix(u.Path, "/_/accedi") || u.Path == "/_/esci" {
+	// Back to the sign-in, or to signing out, would undo it. The server's
+	// bare address, where people start, leads to the personal page as a
+	// sign-in from nowhere does.
+	if strings.HasPrefix(u.Path, "/_/accedi") || u.Path == "/_/esci" || s == "/" {
 		return "", false
 	}
 	return s, true

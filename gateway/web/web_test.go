@@ -128,6 +128,7 @@ func TestAfterSignIn(t *testing.T) {
 		{"/_/archivio/guastalla/?ordina=data&pagina=2", "/_/archivio/guastalla/?ordina=data&pagina=2"},
 		{"/guastalla/2019/", "/guastalla/2019/"},
 		{"", "/_/profilo"},
+		{"/", "/_/profilo"},
 		{"//evil.example/x", "/_/profilo"},
 		{"https://evil.example/", "/_/profilo"},
 		{"http:/evil.example", "/_/profilo"},
