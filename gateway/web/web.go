@@ -419,7 +419,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		// The flow stays: the browser that started it may still bring it.
 		h.cfg.Log.Warn("sign-in refused", "reason", "the answer comes to a browser that did not start the sign-in")
-		h.message(w, http.StatusBadRequest, "Accesso non completato", "Questo accesso non è stato avviato da questo browser: accedi dalla pagina di accesso.")
+		h.message(w, http.StatusBadRequest, "Accesso non completato", "L'accesso non è stato avviato da questo browser, o è scaduto: riprova dalla pagina di accesso.")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: "", Path: "/_/accedi", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
