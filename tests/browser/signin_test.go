@@ -262,7 +262,9 @@ func TestUploadAfterSessionExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := filepath.Join(t.TempDir(), "perizia-integrativa.pdf")
-	content := "%PDF-1.4 perizia integrativa " + strings.Repeat("x", 20000)
+	// Large enough that the server refuses it before reading it all (Go
+	// drains at most 256 KiB of an unread body) and closes the connection.
+	content := "%PDF-1.4 perizia integrativa " + strings.Repeat("x", 16<<20)
 	if err := os.WriteFile(src, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}

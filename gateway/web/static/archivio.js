@@ -95,7 +95,11 @@
         label.textContent = "Caricamento non riuscito (" + xhr.status + ")";
       }
     };
-    xhr.onerror = function () { busy = false; label.textContent = "Caricamento interrotto"; };
+    // A server that refuses a large upload at once may close the connection
+    // before the browser reads its answer: ask whether the session lives.
+    xhr.onerror = function () {
+      refresh(files, dirs, function () { busy = false; label.textContent = "Caricamento interrotto"; });
+    };
     xhr.send(data);
   }
 
