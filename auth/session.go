@@ -46,7 +46,7 @@ type Person struct {
 	Key     string // normalized fiscal number, or a local account name
 	Display string
 	ACR     string
-	IDToken string
+	Issuer  string // the OpenID Provider that signed the person in, if one did
 }
 
 func sessionID(secret string) string {
@@ -62,8 +62,14 @@ func randomToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-// Start creates a session for p and sets its cookie.
+// Start creates a session for p and sets its cookie. A session the browser
+// still holds ends: a new sign-in replaces it, whoever signs in.
 func (s *Sessions) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, p Person) (state.Session, error) {
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && len(c.Value) <= 100 {
+		if err := s.store.DeleteSession(ctx, sessionID(c.Value)); err != nil && !errors.Is(err, state.ErrNotFound) {
+			return state.Session{}, fmt.Errorf("end the previous session: %w", err)
+		}
+	}
 	secret, err := randomToken()
 	if err != nil {
 		return state.Session{}, err
@@ -74,7 +80,7 @@ func (s *Sessions) Start(ctx context.Context, w http.ResponseWriter, r *http.Req
 	}
 	now := s.now().UTC()
 	sess := state.Session{
-		ID: sessionID(secret), Person: p.Key, Display: p.Display, ACR: p.ACR, IDToken: p.IDToken,
+		ID: sessionID(secret), Person: p.Key, Display: p.Display, ACR: p.ACR, Issuer: p.Issuer,
 		CSRF: csrf, Created: now, LastSeen: now, Expires: now.Add(s.absolute),
 	}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
@@ -90,6 +96,10 @@ func (s *Sessions) Start(ctx context.Context, w http.ResponseWriter, r *http.Req
 // ErrNoSession: the request carries no live session.
 var ErrNoSession = errors.New("no session")
 
+// ErrSessionExpired: the request carries the cookie of a session that has
+// ended (idle, past its limit, or replaced); it is an ErrNoSession too.
+var ErrSessionExpired = fmt.Errorf("%w: the session has ended", ErrNoSession)
+
 // Load returns the request's session, enforcing the idle and absolute limits.
 func (s *Sessions) Load(r *http.Request) (state.Session, error) {
 	c, err := r.Cookie(SessionCookie)
@@ -100,24 +110,33 @@ func (s *Sessions) Load(r *http.Request) (state.Session, error) {
 	now := s.now()
 	sess, err := s.store.Session(r.Context(), id, now)
 	if errors.Is(err, state.ErrNotFound) {
-		return state.Session{}, ErrNoSession
+		return state.Session{}, ErrSessionExpired
 	}
 	if err != nil {
 		return state.Session{}, fmt.Errorf("load session: %w", err)
 	}
-	if now.Sub(sess.LastSeen) > s.idle {
+	// Activity is recorded at most once per touchEvery, not on every page,
+	// so the last request may be up to that much later than LastSeen: the
+	// limit counts from LastSeen plus that, and a session ends between idle
+	// and idle + touchEvery after its last request, never before.
+	if now.Sub(sess.LastSeen) > s.idle+s.touchEvery() {
 		if err := s.store.DeleteSession(r.Context(), id); err != nil {
 			return state.Session{}, fmt.Errorf("end idle session: %w", err)
 		}
-		return state.Session{}, ErrNoSession
+		return state.Session{}, ErrSessionExpired
 	}
-	// Record activity at most once a minute: not a write on every page.
-	if now.Sub(sess.LastSeen) > time.Minute {
+	if now.Sub(sess.LastSeen) >= s.touchEvery() {
 		if err := s.store.TouchSession(r.Context(), id, now); err != nil {
 			return state.Session{}, fmt.Errorf("touch session: %w", err)
 		}
 	}
 	return sess, nil
+}
+
+// touchEvery is how often activity is written: a tenth of the idle limit,
+// at most a minute.
+func (s *Sessions) touchEvery() time.Duration {
+	return min(time.Minute, s.idle/10)
 }
 
 // End deletes the request's session and its cookie.

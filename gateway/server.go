@@ -194,7 +194,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	wc := web.Config{
 		Sessions: authn.Sessions, Apps: s.apps, RP: rp, People: s.store,
 		CanWrite: func(acr string) bool {
-			return cfg.Access.MinWriteACR == "" || acrRank(acr) >= acrRank(cfg.Access.MinWriteACR)
+			return rl.canWrite(auth.Identity{Method: "session", ACR: acr})
 		},
 		Grants:  s.store,
 		Locks:   s.store,
@@ -212,7 +212,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 			s.audit.record(state.AuditRecord{Time: time.Now().UTC(), RequestID: requestID(r), Person: person, Credential: "session",
 				Client: clientIP(r), Method: method, Path: p, Comune: comune, Status: status})
 		},
-		Flows:         web.FlowStore{Store: s.store, TTL: 10 * time.Minute},
+		Flows:         web.FlowStore{Store: s.store, TTL: web.FlowTTL},
 		Comuni:        comuni,
 		DefaultExpiry: cfg.AppPasswords.DefaultExpiry,
 		Location:      cfg.Location,

@@ -328,6 +328,29 @@ func signWith(key crypto.PrivateKey, kid string, c map[string]any) string {
 	return oidctest.SignIDToken(key, kid, gooidc.RS256, string(b))
 }
 
+// signTyped signs claims as a JWT whose header has the given typ, as
+// RFC 9068's access tokens ("at+jwt") have.
+func signTyped(key crypto.Signer, kid, typ string, c map[string]any) string {
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)).WithHeader("kid", kid))
+	if err != nil {
+		panic(err)
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err)
+	}
+	jws, err := s.Sign(b)
+	if err != nil {
+		panic(err)
+	}
+	out, err := jws.CompactSerialize()
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
 // unsigned returns claims as a JWT with "alg": "none".
 func unsigned(c map[string]any) string {
 	b, err := json.Marshal(c)

@@ -210,8 +210,8 @@ func TestFinish(t *testing.T) {
 				if want := mario(p, tc.want); !reflect.DeepEqual(got, want) {
 					t.Errorf("Finish: got %+v, want %+v", got, want)
 				}
-				if tokens.IDToken == "" || time.Until(tokens.Expiry) <= 0 {
-					t.Errorf("Finish: tokens %+v lack the ID token or its expiry", tokens)
+				if time.Until(tokens.Expiry) <= 0 {
+					t.Errorf("Finish: tokens %+v lack the ID token's expiry", tokens)
 				}
 			}
 			if p.userinfoCount() != tc.wantUserInfoCalls {
@@ -463,15 +463,38 @@ func TestVerifyBearer(t *testing.T) {
 	}{
 		{name: "right audience", want: SpidL2},
 		{
+			name: "typ application/at+jwt, any case",
+			sign: func(p *testIdP, c map[string]any) string {
+				return signTyped(p.keys.idp, testKID, "Application/AT+JWT", c)
+			},
+			want: SpidL2,
+		},
+		{
 			name:    "wrong audience",
 			claims:  func(c map[string]any) map[string]any { c["aud"] = testClientID; return c },
 			wantErr: ErrInvalidToken,
 		},
 		{
-			name:   "ID token when no bearer audience is set",
-			cfg:    func(c *Config) { c.BearerAudience = "" },
-			claims: func(c map[string]any) map[string]any { c["aud"] = testClientID; return c },
-			want:   SpidL2,
+			name:    "ID token (typ JWT) when no bearer audience is set",
+			cfg:     func(c *Config) { c.BearerAudience = "" },
+			claims:  func(c map[string]any) map[string]any { c["aud"] = testClientID; return c },
+			sign:    func(p *testIdP, c map[string]any) string { return signTyped(p.keys.idp, testKID, "JWT", c) },
+			wantErr: ErrInvalidToken,
+		},
+		{
+			name:    "no typ",
+			sign:    func(p *testIdP, c map[string]any) string { return p.sign(c) },
+			wantErr: ErrInvalidToken,
+		},
+		{
+			name:    "at+jwt carrying a nonce",
+			claims:  func(c map[string]any) map[string]any { c["nonce"] = "n-0123"; return c },
+			wantErr: ErrInvalidToken,
+		},
+		{
+			name:    "no subject",
+			claims:  func(c map[string]any) map[string]any { return without(c, "sub") },
+			wantErr: ErrInvalidToken,
 		},
 		{
 			name:    "expired",
@@ -504,7 +527,13 @@ func TestVerifyBearer(t *testing.T) {
 			wantErr: ErrACRTooLow,
 		},
 		{
-			name:   "no acr is not checked",
+			name:    "no acr when a level is required",
+			claims:  func(c map[string]any) map[string]any { return without(c, "acr") },
+			wantErr: ErrACRTooLow,
+		},
+		{
+			name:   "no acr when no level is required",
+			cfg:    func(c *Config) { c.MinACR = "" },
 			claims: func(c map[string]any) map[string]any { return without(c, "acr") },
 			want:   "",
 		},
@@ -531,7 +560,7 @@ func TestVerifyBearer(t *testing.T) {
 			if tc.claims != nil {
 				c = tc.claims(c)
 			}
-			raw := p.sign(c)
+			raw := signTyped(p.keys.idp, testKID, "at+jwt", c)
 			if tc.sign != nil {
 				raw = tc.sign(p, c)
 			}
@@ -555,14 +584,14 @@ func TestVerifyBearer(t *testing.T) {
 
 func TestEndSessionURL(t *testing.T) {
 	for _, tc := range []struct {
-		name           string
-		endSession     bool
-		hint, redirect string
-		want           url.Values // nil: no URL
+		name       string
+		endSession bool
+		redirect   string
+		want       url.Values // nil: no URL
 	}{
 		{
-			name: "with hint and return", endSession: true, hint: "id.token.raw", redirect: "https://faldone.example/bye",
-			want: url.Values{"realm": {"bassa"}, "client_id": {testClientID}, "id_token_hint": {"id.token.raw"}, "post_logout_redirect_uri": {"https://faldone.example/bye"}},
+			name: "with return", endSession: true, redirect: "https://faldone.example/bye",
+			want: url.Values{"realm": {"bassa"}, "client_id": {testClientID}, "post_logout_redirect_uri": {"https://faldone.example/bye"}},
 		},
 		{
 			name: "without", endSession: true,
@@ -574,7 +603,7 @@ func TestEndSessionURL(t *testing.T) {
 			p := newIdP(t)
 			p.endSession = tc.endSession
 			rp := newRP(t, p, nil)
-			got, ok := rp.EndSessionURL(tc.hint, tc.redirect)
+			got, ok := rp.EndSessionURL(tc.redirect)
 			if ok != (tc.want != nil) {
 				t.Fatalf("EndSessionURL: ok = %v, URL %q", ok, got)
 			}

@@ -7,6 +7,8 @@ package oidc
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -35,10 +37,11 @@ type RP struct {
 	issParam bool
 }
 
-// Tokens are what the gateway keeps from a sign-in.
+// Tokens are what the gateway learns of a sign-in's tokens. The raw ID
+// token is not among them: once verified it is needed no more (logout names
+// the client instead of sending it back), and kept it would be a secret at
+// rest and in logout URLs.
 type Tokens struct {
-	// IDToken is the raw ID token, for logout's id_token_hint.
-	IDToken string
 	// Expiry is the ID token's expiry.
 	Expiry time.Time
 }
@@ -197,7 +200,7 @@ func (rp *RP) Finish(ctx context.Context, store FlowStore, state, code, iss stri
 	if err != nil {
 		return Person{}, Tokens{}, err
 	}
-	raw, idt, c, err := rp.verifyIDToken(ctx, tok, f.Nonce)
+	idt, c, err := rp.verifyIDToken(ctx, tok, f.Nonce)
 	if err != nil {
 		return Person{}, Tokens{}, err
 	}
@@ -221,7 +224,7 @@ func (rp *RP) Finish(ctx context.Context, store FlowStore, state, code, iss stri
 		return Person{}, Tokens{}, err
 	}
 	p.ACR, p.Issuer, p.Subject = acr, idt.Issuer, idt.Subject
-	return p, Tokens{IDToken: raw, Expiry: idt.Expiry}, nil
+	return p, Tokens{Expiry: idt.Expiry}, nil
 }
 
 // exchange trades the code for tokens, proving with the PKCE verifier that
@@ -245,37 +248,37 @@ func (rp *RP) exchange(ctx context.Context, code, verifier string) (*oauth2.Toke
 }
 
 // verifyIDToken verifies the ID token of a token response (OIDC Core
-// 3.1.3.7) and returns it raw, parsed and as claims.
-func (rp *RP) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce string) (string, *gooidc.IDToken, claims, error) {
+// 3.1.3.7) and returns it parsed and as claims.
+func (rp *RP) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce string) (*gooidc.IDToken, claims, error) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return "", nil, nil, fmt.Errorf("%w: the token response has no ID token", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: the token response has no ID token", ErrInvalidToken)
 	}
 	idt, err := rp.idTokens.Verify(ctx, raw)
 	if err != nil {
-		return "", nil, nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if idt.Nonce != nonce {
-		return "", nil, nil, ErrBadNonce
+		return nil, nil, ErrBadNonce
 	}
 	if idt.Subject == "" {
-		return "", nil, nil, fmt.Errorf("%w: the ID token has no subject", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: the ID token has no subject", ErrInvalidToken)
 	}
 	if idt.AccessTokenHash != "" {
 		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
-			return "", nil, nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+			return nil, nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 		}
 	}
 	var c claims
 	if err := idt.Claims(&c); err != nil {
-		return "", nil, nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	// go-oidc checks only that the client is among the audiences; OIDC Core
 	// also wants the authorized party, when named, to be this client.
 	if azp, ok := c.str("azp"); ok && azp != rp.cfg.ClientID {
-		return "", nil, nil, fmt.Errorf("%w: issued to another client", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: issued to another client", ErrInvalidToken)
 	}
-	return raw, idt, c, nil
+	return idt, c, nil
 }
 
 // exchangeError reports a failed exchange without the token endpoint's body,
@@ -340,26 +343,37 @@ func (rp *RP) checkACR(acr string) error {
 	return nil
 }
 
-// VerifyBearer verifies a JWT presented as a Bearer token (an access token
-// or an ID token) against the provider's keys, with audience BearerAudience,
-// and returns the person it names. The attributes come from the token alone:
-// a call to userinfo on every WebDAV request would cost too much. The acr is
-// checked when MinACR is set and the token carries one, as access tokens
-// often do not.
+// VerifyBearer verifies a JWT access token presented as a Bearer token
+// against the provider's keys, with audience BearerAudience, and returns the
+// person it names. Only access tokens are accepted, as RFC 9068 marks them
+// (header "typ": "at+jwt"): an ID token is proof of a sign-in for this
+// client, not a credential for the API, and travels where access tokens do
+// not (in logout URLs, in the provider's logs). A token carrying a nonce,
+// as ID tokens do, is refused too. The attributes come from the token
+// alone: a call to userinfo on every WebDAV request would cost too much.
+// With MinACR set, a token without an acr is refused like one below it.
 func (rp *RP) VerifyBearer(ctx context.Context, raw string) (Person, error) {
 	t, err := rp.bearer.Verify(rp.clientContext(ctx), raw)
 	if err != nil {
 		return Person{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
+	// The header was covered by the signature just verified.
+	if typ, err := headerType(raw); err != nil || !isAccessTokenType(typ) {
+		return Person{}, fmt.Errorf("%w: not an access token (typ %q)", ErrInvalidToken, typ)
+	}
 	var c claims
 	if err := t.Claims(&c); err != nil {
 		return Person{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	acr, ok := c.str(rp.cfg.Claims.ACR)
-	if ok {
-		if err := rp.checkACR(acr); err != nil {
-			return Person{}, err
-		}
+	if _, ok := c["nonce"]; ok {
+		return Person{}, fmt.Errorf("%w: a token with a nonce is an ID token", ErrInvalidToken)
+	}
+	if t.Subject == "" {
+		return Person{}, fmt.Errorf("%w: the token has no subject", ErrInvalidToken)
+	}
+	acr, _ := c.str(rp.cfg.Claims.ACR)
+	if err := rp.checkACR(acr); err != nil {
+		return Person{}, err
 	}
 	p, err := rp.cfg.Claims.person([]claims{c})
 	if err != nil {
@@ -369,19 +383,47 @@ func (rp *RP) VerifyBearer(ctx context.Context, raw string) (Person, error) {
 	return p, nil
 }
 
+// headerType returns the "typ" of a compact JWS's protected header.
+func headerType(raw string) (string, error) {
+	h, _, ok := strings.Cut(raw, ".")
+	if !ok {
+		return "", errors.New("not a compact JWS")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return "", err
+	}
+	var hdr struct {
+		Typ string `json:"typ"`
+	}
+	if err := json.Unmarshal(b, &hdr); err != nil {
+		return "", err
+	}
+	return hdr.Typ, nil
+}
+
+// isAccessTokenType reports whether typ names a JWT access token: RFC 9068
+// section 2.1, "at+jwt", a media type without its "application/" prefix,
+// compared regardless of case.
+func isAccessTokenType(typ string) bool {
+	typ = strings.ToLower(typ)
+	return typ == "at+jwt" || typ == "application/at+jwt"
+}
+
 // EndSessionURL returns the provider's logout URL (OpenID Connect
-// RP-Initiated Logout) with the given hint and return address, each left out
-// when empty; false when the provider has no end_session_endpoint.
-func (rp *RP) EndSessionURL(idTokenHint, postLogoutRedirect string) (string, bool) {
+// RP-Initiated Logout 1.0) naming this client by client_id, with the return
+// address when not empty; false when the provider has no
+// end_session_endpoint. It sends no id_token_hint: the specification lets
+// client_id stand in for it, and an ID token in a URL would sit in the
+// browser's history and the provider's logs. The provider then asks the
+// person to confirm the logout.
+func (rp *RP) EndSessionURL(postLogoutRedirect string) (string, bool) {
 	if rp.endSession == nil {
 		return "", false
 	}
 	u := *rp.endSession
 	q := u.Query()
 	q.Set("client_id", rp.cfg.ClientID)
-	if idTokenHint != "" {
-		q.Set("id_token_hint", idTokenHint)
-	}
 	if postLogoutRedirect != "" {
 		q.Set("post_logout_redirect_uri", postLogoutRedirect)
 	}

@@ -12,11 +12,16 @@ var ErrNotFound = errors.New("not found")
 // Session is a signed-in browser session. ID is the hex SHA-256 of the
 // cookie's secret value, so that the store never holds a usable cookie.
 type Session struct {
-	ID       string
-	Person   string // the person's key: normalized fiscal number, or a local account name
-	Display  string // the name pages show
-	ACR      string // level of assurance of the sign-in
-	IDToken  string // raw ID token, sent back to the provider as id_token_hint at logout
+	ID      string
+	Person  string // the person's key: normalized fiscal number, or a local account name
+	Display string // the name pages show
+	ACR     string // level of assurance of the sign-in
+	// Issuer is the OpenID Provider that signed the person in, whose
+	// logout the browser visits on signing out; empty for local accounts.
+	// The ID token itself is not kept (it would be a Bearer-shaped secret
+	// at rest): the stores keep this in the column named id_token, which
+	// once held it, so that no schema change is needed.
+	Issuer   string
 	CSRF     string // the session's anti-CSRF token
 	Created  time.Time
 	LastSeen time.Time // for the idle limit, which the caller applies

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,8 +65,8 @@ type Config struct {
 		UpsertPerson(ctx context.Context, p state.Person) error
 		Person(ctx context.Context, key string) (state.Person, error)
 	}
-	// CanWrite reports whether a sign-in at a level of assurance may write,
-	// and so make read-write app passwords.
+	// CanWrite reports whether a session signed in at a level of assurance
+	// (empty: unknown) may write, and so make read-write app passwords.
 	CanWrite func(acr string) bool
 	// Grants keeps the accesso agli atti grants.
 	Grants interface {
@@ -219,8 +221,64 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) (state.Session
 		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile. Riprova tra qualche minuto.")
 		return state.Session{}, false
 	}
-	http.Redirect(w, r, "/_/accedi", http.StatusSeeOther)
+	if scriptRequest(r) {
+		// A script would follow a redirect to the sign-in page, see 200 and
+		// take it for success: it gets the real answer. No Basic challenge,
+		// which would make the browser ask for a password.
+		w.Header().Set("WWW-Authenticate", `Session realm="Faldone"`)
+		h.message(w, http.StatusUnauthorized, "Sessione scaduta", "La sessione è scaduta: accedi di nuovo.")
+		return state.Session{}, false
+	}
+	signIn := "/_/accedi"
+	if r.Method == http.MethodGet {
+		signIn += "?dopo=" + url.QueryEscape(r.URL.RequestURI())
+	}
+	http.Redirect(w, r, signIn, http.StatusSeeOther)
 	return state.Session{}, false
+}
+
+// scriptRequest reports whether a page's script, not a navigation, made the
+// request: the pages' scripts say so, and browsers name the mode of every
+// request they make.
+func scriptRequest(r *http.Request) bool {
+	mode := r.Header.Get("Sec-Fetch-Mode")
+	return r.Header.Get("X-Requested-With") == "XMLHttpRequest" || (mode != "" && mode != "navigate")
+}
+
+// afterSignIn is where a sign-in that was asked to return to dopo ends: dopo
+// when it is a path of this site, the personal page otherwise. Never
+// another host, so that no link to the sign-in can send a person elsewhere
+// once signed in (an open redirect): "//host", "/\host", schemes and
+// control characters are refused.
+func afterSignIn(dopo string) string {
+	if p, ok := localPath(dopo); ok {
+		return p
+	}
+	return "/_/profilo"
+}
+
+// localPath reports whether s is an absolute path of this site, with its
+// query, that a signed-in person may be sent to.
+func localPath(s string) (string, bool) {
+	if len(s) < 1 || len(s) > 4096 || s[0] != '/' || strings.HasPrefix(s, "//") || strings.ContainsRune(s, '\\') {
+		return "", false
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return "", false
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	// Back to the sign-in, or to signing out, would undo it. The server's
+	// bare address, where people start, leads to the personal page as a
+	// sign-in from nowhere does.
+	if strings.HasPrefix(u.Path, "/_/accedi") || u.Path == "/_/esci" || s == "/" {
+		return "", false
+	}
+	return s, true
 }
 
 // sessionForm is session for a form post: it also checks the CSRF token.
@@ -250,19 +308,34 @@ func preSessionCSRF(w http.ResponseWriter, r *http.Request) string {
 }
 
 func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.cfg.Sessions.Load(r); err == nil {
-		http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
+	dopo := r.URL.Query().Get("dopo")
+	_, err := h.cfg.Sessions.Load(r)
+	if err == nil {
+		http.Redirect(w, r, afterSignIn(dopo), http.StatusSeeOther)
 		return
 	}
-	h.signInForm(w, r, http.StatusOK, "")
+	h.signInForm(w, r, http.StatusOK, "", errors.Is(err, auth.ErrSessionExpired))
 }
 
-func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request, status int, msg string) {
+func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request, status int, msg string, expired bool) {
+	dopo := r.FormValue("dopo")
+	if _, ok := localPath(dopo); !ok {
+		dopo = ""
+	}
+	spid := ""
+	if h.cfg.RP != nil {
+		spid = "/_/accedi/spid"
+		if dopo != "" {
+			spid += "?dopo=" + url.QueryEscape(dopo)
+		}
+	}
 	h.render(w, status, "accedi.html", struct {
 		page
-		SPID, Local bool
-		Error       string
-	}{page{Title: "Accedi", CSRF: preSessionCSRF(w, r)}, h.cfg.RP != nil, h.cfg.Password != nil, msg})
+		SPID        string
+		Local       bool
+		Error, Dopo string
+		Expired     bool
+	}{page{Title: "Accedi", CSRF: preSessionCSRF(w, r)}, spid, h.cfg.Password != nil, msg, dopo, expired})
 }
 
 func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
@@ -272,7 +345,7 @@ func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := r.Cookie(preCSRFCookie)
 	if err != nil || c.Value == "" || c.Value != r.PostFormValue("csrf") {
-		h.signInForm(w, r, http.StatusForbidden, "La pagina è scaduta: riprova.")
+		h.signInForm(w, r, http.StatusForbidden, "La pagina è scaduta: riprova.", false)
 		return
 	}
 	id, err := h.cfg.Password(r, r.PostFormValue("utente"), r.PostFormValue("parola"))
@@ -282,7 +355,7 @@ func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, auth.ErrThrottled) {
 			status, msg = http.StatusTooManyRequests, "Troppi tentativi non riusciti: riprova più tardi."
 		}
-		h.signInForm(w, r, status, msg)
+		h.signInForm(w, r, status, msg, false)
 		return
 	}
 	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: id.Name, Display: id.Display}); err != nil {
@@ -291,7 +364,7 @@ func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cfg.Log.Info("signed in", "person", id.Name, "method", "local")
-	http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
+	http.Redirect(w, r, afterSignIn(r.PostFormValue("dopo")), http.StatusSeeOther)
 }
 
 func (h *Handler) signInSPID(w http.ResponseWriter, r *http.Request) {
@@ -308,7 +381,42 @@ func (h *Handler) signInSPID(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "L'accesso con SPID non è al momento disponibile.")
 		return
 	}
+	// The page to return to travels with the state, in the browser that
+	// will come back with it; it is checked again when used.
+	value := f.State
+	if dopo, ok := localPath(r.URL.Query().Get("dopo")); ok {
+		value += "." + base64.RawURLEncoding.EncodeToString([]byte(dopo))
+	}
+	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: value, Path: "/_/accedi", MaxAge: int(FlowTTL / time.Second),
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, authURL, http.StatusSeeOther)
+}
+
+// signInCookie ties a sign-in to the browser that started it: it carries
+// the flow's state, and the provider's answer is taken only from a browser
+// that holds it. Without it, anyone could start a sign-in, finish it at the
+// provider as himself, and send the answer's URL to someone else, whose
+// browser would be signed in to his account (login CSRF). Lax, because the
+// answer comes back as a top-level navigation from the provider's site.
+const signInCookie = "faldone_accesso"
+
+// FlowTTL bounds a sign-in at the provider, cookie and stored flow alike.
+const FlowTTL = 10 * time.Minute
+
+// startedHere reports whether the browser that brings the provider's
+// answer is the one that started the sign-in with that state, and returns
+// the page the sign-in should return to.
+func startedHere(r *http.Request, st string) (dopo string, ok bool) {
+	c, err := r.Cookie(signInCookie)
+	if err != nil || st == "" {
+		return "", false
+	}
+	cst, enc, _ := strings.Cut(c.Value, ".")
+	if subtle.ConstantTimeCompare([]byte(cst), []byte(st)) != 1 {
+		return "", false
+	}
+	b, _ := base64.RawURLEncoding.DecodeString(enc)
+	return string(b), true
 }
 
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
@@ -317,6 +425,14 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	dopo, ok := startedHere(r, q.Get("state"))
+	if !ok {
+		// The flow stays: the browser that started it may still bring it.
+		h.cfg.Log.Warn("sign-in refused", "reason", "the answer comes to a browser that did not start the sign-in")
+		h.message(w, http.StatusBadRequest, "Accesso non completato", "L'accesso non è stato avviato da questo browser, o è scaduto: riprova dalla pagina di accesso.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: "", Path: "/_/accedi", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	if e := q.Get("error"); e != "" {
 		h.cfg.Log.Info("sign-in ended by the provider", "error", e)
 		// The flow is used up either way.
@@ -324,7 +440,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusUnauthorized, "Accesso non completato", "L'accesso è stato annullato o rifiutato.")
 		return
 	}
-	p, toks, err := h.cfg.RP.Finish(r.Context(), h.cfg.Flows, q.Get("state"), q.Get("code"), q.Get("iss"))
+	p, _, err := h.cfg.RP.Finish(r.Context(), h.cfg.Flows, q.Get("state"), q.Get("code"), q.Get("iss"))
 	if err != nil {
 		h.cfg.Log.Warn("sign-in refused", "reason", err)
 		switch {
@@ -346,13 +462,13 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
 		return
 	}
-	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: p.FiscalNumber, Display: display, ACR: p.ACR, IDToken: toks.IDToken}); err != nil {
+	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: p.FiscalNumber, Display: display, ACR: p.ACR, Issuer: p.Issuer}); err != nil {
 		h.cfg.Log.Error("start session", "err", err)
 		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
 		return
 	}
 	h.cfg.Log.Info("signed in", "person", p.FiscalNumber, "method", "spid", "acr", p.ACR)
-	http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
+	http.Redirect(w, r, afterSignIn(dopo), http.StatusSeeOther)
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
@@ -364,8 +480,8 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Log.Error("end session", "err", err)
 	}
 	h.cfg.Log.Info("signed out", "person", sess.Person)
-	if h.cfg.RP != nil && sess.IDToken != "" {
-		if u, ok := h.cfg.RP.EndSessionURL(sess.IDToken, absoluteURL(r, "/_/accedi")); ok {
+	if h.cfg.RP != nil && sess.Issuer != "" {
+		if u, ok := h.cfg.RP.EndSessionURL(absoluteURL(r, "/_/accedi")); ok {
 			http.Redirect(w, r, u, http.StatusSeeOther)
 			return
 		}
@@ -420,7 +536,10 @@ func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	write := r.PostFormValue("permessi") == "scrittura"
-	if write && h.cfg.CanWrite != nil && sess.Person != "" && sess.ACR != "" && !h.cfg.CanWrite(sess.ACR) {
+	// The session's own rule decides: a level below access.min_write_acr,
+	// or none known (a local account's session), may not write, and so may
+	// not make a password that writes.
+	if write && h.cfg.CanWrite != nil && !h.cfg.CanWrite(sess.ACR) {
 		h.message(w, http.StatusForbidden, "Livello di sicurezza insufficiente", "Per creare una password che possa scrivere serve un accesso SPID di livello più alto.")
 		return
 	}

@@ -122,3 +122,30 @@ func TestSearch(t *testing.T) {
 		})
 	}
 }
+
+func TestAfterSignIn(t *testing.T) {
+	for _, tt := range []struct{ dopo, want string }{
+		{"/_/archivio/guastalla/2019/PC-2019-0042/", "/_/archivio/guastalla/2019/PC-2019-0042/"},
+		{"/_/archivio/guastalla/?ordina=data&pagina=2", "/_/archivio/guastalla/?ordina=data&pagina=2"},
+		{"/guastalla/2019/", "/guastalla/2019/"},
+		{"", "/_/profilo"},
+		{"/", "/_/profilo"},
+		{"//evil.example/x", "/_/profilo"},
+		{"https://evil.example/", "/_/profilo"},
+		{"http:/evil.example", "/_/profilo"},
+		{"/\\evil.example", "/_/profilo"},
+		{"\\\\evil.example", "/_/profilo"},
+		{"/\t/evil.example", "/_/profilo"},
+		{"/\r\nSet-Cookie: x=y", "/_/profilo"},
+		{"javascript:alert(1)", "/_/profilo"},
+		{"archivio/", "/_/profilo"},
+		{"/_/accedi?dopo=/x", "/_/profilo"},
+		{"/_/accedi/ritorno?code=x", "/_/profilo"},
+		{"/_/esci", "/_/profilo"},
+		{"/" + strings.Repeat("a", 5000), "/_/profilo"},
+	} {
+		if got := afterSignIn(tt.dopo); got != tt.want {
+			t.Errorf("afterSignIn(%q) = %q, want %q", tt.dopo, got, tt.want)
+		}
+	}
+}

@@ -23,7 +23,7 @@ func (s *Store) CreateSession(ctx context.Context, ss state.Session) error {
 		return fmt.Errorf("postgres: create session %q: Created, LastSeen and Expires must be set", ss.ID)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		ss.ID, ss.Person, ss.Display, ss.ACR, ss.IDToken, ss.CSRF, ss.Created, ss.LastSeen, ss.Expires)
+		ss.ID, ss.Person, ss.Display, ss.ACR, ss.Issuer, ss.CSRF, ss.Created, ss.LastSeen, ss.Expires)
 	if err != nil {
 		return fmt.Errorf("postgres: create session %q: %w", ss.ID, err)
 	}
@@ -37,7 +37,7 @@ func (s *Store) Session(ctx context.Context, id string, now time.Time) (state.Se
 	if storable(id) {
 		err = s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1 AND expires > $2`,
 			id, now).
-			Scan(&ss.ID, &ss.Person, &ss.Display, &ss.ACR, &ss.IDToken, &ss.CSRF, &ss.Created, &ss.LastSeen, &ss.Expires)
+			Scan(&ss.ID, &ss.Person, &ss.Display, &ss.ACR, &ss.Issuer, &ss.CSRF, &ss.Created, &ss.LastSeen, &ss.Expires)
 		if errors.Is(err, pgx.ErrNoRows) {
 			err = state.ErrNotFound
 		}

@@ -25,7 +25,7 @@ func (s *Store) CreateSession(ctx context.Context, ss state.Session) error {
 		return fmt.Errorf("sqlite: create session %q: Created, LastSeen and Expires must be set", ss.ID)
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ss.ID, ss.Person, ss.Display, ss.ACR, ss.IDToken, ss.CSRF,
+		ss.ID, ss.Person, ss.Display, ss.ACR, ss.Issuer, ss.CSRF,
 		ss.Created.UnixNano(), ss.LastSeen.UnixNano(), ss.Expires.UnixNano())
 	if err != nil {
 		return fmt.Errorf("sqlite: create session %q: %w", ss.ID, err)
@@ -41,7 +41,7 @@ func (s *Store) Session(ctx context.Context, id string, now time.Time) (state.Se
 	)
 	err := s.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ? AND expires > ?`,
 		id, now.UnixNano()).
-		Scan(&ss.ID, &ss.Person, &ss.Display, &ss.ACR, &ss.IDToken, &ss.CSRF, &created, &seen, &expires)
+		Scan(&ss.ID, &ss.Person, &ss.Display, &ss.ACR, &ss.Issuer, &ss.CSRF, &created, &seen, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = state.ErrNotFound
 	}

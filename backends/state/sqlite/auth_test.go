@@ -41,7 +41,7 @@ func TestAuthReopen(t *testing.T) {
 	hash := sha256.Sum256([]byte("secret"))
 	ss := state.Session{
 		ID: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8", Person: "RSSMRA80A01H501U",
-		Display: "Mario Rossi – Città", ACR: "https://www.spid.gov.it/SpidL2", IDToken: "h.p.s", CSRF: "c",
+		Display: "Mario Rossi – Città", ACR: "https://www.spid.gov.it/SpidL2", Issuer: "https://idp.example", CSRF: "c",
 		Created: now, LastSeen: now.Add(time.Second), Expires: now.Add(12 * time.Hour),
 	}
 	p := state.AppPassword{

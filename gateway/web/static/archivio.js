@@ -9,18 +9,70 @@
   var zone = document.getElementById("zona-rilascio");
   var csrf = form.elements["csrf"].value;
   var busy = false;
+  // After the session expired: the files and folders of the upload that
+  // was refused, sent again once the person has signed in (the file inputs
+  // keep what was chosen; dropped files live only here), and a token that
+  // belongs to the old session.
+  var pending = null;
+  var stale = false;
+
+  // signedOut reports whether an answer says the session has ended: the
+  // server answers this script 401 rather than a redirect to the sign-in.
+  function signedOut(xhr) {
+    return xhr.status === 401 || /\/_\/accedi(\?|$)/.test(xhr.responseURL || "");
+  }
+
+  function expired(files, dirs) {
+    busy = false;
+    stale = true;
+    pending = { files: files, dirs: dirs };
+    bar.hidden = true;
+    label.textContent = "La sessione è scaduta: nessun file è stato salvato. ";
+    var a = document.createElement("a");
+    a.id = "accedi-di-nuovo";
+    a.href = "/_/accedi?dopo=" + encodeURIComponent(window.location.pathname + window.location.search);
+    a.target = "_blank";
+    a.rel = "noopener";
+    a.textContent = "Accedi di nuovo";
+    label.appendChild(a);
+    label.appendChild(document.createTextNode(" in un'altra scheda, poi torna qui e premi di nuovo «Carica»: i file scelti restano selezionati."));
+  }
+
+  // refresh takes the form's token of the new session from this page, then
+  // goes on.
+  function refresh(files, dirs, then) {
+    var xhr = new XMLHttpRequest();
+    xhr.open("GET", window.location.href);
+    xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+    xhr.responseType = "document";
+    xhr.onload = function () {
+      var f = xhr.response && xhr.response.getElementById("modulo-carica");
+      if (signedOut(xhr) || xhr.status !== 200 || !f) { expired(files, dirs); return; }
+      csrf = f.elements["csrf"].value;
+      stale = false;
+      then();
+    };
+    xhr.onerror = function () { busy = false; label.textContent = "Caricamento interrotto"; };
+    xhr.send();
+  }
 
   // send uploads files, each {file, path} with path relative to this
   // folder, and creates the folders in dirs, empty ones included.
   function send(files, dirs) {
     if (busy || (files.length === 0 && dirs.length === 0)) return;
     busy = true;
+    if (stale) {
+      label.textContent = "Verifica dell'accesso…";
+      refresh(files, dirs, function () { busy = false; send(files, dirs); });
+      return;
+    }
     var data = new FormData();
     data.append("csrf", csrf); // first: the server checks it before any file
     dirs.forEach(function (d) { data.append("cartella", d); });
     files.forEach(function (f) { data.append("file", f.file, f.path); });
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
+    xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
     bar.hidden = false;
     bar.value = 0;
     label.textContent = "Caricamento di " + files.length + " file…";
@@ -32,7 +84,10 @@
     };
     xhr.onload = function () {
       busy = false;
-      if (xhr.status >= 200 && xhr.status < 300) {
+      if (signedOut(xhr)) {
+        expired(files, dirs);
+      } else if (xhr.status >= 200 && xhr.status < 300) {
+        pending = null;
         bar.value = 100;
         label.textContent = "Caricamento completato";
         window.location.href = xhr.responseURL || window.location.href;
@@ -40,7 +95,11 @@
         label.textContent = "Caricamento non riuscito (" + xhr.status + ")";
       }
     };
-    xhr.onerror = function () { busy = false; label.textContent = "Caricamento interrotto"; };
+    // A server that refuses a large upload at once may close the connection
+    // before the browser reads its answer: ask whether the session lives.
+    xhr.onerror = function () {
+      refresh(files, dirs, function () { busy = false; label.textContent = "Caricamento interrotto"; });
+    };
     xhr.send(data);
   }
 
@@ -52,6 +111,10 @@
         files.push({ file: f, path: f.webkitRelativePath || f.name });
       });
     });
+    if (files.length === 0 && pending) {
+      send(pending.files, pending.dirs); // files dropped before the session expired
+      return;
+    }
     send(files, []);
   });
 
