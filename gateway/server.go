@@ -55,15 +55,18 @@ func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
 		}
 		return st, nil
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if err := os.MkdirAll(cfg.DataDir, privateDir); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "faldone.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqliteFile))
 	if err != nil {
 		return nil, fmt.Errorf("state store: %w", err)
 	}
 	return st, nil
 }
+
+// sqliteFile is the embedded state store's database, in the data directory.
+const sqliteFile = "faldone.db"
 
 // Server is a configured gateway, ready to serve.
 type Server struct {
@@ -86,6 +89,9 @@ type Server struct {
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[string]string) (*Server, error) {
 	tc, err := tlsConfig(cfg.TLS, log)
 	if err != nil {
+		return nil, err
+	}
+	if err := prepareDataDir(cfg, log); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, tls: tc}
