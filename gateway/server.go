@@ -82,6 +82,7 @@ type Server struct {
 	closers []io.Closer
 	handler http.Handler
 	tls     *tls.Config // nil: plain HTTP
+	proxies forwarded.Proxies
 }
 
 // New opens the storage and the state store described by cfg, which must
@@ -269,6 +270,8 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		}
 		drive.ServeHTTP(w, r)
 	})))
+	s.proxies = proxies
+	s.handler = bodyLimits{idle: cfg.WebDAV.BodyIdleTimeout, minRate: cfg.WebDAV.BodyMinRate, log: log}.handler(s.handler)
 	return nil
 }
 
@@ -362,6 +365,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = limitPerAddress(ln, s.cfg.MaxConnsPerAddress, s.proxies.Trusts, s.log)
 	// Requests run under a context that outlives the shutdown signal by the
 	// grace period: uploads under way may finish, and are then cancelled,
 	// which aborts them cleanly on the storage.
