@@ -96,11 +96,13 @@ type guardedWriter struct {
 }
 
 // started runs once, before the first byte of the response. If the body
-// is not all read, what of it is already here is (the end of a small XML
-// body a decoder left, typically), briefly; a body still on its way is not
-// waited for: the connection closes after the response instead, and the
-// server's last read of it fails at once. HTTP/2 needs none of this: the
-// stream is reset, the connection lives on.
+// is not all read, the rest is read, as Go's server would, up to 256 KiB,
+// but for half a second at most: a client that sends its whole request
+// before reading the answer, or the end of an XML body a decoder left, keep
+// their connection; a body that trickles is not waited for: the connection
+// closes after the response instead, and the server's last read of it
+// fails at once. HTTP/2 needs none of this: the stream is reset, the
+// connection lives on.
 func (w *guardedWriter) started() {
 	w.once.Do(func() {
 		b := w.body
@@ -112,6 +114,7 @@ func (w *guardedWriter) started() {
 		if b.n > 0 || !strings.EqualFold(b.r.Header.Get("Expect"), "100-continue") {
 			b.rc.SetReadDeadline(time.Now().Add(drainWait))
 			if _, err := io.CopyN(io.Discard, b.ReadCloser, drainMax); err == io.EOF {
+				// As in Read: no deadline left for the background read.
 				b.eof.Store(true)
 				b.rc.SetReadDeadline(time.Time{})
 				return
@@ -124,8 +127,8 @@ func (w *guardedWriter) started() {
 
 // drainWait and drainMax bound the reading of a body nobody wants.
 const (
-	drainWait = 100 * time.Millisecond
-	drainMax  = 64 << 10
+	drainWait = 500 * time.Millisecond
+	drainMax  = 256 << 10
 )
 
 func (w *guardedWriter) WriteHeader(code int) {
