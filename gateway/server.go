@@ -272,6 +272,9 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	})))
 	s.proxies = proxies
 	s.handler = bodyLimits{idle: cfg.WebDAV.BodyIdleTimeout, minRate: cfg.WebDAV.BodyMinRate, log: log}.handler(s.handler)
+	if s.tls != nil {
+		s.handler = hsts(s.handler)
+	}
 	return nil
 }
 

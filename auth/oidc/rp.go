@@ -369,6 +369,16 @@ func (rp *RP) VerifyBearer(ctx context.Context, raw string) (Person, error) {
 	return p, nil
 }
 
+// EndSessionOrigin is the scheme and host of the provider's
+// end_session_endpoint, where signing out sends the browser; "" if it has
+// none.
+func (rp *RP) EndSessionOrigin() string {
+	if rp.endSession == nil {
+		return ""
+	}
+	return rp.endSession.Scheme + "://" + rp.endSession.Host
+}
+
 // EndSessionURL returns the provider's logout URL (OpenID Connect
 // RP-Initiated Logout) with the given hint and return address, each left out
 // when empty; false when the provider has no end_session_endpoint.
