@@ -178,18 +178,25 @@ func (l *addressLimit) Accept() (net.Conn, error) {
 		if err != nil {
 			return c, nil
 		}
-		a := ap.Addr().Unmap()
-		if l.exempt(a) {
+		if l.exempt(ap.Addr().Unmap()) {
 			return c, nil
 		}
-		if a.Is6() {
-			a = netip.PrefixFrom(a, 64).Masked().Addr()
-		}
+		a := clientKey(ap.Addr())
 		if l.admit(a) {
 			return &countedConn{Conn: c, release: func() { l.release(a) }}, nil
 		}
 		c.Close()
 	}
+}
+
+// clientKey is what connections count under: the IPv4 address, or the
+// /64 of an IPv6 one.
+func clientKey(a netip.Addr) netip.Addr {
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		return netip.PrefixFrom(a, 64).Masked().Addr()
+	}
+	return a
 }
 
 func (l *addressLimit) admit(a netip.Addr) bool {
