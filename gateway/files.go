@@ -22,7 +22,9 @@ const (
 // prepareDataDir makes the data directory, private, whatever the state
 // store, and makes private again the state files a start finds open to
 // other users (an older version, a copy, a restore): each such file is
-// logged. A file that cannot be made private stops the start.
+// logged. A file in the data directory that cannot be made private stops
+// the start; the key or audit file configured elsewhere (a read-only
+// mounted secret, say) is the operator's, and only warned about.
 func prepareDataDir(cfg config.Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, privateDir); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -42,9 +44,14 @@ func prepareDataDir(cfg config.Config, log *slog.Logger) error {
 		files = append(files, f)
 	}
 	for _, f := range files {
-		if err := makePrivate(f, privateFile, log); err != nil {
+		err := makePrivate(f, privateFile, log)
+		if err == nil {
+			continue
+		}
+		if rel, rerr := filepath.Rel(cfg.DataDir, f); rerr == nil && filepath.IsLocal(rel) {
 			return err
 		}
+		log.Warn("state file outside the data directory open to other users", "err", err)
 	}
 	return nil
 }
