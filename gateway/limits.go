@@ -41,6 +41,10 @@ func (l bodyLimits) handler(next http.Handler) http.Handler {
 		}
 		rc := http.NewResponseController(w)
 		b := &slowBody{ReadCloser: r.Body, rc: rc, limits: l, r: r}
+		// A copy: the server's own request must keep its own body, which it
+		// inspects after the handler (to close the connection politely
+		// after a body left unread, for one).
+		r = r.WithContext(r.Context())
 		r.Body = b
 		gw := &guardedWriter{ResponseWriter: w, body: b, http1: r.ProtoMajor == 1}
 		next.ServeHTTP(gw, r)
@@ -99,10 +103,11 @@ type guardedWriter struct {
 // is not all read, the rest is read, as Go's server would, up to 256 KiB,
 // but for half a second at most: a client that sends its whole request
 // before reading the answer, or the end of an XML body a decoder left, keep
-// their connection; a body that trickles is not waited for: the connection
-// closes after the response instead, and the server's last read of it
-// fails at once. HTTP/2 needs none of this: the stream is reset, the
-// connection lives on.
+// their connection. A body still on its way is not waited for: the
+// connection closes after the response, once the server's last read of
+// the body (another half second at most, so that a client still writing
+// quickly finishes and reads the answer rather than a reset) is over.
+// HTTP/2 needs none of this: the stream is reset, the connection lives on.
 func (w *guardedWriter) started() {
 	w.once.Do(func() {
 		b := w.body
@@ -121,7 +126,7 @@ func (w *guardedWriter) started() {
 			}
 		}
 		w.Header().Set("Connection", "close")
-		b.rc.SetReadDeadline(time.Now())
+		b.rc.SetReadDeadline(time.Now().Add(drainWait))
 	})
 }
 
@@ -233,4 +238,13 @@ type countedConn struct {
 func (c *countedConn) Close() error {
 	c.once.Do(c.release)
 	return c.Conn.Close()
+}
+
+// CloseWrite keeps the half-close the server uses to end a connection
+// politely (its answer first, then a moment for the client to read it).
+func (c *countedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
