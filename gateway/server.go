@@ -55,15 +55,18 @@ func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
 		}
 		return st, nil
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if err := os.MkdirAll(cfg.DataDir, privateDir); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "faldone.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqliteFile))
 	if err != nil {
 		return nil, fmt.Errorf("state store: %w", err)
 	}
 	return st, nil
 }
+
+// sqliteFile is the embedded state store's database, in the data directory.
+const sqliteFile = "faldone.db"
 
 // Server is a configured gateway, ready to serve.
 type Server struct {
@@ -79,6 +82,7 @@ type Server struct {
 	closers []io.Closer
 	handler http.Handler
 	tls     *tls.Config // nil: plain HTTP
+	proxies forwarded.Proxies
 }
 
 // New opens the storage and the state store described by cfg, which must
@@ -86,6 +90,9 @@ type Server struct {
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[string]string) (*Server, error) {
 	tc, err := tlsConfig(cfg.TLS, log)
 	if err != nil {
+		return nil, err
+	}
+	if err := prepareDataDir(cfg, log); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, tls: tc}
@@ -257,6 +264,11 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		}
 		drive.ServeHTTP(w, r)
 	})))
+	s.proxies = proxies
+	s.handler = bodyLimits{idle: cfg.WebDAV.BodyIdleTimeout, minRate: cfg.WebDAV.BodyMinRate, log: log}.handler(s.handler)
+	if s.tls != nil {
+		s.handler = hsts(s.handler)
+	}
 	return nil
 }
 
@@ -350,6 +362,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = limitPerAddress(ln, s.cfg.MaxConnsPerAddress, s.proxies.Trusts, s.log)
 	// Requests run under a context that outlives the shutdown signal by the
 	// grace period: uploads under way may finish, and are then cancelled,
 	// which aborts them cleanly on the storage.

@@ -410,6 +410,16 @@ func isAccessTokenType(typ string) bool {
 	return typ == "at+jwt" || typ == "application/at+jwt"
 }
 
+// EndSessionOrigin is the scheme and host of the provider's
+// end_session_endpoint, where signing out sends the browser; "" if it has
+// none.
+func (rp *RP) EndSessionOrigin() string {
+	if rp.endSession == nil {
+		return ""
+	}
+	return rp.endSession.Scheme + "://" + rp.endSession.Host
+}
+
 // EndSessionURL returns the provider's logout URL (OpenID Connect
 // RP-Initiated Logout 1.0) naming this client by client_id, with the return
 // address when not empty; false when the provider has no

@@ -48,6 +48,9 @@ type Config struct {
 	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
 	TLS            TLS      `yaml:"tls"`
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MaxConnsPerAddress caps the connections open at once from one client
+	// address (an IPv6 /64), trusted proxies exempt; 0: no cap.
+	MaxConnsPerAddress int `yaml:"max_conns_per_address"`
 	// MetricsAllow are the addresses (IPs or CIDR prefixes) that may read
 	// /metrics; default loopback only.
 	MetricsAllow     []string     `yaml:"metrics_allow"`
@@ -179,6 +182,11 @@ type WebDAV struct {
 	// StaleUploadAge: multipart uploads older than this were left by a
 	// crash and are aborted by the hourly housekeeping.
 	StaleUploadAge time.Duration `yaml:"stale_upload_age"`
+	// BodyIdleTimeout is the longest wait for the next bytes of a request
+	// body; BodyMinRate (bytes per second, 0: none) the slowest average a
+	// body may arrive at once that first wait is over.
+	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+	BodyMinRate     int64         `yaml:"body_min_rate"`
 }
 
 // Comune is one mount of the namespace.
@@ -222,7 +230,12 @@ func Default() Config {
 			MaxLockTimeout:     24 * time.Hour,
 			UsageInterval:      time.Hour,
 			StaleUploadAge:     24 * time.Hour,
+			BodyIdleTimeout:    time.Minute,
+			BodyMinRate:        500,
 		},
+
+		MaxConnsPerAddress: 128,
+
 		MetricsAllow:  []string{"127.0.0.0/8", "::1/128"},
 		ShutdownGrace: 30 * time.Second,
 		Sessions:      Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
@@ -372,6 +385,12 @@ func (c *Config) Finish() error {
 	}
 	if c.ShutdownGrace <= 0 || c.WebDAV.StaleUploadAge <= 0 {
 		return errors.New("shutdown_grace and webdav.stale_upload_age must be positive")
+	}
+	if c.WebDAV.BodyIdleTimeout <= 0 {
+		return errors.New("webdav.body_idle_timeout must be positive")
+	}
+	if c.WebDAV.BodyMinRate < 0 || c.MaxConnsPerAddress < 0 {
+		return errors.New("webdav.body_min_rate and max_conns_per_address must not be negative")
 	}
 	c.MetricsAllowNets = nil
 	for _, a := range c.MetricsAllow {

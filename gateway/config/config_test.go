@@ -77,6 +77,15 @@ func TestLoad(t *testing.T) {
 			return c.Location == time.UTC || c.Location.String() == "UTC"
 		}},
 		{name: "bad time zone", yaml: "time_zone: Europe/Reggio\n", wantErr: "time_zone"},
+		{name: "slow-client limits by default", check: func(c Config) bool {
+			return c.WebDAV.BodyIdleTimeout == time.Minute && c.WebDAV.BodyMinRate == 500 && c.MaxConnsPerAddress == 128
+		}},
+		{name: "slow-client limits from the file", yaml: "max_conns_per_address: 0\nwebdav:\n  body_idle_timeout: 5s\n  body_min_rate: 0\n", check: func(c Config) bool {
+			return c.WebDAV.BodyIdleTimeout == 5*time.Second && c.WebDAV.BodyMinRate == 0 && c.MaxConnsPerAddress == 0
+		}},
+		{name: "no body idle timeout", yaml: "webdav:\n  body_idle_timeout: 0s\n", wantErr: "body_idle_timeout"},
+		{name: "negative min rate", yaml: "webdav:\n  body_min_rate: -1\n", wantErr: "body_min_rate"},
+		{name: "negative connection cap", yaml: "max_conns_per_address: -5\n", wantErr: "max_conns_per_address"},
 	})
 }
 

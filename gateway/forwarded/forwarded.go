@@ -61,6 +61,9 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
+// Trusts reports whether a is the address of a trusted proxy.
+func (p Proxies) Trusts(a netip.Addr) bool { return p.trusts(canonical(a)) }
+
 func (p Proxies) trusts(a netip.Addr) bool {
 	for _, n := range p.nets {
 		if n.Contains(a) {

@@ -102,6 +102,7 @@ type Handler struct {
 	cfg  Config
 	tmpl *template.Template
 	mux  *http.ServeMux
+	csp  string
 }
 
 // New returns the pages' handler.
@@ -126,7 +127,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux()}
+	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP)}
 	h.mux.Handle("GET /_/static/", http.StripPrefix("/_/static/", http.FileServerFS(static)))
 	h.mux.HandleFunc("GET /_/accedi", h.signInPage)
 	h.mux.HandleFunc("POST /_/accedi/locale", h.signInLocal)
@@ -149,7 +150,7 @@ func New(cfg Config) (*Handler, error) {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self' https: http:")
+	hd.Set("Content-Security-Policy", h.csp)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	if strings.HasPrefix(r.URL.Path, "/_/static/") {
@@ -162,6 +163,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// contentPolicy is the pages' Content-Security-Policy. Forms post to the
+// pages only; browsers apply form-action to the redirects that follow a
+// post too, and signing out (a post) ends at the provider's end-session
+// endpoint, whose origin is therefore allowed, and nothing else.
+func contentPolicy(rp *oidc.RP) string {
+	action := "'self'"
+	if rp != nil {
+		if o := rp.EndSessionOrigin(); o != "" {
+			action += " " + o
+		}
+	}
+	return "default-src 'self'; frame-ancestors 'none'; form-action " + action
 }
 
 // dateText writes a moment as the pages do, in the zone of the people who
@@ -344,7 +359,9 @@ func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := r.Cookie(preCSRFCookie)
-	if err != nil || c.Value == "" || c.Value != r.PostFormValue("csrf") {
+	// The double-submit token is checked as a session's is: present, and
+	// equal in constant time.
+	if err != nil || !auth.ValidCSRF(state.Session{CSRF: c.Value}, r.PostFormValue("csrf")) {
 		h.signInForm(w, r, http.StatusForbidden, "La pagina è scaduta: riprova.", false)
 		return
 	}

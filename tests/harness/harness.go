@@ -101,6 +101,18 @@ func StartServe(t testing.TB, yaml string, env ...string) *Gateway {
 func StartServeOn(t testing.TB, listen, yaml string, env ...string) *Gateway {
 	t.Helper()
 	dataDir := t.TempDir()
+	return startServe(t, dataDir, filepath.Join(dataDir, "faldone.yaml"), listen, yaml, env...)
+}
+
+// StartServeIn is StartServe over a given data directory, which need not
+// exist yet; the configuration file goes elsewhere.
+func StartServeIn(t testing.TB, dataDir, yaml string, env ...string) *Gateway {
+	t.Helper()
+	return startServe(t, dataDir, filepath.Join(t.TempDir(), "faldone.yaml"), "127.0.0.1:0", yaml, env...)
+}
+
+func startServe(t testing.TB, dataDir, cfg, listen, yaml string, env ...string) *Gateway {
+	t.Helper()
 	const user, pass = "operatore", "serve-Pw-42"
 	hash, err := auth.HashPassword(pass)
 	if err != nil {
@@ -111,7 +123,6 @@ func StartServeOn(t testing.TB, listen, yaml string, env ...string) *Gateway {
 		// Unless the test sets the access rules, the account administers all.
 		yaml += "access:\n  admins: [" + user + "]\n"
 	}
-	cfg := filepath.Join(dataDir, "faldone.yaml")
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

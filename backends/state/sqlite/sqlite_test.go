@@ -185,3 +185,23 @@ func TestCreateLockWithoutCreated(t *testing.T) {
 		t.Error("CreateLock of a lock without a creation time succeeded")
 	}
 }
+
+// TestFilesPrivate: the database and the WAL files SQLite makes beside it
+// are readable by their owner only, whatever the umask.
+func TestFilesPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := open(t, path)
+	defer s.Close()
+	if err := s.PatchProps(t.Context(), "/a", []state.Prop{{PropName: state.PropName{Space: "urn:x", Local: "y"}, InnerXML: []byte("z")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := fi.Mode().Perm(); m != 0o600 {
+			t.Errorf("%s: mode %04o, want 0600", filepath.Base(f), m)
+		}
+	}
+}
