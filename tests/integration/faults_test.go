@@ -1,9 +1,14 @@
 package integration
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bassareggiana/faldone/tests/harness"
 )
 
 // TestLongNamesRefusedAlike: a name longer than 255 bytes, or a path longer
@@ -49,5 +54,63 @@ func TestLongNamesRefusedAlike(t *testing.T) {
 	}
 	if !strings.Contains(g.Log(), "more than 255") || !strings.Contains(g.Log(), "status=400") {
 		t.Error("no log line says why the names were refused")
+	}
+}
+
+// slowPut sends a PUT of size bytes that pauses after each piece, calling
+// mid halfway, and returns the answer's status and Retry-After; 0 when
+// none came.
+func slowPut(g *harness.Gateway, path string, size int, pause time.Duration, mid func()) (int, string) {
+	req, _ := http.NewRequest("PUT", g.URL+path, &slowBody{left: size, n: size, pause: pause, mid: mid})
+	req.ContentLength = int64(size)
+	req.SetBasicAuth(g.User, g.Pass)
+	c := &http.Client{Timeout: 60 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Retry-After")
+}
+
+// TestPutStorageFailure: an upload that fails because of the storage (S3
+// killed halfway) or of the server (SIGTERM's shutdown_grace over) is
+// answered 503 with Retry-After, which clients retry, not 400, which they
+// do not; the old content stays.
+func TestPutStorageFailure(t *testing.T) {
+	const size = 40 << 20
+	old := bytes.Repeat([]byte("originale "), 1000)
+	for _, tc := range []struct {
+		name  string
+		extra string
+		pause time.Duration
+		fault func(g *harness.Gateway, srv *harness.S3Server) func()
+		after func(g *harness.Gateway, srv *harness.S3Server)
+	}{
+		{"storage killed", "", 2 * time.Millisecond,
+			func(g *harness.Gateway, srv *harness.S3Server) func() { return func() { srv.Kill(t) } },
+			func(g *harness.Gateway, srv *harness.S3Server) { srv.Restart(t) }},
+		{"shutdown grace over", "shutdown_grace: 1s\n", 5 * time.Millisecond,
+			func(g *harness.Gateway, srv *harness.S3Server) func() { return g.Terminate },
+			func(g *harness.Gateway, srv *harness.S3Server) {
+				if !g.Exited(20 * time.Second) {
+					t.Error("the process did not exit")
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := harness.StartS3(t)
+			srv.CreateBucket(t, bucket)
+			g := harness.StartServe(t, s3Yaml(srv, tc.extra))
+			mustStatus(t, g, "PUT", "/guastalla/scansione.pdf", nil, string(old), http.StatusCreated)
+			code, retry := slowPut(g, "/guastalla/scansione.pdf", size, tc.pause, tc.fault(g, srv))
+			if code != http.StatusServiceUnavailable || retry == "" {
+				t.Errorf("PUT: %d, Retry-After %q; want 503 with Retry-After\n%s", code, retry, g.Log())
+			}
+			tc.after(g, srv)
+			if objectSum(t, srv, "guastalla/scansione.pdf") != sha256.Sum256(old) {
+				t.Error("the failed upload changed the object")
+			}
+		})
 	}
 }
