@@ -327,6 +327,10 @@ func newStatus(code int, msg string) error {
 	return &statusError{code: code, err: errors.New(msg)}
 }
 
+// StatusOf is the status a client gets for err, for the handlers besides
+// WebDAV's (the pages) that serve the same storage and store.
+func StatusOf(err error) int { return statusOf(err) }
+
 // statusOf maps an error to the status the client gets. It is the one place
 // where errors become HTTP statuses.
 func statusOf(err error) int {

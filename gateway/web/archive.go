@@ -16,6 +16,7 @@ import (
 
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
+	"github.com/bassareggiana/faldone/gateway/dav"
 	"github.com/bassareggiana/faldone/backends/state"
 )
 
@@ -370,10 +371,11 @@ func asciiName(s string) string {
 	return string(b)
 }
 
-// statusOfBackend tells a missing folder from other failures.
+// statusOfBackend tells a missing folder from other failures, as the
+// WebDAV handler does; a file where a folder was asked for is missing too.
 func statusOfBackend(err error) int {
-	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
+	if errors.Is(err, backends.ErrNotDir) {
 		return http.StatusNotFound
 	}
-	return http.StatusInternalServerError
+	return dav.StatusOf(err)
 }

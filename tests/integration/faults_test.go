@@ -3,7 +3,9 @@ package integration
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +114,69 @@ func TestPutStorageFailure(t *testing.T) {
 				t.Error("the failed upload changed the object")
 			}
 		})
+	}
+}
+
+// gatedPostgres is a database of the local PostgreSQL reached through a TCP
+// gate, and its state_url for the gateway.
+func gatedPostgres(t *testing.T) (*tcpGate, string) {
+	t.Helper()
+	u, err := url.Parse(postgresDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := newTCPGate(t, u.Host)
+	u.Host = gate.ln.Addr().String()
+	return gate, fmt.Sprintf("state_url: %q\n", u.String())
+}
+
+// TestStateStoreOutage: with PostgreSQL gone, reads and writes alike are
+// answered 503 with Retry-After, never 500, and without Go error text; once
+// it is back, the same requests succeed at once.
+func TestStateStoreOutage(t *testing.T) {
+	gate, stateURL := gatedPostgres(t)
+	srv := harness.StartS3(t)
+	srv.CreateBucket(t, bucket)
+	g := harness.StartServe(t, stateURL+s3Yaml(srv, ""))
+	mustStatus(t, g, "PUT", "/guastalla/a.pdf", nil, "contenuto", http.StatusCreated)
+	requests := []struct {
+		method, path string
+		headers      map[string]string
+		body         string
+		ok           int
+	}{
+		{"PROPFIND", "/guastalla/", map[string]string{"Depth": "1"}, "", http.StatusMultiStatus},
+		{"PROPFIND", "/guastalla/a.pdf", map[string]string{"Depth": "0"}, "", http.StatusMultiStatus},
+		{"GET", "/guastalla/a.pdf", nil, "", http.StatusOK},
+		{"PUT", "/guastalla/b.pdf", nil, "nuovo", http.StatusCreated},
+		{"MKCOL", "/guastalla/cartella", nil, "", http.StatusCreated},
+		{"PROPPATCH", "/guastalla/a.pdf", nil, `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:nota>x</Z:nota></D:prop></D:set></D:propertyupdate>`, http.StatusMultiStatus},
+	}
+	gate.set(false)
+	for _, rq := range requests {
+		code, body, h := g.Status(rq.method, rq.path, rq.headers, rq.body)
+		if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+			t.Errorf("%s %s with PostgreSQL gone: %d, Retry-After %q; want 503 with Retry-After", rq.method, rq.path, code, h.Get("Retry-After"))
+		}
+		if strings.Contains(body, "postgres") || strings.Contains(body, "127.0.0.1") || strings.Contains(body, "dial") {
+			t.Errorf("%s %s: the body shows the error: %q", rq.method, rq.path, body)
+		}
+	}
+	gate.set(true)
+	start := time.Now()
+	for _, rq := range requests {
+		for {
+			code, _, _ := g.Status(rq.method, rq.path, rq.headers, rq.body)
+			if code == rq.ok {
+				break
+			}
+			if time.Since(start) > 2*time.Second {
+				t.Fatalf("%s %s %v after PostgreSQL came back: %d, want %d", rq.method, rq.path, time.Since(start), code, rq.ok)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if strings.Contains(g.Log(), "status=500") {
+		t.Error("some request was answered 500")
 	}
 }
