@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 	})
 	s.metrics = m
 	for _, c := range cfg.Comuni {
-		b, err := openStorage(ctx, c, m.S3)
+		b, err := openStorage(ctx, c, cfg.S3, m.S3)
 		if err != nil {
 			return nil, fmt.Errorf("comune %s: %w", c.ID, err)
 		}

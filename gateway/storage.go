@@ -22,7 +22,7 @@ import (
 //
 // S3 credentials come from the Comune's configuration when set, else from the
 // standard AWS chain (environment, shared files).
-func openStorage(ctx context.Context, c config.Comune, observe func(string, error, time.Duration)) (backends.Backend, error) {
+func openStorage(ctx context.Context, c config.Comune, timeouts config.S3, observe func(string, error, time.Duration)) (backends.Backend, error) {
 	u, err := url.Parse(c.Storage)
 	if err != nil {
 		return nil, fmt.Errorf("storage URL: %w", err)
@@ -50,6 +50,9 @@ func openStorage(ctx context.Context, c config.Comune, observe func(string, erro
 			AccessKey: c.AccessKeyID,
 			SecretKey: c.SecretAccessKey,
 			Observe:   observe,
+
+			RequestTimeout: timeouts.RequestTimeout,
+			StallTimeout:   timeouts.StallTimeout,
 		}
 		if cfg.Bucket == "" {
 			return nil, fmt.Errorf("storage URL %q names no bucket", redact(u))

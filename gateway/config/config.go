@@ -31,6 +31,7 @@ type Config struct {
 	PublicHosts []string `yaml:"public_hosts"`
 	Log         Log      `yaml:"log"`
 	WebDAV      WebDAV   `yaml:"webdav"`
+	S3          S3       `yaml:"s3"`
 	Comuni      []Comune `yaml:"comuni"`
 	Users       []User   `yaml:"users"`
 	// StateURL names the shared state store of several replicas,
@@ -181,6 +182,14 @@ type WebDAV struct {
 	StaleUploadAge time.Duration `yaml:"stale_upload_age"`
 }
 
+// S3 bounds the waits on S3 storage that does not answer: every request
+// without content must be answered within RequestTimeout, and a transfer
+// must move bytes at least once per StallTimeout.
+type S3 struct {
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	StallTimeout   time.Duration `yaml:"stall_timeout"`
+}
+
 // Comune is one mount of the namespace.
 type Comune struct {
 	ID      string `yaml:"id"`      // the first path segment: lower case letters, digits, '-'
@@ -223,6 +232,7 @@ func Default() Config {
 			UsageInterval:      time.Hour,
 			StaleUploadAge:     24 * time.Hour,
 		},
+		S3:            S3{RequestTimeout: 30 * time.Second, StallTimeout: 30 * time.Second},
 		MetricsAllow:  []string{"127.0.0.0/8", "::1/128"},
 		ShutdownGrace: 30 * time.Second,
 		Sessions:      Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
@@ -372,6 +382,9 @@ func (c *Config) Finish() error {
 	}
 	if c.ShutdownGrace <= 0 || c.WebDAV.StaleUploadAge <= 0 {
 		return errors.New("shutdown_grace and webdav.stale_upload_age must be positive")
+	}
+	if c.S3.RequestTimeout <= 0 || c.S3.StallTimeout <= 0 {
+		return errors.New("s3.request_timeout and s3.stall_timeout must be positive")
 	}
 	c.MetricsAllowNets = nil
 	for _, a := range c.MetricsAllow {

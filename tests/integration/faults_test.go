@@ -180,3 +180,78 @@ func TestStateStoreOutage(t *testing.T) {
 		t.Error("some request was answered 500")
 	}
 }
+
+// timed runs fn and returns how long it took.
+func timed(fn func()) time.Duration {
+	start := time.Now()
+	fn()
+	return time.Since(start)
+}
+
+// TestS3Frozen: with the S3 server frozen (SIGSTOP), requests are answered
+// 503 with Retry-After within the configured timeouts and a small margin,
+// instead of hanging; an upload that stalls halfway too, leaving the old
+// content; once the server goes on, everything works at once.
+func TestS3Frozen(t *testing.T) {
+	const timeout = 2 * time.Second
+	const margin = 1500 * time.Millisecond
+	srv := harness.StartS3(t)
+	srv.CreateBucket(t, bucket)
+	g := harness.StartServe(t, s3Yaml(srv, fmt.Sprintf("s3:\n  request_timeout: %v\n  stall_timeout: %v\n", timeout, timeout)))
+	old := bytes.Repeat([]byte("originale "), 1000)
+	mustStatus(t, g, "PUT", "/guastalla/a.pdf", nil, string(old), http.StatusCreated)
+	requests := []struct {
+		method, path string
+		headers      map[string]string
+		body         string
+		ok           int
+	}{
+		{"PROPFIND", "/guastalla/", map[string]string{"Depth": "1"}, "", http.StatusMultiStatus},
+		{"GET", "/guastalla/a.pdf", nil, "", http.StatusOK},
+		{"PUT", "/guastalla/b.pdf", nil, "nuovo", http.StatusCreated},
+		{"MKCOL", "/guastalla/cartella", nil, "", http.StatusCreated},
+		{"DELETE", "/guastalla/b.pdf", nil, "", http.StatusNoContent},
+	}
+	srv.Freeze(t)
+	for _, rq := range requests {
+		var code int
+		var h http.Header
+		d := timed(func() { code, _, h = g.Status(rq.method, rq.path, rq.headers, rq.body) })
+		if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+			t.Errorf("%s %s with S3 frozen: %d, Retry-After %q; want 503 with Retry-After", rq.method, rq.path, code, h.Get("Retry-After"))
+		}
+		if d > timeout+margin {
+			t.Errorf("%s %s with S3 frozen: answered after %v, want within %v", rq.method, rq.path, d, timeout+margin)
+		}
+	}
+	srv.Thaw(t)
+	for _, rq := range requests {
+		var code int
+		d := timed(func() { code, _, _ = g.Status(rq.method, rq.path, rq.headers, rq.body) })
+		if code != rq.ok || d > margin {
+			t.Errorf("%s %s after S3 went on: %d after %v, want %d at once", rq.method, rq.path, code, d, rq.ok)
+		}
+	}
+
+	// An upload that stalls halfway: S3 freezes while the body streams.
+	const size = 40 << 20
+	var frozeAt time.Time
+	code, retry := slowPut(g, "/guastalla/a.pdf", size, time.Millisecond, func() { srv.Freeze(t); frozeAt = time.Now() })
+	d := time.Since(frozeAt)
+	if code != http.StatusServiceUnavailable || retry == "" {
+		t.Errorf("PUT stalled halfway: %d, Retry-After %q; want 503 with Retry-After", code, retry)
+	}
+	// The stall, then the abort of the multipart upload, which S3 does
+	// not answer either.
+	if limit := 3*timeout + margin; d > limit {
+		t.Errorf("PUT stalled halfway: answered %v after S3 froze, want within %v", d, limit)
+	}
+	t.Logf("PUT stalled halfway: answered %v after S3 froze", d)
+	srv.Thaw(t)
+	if objectSum(t, srv, "guastalla/a.pdf") != sha256.Sum256(old) {
+		t.Error("the stalled upload changed the object")
+	}
+	if strings.Contains(g.Log(), "status=500") {
+		t.Error("some request was answered 500")
+	}
+}
