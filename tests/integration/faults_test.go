@@ -241,9 +241,11 @@ func TestS3Frozen(t *testing.T) {
 	if code != http.StatusServiceUnavailable || retry == "" {
 		t.Errorf("PUT stalled halfway: %d, Retry-After %q; want 503 with Retry-After", code, retry)
 	}
-	// The stall, then the abort of the multipart upload, which S3 does
-	// not answer either.
-	if limit := 3*timeout + margin; d > limit {
+	// The rest of the body, which the gateway still takes into its part
+	// buffers, the stall, then the two aborts of the multipart upload (the
+	// transfer manager's and the check of it), which S3 does not answer
+	// either.
+	if limit := 4*timeout + margin; d > limit {
 		t.Errorf("PUT stalled halfway: answered %v after S3 froze, want within %v", d, limit)
 	}
 	t.Logf("PUT stalled halfway: answered %v after S3 froze", d)
