@@ -109,8 +109,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 	if err != nil {
 		return nil, err
 	}
+	// One Comune's storage that is missing or out must not take the
+	// others down: its mount answers 503 until it passes a check.
 	if err := ns.Check(ctx); err != nil {
-		return nil, fmt.Errorf("storage check: %w", err)
+		for _, name := range ns.Down() {
+			log.Error("storage not usable: the Comune answers 503 until it is", "comune", name)
+		}
+		log.Error("storage check", "err", err)
 	}
 	store, err := OpenStore(ctx, cfg)
 	if err != nil {
@@ -376,6 +381,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	go s.audit.run()
 	go s.housekeeping(bg)
 	go s.usage.run(bg)
+	go s.reviveStorage(bg)
 	s.log.Info("faldone listening", "addr", ln.Addr().String(), "tls", s.tls != nil, "data_dir", s.cfg.DataDir, "comuni", len(s.cfg.Comuni))
 	if ready != nil {
 		ready(ln.Addr().String())

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bassareggiana/faldone/backends"
@@ -23,15 +24,23 @@ type Mount struct {
 }
 
 // Namespace is a backends.Backend over several mounts.
+//
+// A mount whose storage fails its Check is down: every request into it is
+// ErrUnavailable without asking the storage, so that a bucket that is
+// missing or out answers 503 rather than 404 or a wait, while the other
+// mounts serve. It is up again once a Check or Revive finds it usable.
 type Namespace struct {
 	mounts  map[string]backends.Backend
 	names   []string
 	created time.Time
+
+	mu   sync.Mutex
+	down map[string]error // why each mount that is down failed its check
 }
 
 // New joins mounts; names must be unique, non-empty single segments.
 func New(mounts ...Mount) (*Namespace, error) {
-	n := &Namespace{mounts: map[string]backends.Backend{}, created: time.Now().UTC()}
+	n := &Namespace{mounts: map[string]backends.Backend{}, created: time.Now().UTC(), down: map[string]error{}}
 	for _, m := range mounts {
 		if m.Name == "" || strings.ContainsAny(m.Name, "/\\") || m.Name == "." || m.Name == ".." {
 			return nil, fmt.Errorf("mount name %q is not a single path segment", m.Name)
@@ -52,6 +61,12 @@ func (n *Namespace) resolve(p string) (string, backends.Backend, string, error) 
 	b, ok := n.mounts[name]
 	if !ok {
 		return "", nil, "", fmt.Errorf("mount %q: %w", name, backends.ErrNotFound)
+	}
+	n.mu.Lock()
+	err := n.down[name]
+	n.mu.Unlock()
+	if err != nil {
+		return "", nil, "", fmt.Errorf("mount %q is down: %w", name, backends.ErrUnavailable)
 	}
 	return name, b, rest, nil
 }
@@ -87,6 +102,9 @@ func prefixed(name string, e backends.Entry) backends.Entry {
 func (n *Namespace) Stat(ctx context.Context, p string) (backends.Entry, error) {
 	if p == "" {
 		return n.rootEntry(""), nil
+	}
+	if _, ok := n.mounts[p]; ok { // known without its storage, even when down
+		return n.rootEntry(p), nil
 	}
 	name, b, rest, err := n.resolve(p)
 	if err != nil {
@@ -309,15 +327,53 @@ func (n *Namespace) Pinned(p string) bool {
 	return ok || p == ""
 }
 
-// Check verifies every mount whose backend can be checked.
+// Check verifies every mount whose backend can be checked, at once, and
+// marks each down or up by the answer.
 func (n *Namespace) Check(ctx context.Context) error {
-	var errs []error
+	return n.check(ctx, n.names)
+}
+
+// Revive checks the mounts that are down, and marks up those that pass.
+func (n *Namespace) Revive(ctx context.Context) error {
+	return n.check(ctx, n.Down())
+}
+
+// Down names the mounts that are down, in order.
+func (n *Namespace) Down() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var names []string
 	for _, name := range n.names {
-		if c, ok := n.mounts[name].(backends.Checker); ok {
-			if err := c.Check(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("mount %q: %w", name, err))
-			}
+		if n.down[name] != nil {
+			names = append(names, name)
 		}
 	}
+	return names
+}
+
+func (n *Namespace) check(ctx context.Context, names []string) error {
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		c, ok := n.mounts[name].(backends.Checker)
+		if !ok {
+			continue
+		}
+		wg.Go(func() {
+			err := c.Check(ctx)
+			if ctx.Err() != nil {
+				return // the caller gave up: that says nothing of the storage
+			}
+			n.mu.Lock()
+			if err != nil {
+				n.down[name] = err
+				errs[i] = fmt.Errorf("mount %q: %w", name, err)
+			} else {
+				delete(n.down, name)
+			}
+			n.mu.Unlock()
+		})
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }

@@ -257,3 +257,64 @@ func TestS3Frozen(t *testing.T) {
 		t.Error("some request was answered 500")
 	}
 }
+
+// TestS3MissingBucketServesTheOthers: a Comune whose bucket does not exist
+// at start-up does not stop the server: it answers 503 and is named in the
+// log and by /readyz, while the other Comuni serve; once the bucket exists
+// it serves too, without a restart.
+func TestS3MissingBucketServesTheOthers(t *testing.T) {
+	srv := harness.StartS3(t)
+	srv.CreateBucket(t, bucket)
+	g := harness.StartServe(t, s3Yaml(srv, fmt.Sprintf(`  - id: poviglio
+    storage: "s3://archivio-poviglio?endpoint=%s&region=us-east-1&path_style=true"
+    access_key_id: %s
+    secret_access_key: %s
+  - id: luzzara
+`, srv.Endpoint, srv.AccessKey, srv.SecretKey)))
+	if !strings.Contains(g.Log(), "comune=poviglio") || !strings.Contains(g.Log(), "archivio-poviglio") {
+		t.Errorf("the log does not name the Comune and its bucket:\n%s", g.Log())
+	}
+	if strings.Contains(g.Log(), srv.SecretKey) {
+		t.Error("the log shows the secret key")
+	}
+	for _, tc := range []struct {
+		method, path string
+		headers      map[string]string
+		body         string
+		want         int
+	}{
+		{"PROPFIND", "/poviglio/", map[string]string{"Depth": "1"}, "", http.StatusServiceUnavailable},
+		{"GET", "/poviglio/x.pdf", nil, "", http.StatusServiceUnavailable},
+		{"PUT", "/poviglio/x.pdf", nil, "x", http.StatusServiceUnavailable},
+		{"PUT", "/guastalla/x.pdf", nil, "x", http.StatusCreated},
+		{"GET", "/guastalla/x.pdf", nil, "", http.StatusOK},
+		{"PUT", "/luzzara/x.pdf", nil, "x", http.StatusCreated},
+		{"PROPFIND", "/", map[string]string{"Depth": "1"}, "", http.StatusMultiStatus},
+	} {
+		if code, _, _ := g.Status(tc.method, tc.path, tc.headers, tc.body); code != tc.want {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, code, tc.want)
+		}
+	}
+	code, body := get(t, http.DefaultClient, g.URL+"/readyz")
+	if code != http.StatusServiceUnavailable || body != "not ready: storage of poviglio\n" {
+		t.Errorf("/readyz: %d %q, want 503 naming poviglio", code, body)
+	}
+	srv.CreateBucket(t, "archivio-poviglio")
+	start := time.Now()
+	for {
+		code, _, _ := g.Status("PROPFIND", "/poviglio/", map[string]string{"Depth": "1"}, "")
+		if code == http.StatusMultiStatus {
+			break
+		}
+		if time.Since(start) > 3*time.Second {
+			t.Fatalf("poviglio %v after its bucket was made: %d, want 207", time.Since(start), code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("poviglio served %v after its bucket was made", time.Since(start))
+	mustStatus(t, g, "PUT", "/poviglio/x.pdf", nil, "x", http.StatusCreated)
+	waitStatus(t, g.URL+"/readyz", http.StatusOK)
+	if !strings.Contains(g.Log(), "storage usable again") {
+		t.Error("no log line says the Comune is back")
+	}
+}
