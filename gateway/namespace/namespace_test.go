@@ -153,3 +153,59 @@ func TestStatFile(t *testing.T) {
 		}
 	}
 }
+
+// flaky is a local backend whose Check fails while err is set.
+type flaky struct {
+	backends.Backend
+	err error
+}
+
+func (f *flaky) Check(context.Context) error { return f.err }
+
+// TestMountDown: a mount that fails its check answers ErrUnavailable
+// without asking its storage, while the others serve and the root still
+// lists it; Revive brings it back once its check passes.
+func TestMountDown(t *testing.T) {
+	b, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := &flaky{Backend: b, err: errors.New("no such bucket")}
+	n, err := New(Mount{Name: "poviglio", Backend: bad}, Mount{Name: "boretto", Backend: &flaky{Backend: ok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Check(t.Context()); err == nil || !strings.Contains(err.Error(), "poviglio") {
+		t.Fatalf("Check = %v, want an error naming poviglio", err)
+	}
+	if got := n.Down(); len(got) != 1 || got[0] != "poviglio" {
+		t.Fatalf("Down = %v", got)
+	}
+	for name, err := range map[string]error{
+		"List":   func() error { _, err := n.List(t.Context(), "poviglio", backends.ListOptions{}); return err }(),
+		"Stat":   func() error { _, err := n.Stat(t.Context(), "poviglio/a"); return err }(),
+		"Open":   func() error { _, err := n.Open(t.Context(), "poviglio/a", nil); return err }(),
+		"Create": func() error { _, err := n.Create(t.Context(), "poviglio/a", 1); return err }(),
+		"Mkdir":  n.Mkdir(t.Context(), "poviglio/d"),
+	} {
+		if !errors.Is(err, backends.ErrUnavailable) {
+			t.Errorf("%s in a mount that is down: %v, want ErrUnavailable", name, err)
+		}
+	}
+	if _, err := n.Stat(t.Context(), "poviglio"); err != nil {
+		t.Errorf("Stat of the mount itself: %v", err)
+	}
+	put(t, n, "boretto/a", "x")
+	if err := n.Revive(t.Context()); err == nil {
+		t.Error("Revive passed a mount still failing")
+	}
+	bad.err = nil
+	if err := n.Revive(t.Context()); err != nil || len(n.Down()) != 0 {
+		t.Fatalf("Revive = %v, down %v", err, n.Down())
+	}
+	put(t, n, "poviglio/a", "x")
+}
