@@ -121,6 +121,11 @@ func requestTimeoutMiddleware(d time.Duration, endpoint string) func(*smithymw.S
 		return stack.Initialize.Add(smithymw.InitializeMiddlewareFunc("FaldoneRequestTimeout",
 			func(ctx context.Context, in smithymw.InitializeInput, next smithymw.InitializeHandler) (smithymw.InitializeOutput, smithymw.Metadata, error) {
 				op := awsmw.GetOperationName(ctx)
+				if op == "GetObject" {
+					return firstByteTimeout(ctx, d, endpoint, func(ctx context.Context) (smithymw.InitializeOutput, smithymw.Metadata, error) {
+						return next.HandleInitialize(ctx, in)
+					})
+				}
 				if transfers[op] {
 					return next.HandleInitialize(ctx, in)
 				}
@@ -133,4 +138,22 @@ func requestTimeoutMiddleware(d time.Duration, endpoint string) func(*smithymw.S
 				return out, md, err
 			}), smithymw.After)
 	}
+}
+
+// firstByteTimeout runs a download, whose answer must begin within d,
+// retries included, while its body may then take as long as it moves.
+// The context outlives the call, for the body: its timer is stopped once
+// the answer began, and the context ends with the caller's.
+func firstByteTimeout(ctx context.Context, d time.Duration, endpoint string, call func(context.Context) (smithymw.InitializeOutput, smithymw.Metadata, error)) (smithymw.InitializeOutput, smithymw.Metadata, error) {
+	tctx, cancel := context.WithCancelCause(ctx)
+	late := fmt.Errorf("%w: GetObject: %s did not answer within %v: %w", backends.ErrUnavailable, endpoint, d, context.DeadlineExceeded)
+	timer := time.AfterFunc(d, func() { cancel(late) })
+	out, md, err := call(tctx)
+	if !timer.Stop() && err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("%w: %w", late, err)
+	}
+	if err != nil {
+		cancel(err)
+	}
+	return out, md, err
 }

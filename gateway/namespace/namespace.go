@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -114,7 +115,7 @@ func (n *Namespace) Stat(ctx context.Context, p string) (backends.Entry, error) 
 		return n.rootEntry(name), nil
 	}
 	e, err := b.Stat(ctx, rest)
-	return prefixed(name, e), err
+	return prefixed(name, e), n.seen(ctx, name, err)
 }
 
 // StatFile is Stat for the file at p alone, on the backends that have a
@@ -127,13 +128,14 @@ func (n *Namespace) StatFile(ctx context.Context, p string) (backends.Entry, err
 	fsb, ok := b.(backends.FileStater)
 	if !ok {
 		e, err := b.Stat(ctx, rest)
+		err = n.seen(ctx, name, err)
 		if err == nil && e.IsDir {
 			err = &fs.PathError{Op: "stat", Path: p, Err: backends.ErrNotFound}
 		}
 		return prefixed(name, e), err
 	}
 	e, err := fsb.StatFile(ctx, rest)
-	return prefixed(name, e), err
+	return prefixed(name, e), n.seen(ctx, name, err)
 }
 
 func (n *Namespace) List(ctx context.Context, dir string, opts backends.ListOptions) (backends.Page, error) {
@@ -153,6 +155,7 @@ func (n *Namespace) List(ctx context.Context, dir string, opts backends.ListOpti
 		return backends.Page{}, err
 	}
 	page, err := b.List(ctx, rest, opts)
+	err = n.seen(ctx, name, err)
 	for i := range page.Entries {
 		page.Entries[i] = prefixed(name, page.Entries[i])
 	}
@@ -178,6 +181,7 @@ func (n *Namespace) Open(ctx context.Context, p string, r *backends.Range) (*bac
 		return nil, backends.ErrIsDir
 	}
 	obj, err := b.Open(ctx, rest, r)
+	err = n.seen(ctx, name, err)
 	if obj != nil {
 		obj.Entry = prefixed(name, obj.Entry)
 	}
@@ -191,30 +195,36 @@ func (n *Namespace) Create(ctx context.Context, p string, size int64) (backends.
 	}
 	up, err := b.Create(ctx, rest, size)
 	if err != nil {
-		return nil, err
+		return nil, n.seen(ctx, name, err)
 	}
-	return &upload{Upload: up, name: name}, nil
+	return &upload{Upload: up, name: name, n: n}, nil
 }
 
 type upload struct {
 	backends.Upload
 	name string
+	n    *Namespace
+}
+
+func (u *upload) Write(p []byte) (int, error) {
+	k, err := u.Upload.Write(p)
+	return k, u.n.seen(context.Background(), u.name, err)
 }
 
 func (u *upload) Commit(ctx context.Context) (backends.Entry, error) {
 	e, err := u.Upload.Commit(ctx)
-	return prefixed(u.name, e), err
+	return prefixed(u.name, e), u.n.seen(ctx, u.name, err)
 }
 
 func (n *Namespace) Mkdir(ctx context.Context, p string) error {
 	if _, ok := n.mounts[p]; ok {
 		return fmt.Errorf("mount %q: %w", p, backends.ErrExist)
 	}
-	_, b, rest, err := n.resolveInside(p)
+	name, b, rest, err := n.resolveInside(p)
 	if err != nil {
 		return err
 	}
-	return b.Mkdir(ctx, rest)
+	return n.seen(ctx, name, b.Mkdir(ctx, rest))
 }
 
 // Copy copies on the server side within a mount and streams between mounts,
@@ -230,7 +240,7 @@ func (n *Namespace) Copy(ctx context.Context, src, dst string) (backends.Entry, 
 	}
 	if sname == dname {
 		e, err := sb.Copy(ctx, srest, drest)
-		return prefixed(dname, e), err
+		return prefixed(dname, e), n.seen(ctx, sname, err)
 	}
 	obj, err := sb.Open(ctx, srest, nil)
 	if err != nil {
@@ -266,7 +276,7 @@ func (n *Namespace) CopyListed(ctx context.Context, src backends.Entry, dst stri
 	}
 	src.Path = srest
 	e, err := tc.CopyListed(ctx, src, drest)
-	return prefixed(dname, e), err
+	return prefixed(dname, e), n.seen(ctx, sname, err)
 }
 
 func (n *Namespace) Delete(ctx context.Context, paths []string) error {
@@ -284,7 +294,7 @@ func (n *Namespace) Delete(ctx context.Context, paths []string) error {
 		groups[name] = append(groups[name], rest)
 	}
 	for name, rests := range groups {
-		err := n.mounts[name].Delete(ctx, rests)
+		err := n.seen(ctx, name, n.mounts[name].Delete(ctx, rests))
 		var de *backends.DeleteError
 		switch {
 		case errors.As(err, &de):
@@ -318,13 +328,32 @@ func (n *Namespace) Move(ctx context.Context, src, dst string) error {
 	if !ok || sname != dname {
 		return errors.ErrUnsupported
 	}
-	return m.Move(ctx, srest, drest)
+	return n.seen(ctx, sname, m.Move(ctx, srest, drest))
 }
 
 // Pinned reports whether p is the root or a mount.
 func (n *Namespace) Pinned(p string) bool {
 	_, ok := n.mounts[p]
 	return ok || p == ""
+}
+
+// seen marks the mount down when err says that its storage did not answer
+// in time (a request timeout, a stalled connection), while the caller still
+// waited: the requests after it are answered 503 at once, rather than each
+// waiting as long, until Revive finds the storage answering again. Other
+// failures, refusals and a throttling S3 included, leave the mount up. It
+// returns err.
+func (n *Namespace) seen(ctx context.Context, name string, err error) error {
+	if err == nil || ctx.Err() != nil || !errors.Is(err, backends.ErrUnavailable) ||
+		!(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)) {
+		return err
+	}
+	n.mu.Lock()
+	if n.down[name] == nil {
+		n.down[name] = err
+	}
+	n.mu.Unlock()
+	return err
 }
 
 // Check verifies every mount whose backend can be checked, at once, and
