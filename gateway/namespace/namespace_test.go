@@ -3,7 +3,9 @@ package namespace
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -208,4 +210,55 @@ func TestMountDown(t *testing.T) {
 		t.Fatalf("Revive = %v, down %v", err, n.Down())
 	}
 	put(t, n, "poviglio/a", "x")
+}
+
+// slow is a local backend whose Stat fails with err.
+type slow struct {
+	flaky
+	statErr error
+}
+
+func (s *slow) Stat(ctx context.Context, p string) (backends.Entry, error) {
+	return backends.Entry{}, s.statErr
+}
+
+// TestMountDownOnTimeout: storage that did not answer in time marks its
+// mount down, so the next requests do not wait too; other failures, and a
+// caller that gave up, leave it up.
+func TestMountDownOnTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		err      error
+		cancel   bool
+		wantDown bool
+	}{
+		{"request timeout", fmt.Errorf("%w: no answer: %w", backends.ErrUnavailable, context.DeadlineExceeded), false, true},
+		{"stalled connection", fmt.Errorf("%w: unreachable: %w", backends.ErrUnavailable, os.ErrDeadlineExceeded), false, true},
+		{"throttled", fmt.Errorf("%w: SlowDown", backends.ErrUnavailable), false, false},
+		{"not found", backends.ErrNotFound, false, false},
+		{"the caller gave up", fmt.Errorf("%w: %w", backends.ErrUnavailable, context.DeadlineExceeded), true, false},
+	} {
+		b, err := local.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := New(Mount{Name: "poviglio", Backend: &slow{flaky: flaky{Backend: b}, statErr: tt.err}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		if tt.cancel {
+			cancel()
+		}
+		n.Stat(ctx, "poviglio/a")
+		cancel()
+		if down := len(n.Down()) == 1; down != tt.wantDown {
+			t.Errorf("%s: down = %v, want %v", tt.name, down, tt.wantDown)
+		}
+		if tt.wantDown {
+			if err := n.Revive(t.Context()); err != nil || len(n.Down()) != 0 {
+				t.Errorf("%s: Revive = %v, down %v", tt.name, err, n.Down())
+			}
+		}
+	}
 }
