@@ -232,6 +232,8 @@ func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error
 	case errors.Is(err, errNoCredentials), errors.Is(err, ErrBadCredentials):
 	default:
 		a.Log.Error("authentication error", "path", r.URL.EscapedPath(), "err", err)
+		// The state store did not answer: a client may try again soon.
+		w.Header().Set("Retry-After", "5")
 		http.Error(w, "Servizio temporaneamente non disponibile", http.StatusServiceUnavailable)
 		return
 	}

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -31,9 +33,11 @@ func (s *Server) opsHandler() http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		_, err := s.store.Locks(ctx, "/readyz", false, time.Now())
-		if err == nil {
-			err = s.ns.Check(ctx)
+		var err error
+		if _, serr := s.store.Locks(ctx, "/readyz", false, time.Now()); serr != nil {
+			err = &notReady{what: "state store", err: serr}
+		} else if cerr := s.ns.Check(ctx); cerr != nil {
+			err = &notReady{what: "storage of " + strings.Join(s.ns.Down(), ", "), err: cerr}
 		}
 		checked, lastErr = time.Now(), err
 		return err
@@ -49,6 +53,12 @@ func (s *Server) opsHandler() http.Handler {
 			if err := ready(r.Context()); err != nil {
 				s.log.Warn("not ready", "err", err)
 				w.WriteHeader(http.StatusServiceUnavailable)
+				// What is out, by name, never the error's text.
+				var nr *notReady
+				if errors.As(err, &nr) {
+					w.Write([]byte("not ready: " + nr.what + "\n"))
+					return
+				}
 				w.Write([]byte("not ready\n"))
 				return
 			}
@@ -61,6 +71,48 @@ func (s *Server) opsHandler() http.Handler {
 			metricsHandler.ServeHTTP(w, r)
 		}
 	})
+}
+
+// notReady says what made the server unready, for /readyz's body.
+type notReady struct {
+	what string
+	err  error
+}
+
+func (e *notReady) Error() string { return e.what + ": " + e.err.Error() }
+func (e *notReady) Unwrap() error { return e.err }
+
+// reviveInterval is how often the storage of the Comuni that are down is
+// checked again: one listing of one key per second and Comune down, so
+// that a Comune serves again within about a second of its storage.
+const reviveInterval = time.Second
+
+// reviveStorage checks the storage of the Comuni that are down until ctx
+// ends, and logs each that comes back.
+func (s *Server) reviveStorage(ctx context.Context) {
+	t := time.NewTicker(reviveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		down := s.ns.Down()
+		if len(down) == 0 {
+			continue
+		}
+		s.ns.Revive(ctx)
+		still := map[string]bool{}
+		for _, name := range s.ns.Down() {
+			still[name] = true
+		}
+		for _, name := range down {
+			if !still[name] {
+				s.log.Info("storage usable again", "comune", name)
+			}
+		}
+	}
 }
 
 // metricsAllowed reports whether the client may read the metrics.

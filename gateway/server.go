@@ -110,8 +110,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 	for _, c := range cfg.Comuni {
 		comuni = append(comuni, web.Comune{ID: c.ID, Name: c.Name})
 	}
+	// One Comune's storage that is missing or out must not take the
+	// others down: its mount answers 503 until it passes a check.
 	if err := ns.Check(ctx); err != nil {
-		return nil, fmt.Errorf("storage check: %w", err)
+		for _, name := range ns.Down() {
+			log.Error("storage not usable: the Comune answers 503 until it is", "comune", name)
+		}
+		log.Error("storage check", "err", err)
 	}
 	store, err := OpenStore(ctx, cfg)
 	if err != nil {
@@ -383,6 +388,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	go s.audit.run()
 	go s.housekeeping(bg)
 	go s.usage.run(bg)
+	go s.reviveStorage(bg)
 	s.log.Info("faldone listening", "addr", ln.Addr().String(), "tls", s.tls != nil, "data_dir", s.cfg.DataDir, "comuni", len(s.cfg.Comuni))
 	if ready != nil {
 		ready(ln.Addr().String())

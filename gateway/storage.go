@@ -32,7 +32,7 @@ func openArchive(ctx context.Context, cfg config.Config, observe func(string, er
 		backs  []backends.Backend
 	)
 	for _, c := range cfg.Comuni {
-		b, err := openStorage(ctx, c, observe)
+		b, err := openStorage(ctx, c, cfg.S3, observe)
 		if err != nil {
 			return nil, nil, fmt.Errorf("comune %s: %w", c.ID, err)
 		}
@@ -53,7 +53,7 @@ func openArchive(ctx context.Context, cfg config.Config, observe func(string, er
 //
 // S3 credentials come from the Comune's configuration when set, else from the
 // standard AWS chain (environment, shared files).
-func openStorage(ctx context.Context, c config.Comune, observe func(string, error, time.Duration)) (backends.Backend, error) {
+func openStorage(ctx context.Context, c config.Comune, timeouts config.S3, observe func(string, error, time.Duration)) (backends.Backend, error) {
 	u, err := url.Parse(c.Storage)
 	if err != nil {
 		return nil, fmt.Errorf("storage URL: %w", err)
@@ -81,6 +81,9 @@ func openStorage(ctx context.Context, c config.Comune, observe func(string, erro
 			AccessKey: c.AccessKeyID,
 			SecretKey: c.SecretAccessKey,
 			Observe:   observe,
+
+			RequestTimeout: timeouts.RequestTimeout,
+			StallTimeout:   timeouts.StallTimeout,
 		}
 		if cfg.Bucket == "" {
 			return nil, fmt.Errorf("storage URL %q names no bucket", redact(u))

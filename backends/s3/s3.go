@@ -23,6 +23,7 @@
 package s3
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -80,6 +81,10 @@ type Config struct {
 	// Observe, when set, is told of every S3 operation the SDK completes
 	// (retries included in its duration), for metrics.
 	Observe func(operation string, err error, d time.Duration)
+	// RequestTimeout bounds each request that carries no content, its
+	// retries included; StallTimeout bounds how long a transfer may move
+	// no byte (see timeout.go). 30 s each when 0.
+	RequestTimeout, StallTimeout time.Duration
 }
 
 const (
@@ -191,16 +196,22 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 // with exponential backoff on throttling, 5xx answers and network errors)
 // and a connection pool sized for a server that many clients use at once.
 func newClient(ctx context.Context, cfg Config) (*awss3.Client, error) {
+	requestTimeout := cmp.Or(cfg.RequestTimeout, defaultRequestTimeout)
+	stallTimeout := cmp.Or(cfg.StallTimeout, defaultStallTimeout)
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConns = 256
 		tr.MaxIdleConnsPerHost = 128
+		tr.DialContext = stallDialer(tr.DialContext, stallTimeout)
 	})
 	opts := func(o *awss3.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 		o.UsePathStyle = cfg.PathStyle
-		o.Retryer = retry.NewStandard()
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noStallRetry)}, so.Retryables...)
+		})
+		o.APIOptions = append(o.APIOptions, requestTimeoutMiddleware(requestTimeout, cmp.Or(cfg.Endpoint, "AWS")))
 		if cfg.Observe != nil {
 			o.APIOptions = append(o.APIOptions, observeMiddleware(cfg.Observe))
 		}

@@ -195,20 +195,33 @@ func (u *upload) abort() error {
 // cleanup makes sure that a failed multipart upload is gone. The transfer
 // manager aborts it, but drops the error of its abort: aborting again tells,
 // since S3 answers NoSuchUpload for an upload already aborted.
+//
+// When the transfer failed because the storage did not answer, the
+// manager's abort has just waited for it in vain: the request is answered
+// at once, and the abort is tried again in the background, for as long as
+// failTimeout, in case the storage comes back; what it cannot remove, the
+// housekeeping's AbortStaleUploads does.
 func (u *upload) cleanup() error {
 	mpe, ok := errors.AsType[transfermanager.MultipartUploadError](u.err)
 	if !ok || mpe.UploadID() == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
-	defer cancel()
-	_, err := u.b.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{
-		Bucket:   &u.b.bucket,
-		Key:      aws.String(u.b.key(u.path)),
-		UploadId: aws.String(mpe.UploadID()),
-	})
-	if err != nil && !isCode(err, "NoSuchUpload") {
-		return u.b.mapErr("abort", u.path, err)
+	abort := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
+		defer cancel()
+		_, err := u.b.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{
+			Bucket:   &u.b.bucket,
+			Key:      aws.String(u.b.key(u.path)),
+			UploadId: aws.String(mpe.UploadID()),
+		})
+		if err != nil && !isCode(err, "NoSuchUpload") {
+			return u.b.mapErr("abort", u.path, err)
+		}
+		return nil
 	}
-	return nil
+	if errors.Is(u.b.classify(u.err), backends.ErrUnavailable) {
+		go abort()
+		return nil
+	}
+	return abort()
 }

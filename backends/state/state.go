@@ -19,6 +19,9 @@ var (
 	ErrLocked = errors.New("conflicting lock")
 	// ErrNoSuchLock: no live lock has the token.
 	ErrNoSuchLock = errors.New("no such lock")
+	// ErrUnavailable: the store cannot be reached, or did not answer in
+	// time; the same request may succeed later.
+	ErrUnavailable = errors.New("state store unavailable")
 )
 
 // PropName is the qualified name of a dead property.

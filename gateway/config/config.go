@@ -31,6 +31,7 @@ type Config struct {
 	PublicHosts []string `yaml:"public_hosts"`
 	Log         Log      `yaml:"log"`
 	WebDAV      WebDAV   `yaml:"webdav"`
+	S3          S3       `yaml:"s3"`
 	Comuni      []Comune `yaml:"comuni"`
 	Users       []User   `yaml:"users"`
 	// StateURL names the shared state store of several replicas,
@@ -189,6 +190,14 @@ type WebDAV struct {
 	BodyMinRate     int64         `yaml:"body_min_rate"`
 }
 
+// S3 bounds the waits on S3 storage that does not answer: every request
+// without content must be answered within RequestTimeout, and a transfer
+// must move bytes at least once per StallTimeout.
+type S3 struct {
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	StallTimeout   time.Duration `yaml:"stall_timeout"`
+}
+
 // Comune is one mount of the namespace.
 type Comune struct {
 	ID      string `yaml:"id"`      // the first path segment: lower case letters, digits, '-'
@@ -236,6 +245,7 @@ func Default() Config {
 
 		MaxConnsPerAddress: 128,
 
+		S3:            S3{RequestTimeout: 30 * time.Second, StallTimeout: 30 * time.Second},
 		MetricsAllow:  []string{"127.0.0.0/8", "::1/128"},
 		ShutdownGrace: 30 * time.Second,
 		Sessions:      Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
@@ -391,6 +401,10 @@ func (c *Config) Finish() error {
 	}
 	if c.WebDAV.BodyMinRate < 0 || c.MaxConnsPerAddress < 0 {
 		return errors.New("webdav.body_min_rate and max_conns_per_address must not be negative")
+
+	}
+	if c.S3.RequestTimeout <= 0 || c.S3.StallTimeout <= 0 {
+		return errors.New("s3.request_timeout and s3.stall_timeout must be positive")
 	}
 	c.MetricsAllowNets = nil
 	for _, a := range c.MetricsAllow {

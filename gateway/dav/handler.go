@@ -327,6 +327,10 @@ func newStatus(code int, msg string) error {
 	return &statusError{code: code, err: errors.New(msg)}
 }
 
+// StatusOf is the status a client gets for err, for the handlers besides
+// WebDAV's (the pages) that serve the same storage and store.
+func StatusOf(err error) int { return statusOf(err) }
+
 // statusOf maps an error to the status the client gets. It is the one place
 // where errors become HTTP statuses.
 func statusOf(err error) int {
@@ -355,7 +359,12 @@ func statusOf(err error) int {
 		return http.StatusRequestedRangeNotSatisfiable
 	case errors.Is(err, backends.ErrTooLarge):
 		return http.StatusInsufficientStorage
-	case errors.Is(err, backends.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, backends.ErrUnavailable), errors.Is(err, state.ErrUnavailable),
+		errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, context.Canceled):
+		// The server is shutting down (a client that went away reads
+		// no answer).
 		return http.StatusServiceUnavailable
 	case errors.Is(err, backends.ErrAccessDenied):
 		return http.StatusBadGateway
@@ -367,6 +376,10 @@ func statusOf(err error) int {
 		return http.StatusInternalServerError
 	}
 }
+
+// retryAfter is the Retry-After of a 503, in seconds: a storage or a
+// database that went away is usually back within seconds, or not soon.
+const retryAfter = "5"
 
 // fail answers a request that ended in err and logs it. The client gets the
 // status and, for preconditions, the DAV:error element: never the error text.
@@ -381,6 +394,9 @@ func (rq *request) fail(err error) {
 	}
 	rq.log.Log(rq.ctx, level, "request failed", "method", rq.r.Method, "path", rq.r.URL.EscapedPath(),
 		"status", code, "user", rq.user, "err", err)
+	if code == http.StatusServiceUnavailable {
+		rq.w.Header().Set("Retry-After", retryAfter)
+	}
 	var se *statusError
 	if errors.As(err, &se) && (se.body != "" || se.cond != "") {
 		body := se.body

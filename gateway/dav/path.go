@@ -2,11 +2,14 @@ package dav
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/bassareggiana/faldone/backends"
 )
 
 // errBadPath is returned for request paths that are refused at the edge.
@@ -16,7 +19,8 @@ var errBadPath = errors.New("bad path")
 // ("/" or "/a/b", no trailing slash). It decodes each segment on its own and
 // refuses, instead of repairing, every form that could name something other
 // than what it spells: dot segments (also percent-encoded), encoded slashes,
-// backslashes, NUL and other control characters, and empty segments. The
+// backslashes, NUL and other control characters, empty segments, bytes
+// that are not UTF-8, and names or paths longer than the backends take. The
 // returned bool reports whether the URL ended with a slash.
 func cleanPath(escaped string) (string, bool, error) {
 	if escaped == "" || escaped[0] != '/' {
@@ -38,7 +42,13 @@ func cleanPath(escaped string) (string, bool, error) {
 	}
 	// macOS spells accented letters decomposed (NFD), Windows and Linux
 	// composed (NFC): both name the same file, which is stored composed.
-	return norm.NFC.String(b.String()), trailing, nil
+	p := norm.NFC.String(b.String())
+	// The backends' own rule, lengths included, so that every storage
+	// refuses the same names, and before any of them is asked.
+	if err := backends.CheckPath(backendPath(p)); err != nil {
+		return "", false, fmt.Errorf("%w: %w", errBadPath, err)
+	}
+	return p, trailing, nil
 }
 
 // CleanURLPath is cleanPath for the other handlers of the server (the
@@ -69,7 +79,7 @@ func CleanPath(s string) (string, error) {
 
 // validSegment reports whether a decoded segment may be part of a path.
 func validSegment(s string) bool {
-	if s == "" || s == "." || s == ".." || len(s) > 1024 {
+	if s == "" || s == "." || s == ".." {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

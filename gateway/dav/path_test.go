@@ -1,6 +1,9 @@
 package dav
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCleanPath(t *testing.T) {
 	tests := []struct {
@@ -33,6 +36,17 @@ func TestCleanPath(t *testing.T) {
 		{in: "//a", bad: true},
 		{in: "/a%zz", bad: true},
 		{in: "/a%0a", bad: true},
+		{in: "/a%ff", bad: true}, // not UTF-8
+		// Names up to 255 bytes, paths up to 1024, as every backend takes.
+		{in: "/a/" + strings.Repeat("n", 255), want: "/a/" + strings.Repeat("n", 255)},
+		{in: "/a/" + strings.Repeat("n", 256), bad: true},
+		{in: "/a/" + strings.Repeat("%C3%A8", 127), want: "/a/" + strings.Repeat("è", 127)},
+		{in: "/a/" + strings.Repeat("%C3%A8", 128), bad: true},                               // 128 letters, 256 bytes
+		{in: "/a/" + strings.Repeat("e%CC%80", 127), want: "/a/" + strings.Repeat("è", 127)}, // counted composed
+		// Four names of 254 bytes and one of 4: 1024 bytes without the
+		// leading slash, as a backend takes the path.
+		{in: strings.Repeat("/"+strings.Repeat("n", 254), 4) + "/nnnn", want: strings.Repeat("/"+strings.Repeat("n", 254), 4) + "/nnnn"},
+		{in: strings.Repeat("/"+strings.Repeat("n", 254), 4) + "/nnnnn", bad: true}, // 1025 bytes
 	}
 	for _, tt := range tests {
 		got, trailing, err := cleanPath(tt.in)

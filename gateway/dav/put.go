@@ -54,16 +54,23 @@ func (rq *request) put() error {
 		defer rq.opts.OnUpload(-1)
 	}
 	buf := rq.buffer()
-	n, err := io.CopyBuffer(up, rq.r.Body, *buf)
+	body := &bodyReader{r: rq.r.Body}
+	n, err := io.CopyBuffer(up, body, *buf)
 	rq.bufs.Put(buf)
-	if err == nil && size >= 0 && n != size {
+	switch {
+	// Only a body that ended short is the client's fault: a storage that
+	// failed, or a shutdown that cancelled the upload, keeps its own error
+	// (503), which a client may retry.
+	case body.err != nil:
+		err = fmt.Errorf("reading the body: %w: %w", backends.ErrIncomplete, body.err)
+	case err == nil && size >= 0 && n != size:
 		err = fmt.Errorf("body has %d bytes, %d announced: %w", n, size, backends.ErrIncomplete)
 	}
 	if err != nil {
 		if aerr := up.Abort(rq.ctx); aerr != nil {
 			rq.log.Error("abort upload", "path", rq.path, "err", aerr)
 		}
-		return fmt.Errorf("PUT %s after %d bytes: %w", rq.path, n, errors.Join(err, backends.ErrIncomplete))
+		return fmt.Errorf("PUT %s after %d bytes: %w", rq.path, n, err)
 	}
 	ne, err := up.Commit(rq.ctx)
 	if err != nil {
@@ -80,6 +87,21 @@ func (rq *request) put() error {
 	rq.w.Header().Set("Location", href(rq.path, false))
 	rq.w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// bodyReader remembers why a request body could not be read, which tells
+// a client that sent too little from a storage that took too little.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
 }
 
 // expectedSize is the length the body announces: Content-Length, or for a

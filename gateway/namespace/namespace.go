@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bassareggiana/faldone/backends"
@@ -23,15 +25,23 @@ type Mount struct {
 }
 
 // Namespace is a backends.Backend over several mounts.
+//
+// A mount whose storage fails its Check is down: every request into it is
+// ErrUnavailable without asking the storage, so that a bucket that is
+// missing or out answers 503 rather than 404 or a wait, while the other
+// mounts serve. It is up again once a Check or Revive finds it usable.
 type Namespace struct {
 	mounts  map[string]backends.Backend
 	names   []string
 	created time.Time
+
+	mu   sync.Mutex
+	down map[string]error // why each mount that is down failed its check
 }
 
 // New joins mounts; names must be unique, non-empty single segments.
 func New(mounts ...Mount) (*Namespace, error) {
-	n := &Namespace{mounts: map[string]backends.Backend{}, created: time.Now().UTC()}
+	n := &Namespace{mounts: map[string]backends.Backend{}, created: time.Now().UTC(), down: map[string]error{}}
 	for _, m := range mounts {
 		if m.Name == "" || strings.ContainsAny(m.Name, "/\\") || m.Name == "." || m.Name == ".." {
 			return nil, fmt.Errorf("mount name %q is not a single path segment", m.Name)
@@ -52,6 +62,12 @@ func (n *Namespace) resolve(p string) (string, backends.Backend, string, error) 
 	b, ok := n.mounts[name]
 	if !ok {
 		return "", nil, "", fmt.Errorf("mount %q: %w", name, backends.ErrNotFound)
+	}
+	n.mu.Lock()
+	err := n.down[name]
+	n.mu.Unlock()
+	if err != nil {
+		return "", nil, "", fmt.Errorf("mount %q is down: %w", name, backends.ErrUnavailable)
 	}
 	return name, b, rest, nil
 }
@@ -88,6 +104,9 @@ func (n *Namespace) Stat(ctx context.Context, p string) (backends.Entry, error) 
 	if p == "" {
 		return n.rootEntry(""), nil
 	}
+	if _, ok := n.mounts[p]; ok { // known without its storage, even when down
+		return n.rootEntry(p), nil
+	}
 	name, b, rest, err := n.resolve(p)
 	if err != nil {
 		return backends.Entry{}, err
@@ -96,7 +115,7 @@ func (n *Namespace) Stat(ctx context.Context, p string) (backends.Entry, error) 
 		return n.rootEntry(name), nil
 	}
 	e, err := b.Stat(ctx, rest)
-	return prefixed(name, e), err
+	return prefixed(name, e), n.seen(ctx, name, err)
 }
 
 // StatFile is Stat for the file at p alone, on the backends that have a
@@ -109,13 +128,14 @@ func (n *Namespace) StatFile(ctx context.Context, p string) (backends.Entry, err
 	fsb, ok := b.(backends.FileStater)
 	if !ok {
 		e, err := b.Stat(ctx, rest)
+		err = n.seen(ctx, name, err)
 		if err == nil && e.IsDir {
 			err = &fs.PathError{Op: "stat", Path: p, Err: backends.ErrNotFound}
 		}
 		return prefixed(name, e), err
 	}
 	e, err := fsb.StatFile(ctx, rest)
-	return prefixed(name, e), err
+	return prefixed(name, e), n.seen(ctx, name, err)
 }
 
 func (n *Namespace) List(ctx context.Context, dir string, opts backends.ListOptions) (backends.Page, error) {
@@ -135,6 +155,7 @@ func (n *Namespace) List(ctx context.Context, dir string, opts backends.ListOpti
 		return backends.Page{}, err
 	}
 	page, err := b.List(ctx, rest, opts)
+	err = n.seen(ctx, name, err)
 	for i := range page.Entries {
 		page.Entries[i] = prefixed(name, page.Entries[i])
 	}
@@ -160,6 +181,7 @@ func (n *Namespace) Open(ctx context.Context, p string, r *backends.Range) (*bac
 		return nil, backends.ErrIsDir
 	}
 	obj, err := b.Open(ctx, rest, r)
+	err = n.seen(ctx, name, err)
 	if obj != nil {
 		obj.Entry = prefixed(name, obj.Entry)
 	}
@@ -173,30 +195,36 @@ func (n *Namespace) Create(ctx context.Context, p string, size int64) (backends.
 	}
 	up, err := b.Create(ctx, rest, size)
 	if err != nil {
-		return nil, err
+		return nil, n.seen(ctx, name, err)
 	}
-	return &upload{Upload: up, name: name}, nil
+	return &upload{Upload: up, name: name, n: n}, nil
 }
 
 type upload struct {
 	backends.Upload
 	name string
+	n    *Namespace
+}
+
+func (u *upload) Write(p []byte) (int, error) {
+	k, err := u.Upload.Write(p)
+	return k, u.n.seen(context.Background(), u.name, err)
 }
 
 func (u *upload) Commit(ctx context.Context) (backends.Entry, error) {
 	e, err := u.Upload.Commit(ctx)
-	return prefixed(u.name, e), err
+	return prefixed(u.name, e), u.n.seen(ctx, u.name, err)
 }
 
 func (n *Namespace) Mkdir(ctx context.Context, p string) error {
 	if _, ok := n.mounts[p]; ok {
 		return fmt.Errorf("mount %q: %w", p, backends.ErrExist)
 	}
-	_, b, rest, err := n.resolveInside(p)
+	name, b, rest, err := n.resolveInside(p)
 	if err != nil {
 		return err
 	}
-	return b.Mkdir(ctx, rest)
+	return n.seen(ctx, name, b.Mkdir(ctx, rest))
 }
 
 // Copy copies on the server side within a mount and streams between mounts,
@@ -212,7 +240,7 @@ func (n *Namespace) Copy(ctx context.Context, src, dst string) (backends.Entry, 
 	}
 	if sname == dname {
 		e, err := sb.Copy(ctx, srest, drest)
-		return prefixed(dname, e), err
+		return prefixed(dname, e), n.seen(ctx, sname, err)
 	}
 	obj, err := sb.Open(ctx, srest, nil)
 	if err != nil {
@@ -248,7 +276,7 @@ func (n *Namespace) CopyListed(ctx context.Context, src backends.Entry, dst stri
 	}
 	src.Path = srest
 	e, err := tc.CopyListed(ctx, src, drest)
-	return prefixed(dname, e), err
+	return prefixed(dname, e), n.seen(ctx, sname, err)
 }
 
 func (n *Namespace) Delete(ctx context.Context, paths []string) error {
@@ -266,7 +294,7 @@ func (n *Namespace) Delete(ctx context.Context, paths []string) error {
 		groups[name] = append(groups[name], rest)
 	}
 	for name, rests := range groups {
-		err := n.mounts[name].Delete(ctx, rests)
+		err := n.seen(ctx, name, n.mounts[name].Delete(ctx, rests))
 		var de *backends.DeleteError
 		switch {
 		case errors.As(err, &de):
@@ -300,7 +328,7 @@ func (n *Namespace) Move(ctx context.Context, src, dst string) error {
 	if !ok || sname != dname {
 		return errors.ErrUnsupported
 	}
-	return m.Move(ctx, srest, drest)
+	return n.seen(ctx, sname, m.Move(ctx, srest, drest))
 }
 
 // Pinned reports whether p is the root or a mount.
@@ -309,15 +337,72 @@ func (n *Namespace) Pinned(p string) bool {
 	return ok || p == ""
 }
 
-// Check verifies every mount whose backend can be checked.
+// seen marks the mount down when err says that its storage did not answer
+// in time (a request timeout, a stalled connection), while the caller still
+// waited: the requests after it are answered 503 at once, rather than each
+// waiting as long, until Revive finds the storage answering again. Other
+// failures, refusals and a throttling S3 included, leave the mount up. It
+// returns err.
+func (n *Namespace) seen(ctx context.Context, name string, err error) error {
+	if err == nil || ctx.Err() != nil || !errors.Is(err, backends.ErrUnavailable) ||
+		!(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)) {
+		return err
+	}
+	n.mu.Lock()
+	if n.down[name] == nil {
+		n.down[name] = err
+	}
+	n.mu.Unlock()
+	return err
+}
+
+// Check verifies every mount whose backend can be checked, at once, and
+// marks each down or up by the answer.
 func (n *Namespace) Check(ctx context.Context) error {
-	var errs []error
+	return n.check(ctx, n.names)
+}
+
+// Revive checks the mounts that are down, and marks up those that pass.
+func (n *Namespace) Revive(ctx context.Context) error {
+	return n.check(ctx, n.Down())
+}
+
+// Down names the mounts that are down, in order.
+func (n *Namespace) Down() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var names []string
 	for _, name := range n.names {
-		if c, ok := n.mounts[name].(backends.Checker); ok {
-			if err := c.Check(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("mount %q: %w", name, err))
-			}
+		if n.down[name] != nil {
+			names = append(names, name)
 		}
 	}
+	return names
+}
+
+func (n *Namespace) check(ctx context.Context, names []string) error {
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		c, ok := n.mounts[name].(backends.Checker)
+		if !ok {
+			continue
+		}
+		wg.Go(func() {
+			err := c.Check(ctx)
+			if ctx.Err() != nil {
+				return // the caller gave up: that says nothing of the storage
+			}
+			n.mu.Lock()
+			if err != nil {
+				n.down[name] = err
+				errs[i] = fmt.Errorf("mount %q: %w", name, err)
+			} else {
+				delete(n.down, name)
+			}
+			n.mu.Unlock()
+		})
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }

@@ -3,7 +3,9 @@ package namespace
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -150,6 +152,113 @@ func TestStatFile(t *testing.T) {
 		}
 		if !tt.file && !errors.Is(err, backends.ErrNotFound) {
 			t.Errorf("StatFile(%q) = %+v, %v; want ErrNotFound", tt.path, e, err)
+		}
+	}
+}
+
+// flaky is a local backend whose Check fails while err is set.
+type flaky struct {
+	backends.Backend
+	err error
+}
+
+func (f *flaky) Check(context.Context) error { return f.err }
+
+// TestMountDown: a mount that fails its check answers ErrUnavailable
+// without asking its storage, while the others serve and the root still
+// lists it; Revive brings it back once its check passes.
+func TestMountDown(t *testing.T) {
+	b, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := &flaky{Backend: b, err: errors.New("no such bucket")}
+	n, err := New(Mount{Name: "poviglio", Backend: bad}, Mount{Name: "boretto", Backend: &flaky{Backend: ok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Check(t.Context()); err == nil || !strings.Contains(err.Error(), "poviglio") {
+		t.Fatalf("Check = %v, want an error naming poviglio", err)
+	}
+	if got := n.Down(); len(got) != 1 || got[0] != "poviglio" {
+		t.Fatalf("Down = %v", got)
+	}
+	for name, err := range map[string]error{
+		"List":   func() error { _, err := n.List(t.Context(), "poviglio", backends.ListOptions{}); return err }(),
+		"Stat":   func() error { _, err := n.Stat(t.Context(), "poviglio/a"); return err }(),
+		"Open":   func() error { _, err := n.Open(t.Context(), "poviglio/a", nil); return err }(),
+		"Create": func() error { _, err := n.Create(t.Context(), "poviglio/a", 1); return err }(),
+		"Mkdir":  n.Mkdir(t.Context(), "poviglio/d"),
+	} {
+		if !errors.Is(err, backends.ErrUnavailable) {
+			t.Errorf("%s in a mount that is down: %v, want ErrUnavailable", name, err)
+		}
+	}
+	if _, err := n.Stat(t.Context(), "poviglio"); err != nil {
+		t.Errorf("Stat of the mount itself: %v", err)
+	}
+	put(t, n, "boretto/a", "x")
+	if err := n.Revive(t.Context()); err == nil {
+		t.Error("Revive passed a mount still failing")
+	}
+	bad.err = nil
+	if err := n.Revive(t.Context()); err != nil || len(n.Down()) != 0 {
+		t.Fatalf("Revive = %v, down %v", err, n.Down())
+	}
+	put(t, n, "poviglio/a", "x")
+}
+
+// slow is a local backend whose Stat fails with err.
+type slow struct {
+	flaky
+	statErr error
+}
+
+func (s *slow) Stat(ctx context.Context, p string) (backends.Entry, error) {
+	return backends.Entry{}, s.statErr
+}
+
+// TestMountDownOnTimeout: storage that did not answer in time marks its
+// mount down, so the next requests do not wait too; other failures, and a
+// caller that gave up, leave it up.
+func TestMountDownOnTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		err      error
+		cancel   bool
+		wantDown bool
+	}{
+		{"request timeout", fmt.Errorf("%w: no answer: %w", backends.ErrUnavailable, context.DeadlineExceeded), false, true},
+		{"stalled connection", fmt.Errorf("%w: unreachable: %w", backends.ErrUnavailable, os.ErrDeadlineExceeded), false, true},
+		{"throttled", fmt.Errorf("%w: SlowDown", backends.ErrUnavailable), false, false},
+		{"not found", backends.ErrNotFound, false, false},
+		{"the caller gave up", fmt.Errorf("%w: %w", backends.ErrUnavailable, context.DeadlineExceeded), true, false},
+	} {
+		b, err := local.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := New(Mount{Name: "poviglio", Backend: &slow{flaky: flaky{Backend: b}, statErr: tt.err}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		if tt.cancel {
+			cancel()
+		}
+		n.Stat(ctx, "poviglio/a")
+		cancel()
+		if down := len(n.Down()) == 1; down != tt.wantDown {
+			t.Errorf("%s: down = %v, want %v", tt.name, down, tt.wantDown)
+		}
+		if tt.wantDown {
+			if err := n.Revive(t.Context()); err != nil || len(n.Down()) != 0 {
+				t.Errorf("%s: Revive = %v, down %v", tt.name, err, n.Down())
+			}
 		}
 	}
 }

@@ -396,10 +396,11 @@ func (h *Handler) fileNotFound(w http.ResponseWriter) {
 	h.message(w, http.StatusNotFound, "File non trovato", "Il file non esiste o non è accessibile.")
 }
 
-// statusOfBackend tells a missing folder from other failures.
+// statusOfBackend tells a missing folder from other failures, as the
+// WebDAV handler does; a file where a folder was asked for is missing too.
 func statusOfBackend(err error) int {
-	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
+	if errors.Is(err, backends.ErrNotDir) {
 		return http.StatusNotFound
 	}
-	return http.StatusInternalServerError
+	return dav.StatusOf(err)
 }

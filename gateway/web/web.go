@@ -605,6 +605,7 @@ func (h *Handler) revokePassword(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) unavailable(w http.ResponseWriter, what string, err error) {
 	h.cfg.Log.Error(what, "err", err)
+	w.Header().Set("Retry-After", "5")
 	h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile. Riprova tra qualche minuto.")
 }
 

@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,26 +144,78 @@ func startS3(bin, dir string) (*S3Server, error) {
 		Region:    "us-east-1",
 		Dir:       dir,
 		out:       &SyncBuffer{},
-		done:      make(chan struct{}),
 	}
-	// Without --keep-alive versitygw closes every connection after one
-	// request, which no real S3 does.
-	s.cmd = exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet", "--keep-alive", "posix", dir)
-	s.cmd.Env = append(s3Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
-	s.cmd.Stdout = s.out
-	s.cmd.Stderr = s.out
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("versitygw: %w", err)
-	}
-	go func() {
-		s.cmd.Wait()
-		close(s.done)
-	}()
-	if err := s.waitReady(30 * time.Second); err != nil {
-		s.Close()
+	if err := s.launch(bin, addr); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// launch starts versitygw on addr over s.Dir with s's credentials and
+// waits until it answers.
+func (s *S3Server) launch(bin, addr string) error {
+	// Without --keep-alive versitygw closes every connection after one
+	// request, which no real S3 does.
+	s.cmd = exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet", "--keep-alive", "posix", s.Dir)
+	s.cmd.Env = append(s3Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
+	s.cmd.Stdout = s.out
+	s.cmd.Stderr = s.out
+	s.done = make(chan struct{})
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("versitygw: %w", err)
+	}
+	done := s.done
+	go func() {
+		s.cmd.Wait()
+		close(done)
+	}()
+	if err := s.waitReady(30 * time.Second); err != nil {
+		s.Close()
+		return err
+	}
+	return nil
+}
+
+// Freeze stops the server with SIGSTOP, as a storage that hangs: the
+// kernel still accepts its connections and their bytes, and nothing
+// answers. Thaw lets it go on.
+func (s *S3Server) Freeze(t testing.TB) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// A test that fails while the server is frozen must not leave it so:
+	// a stopped process ignores SIGTERM until it is continued.
+	t.Cleanup(func() { s.cmd.Process.Signal(syscall.SIGCONT) })
+}
+
+// Thaw continues a server that Freeze stopped.
+func (s *S3Server) Thaw(t testing.TB) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Kill ends the server with SIGKILL, as a crash would, and waits for it:
+// its connections are reset and its port refuses new ones.
+func (s *S3Server) Kill(t testing.TB) {
+	t.Helper()
+	s.cmd.Process.Kill()
+	<-s.done
+}
+
+// Restart starts the server again after Kill, on the same port and folder
+// with the same credentials, so that clients find it where it was.
+func (s *S3Server) Restart(t testing.TB) {
+	t.Helper()
+	bin, err := versityGW()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.launch(bin, strings.TrimPrefix(s.Endpoint, "http://")); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // s3Environ is the environment without the variables that would configure

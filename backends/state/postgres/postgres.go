@@ -184,7 +184,7 @@ type Store struct {
 	// that first runs it and keeps it prepared, so the queries run on every
 	// request (AppPasswordByHash, a person's live grants) are parsed and
 	// planned once per connection, not every time.
-	pool *pgxpool.Pool
+	pool guardedPool
 }
 
 var (
@@ -217,7 +217,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", db, err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: guardedPool{pool}}, nil
 }
 
 // checkEncoding refuses a database whose encoding is not UTF-8: in another
@@ -288,7 +288,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, migrations []string) error
 // snapshot, one that sees what the previous holder committed; a
 // REPEATABLE READ snapshot would be taken before the wait.
 func readCommitted(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+	return unavailable(pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn))
 }
 
 // write runs fn in a transaction and commits it unless fn fails. A
@@ -299,7 +299,7 @@ func readCommitted(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) erro
 // fn must therefore leave nothing behind but through tx.
 func (s *Store) write(ctx context.Context, fn func(pgx.Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := readCommitted(ctx, s.pool, fn)
+		err := readCommitted(ctx, s.pool.Pool, fn)
 		var pgErr *pgconn.PgError
 		if attempt < deadlockRetries && errors.As(err, &pgErr) && pgErr.Code == "40P01" { // deadlock_detected
 			continue

@@ -345,7 +345,7 @@ func TestMigrateInSteps(t *testing.T) {
 		`CREATE TABLE t2 (x integer)`,
 		`ALTER TABLE t2 ADD COLUMN y text; CREATE INDEX t2_y ON t2 (y)`)
 	for _, n := range []int{len(steps) - 1, len(steps), len(steps)} {
-		if err := migrate(ctx, s.pool, steps[:n]); err != nil {
+		if err := migrate(ctx, s.pool.Pool, steps[:n]); err != nil {
 			t.Fatalf("migrate to %d: %v", n, err)
 		}
 	}
@@ -362,7 +362,7 @@ func TestMigrateFailureRollsBack(t *testing.T) {
 	ctx := t.Context()
 	s := newDB(t).openClosed(t)
 	steps := append(slices.Clone(migrations), `CREATE TABLE t2 (x integer)`, `NOT SQL`)
-	if err := migrate(ctx, s.pool, steps); err == nil {
+	if err := migrate(ctx, s.pool.Pool, steps); err == nil {
 		t.Fatal("migrate with a bad migration succeeded")
 	}
 	if got := versions(t, s); len(got) != len(migrations) {

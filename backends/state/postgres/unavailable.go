@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bassareggiana/faldone/backends/state"
+)
+
+// guardedPool is the pool through which every query of the store goes: it marks
+// the errors that mean the database cannot be reached with
+// state.ErrUnavailable, in one place, so that the gateway answers them 503
+// rather than 500 whichever query met them.
+type guardedPool struct {
+	*pgxpool.Pool
+}
+
+func (d guardedPool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := d.Pool.Exec(ctx, sql, args...)
+	return tag, unavailable(err)
+}
+
+func (d guardedPool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	r, err := d.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return r, unavailable(err)
+	}
+	return rows{r}, nil
+}
+
+func (d guardedPool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return row{d.Pool.QueryRow(ctx, sql, args...)}
+}
+
+func (d guardedPool) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	n, err := d.Pool.CopyFrom(ctx, table, columns, src)
+	return n, unavailable(err)
+}
+
+// rows reports the failure of a connection that broke while rows came.
+type rows struct{ pgx.Rows }
+
+func (r rows) Err() error { return unavailable(r.Rows.Err()) }
+
+type row struct{ pgx.Row }
+
+func (r row) Scan(dest ...any) error { return unavailable(r.Row.Scan(dest...)) }
+
+// unavailable wraps err with state.ErrUnavailable when it says that the
+// database could not be reached or did not answer: a failed connection, a
+// connection that broke, a deadline, or the server refusing to work
+// (shutting down, starting up, out of connections). Answers to the query,
+// errors included, stay as they are, and so does a cancelled context,
+// which is the caller's.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, state.ErrUnavailable) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return fmt.Errorf("%w: %w", state.ErrUnavailable, err)
+	}
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch pe.Code[:min(2, len(pe.Code))] {
+		case "08", // connection exception
+			"53", // insufficient resources: too many connections, out of memory or disk
+			"57": // operator intervention: shutdown, crash, cannot connect now
+			return fmt.Errorf("%w: %w", state.ErrUnavailable, err)
+		}
+		return err
+	}
+	if _, ok := errors.AsType[net.Error](err); ok ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
+		return fmt.Errorf("%w: %w", state.ErrUnavailable, err)
+	}
+	return err
+}
