@@ -180,14 +180,18 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-const auditUsage = `Usage: faldone audit [--comune ID] [--person CF] [--path /…] [--since DAY] [--until DAY] [--csv]
+const auditUsage = `Usage: faldone audit [--comune ID] [--person CF] [--path /…] [--since DAY] [--until DAY] [--csv | --excel]
 
-Print the access log, or export it as CSV, filtered; days are days in time_zone, both included.`
+Print the access log, or export it as CSV, filtered; days are days in time_zone, both included.
+--excel writes the CSV that Excel in Italian opens as it is: ';' between cells, a UTF-8 BOM,
+CRLF line ends. In both exports a cell that a spreadsheet would read as a formula (one beginning
+with =, +, -, @, a tab or a CR) starts with an apostrophe instead, and each record has its exact
+UTC time and its local time in time_zone.`
 
 func auditCmd(args []string, stdout, stderr io.Writer) error {
 	var (
 		comune, person, prefix, since, until string
-		asCSV                                bool
+		asCSV, asExcel                       bool
 	)
 	extra := func(fs *flag.FlagSet) {
 		fs.StringVar(&comune, "comune", "", "only this Comune")
@@ -196,6 +200,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&since, "since", "", "from this day (YYYY-MM-DD) or time (RFC 3339)")
 		fs.StringVar(&until, "until", "", "through this day (YYYY-MM-DD, the day included) or before this time (RFC 3339)")
 		fs.BoolVar(&asCSV, "csv", false, "export as CSV")
+		fs.BoolVar(&asExcel, "excel", false, "export as CSV for Excel: ';' separated, with a UTF-8 BOM")
 	}
 	st, cfg, _, err := storeCommand("audit", auditUsage, args, stdout, stderr, extra)
 	if err != nil {
@@ -232,15 +237,20 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		*t.out = v
 	}
-	header := []string{"time", "request_id", "person", "credential", "client", "method", "path", "destination", "comune", "status", "bytes"}
+	header := []string{"time", "request_id", "person", "credential", "client", "method", "path", "destination", "comune", "status", "bytes", "local_time"}
 	row := func(r state.AuditRecord) []string {
-		return []string{r.Time.Format(time.RFC3339Nano), r.RequestID, r.Person, r.Credential, r.Client, r.Method, r.Path,
-			r.Destination, r.Comune, strconv.Itoa(r.Status), strconv.FormatInt(r.Bytes, 10)}
+		return []string{r.Time.UTC().Format(time.RFC3339Nano), r.RequestID, r.Person, r.Credential, r.Client, r.Method, r.Path,
+			r.Destination, r.Comune, strconv.Itoa(r.Status), strconv.FormatInt(r.Bytes, 10),
+			r.Time.In(cfg.Location).Format("02/01/2006 15:04:05")}
 	}
-	if asCSV {
+	if asCSV || asExcel {
 		w := csv.NewWriter(stdout)
+		if asExcel {
+			io.WriteString(stdout, "\ufeff")
+			w.Comma, w.UseCRLF = ';', true
+		}
 		w.Write(header)
-		err := st.Audit(context.Background(), f, func(r state.AuditRecord) error { return w.Write(row(r)) })
+		err := st.Audit(context.Background(), f, func(r state.AuditRecord) error { return w.Write(spreadsheetCells(row(r))) })
 		w.Flush()
 		if err != nil {
 			return err
@@ -257,6 +267,20 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return tw.Flush()
+}
+
+// spreadsheetCells neutralizes the cells a spreadsheet would run as a
+// formula (OWASP's advice on CSV injection): any field a client sent (a
+// path, a Destination) may begin with "=HYPERLINK(…)", and a refused request
+// needs no credentials. An apostrophe makes the cell text; the rest of the
+// value stays as it was recorded.
+func spreadsheetCells(cells []string) []string {
+	for i, c := range cells {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			cells[i] = "'" + c
+		}
+	}
+	return cells
 }
 
 // auditGrant records a change to the grants in the access log, as the
