@@ -1,12 +1,9 @@
 package gateway
 
-import (
-	"log/slog"
-	"testing"
-)
+import "testing"
 
 func TestComuneOf(t *testing.T) {
-	a := newAuditor(nil, nil, []string{"guastalla", "luzzara"}, slog.Default())
+	a := newComunes([]string{"guastalla", "luzzara"})
 	for _, tt := range []struct{ path, want string }{
 		{"/guastalla/2019/PC-2019-0042/domanda.pdf", "guastalla"},
 		{"/luzzara", "luzzara"},

@@ -32,6 +32,10 @@ func prepareDataDir(cfg config.Config, log *slog.Logger) error {
 	if err := makePrivate(cfg.DataDir, privateDir, log); err != nil {
 		return err
 	}
+	// The audit spool holds the access log until the state store has it.
+	if err := makePrivate(filepath.Join(cfg.DataDir, auditSpool), privateDir, log); err != nil {
+		return err
+	}
 	var files []string
 	if cfg.StateURL == "" {
 		// SQLite gives its -wal, -shm and -journal files the mode of the

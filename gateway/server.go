@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bassareggiana/faldone/audit"
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/auth/oidc"
@@ -68,13 +69,17 @@ func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
 // sqliteFile is the embedded state store's database, in the data directory.
 const sqliteFile = "faldone.db"
 
+// auditSpool is the audit log's spool, in the data directory.
+const auditSpool = "audit-spool"
+
 // Server is a configured gateway, ready to serve.
 type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
 	store   Store
 	apps    *auth.AppPasswords
-	audit   *auditor
+	audit   *audit.Log
+	comunes comunes
 	usage   *usage
 	metrics *metrics.Metrics
 	mounts  []backends.Backend
@@ -193,7 +198,15 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	for i, c := range cfg.Comuni {
 		ids[i] = c.ID
 	}
-	s.audit = newAuditor(s.store, lines, ids, log)
+	s.comunes = newComunes(ids)
+	s.audit, err = audit.Open(audit.Options{
+		Dir: filepath.Join(cfg.DataDir, auditSpool), Lines: lines, MaxBytes: cfg.Audit.SpoolMaxBytes,
+		ShipTimeout: cfg.Audit.ShipTimeout, Log: log,
+	}, s.store)
+	if err != nil {
+		return err
+	}
+	s.metrics.AuditBacklog(s.audit.Backlog)
 	quotas := map[string]int64{}
 	for _, c := range cfg.Comuni {
 		if c.QuotaBytes > 0 {
@@ -220,9 +233,10 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 			return access.NewPolicy(subj), nil
 		},
 		Audit: func(r *http.Request, person, method, p string, status int) {
-			comune := s.audit.comuneOf(p)
-			s.audit.record(state.AuditRecord{Time: time.Now().UTC(), RequestID: requestID(r), Person: person, Credential: "session",
-				Client: clientIP(r), Method: method, Path: p, Comune: comune, Status: status})
+			if err := s.audit.Record(state.AuditRecord{Time: time.Now().UTC(), RequestID: requestID(r), Person: person, Credential: "session",
+				Client: clientIP(r), Method: method, Path: p, Comune: s.comunes.comuneOf(p), Status: status}); err != nil {
+				log.Error("audit: record not written", "request_id", requestID(r), "err", err)
+			}
 		},
 		Flows:         web.FlowStore{Store: s.store, TTL: web.FlowTTL},
 		Comuni:        comuni,
@@ -258,7 +272,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	// First of all, so that everything after it sees the client's address,
 	// host and scheme (behind a trusted proxy) or no forwarding headers.
 	ops := s.opsHandler()
-	s.handler = proxies.Handler(accessLog(log, s.audit, s.metrics, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handler = proxies.Handler(accessLog(log, s.audit, s.comunes, s.metrics, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, web.Prefix) {
 			pages.ServeHTTP(w, r)
 			return
@@ -385,7 +399,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	go s.apps.Run(bg, time.Minute)
-	go s.audit.run()
+	s.audit.Start()
 	go s.housekeeping(bg)
 	go s.usage.run(bg)
 	go s.reviveStorage(bg)
@@ -424,7 +438,9 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	}
 	stopBG()
-	s.audit.close()
+	// Records that did not reach the store in time stay in the spool for
+	// the next start.
+	s.audit.Close(5 * time.Second)
 	for _, c := range s.closers {
 		c.Close()
 	}
@@ -480,35 +496,46 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 
 // accessLog logs one line per request, gives each an id, echoed in the
 // X-Request-Id response header, and records every request to the archive
-// (every one but the pages and OPTIONS) in the audit log, refusals included.
-func accessLog(log *slog.Logger, aud *auditor, m *metrics.Metrics, next http.Handler) http.Handler {
+// (every one but the pages and OPTIONS) in the audit log, refusals
+// included, before the answer is complete. A request the log could not
+// record (its spool full or failing) is refused 503 before it is served.
+func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b [8]byte
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-Id", id)
 		r.Header.Set("X-Request-Id", id) // for handlers that record the id themselves
+		audited := aud != nil && r.Method != http.MethodOptions && !strings.HasPrefix(r.URL.Path, web.Prefix) && !opsPaths[r.URL.Path]
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
 		ctx, ident := auth.WithSlot(r.Context())
-		next.ServeHTTP(rec, r.WithContext(ctx))
+		if audited && !aud.Accepting() {
+			log.Error("audit log not taking records: request refused", "id", id, "method", r.Method, "backlog_bytes", aud.Backlog())
+			rec.Header().Set("Retry-After", "10")
+			http.Error(rec, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			audited = false
+		} else {
+			next.ServeHTTP(rec, r.WithContext(ctx))
+		}
 		m.Request(r.Method, rec.status, time.Since(start), r.ContentLength, rec.bytes)
 		log.Info("request", "id", id, "method", r.Method, "path", r.URL.EscapedPath(), "status", rec.status,
 			"bytes_out", rec.bytes, "bytes_in", r.ContentLength, "duration_ms", time.Since(start).Milliseconds(),
 			"remote", r.RemoteAddr, "user", ident.Name, "credential", ident.Credential)
-		if aud == nil || r.Method == http.MethodOptions || strings.HasPrefix(r.URL.Path, web.Prefix) || opsPaths[r.URL.Path] {
+		if !audited {
 			return
 		}
-		p, comune := r.URL.Path, aud.comuneOf(r.URL.Path)
 		n := rec.bytes
 		if r.Method == http.MethodPut && r.ContentLength > 0 {
 			n = r.ContentLength
 		}
-		aud.record(state.AuditRecord{
+		if err := aud.Record(state.AuditRecord{
 			Time: start.UTC(), RequestID: id, Person: ident.Name, Credential: ident.Credential,
-			Client: clientIP(r), Method: r.Method, Path: p, Destination: destinationPath(r), Comune: comune,
-			Status: rec.status, Bytes: n,
-		})
+			Client: clientIP(r), Method: r.Method, Path: r.URL.Path, Target: r.RequestURI,
+			Destination: destinationPath(r), Comune: cs.comuneOf(r.URL.Path), Status: rec.status, Bytes: n,
+		}); err != nil {
+			log.Error("audit: record not written", "id", id, "err", err)
+		}
 	})
 }
 

@@ -2,7 +2,9 @@ package state
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Person is what the store remembers of someone who signed in: the groups
@@ -43,18 +45,52 @@ type GrantFilter struct {
 
 // AuditRecord is one access to the archive, or one refusal.
 type AuditRecord struct {
-	ID          int64 // assigned by the store, increasing, never reused
+	ID int64 // assigned by the store, increasing, never reused
+	// Key identifies the record wherever it travels: a record appended
+	// again with a Key the log holds is not stored twice. "" for none.
+	Key         string
 	Time        time.Time
 	RequestID   string
 	Person      string // "" when the request did not authenticate
 	Credential  string // which credential: an app password's id, "session", "bearer", "local:NAME"
 	Client      string // client address
 	Method      string
-	Path        string
+	Path        string // the decoded namespace path
+	Target      string // the request target as the client sent it, still escaped ("" for the pages' own records)
 	Destination string
 	Comune      string
 	Status      int
 	Bytes       int64
+}
+
+// Valid returns r with every text field as ValidText makes it, the one
+// form a record has in every sink: the store, the spool, the JSON lines
+// and the exports. The path of a refused request can hold any byte.
+func (r AuditRecord) Valid() AuditRecord {
+	for _, f := range []*string{&r.Key, &r.RequestID, &r.Person, &r.Credential, &r.Client, &r.Method,
+		&r.Path, &r.Target, &r.Destination, &r.Comune} {
+		*f = ValidText(*f)
+	}
+	return r
+}
+
+// ValidText returns s as every store can hold it: valid UTF-8 without NUL,
+// each byte that is not part of a valid UTF-8 sequence and each NUL
+// replaced by U+FFFD, byte by byte as encoding/json does, so that the JSON
+// lines and the store agree. Valid text comes back as it is, without a copy.
+func ValidText(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s { // an invalid byte ranges as utf8.RuneError, one byte at a time
+		if r == 0 {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // AuditFilter selects audit records; empty fields select all. Comune and
@@ -90,7 +126,11 @@ type AccessStore interface {
 
 	// AppendAudit adds records in one write, all or none; the store
 	// assigns their IDs, in the order given, ignoring the ID fields and
-	// changing nothing in recs. Every record must have its Time.
+	// changing nothing in recs. Every record must have its Time. A record
+	// whose Key the log already holds (from an earlier call, or earlier in
+	// recs) is skipped, so that a batch sent again after a failure whose
+	// outcome was unknown is stored once; records without a Key are all
+	// stored. Text is stored as ValidText makes it.
 	AppendAudit(ctx context.Context, recs []AuditRecord) error
 	// Audit calls fn for each record the filter selects, oldest first,
 	// until fn returns an error, which Audit returns. Oldest means first

@@ -1,6 +1,6 @@
 // Package state defines the state store: everything the gateway keeps besides
-// file content (dead properties and WebDAV locks now; sessions, app passwords,
-// grants and audit later). Every replica of the gateway shares one store, so the
+// file content: dead properties, WebDAV locks, sessions, accounts, app
+// passwords, sign-in attempts, grants and the audit log. Every replica of the gateway shares one store, so the
 // gateway itself keeps no state a second replica would need.
 //
 // Paths are the gateway's namespace paths: absolute, slash-separated, cleaned,

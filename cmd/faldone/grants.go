@@ -186,7 +186,7 @@ Print the access log, or export it as CSV, filtered; days are days in time_zone,
 --excel writes the CSV that Excel in Italian opens as it is: ';' between cells, a UTF-8 BOM,
 CRLF line ends. In both exports a cell that a spreadsheet would read as a formula (one beginning
 with =, +, -, @, a tab or a CR) starts with an apostrophe instead, and each record has its exact
-UTC time and its local time in time_zone.`
+UTC time, its local time in time_zone and, last, the request target as the client sent it.`
 
 func auditCmd(args []string, stdout, stderr io.Writer) error {
 	var (
@@ -237,11 +237,11 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		*t.out = v
 	}
-	header := []string{"time", "request_id", "person", "credential", "client", "method", "path", "destination", "comune", "status", "bytes", "local_time"}
+	header := []string{"time", "request_id", "person", "credential", "client", "method", "path", "destination", "comune", "status", "bytes", "local_time", "target"}
 	row := func(r state.AuditRecord) []string {
 		return []string{r.Time.UTC().Format(time.RFC3339Nano), r.RequestID, r.Person, r.Credential, r.Client, r.Method, r.Path,
 			r.Destination, r.Comune, strconv.Itoa(r.Status), strconv.FormatInt(r.Bytes, 10),
-			r.Time.In(cfg.Location).Format("02/01/2006 15:04:05")}
+			r.Time.In(cfg.Location).Format("02/01/2006 15:04:05"), r.Target}
 	}
 	if asCSV || asExcel {
 		w := csv.NewWriter(stdout)

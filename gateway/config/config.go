@@ -126,6 +126,12 @@ type Audit struct {
 	File *string `yaml:"file"`
 	// Retention is how long records stay in the state store.
 	Retention time.Duration `yaml:"retention"`
+	// SpoolMaxBytes bounds the records the spool in <data_dir>/audit-spool
+	// holds while the state store does not take them; past it, requests
+	// to the archive are refused 503 rather than served unrecorded.
+	SpoolMaxBytes int64 `yaml:"spool_max_bytes"`
+	// ShipTimeout bounds each write of records to the state store.
+	ShipTimeout time.Duration `yaml:"ship_timeout"`
 }
 
 // OIDC configures sign-in through an OpenID Provider (a SPID broker).
@@ -249,7 +255,7 @@ func Default() Config {
 		MetricsAllow:  []string{"127.0.0.0/8", "::1/128"},
 		ShutdownGrace: 30 * time.Second,
 		Sessions:      Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
-		Audit:         Audit{Retention: 10 * 365 * 24 * time.Hour},
+		Audit:         Audit{Retention: 10 * 365 * 24 * time.Hour, SpoolMaxBytes: 1 << 30, ShipTimeout: 5 * time.Second},
 		AppPasswords:  AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
 		TLS:           TLS{MinVersion: "1.2"},
 		TimeZone:      "Europe/Rome",
@@ -427,6 +433,12 @@ func (c *Config) Finish() error {
 	}
 	if c.Audit.Retention <= 0 {
 		return errors.New("audit.retention must be positive")
+	}
+	if c.Audit.SpoolMaxBytes < 1<<20 {
+		return errors.New("audit.spool_max_bytes must be at least 1048576")
+	}
+	if c.Audit.ShipTimeout <= 0 {
+		return errors.New("audit.ship_timeout must be positive")
 	}
 	known := map[string]bool{"*": true}
 	for _, m := range c.Comuni {

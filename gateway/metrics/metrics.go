@@ -112,3 +112,12 @@ func (m *Metrics) AuthFailure(method string) { m.authFailures.WithLabelValues(me
 
 // Upload tracks a PUT body: +1 when it starts, -1 when it ends.
 func (m *Metrics) Upload(delta int) { m.uploadsInFlight.Add(float64(delta)) }
+
+// AuditBacklog reports, at each scrape, the bytes of audit records waiting
+// in the spool for the state store: above zero for long, the store is not
+// taking them.
+func (m *Metrics) AuditBacklog(backlog func() int64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "faldone_audit_spool_bytes", Help: "Audit records in the spool, not yet in the state store.",
+	}, func() float64 { return float64(backlog()) }))
+}

@@ -27,8 +27,13 @@ func treeDigest(t *testing.T, root string) string {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
-		if rel == "faldone.db" || strings.HasPrefix(rel, "faldone.db-") {
+		// The state store and the access log (its JSON lines and its spool)
+		// record every request, refusals included.
+		if rel == "faldone.db" || strings.HasPrefix(rel, "faldone.db-") || rel == "audit.jsonl" {
 			return nil
+		}
+		if rel == "audit-spool" {
+			return fs.SkipDir
 		}
 		if d.IsDir() {
 			lines = append(lines, "d "+rel)

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -151,63 +150,63 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 
 // The audit log.
 
-const auditColumns = `id, time, request_id, person, credential, client, method, path, destination, comune, status, bytes`
+const auditColumns = `id, key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes`
 
-// AppendAudit adds the records with one COPY, a single statement and so all
-// or nothing, and cheaper than inserts for a batch of any size. The
-// identity column numbers the rows in the order COPY reads them, the order
-// of recs. It ignores their ID fields and changes nothing in recs. Every
-// record must have its Time: a batch with a record that lacks it is refused
-// whole, before anything is written.
+// appendAudit inserts the rows of parallel arrays, in their order, skipping
+// those whose key the log holds: ON CONFLICT DO NOTHING also skips a key
+// repeated within the batch. The identity column numbers the rows as they
+// reach the insert, which is the ORDER BY's order, the order of recs. An
+// empty key is NULL, which never conflicts.
+const appendAudit = `INSERT INTO audit
+	(key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes)
+	SELECT NULLIF(k, ''), t, rq, pe, cr, cl, me, pa, ta, de, co, st, by
+	FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+		$8::text[], $9::text[], $10::text[], $11::text[], $12::integer[], $13::bigint[])
+		WITH ORDINALITY AS r(k, t, rq, pe, cr, cl, me, pa, ta, de, co, st, by, n)
+	ORDER BY n
+	ON CONFLICT (key) DO NOTHING`
+
+// AppendAudit adds the records with one statement, so all or nothing. It
+// ignores their ID fields and changes nothing in recs. Every record must
+// have its Time: a batch with a record that lacks it is refused whole,
+// before anything is written.
 //
-// Text that PostgreSQL cannot hold, NUL or invalid UTF-8, is written with
-// each offending byte replaced by U+FFFD rather than refused: the paths of
-// requests that the gateway refuses as malformed are recorded too, and
-// refusing them would lose the batch, records of other requests included.
-// No such path names a file, so what is lost is only the exact bytes of an
-// invalid request.
+// Text that PostgreSQL cannot hold, NUL or invalid UTF-8, is written as
+// state.ValidText makes it rather than refused: the paths of requests that
+// the gateway refuses as malformed are recorded too, and refusing them
+// would lose the batch, records of other requests included.
 func (s *Store) AppendAudit(ctx context.Context, recs []state.AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	n := len(recs)
+	var (
+		keys, requestIDs, persons, credentials, clients, methods = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		paths, targets, destinations, comuni                     = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		times                                                    = make([]time.Time, n)
+		statuses                                                 = make([]int32, n)
+		sizes                                                    = make([]int64, n)
+	)
 	for i, r := range recs {
 		if r.Time.IsZero() {
-			return fmt.Errorf("postgres: append %d audit records: record %d has no Time", len(recs), i)
+			return fmt.Errorf("postgres: append %d audit records: record %d has no Time", n, i)
 		}
+		r = r.Valid()
+		keys[i], times[i], requestIDs[i], persons[i], credentials[i], clients[i] = r.Key, r.Time, r.RequestID, r.Person, r.Credential, r.Client
+		methods[i], paths[i], targets[i], destinations[i], comuni[i] = r.Method, r.Path, r.Target, r.Destination, r.Comune
+		statuses[i], sizes[i] = int32(r.Status), r.Bytes
 	}
-	columns := []string{
-		"time", "request_id", "person", "credential", "client", "method", "path", "destination", "comune", "status", "bytes",
-	}
-	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"audit"}, columns,
-		pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
-			r := recs[i]
-			return []any{r.Time, text(r.RequestID), text(r.Person), text(r.Credential), text(r.Client),
-				text(r.Method), text(r.Path), text(r.Destination), text(r.Comune), r.Status, r.Bytes}, nil
-		}))
-	if err != nil {
-		return fmt.Errorf("postgres: append %d audit records: %w", len(recs), err)
+	if _, err := s.pool.Exec(ctx, appendAudit, keys, times, requestIDs, persons, credentials, clients, methods,
+		paths, targets, destinations, comuni, statuses, sizes); err != nil {
+		return fmt.Errorf("postgres: append %d audit records: %w", n, err)
 	}
 	return nil
-}
-
-// text returns s as a text column can hold it: with NUL bytes and those of
-// invalid UTF-8 replaced by U+FFFD.
-func text(s string) string {
-	if storable(s) {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r == 0 {
-			return utf8.RuneError
-		}
-		return r
-	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
 }
 
 // Audit calls fn for each record the filter selects, in the order they were
 // appended, and returns fn's first error as it is. PathPrefix is a cleaned
 // namespace path; "/" selects every record, as an empty one does. Filter
-// values go through text, as the records did, so that they select what
+// values go through state.ValidText, as the records did, so that they select what
 // AppendAudit wrote for them.
 //
 // Rows stream from one query on one connection: the server sends them as
@@ -224,9 +223,13 @@ func (s *Store) Audit(ctx context.Context, f state.AuditFilter, fn func(state.Au
 	defer rows.Close()
 	for rows.Next() {
 		var r state.AuditRecord
-		if err := rows.Scan(&r.ID, &r.Time, &r.RequestID, &r.Person, &r.Credential, &r.Client, &r.Method,
-			&r.Path, &r.Destination, &r.Comune, &r.Status, &r.Bytes); err != nil {
+		var key *string
+		if err := rows.Scan(&r.ID, &key, &r.Time, &r.RequestID, &r.Person, &r.Credential, &r.Client, &r.Method,
+			&r.Path, &r.Target, &r.Destination, &r.Comune, &r.Status, &r.Bytes); err != nil {
 			return fmt.Errorf("postgres: audit: %w", err)
+		}
+		if key != nil {
+			r.Key = *key
 		}
 		r.Time = r.Time.UTC()
 		if err := fn(r); err != nil {
@@ -243,12 +246,12 @@ func (s *Store) Audit(ctx context.Context, f state.AuditFilter, fn func(state.Au
 func auditQuery(f state.AuditFilter) (string, []any) {
 	var c conditions
 	if f.Comune != "" {
-		c.add(`comune = ?`, text(f.Comune))
+		c.add(`comune = ?`, state.ValidText(f.Comune))
 	}
 	if f.Person != "" {
-		c.add(`person = ?`, text(f.Person))
+		c.add(`person = ?`, state.ValidText(f.Person))
 	}
-	if p := text(f.PathPrefix); p != "" && p != "/" {
+	if p := state.ValidText(f.PathPrefix); p != "" && p != "/" {
 		lo, hi := below(p)
 		c.add(`(path = ? OR (path > ? AND path < ?))`, p, lo, hi)
 	}

@@ -160,6 +160,13 @@ var migrations = []string{
 		count   bigint NOT NULL,
 		expires timestamptz NOT NULL
 	);`,
+
+	// The audit record's key, which makes a batch shipped twice (after a
+	// failure whose outcome was unknown) count once, and the request target
+	// as the client sent it. Rows from before have no key (NULL, which
+	// never conflicts) and an empty target.
+	`ALTER TABLE audit ADD COLUMN key text COLLATE "C" UNIQUE,
+		ADD COLUMN target text NOT NULL DEFAULT '';`,
 }
 
 // Keys of the transaction-scoped advisory locks the store takes. Advisory

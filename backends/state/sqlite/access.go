@@ -187,13 +187,15 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 
 // The audit log.
 
-const auditColumns = `id, time, request_id, person, credential, client, method, path, destination, comune, status, bytes`
+const auditColumns = `id, key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes`
 
 // AppendAudit adds the records in one transaction, so that a batch costs one
 // commit, and assigns their IDs in the order given; it ignores their ID
-// fields and changes nothing in recs. Every record must have its Time: a
-// batch with a record that lacks it is refused whole, before anything is
-// written.
+// fields and changes nothing in recs. A record whose key the log holds is
+// skipped (an empty key is NULL, which never conflicts). Text is stored as
+// state.ValidText makes it, as PostgreSQL must. Every record must have its
+// Time: a batch with a record that lacks it is refused whole, before
+// anything is written.
 func (s *Store) AppendAudit(ctx context.Context, recs []state.AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
@@ -205,15 +207,17 @@ func (s *Store) AppendAudit(ctx context.Context, recs []state.AuditRecord) error
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit
-			(time, request_id, person, credential, client, method, path, destination, comune, status, bytes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			(key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes)
+			VALUES (NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (key) DO NOTHING`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, r := range recs {
-			if _, err := stmt.ExecContext(ctx, r.Time.UnixNano(), r.RequestID, r.Person, r.Credential,
-				r.Client, r.Method, r.Path, r.Destination, r.Comune, r.Status, r.Bytes); err != nil {
+			r = r.Valid()
+			if _, err := stmt.ExecContext(ctx, r.Key, r.Time.UnixNano(), r.RequestID, r.Person, r.Credential,
+				r.Client, r.Method, r.Path, r.Target, r.Destination, r.Comune, r.Status, r.Bytes); err != nil {
 				return err
 			}
 		}
@@ -245,13 +249,15 @@ func (s *Store) Audit(ctx context.Context, f state.AuditFilter, fn func(state.Au
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			r  state.AuditRecord
-			at int64
+			r   state.AuditRecord
+			at  int64
+			key sql.NullString
 		)
-		if err := rows.Scan(&r.ID, &at, &r.RequestID, &r.Person, &r.Credential, &r.Client, &r.Method,
-			&r.Path, &r.Destination, &r.Comune, &r.Status, &r.Bytes); err != nil {
+		if err := rows.Scan(&r.ID, &key, &at, &r.RequestID, &r.Person, &r.Credential, &r.Client, &r.Method,
+			&r.Path, &r.Target, &r.Destination, &r.Comune, &r.Status, &r.Bytes); err != nil {
 			return fmt.Errorf("sqlite: audit: %w", err)
 		}
+		r.Key = key.String
 		r.Time = utc(at)
 		if err := fn(r); err != nil {
 			return err // the caller's own error, not the store's
@@ -266,13 +272,15 @@ func (s *Store) Audit(ctx context.Context, f state.AuditFilter, fn func(state.Au
 // auditQuery returns the query of Audit(f) and its arguments.
 func auditQuery(f state.AuditFilter) (string, []any) {
 	var c conditions
+	// The values go through state.ValidText, as the records did, so that
+	// they select what AppendAudit wrote for them.
 	if f.Comune != "" {
-		c.add(comuneTerm(f.Person), f.Comune)
+		c.add(comuneTerm(f.Person), state.ValidText(f.Comune))
 	}
 	if f.Person != "" {
-		c.add(`person = ?`, f.Person)
+		c.add(`person = ?`, state.ValidText(f.Person))
 	}
-	if p := f.PathPrefix; p != "" && p != "/" {
+	if p := state.ValidText(f.PathPrefix); p != "" && p != "/" {
 		lo, hi := below(p)
 		c.add(`(path = ? OR (path > ? AND path < ?))`, p, lo, hi)
 	}

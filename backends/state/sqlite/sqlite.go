@@ -150,6 +150,14 @@ var migrations = []string{
 		count   INTEGER NOT NULL,
 		expires INTEGER NOT NULL
 	) STRICT;`,
+
+	// The audit record's key, which makes a batch shipped twice (after a
+	// failure whose outcome was unknown) count once, and the request target
+	// as the client sent it. Rows from before have no key (NULL, which
+	// never conflicts) and an empty target.
+	`ALTER TABLE audit ADD COLUMN key TEXT;
+	ALTER TABLE audit ADD COLUMN target TEXT NOT NULL DEFAULT '';
+	CREATE UNIQUE INDEX audit_key ON audit (key);`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.

@@ -43,6 +43,8 @@ func RunAccess(t *testing.T, open func(t *testing.T) state.AccessStore) {
 		{"AuditWhileWriting", testAuditWhileWriting},
 		{"DeleteAuditBefore", testDeleteAuditBefore},
 		{"ConcurrentAppendAudit", testConcurrentAppendAudit},
+		{"AuditKeyOnce", testAuditKeyOnce},
+		{"AuditValidText", testAuditValidText},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -436,9 +438,9 @@ func audit(t *testing.T, s state.AccessStore, f state.AuditFilter) []state.Audit
 // times being the same instants.
 func sameRecord(a, b state.AuditRecord) bool {
 	a.ID, b.ID = 0, 0
-	return a.Time.Equal(b.Time) && a.RequestID == b.RequestID && a.Person == b.Person &&
+	return a.Time.Equal(b.Time) && a.Key == b.Key && a.RequestID == b.RequestID && a.Person == b.Person &&
 		a.Credential == b.Credential && a.Client == b.Client && a.Method == b.Method &&
-		a.Path == b.Path && a.Destination == b.Destination && a.Comune == b.Comune &&
+		a.Path == b.Path && a.Target == b.Target && a.Destination == b.Destination && a.Comune == b.Comune &&
 		a.Status == b.Status && a.Bytes == b.Bytes
 }
 
@@ -453,8 +455,8 @@ func checkAudit(t *testing.T, s state.AccessStore, f state.AuditFilter, want ...
 func fmtRecords(recs []state.AuditRecord) string {
 	var b strings.Builder
 	for _, r := range recs {
-		fmt.Fprintf(&b, "\t%d %v %+q %+q %+q %+q %s %+q → %+q (%+q) %d %d bytes\n",
-			r.ID, r.Time, r.RequestID, r.Person, r.Credential, r.Client, r.Method, r.Path, r.Destination,
+		fmt.Fprintf(&b, "\t%d %+q %v %+q %+q %+q %+q %s %+q [%+q] → %+q (%+q) %d %d bytes\n",
+			r.ID, r.Key, r.Time, r.RequestID, r.Person, r.Credential, r.Client, r.Method, r.Path, r.Target, r.Destination,
 			r.Comune, r.Status, r.Bytes)
 	}
 	return b.String()
@@ -466,7 +468,8 @@ func testAuditRoundTrip(t *testing.T, open func(*testing.T) state.AccessStore) {
 		Time: n, RequestID: "01JD6Z9Q3W8Y2K7M4N5P6R7S8T", Person: "RSSMRA80A01H501U", Credential: "ap-7f3a",
 		Client: "2001:db8::1", Method: "MOVE", Path: "/guastalla/2019/PC-2019-0042/Relazione tecnica.pdf",
 		Destination: "/guastalla/2019/PC-2019-0042/Relazione tecnica – rev. 2.pdf", Comune: "guastalla",
-		Status: 201,
+		Status: 201, Key: "9f2c4e7a1b3d5f60718293a4b5c6d7e8",
+		Target: "/guastalla/2019/PC-2019-0042/Relazione%20tecnica.pdf?x=%2e%2e",
 	}
 	refused := state.AuditRecord{Time: n, RequestID: "r", Client: "198.51.100.7", Method: "PROPFIND", Path: "/luzzara", Comune: "luzzara", Status: 401}
 	large := newRecord("admin", "/guastalla/archivio.zip", n)
@@ -844,4 +847,42 @@ func cmpRequestID(a, b string) int {
 	fmt.Sscanf(a, "%d-%d-%d", &wa, &ba, &ia)
 	fmt.Sscanf(b, "%d-%d-%d", &wb, &bb, &ib)
 	return cmp.Or(cmp.Compare(ba, bb), cmp.Compare(ia, ib))
+}
+
+// testAuditKeyOnce: a record whose key the log holds is not stored again,
+// whether it comes in a later call (a batch shipped twice) or twice in one;
+// the others of the batch are, in order; records without a key all are.
+func testAuditKeyOnce(t *testing.T, open func(*testing.T) state.AccessStore) {
+	s := open(t)
+	n := now()
+	keyed := func(key, p string, i int) state.AuditRecord {
+		r := newRecord("RSSMRA80A01H501U", p, n.Add(time.Duration(i)*time.Second))
+		r.Key = key
+		return r
+	}
+	a, b, c := keyed("k-a", "/guastalla/a", 0), keyed("k-b", "/guastalla/b", 1), keyed("k-c", "/guastalla/c", 2)
+	plain := newRecord("p", "/luzzara/x", n)
+	appendAudit(t, s, a, b)
+	appendAudit(t, s, a, b, c, plain)  // shipped again, with more after it
+	appendAudit(t, s, c, plain, plain) // plain records are always new
+	d := keyed("k-d", "/guastalla/d", 3)
+	appendAudit(t, s, d, d)
+	checkAudit(t, s, state.AuditFilter{}, a, b, c, plain, plain, plain, d)
+}
+
+// testAuditValidText: invalid UTF-8 and NUL in any text field are stored as
+// state.ValidText makes them, in both stores alike, and a filter with the
+// same bytes selects them.
+func testAuditValidText(t *testing.T, open func(*testing.T) state.AccessStore) {
+	s := open(t)
+	r := newRecord("RSS\xffMRA", "/guastalla/\xc0\xae\xc0\xae/x\x00y", now())
+	r.Target, r.Destination, r.Client, r.Key = "/guastalla/%c0%ae%c0%ae/x%00y", "/guastalla/\xe2\x82", "\x00", "k\xfe"
+	appendAudit(t, s, r)
+	want := r.Valid()
+	if want.Path != "/guastalla/\ufffd\ufffd\ufffd\ufffd/x\ufffdy" || want.Person != "RSS\ufffdMRA" {
+		t.Fatalf("Valid made path %+q, person %+q", want.Path, want.Person)
+	}
+	checkAudit(t, s, state.AuditFilter{}, want)
+	checkAudit(t, s, state.AuditFilter{Person: r.Person, PathPrefix: r.Path}, want)
+	checkAudit(t, s, state.AuditFilter{PathPrefix: "/guastalla/\xc0\xae\xc0\xae"}, want)
 }
