@@ -273,3 +273,14 @@ func (g *Gateway) Status(method, path string, header map[string]string, body str
 	}
 	return resp.StatusCode, string(b), resp.Header
 }
+
+// ConfigFile is the configuration file the gateway was started with, for
+// commands run on the same state; "" for the demo.
+func (g *Gateway) ConfigFile() string {
+	for i, a := range g.args {
+		if a == "--config" && i+1 < len(g.args) {
+			return g.args[i+1]
+		}
+	}
+	return ""
+}
