@@ -121,12 +121,6 @@ func NewPolicy(s Subject) *Policy {
 	return p
 }
 
-// comuneOf returns the Comune of a namespace path ("" for the root).
-func comuneOf(p string) string {
-	c, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-	return c
-}
-
 // within reports whether p is a or below it.
 func within(p, a string) bool {
 	return p == a || strings.HasPrefix(p, a+"/")
@@ -140,7 +134,7 @@ func (p *Policy) Decide(a Action, np string) Verdict {
 		}
 		return Deny
 	}
-	comune := comuneOf(np)
+	comune, _ := SplitComune(np)
 	if p.scope != nil && !p.scope[comune] {
 		return Hide
 	}
