@@ -26,19 +26,23 @@ type accessStore interface {
 
 // rules turns the configuration's access section into roles.
 type rules struct {
-	admins      map[string]bool
-	assign      map[string]map[string]access.Role // person → comune ("*" too) → role
-	groups      []config.GroupRule
-	minWriteACR string
-	comuni      []string
-	store       accessStore
-	now         func() time.Time
-	observe     func(op string, d time.Duration) // may be nil
+	admins  map[string]bool
+	assign  map[string]map[string]access.Role // person → comune ("*" too) → role
+	groups  []config.GroupRule
+	write   access.WriteLevel
+	comuni  []string
+	store   accessStore
+	now     func() time.Time
+	observe func(op string, d time.Duration) // may be nil
 }
 
-func newRules(cfg config.Config, store accessStore) *rules {
+func newRules(cfg config.Config, store accessStore) (*rules, error) {
+	write, err := access.NewWriteLevel(cfg.Access.MinWriteACR)
+	if err != nil {
+		return nil, err
+	}
 	r := &rules{admins: map[string]bool{}, assign: map[string]map[string]access.Role{}, groups: cfg.Access.GroupRules,
-		minWriteACR: cfg.Access.MinWriteACR, store: store, now: time.Now}
+		write: write, store: store, now: time.Now}
 	for _, a := range cfg.Access.Admins {
 		r.admins[normalizePerson(a)] = true
 	}
@@ -53,7 +57,7 @@ func newRules(cfg config.Config, store accessStore) *rules {
 	for _, c := range cfg.Comuni {
 		r.comuni = append(r.comuni, c.ID)
 	}
-	return r
+	return r, nil
 }
 
 // normalizePerson keys a fiscal number as sign-in does; other names (local
@@ -75,7 +79,7 @@ func matchGroup(pattern, group string) bool {
 
 // subject computes the live rights of an identity.
 func (r *rules) subject(ctx context.Context, id auth.Identity) (access.Subject, error) {
-	s := access.Subject{Roles: map[string]access.Role{}, ReadOnly: id.ReadOnly, Comuni: id.Comuni, CanWrite: r.canWrite(id)}
+	s := access.Subject{Roles: map[string]access.Role{}, ReadOnly: id.ReadOnly, Comuni: id.Comuni, CanWrite: r.write.Allows(id)}
 	if id.Name == "" {
 		return s, nil
 	}
@@ -118,22 +122,6 @@ func (r *rules) subject(ctx context.Context, id auth.Identity) (access.Subject, 
 		s.Grants = append(s.Grants, access.Grant{Path: g.Path, Write: g.Write})
 	}
 	return s, nil
-}
-
-// canWrite applies the minimum level of assurance for writing to
-// identities that carry one (sessions, Bearer tokens). App passwords and
-// local accounts carry none: a read-write app password can only be made
-// from a session at that level.
-func (r *rules) canWrite(id auth.Identity) bool {
-	if r.minWriteACR == "" || id.ACR == "" {
-		return r.minWriteACR == "" || (id.Method != "session" && id.Method != "bearer")
-	}
-	return acrRank(id.ACR) >= acrRank(r.minWriteACR)
-}
-
-// acrRank orders SPID levels; unknown values rank lowest.
-func acrRank(acr string) int {
-	return slices.Index([]string{oidc.SpidL1, oidc.SpidL2, oidc.SpidL3}, acr)
 }
 
 // policy is the dav handler's authorization: the live rights of the

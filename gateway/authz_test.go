@@ -60,7 +60,10 @@ func TestRules(t *testing.T) {
 			{Person: "TCNATV80A01H223A", Path: "/luzzara/2019/PC-9", Expires: now.Add(-time.Hour)},
 		},
 	}
-	r := newRules(cfg, store)
+	r, err := newRules(cfg, store)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		id   auth.Identity

@@ -201,19 +201,20 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		}
 	}
 	s.usage = newUsage(ns, quotas, cfg.WebDAV.UsageInterval, log)
-	rl := newRules(cfg, s.store)
+	rl, err := newRules(cfg, s.store)
+	if err != nil {
+		return err
+	}
 	rl.observe = s.metrics.Store
 	wc := web.Config{
 		Sessions: authn.Sessions, Apps: s.apps, RP: rp, People: s.store,
-		CanWrite: func(acr string) bool {
-			return rl.canWrite(auth.Identity{Method: "session", ACR: acr})
-		},
-		Grants:  s.store,
-		Locks:   s.store,
-		Manages: rl.manages,
-		FS:      ns,
+		WriteLevel: rl.write,
+		Grants:     s.store,
+		Locks:      s.store,
+		Manages:    rl.manages,
+		FS:         ns,
 		Policy: func(ctx context.Context, sess state.Session) (web.Decider, error) {
-			subj, err := rl.subject(ctx, auth.Identity{Name: sess.Person, Method: "session", ACR: sess.ACR})
+			subj, err := rl.subject(ctx, auth.SessionIdentity(sess))
 			if err != nil {
 				return nil, err
 			}
