@@ -201,24 +201,26 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		}
 	}
 	s.usage = newUsage(ns, quotas, cfg.WebDAV.UsageInterval, log)
-	rl, err := newRules(cfg, s.store)
+	write, err := access.NewWriteLevel(cfg.Access.MinWriteACR)
 	if err != nil {
 		return err
 	}
-	rl.observe = s.metrics.Store
+	ac := accessConfig(cfg, write)
+	ac.Observe = s.metrics.Store
+	rl := access.NewRules(ac, s.store)
 	wc := web.Config{
 		Sessions: authn.Sessions, Apps: s.apps, RP: rp, People: s.store,
-		WriteLevel: rl.write,
+		WriteLevel: write,
 		Grants:     s.store,
 		Locks:      s.store,
-		Manages:    rl.manages,
+		Manages:    rl.Manages,
 		FS:         ns,
 		Policy: func(ctx context.Context, sess state.Session) (web.Decider, error) {
-			subj, err := rl.subject(ctx, auth.SessionIdentity(sess))
+			pol, err := rl.Policy(ctx, auth.SessionIdentity(sess))
 			if err != nil {
-				return nil, err
+				return nil, err // not a nil *access.Policy in a non-nil Decider
 			}
-			return access.NewPolicy(subj), nil
+			return pol, nil
 		},
 		Audit: func(r *http.Request, person, method, p string, status int) {
 			comune := s.audit.comuneOf(p)
@@ -236,7 +238,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		id, _ := auth.FromContext(r.Context())
 		return id.Name
 	}
-	d := dav.New(ns, s.store, log, principal, rl.policy, dav.Options{
+	d := dav.New(ns, s.store, log, principal, davPolicy(rl), dav.Options{
 		PublicHosts:        cfg.PublicHosts,
 		AllowInfiniteDepth: cfg.WebDAV.AllowInfiniteDepth,
 		MaxXMLBody:         cfg.WebDAV.MaxXMLBody,
