@@ -145,7 +145,7 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Id
 	if a.Sessions != nil {
 		sess, err := a.Sessions.Load(r)
 		if err == nil {
-			return Identity{Name: sess.Person, Display: sess.Display, Method: "session", Credential: "session", ACR: sess.ACR}, nil
+			return SessionIdentity(sess), nil
 		}
 		if !errors.Is(err, ErrNoSession) {
 			return Identity{}, err

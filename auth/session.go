@@ -100,6 +100,13 @@ var ErrNoSession = errors.New("no session")
 // ended (idle, past its limit, or replaced); it is an ErrNoSession too.
 var ErrSessionExpired = fmt.Errorf("%w: the session has ended", ErrNoSession)
 
+// SessionIdentity is the identity a session's requests carry, for the
+// pages as for WebDAV: the level of assurance of its sign-in travels with
+// it, so that the rules bound to that level see it.
+func SessionIdentity(s state.Session) Identity {
+	return Identity{Name: s.Person, Display: s.Display, Method: "session", Credential: "session", ACR: s.ACR}
+}
+
 // Load returns the request's session, enforcing the idle and absolute limits.
 func (s *Sessions) Load(r *http.Request) (state.Session, error) {
 	c, err := r.Cookie(SessionCookie)

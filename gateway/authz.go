@@ -1,170 +1,44 @@
 package gateway
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"net/http"
-	"path"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/access"
-	"github.com/bassareggiana/faldone/auth/oidc"
-	"github.com/bassareggiana/faldone/backends/state"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
 )
 
-// accessStore is what authorization reads on every request.
-type accessStore interface {
-	Person(ctx context.Context, key string) (state.Person, error)
-	Grants(ctx context.Context, f state.GrantFilter) ([]state.Grant, error)
-}
-
-// rules turns the configuration's access section into roles.
-type rules struct {
-	admins      map[string]bool
-	assign      map[string]map[string]access.Role // person → comune ("*" too) → role
-	groups      []config.GroupRule
-	minWriteACR string
-	comuni      []string
-	store       accessStore
-	now         func() time.Time
-	observe     func(op string, d time.Duration) // may be nil
-}
-
-func newRules(cfg config.Config, store accessStore) *rules {
-	r := &rules{admins: map[string]bool{}, assign: map[string]map[string]access.Role{}, groups: cfg.Access.GroupRules,
-		minWriteACR: cfg.Access.MinWriteACR, store: store, now: time.Now}
-	for _, a := range cfg.Access.Admins {
-		r.admins[normalizePerson(a)] = true
-	}
+// accessConfig reads the configuration's access section for
+// access.NewRules. The configuration was validated: every role parses.
+func accessConfig(cfg config.Config, write access.WriteLevel) access.Config {
+	c := access.Config{Admins: cfg.Access.Admins, Write: write}
 	for _, a := range cfg.Access.Assignments {
 		role, _ := access.ParseRole(a.Role)
-		p := normalizePerson(a.Person)
-		if r.assign[p] == nil {
-			r.assign[p] = map[string]access.Role{}
-		}
-		r.assign[p][a.Comune] = max(r.assign[p][a.Comune], role)
+		c.Assignments = append(c.Assignments, access.Assignment{Person: a.Person, Comune: a.Comune, Role: role})
 	}
-	for _, c := range cfg.Comuni {
-		r.comuni = append(r.comuni, c.ID)
-	}
-	return r
-}
-
-// normalizePerson keys a fiscal number as sign-in does; other names (local
-// accounts) stay as written.
-func normalizePerson(s string) string {
-	if n, err := oidc.NormalizeFiscalNumber(s); err == nil {
-		return n
-	}
-	return s
-}
-
-// matchGroup matches a group name against a pattern where "*" stands for
-// any run of characters.
-func matchGroup(pattern, group string) bool {
-	// path.Match treats "/" specially; group names may hold one.
-	ok, err := path.Match(strings.ReplaceAll(pattern, "/", "\x00"), strings.ReplaceAll(group, "/", "\x00"))
-	return err == nil && ok
-}
-
-// subject computes the live rights of an identity.
-func (r *rules) subject(ctx context.Context, id auth.Identity) (access.Subject, error) {
-	s := access.Subject{Roles: map[string]access.Role{}, ReadOnly: id.ReadOnly, Comuni: id.Comuni, CanWrite: r.canWrite(id)}
-	if id.Name == "" {
-		return s, nil
-	}
-	if r.observe != nil {
-		defer func(start time.Time) { r.observe("authorize", time.Since(start)) }(time.Now())
-	}
-	p, err := r.store.Person(ctx, id.Name)
-	if err != nil && !errors.Is(err, state.ErrNotFound) {
-		return s, fmt.Errorf("person: %w", err)
-	}
-	s.Admin = r.admins[id.Name]
-	grant := func(comune string, role access.Role) {
-		if comune == "*" {
-			for _, c := range r.comuni {
-				s.Roles[c] = max(s.Roles[c], role)
-			}
-			return
-		}
-		s.Roles[comune] = max(s.Roles[comune], role)
-	}
-	for comune, role := range r.assign[id.Name] {
-		grant(comune, role)
-	}
-	for _, g := range r.groups {
-		if !slices.ContainsFunc(p.Groups, func(x string) bool { return matchGroup(g.Group, x) }) {
-			continue
-		}
-		if g.Admin {
-			s.Admin = true
-			continue
-		}
+	for _, g := range cfg.Access.GroupRules {
 		role, _ := access.ParseRole(g.Role)
-		grant(g.Comune, role)
+		c.GroupRules = append(c.GroupRules, access.GroupRule{Group: g.Group, Comune: g.Comune, Role: role, Admin: g.Admin})
 	}
-	gs, err := r.store.Grants(ctx, state.GrantFilter{Person: id.Name, Live: true, Now: r.now()})
-	if err != nil {
-		return s, fmt.Errorf("grants: %w", err)
+	for _, m := range cfg.Comuni {
+		c.Comuni = append(c.Comuni, m.ID)
 	}
-	for _, g := range gs {
-		s.Grants = append(s.Grants, access.Grant{Path: g.Path, Write: g.Write})
-	}
-	return s, nil
+	return c
 }
 
-// canWrite applies the minimum level of assurance for writing to
-// identities that carry one (sessions, Bearer tokens). App passwords and
-// local accounts carry none: a read-write app password can only be made
-// from a session at that level.
-func (r *rules) canWrite(id auth.Identity) bool {
-	if r.minWriteACR == "" || id.ACR == "" {
-		return r.minWriteACR == "" || (id.Method != "session" && id.Method != "bearer")
-	}
-	return acrRank(id.ACR) >= acrRank(r.minWriteACR)
-}
-
-// acrRank orders SPID levels; unknown values rank lowest.
-func acrRank(acr string) int {
-	return slices.Index([]string{oidc.SpidL1, oidc.SpidL2, oidc.SpidL3}, acr)
-}
-
-// policy is the dav handler's authorization: the live rights of the
-// request's identity.
-func (r *rules) policy(req *http.Request) (dav.Policy, error) {
-	id, ok := auth.FromContext(req.Context())
-	if !ok {
-		return access.NewPolicy(access.Subject{}), nil
-	}
-	s, err := r.subject(req.Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	return access.NewPolicy(s), nil
-}
-
-// manages lists the Comuni where person manages grants: all for an
-// administrator, those where they are a manager otherwise.
-func (r *rules) manages(ctx context.Context, person string) ([]string, error) {
-	s, err := r.subject(ctx, auth.Identity{Name: person, Method: "local"})
-	if err != nil {
-		return nil, err
-	}
-	if s.Admin {
-		return r.comuni, nil
-	}
-	var out []string
-	for _, c := range r.comuni {
-		if s.Roles[c] >= access.Manager {
-			out = append(out, c)
+// davPolicy is the WebDAV handler's authorization: the live rights of the
+// request's identity; a request without one has none.
+func davPolicy(rl *access.Rules) func(*http.Request) (dav.Policy, error) {
+	return func(r *http.Request) (dav.Policy, error) {
+		id, ok := auth.FromContext(r.Context())
+		if !ok {
+			return access.NewPolicy(access.Subject{}), nil
 		}
+		pol, err := rl.Policy(r.Context(), id)
+		if err != nil {
+			return nil, err // not a nil *access.Policy in a non-nil dav.Policy
+		}
+		return pol, nil
 	}
-	return out, nil
 }

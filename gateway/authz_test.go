@@ -35,9 +35,10 @@ func (f fakeAccess) Grants(_ context.Context, gf state.GrantFilter) ([]state.Gra
 	return out, nil
 }
 
-// TestRules: roles from assignments and provider groups, grants, and the
-// level of assurance needed to write.
-func TestRules(t *testing.T) {
+// TestAccessConfig: the configuration's access section reaches the rules
+// (auth/access tests the rules themselves): roles from assignments and
+// provider groups, grants, and the level of assurance needed to write.
+func TestAccessConfig(t *testing.T) {
 	cfg := config.Default()
 	cfg.Comuni = []config.Comune{{ID: "guastalla"}, {ID: "luzzara"}}
 	cfg.Access = config.Access{
@@ -60,7 +61,11 @@ func TestRules(t *testing.T) {
 			{Person: "TCNATV80A01H223A", Path: "/luzzara/2019/PC-9", Expires: now.Add(-time.Hour)},
 		},
 	}
-	r := newRules(cfg, store)
+	write, err := access.NewWriteLevel(cfg.Access.MinWriteACR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := access.NewRules(accessConfig(cfg, write), store)
 	tests := []struct {
 		name string
 		id   auth.Identity
@@ -82,7 +87,7 @@ func TestRules(t *testing.T) {
 		{"Bearer token at level 3 writes", auth.Identity{Name: "BNCLRA85M41E253K", Method: "bearer", ACR: oidc.SpidL3}, access.Write, "/guastalla/x", access.Allow},
 	}
 	for _, tt := range tests {
-		s, err := r.subject(context.Background(), tt.id)
+		s, err := r.Subject(context.Background(), tt.id)
 		if err != nil {
 			t.Fatal(err)
 		}

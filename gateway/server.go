@@ -214,23 +214,26 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		}
 	}
 	s.usage = newUsage(ns, quotas, cfg.WebDAV.UsageInterval, log)
-	rl := newRules(cfg, s.store)
-	rl.observe = s.metrics.Store
+	write, err := access.NewWriteLevel(cfg.Access.MinWriteACR)
+	if err != nil {
+		return err
+	}
+	ac := accessConfig(cfg, write)
+	ac.Observe = s.metrics.Store
+	rl := access.NewRules(ac, s.store)
 	wc := web.Config{
 		Sessions: authn.Sessions, Apps: s.apps, RP: rp, People: s.store,
-		CanWrite: func(acr string) bool {
-			return rl.canWrite(auth.Identity{Method: "session", ACR: acr})
-		},
-		Grants:  s.store,
-		Locks:   s.store,
-		Manages: rl.manages,
-		FS:      ns,
+		WriteLevel: write,
+		Grants:     s.store,
+		Locks:      s.store,
+		Manages:    rl.Manages,
+		FS:         ns,
 		Policy: func(ctx context.Context, sess state.Session) (web.Decider, error) {
-			subj, err := rl.subject(ctx, auth.Identity{Name: sess.Person, Method: "session", ACR: sess.ACR})
+			pol, err := rl.Policy(ctx, auth.SessionIdentity(sess))
 			if err != nil {
-				return nil, err
+				return nil, err // not a nil *access.Policy in a non-nil Decider
 			}
-			return access.NewPolicy(subj), nil
+			return pol, nil
 		},
 		Audit: func(r *http.Request, person, method, p string, status int) {
 			if err := s.audit.Record(state.AuditRecord{Time: time.Now().UTC(), RequestID: requestID(r), Person: person, Credential: "session",
@@ -249,7 +252,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		id, _ := auth.FromContext(r.Context())
 		return id.Name
 	}
-	d := dav.New(ns, s.store, log, principal, rl.policy, dav.Options{
+	d := dav.New(ns, s.store, log, principal, davPolicy(rl), dav.Options{
 		PublicHosts:        cfg.PublicHosts,
 		AllowInfiniteDepth: cfg.WebDAV.AllowInfiniteDepth,
 		MaxXMLBody:         cfg.WebDAV.MaxXMLBody,

@@ -3,10 +3,10 @@ package gateway
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
 )
 
@@ -28,14 +28,9 @@ func newUsage(fs backends.Backend, quotas map[string]int64, interval time.Durati
 	return &usage{fs: fs, quotas: quotas, interval: interval, log: log, used: map[string]int64{}}
 }
 
-func comuneOfPath(p string) string {
-	c, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-	return c
-}
-
 // Quota implements dav.Quota.
 func (u *usage) Quota(p string) (used, available int64, ok bool) {
-	c := comuneOfPath(p)
+	c, _ := access.SplitComune(p)
 	q, has := u.quotas[c]
 	if !has {
 		return 0, 0, false
@@ -48,7 +43,7 @@ func (u *usage) Quota(p string) (used, available int64, ok bool) {
 
 // Add implements dav.Quota.
 func (u *usage) Add(p string, delta int64) {
-	c := comuneOfPath(p)
+	c, _ := access.SplitComune(p)
 	u.mu.Lock()
 	if n, ok := u.used[c]; ok {
 		u.used[c] = max(n+delta, 0)

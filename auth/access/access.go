@@ -1,8 +1,12 @@
-// Package access decides what a person may do where: one function,
-// Policy.Decide, answers for every request and for every entry a listing
-// would reveal. A Policy is computed once per request from the person's
-// live roles and grants, so that deciding for thousands of entries costs
-// no storage or database call.
+// Package access holds every authorization rule. One function,
+// Policy.Decide, answers what a person may do where, for every request and
+// for every entry a listing would reveal, and reads nothing but the
+// Subject it was given. A Policy is computed once per request from the
+// person's live roles and grants (Rules, in rules.go, reads them from the
+// configuration and the state store), so that deciding for thousands of
+// entries costs no storage or database call. WriteLevel (level.go) is the
+// minimum level of assurance for writing, and SplitComune (comune.go) the
+// one reading of which Comune a path is in.
 package access
 
 import (
@@ -121,12 +125,6 @@ func NewPolicy(s Subject) *Policy {
 	return p
 }
 
-// comuneOf returns the Comune of a namespace path ("" for the root).
-func comuneOf(p string) string {
-	c, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-	return c
-}
-
 // within reports whether p is a or below it.
 func within(p, a string) bool {
 	return p == a || strings.HasPrefix(p, a+"/")
@@ -140,7 +138,7 @@ func (p *Policy) Decide(a Action, np string) Verdict {
 		}
 		return Deny
 	}
-	comune := comuneOf(np)
+	comune, _ := SplitComune(np)
 	if p.scope != nil && !p.scope[comune] {
 		return Hide
 	}

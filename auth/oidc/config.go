@@ -31,6 +31,10 @@ const (
 	SpidL3 = "https://www.spid.gov.it/SpidL3"
 )
 
+// SpidLevels returns SPID's levels of assurance, lowest first: the order
+// in which sign-ins (MinACR) and writes (auth/access.WriteLevel) rank them.
+func SpidLevels() []string { return []string{SpidL1, SpidL2, SpidL3} }
+
 // ClaimNames says where the person's attributes are in the tokens: brokers
 // rename them. Empty fields take the defaults in the comments.
 type ClaimNames struct {
@@ -146,7 +150,7 @@ func (c Config) normalized() (Config, error) {
 		c.Scopes = append([]string{"openid"}, c.Scopes...)
 	}
 	if len(c.ACRLevels) == 0 {
-		c.ACRLevels = []string{SpidL1, SpidL2, SpidL3}
+		c.ACRLevels = SpidLevels()
 	}
 	if c.MinACR != "" {
 		if !slices.Contains(c.ACRLevels, c.MinACR) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/gateway/dav"
 )
@@ -39,7 +40,7 @@ func Path(raw string, may func(comune string) bool) (p, comune string, err error
 	if err != nil {
 		return "", "", fmt.Errorf("%q: %w", raw, ErrBadPath)
 	}
-	comune, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	comune, rest := access.SplitComune(p)
 	if rest == "" || !may(comune) {
 		return "", "", fmt.Errorf("%q: %w", raw, ErrBadPath)
 	}

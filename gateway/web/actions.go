@@ -21,7 +21,7 @@ import (
 
 // drive runs one WebDAV request as the session's person and returns its status.
 func (h *Handler) drive(ctx context.Context, r *http.Request, sess state.Session, method, p string, header http.Header, body io.Reader) int {
-	req, err := http.NewRequestWithContext(auth.WithIdentity(ctx, auth.Identity{Name: sess.Person, Display: sess.Display, Method: "session", Credential: "session", ACR: sess.ACR}),
+	req, err := http.NewRequestWithContext(auth.WithIdentity(ctx, auth.SessionIdentity(sess)),
 		method, escapedPath(p), body)
 	if err != nil {
 		return http.StatusBadRequest

@@ -223,7 +223,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		pg.ZipHref = "/_/zip" + escapedPath(p)
 		pg.Crumbs = crumbs(p)
 	}
-	if c, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/"); rest != "" && h.cfg.Manages != nil {
+	if c, rest := access.SplitComune(p); rest != "" && h.cfg.Manages != nil {
 		manages, err := h.cfg.Manages(r.Context(), sess.Person)
 		if err != nil {
 			h.unavailable(w, "roles", err)

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/auth"
+	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
@@ -65,9 +66,10 @@ type Config struct {
 		UpsertPerson(ctx context.Context, p state.Person) error
 		Person(ctx context.Context, key string) (state.Person, error)
 	}
-	// CanWrite reports whether a session signed in at a level of assurance
-	// (empty: unknown) may write, and so make read-write app passwords.
-	CanWrite func(acr string) bool
+	// WriteLevel is access.min_write_acr: a session it does not let write
+	// may not make read-write app passwords either. The zero value sets no
+	// minimum.
+	WriteLevel access.WriteLevel
 	// Grants keeps the accesso agli atti grants.
 	Grants interface {
 		CreateGrant(ctx context.Context, g state.Grant) error
@@ -553,10 +555,10 @@ func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	write := r.PostFormValue("permessi") == "scrittura"
-	// The session's own rule decides: a level below access.min_write_acr,
-	// or none known (a local account's session), may not write, and so may
+	// The session's own rule decides: a session that may not write (a level
+	// below access.min_write_acr, or none known, as a local account's) may
 	// not make a password that writes.
-	if write && h.cfg.CanWrite != nil && !h.cfg.CanWrite(sess.ACR) {
+	if write && !h.cfg.WriteLevel.Allows(auth.SessionIdentity(sess)) {
 		h.message(w, http.StatusForbidden, "Livello di sicurezza insufficiente", "Per creare una password che possa scrivere serve un accesso SPID di livello più alto.")
 		return
 	}
