@@ -3,7 +3,8 @@ package gateway
 import (
 	"net/http"
 	"net/url"
-	"strings"
+
+	"github.com/bassareggiana/faldone/auth/access"
 )
 
 // comunes files audit records under a Comune: the first name of a path is
@@ -21,7 +22,7 @@ func newComunes(ids []string) comunes {
 // comuneOf returns the Comune of a namespace path, or "" for a path
 // outside every Comune (the root, or a name a client probed).
 func (a comunes) comuneOf(p string) string {
-	c, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	c, _ := access.SplitComune(p)
 	if !a[c] {
 		return ""
 	}
