@@ -50,7 +50,7 @@ type Store interface {
 // commands that manage accounts, grants, locks and the audit log.
 func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
 	if cfg.StateURL != "" {
-		st, err := postgres.Open(ctx, cfg.StateURL)
+		st, err := postgres.Open(ctx, cfg.StateURL, postgres.Options{QueryTimeout: cfg.StateTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("state store: %w", err)
 		}

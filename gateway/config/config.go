@@ -37,6 +37,9 @@ type Config struct {
 	// StateURL names the shared state store of several replicas,
 	// postgres://…; empty: the embedded SQLite in the data directory.
 	StateURL string `yaml:"state_url"`
+	// StateTimeout bounds each query to the shared state store: a database
+	// that does not answer makes requests 503 after it, not hang.
+	StateTimeout time.Duration `yaml:"state_timeout"`
 	// SecretFile holds the server's key for app-password hashes: 32 random
 	// bytes, made on first start. Replicas must share it.
 	SecretFile   string       `yaml:"secret_file"`
@@ -254,6 +257,7 @@ func Default() Config {
 		S3:            S3{RequestTimeout: 30 * time.Second, StallTimeout: 30 * time.Second},
 		MetricsAllow:  []string{"127.0.0.0/8", "::1/128"},
 		ShutdownGrace: 30 * time.Second,
+		StateTimeout:  10 * time.Second,
 		Sessions:      Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
 		Audit:         Audit{Retention: 10 * 365 * 24 * time.Hour, SpoolMaxBytes: 1 << 30, ShipTimeout: 5 * time.Second},
 		AppPasswords:  AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
@@ -398,6 +402,9 @@ func (c *Config) Finish() error {
 		if (o.ClientSecret == "") == (o.PrivateKeyFile == "") {
 			return errors.New("oidc: set exactly one of client_secret and private_key_file")
 		}
+	}
+	if c.StateTimeout <= 0 {
+		return errors.New("state_timeout must be positive")
 	}
 	if c.ShutdownGrace <= 0 || c.WebDAV.StaleUploadAge <= 0 {
 		return errors.New("shutdown_grace and webdav.stale_upload_age must be positive")

@@ -339,3 +339,47 @@ func TestS3MissingBucketServesTheOthers(t *testing.T) {
 		t.Error("no log line says the Comune is back")
 	}
 }
+
+// TestStateStoreHangs: with PostgreSQL not answering at all (its
+// connections open, nothing coming back, as a frozen server or a network
+// that drops packets), requests are answered 503 within state_timeout and a
+// margin, instead of hanging; once it answers again, they succeed.
+func TestStateStoreHangs(t *testing.T) {
+	const timeout = 2 * time.Second
+	const margin = 1500 * time.Millisecond
+	gate, stateURL := gatedPostgres(t)
+	g := harness.StartServe(t, stateURL+fmt.Sprintf("state_timeout: %v\n", timeout))
+	mustStatus(t, g, "PUT", "/guastalla/a.pdf", nil, "contenuto", http.StatusCreated)
+	gate.freeze()
+	for _, rq := range []struct {
+		method, path string
+		headers      map[string]string
+		body         string
+	}{
+		{"GET", "/guastalla/a.pdf", nil, ""},
+		{"PROPFIND", "/guastalla/", map[string]string{"Depth": "1"}, ""},
+		{"PUT", "/guastalla/b.pdf", nil, "nuovo"},
+	} {
+		var code int
+		var h http.Header
+		d := timed(func() { code, _, h = g.Status(rq.method, rq.path, rq.headers, rq.body) })
+		if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+			t.Errorf("%s %s with PostgreSQL not answering: %d, Retry-After %q; want 503 with Retry-After", rq.method, rq.path, code, h.Get("Retry-After"))
+		}
+		if d > timeout+margin {
+			t.Errorf("%s %s with PostgreSQL not answering: answered after %v, want within %v", rq.method, rq.path, d, timeout+margin)
+		}
+	}
+	gate.thaw()
+	start := time.Now()
+	for {
+		code, _, _ := g.Status("GET", "/guastalla/a.pdf", nil, "")
+		if code == http.StatusOK {
+			break
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("GET %v after PostgreSQL answers again: %d", time.Since(start), code)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -91,6 +91,9 @@ type tcpGate struct {
 	mu     sync.Mutex
 	open   bool
 	conns  []net.Conn
+	// frozen holds every byte, both ways, and new connections, until
+	// thawed: a server that does not answer, with its connections open.
+	frozen chan struct{} // nil: not frozen; closed by thaw
 }
 
 func newTCPGate(t *testing.T, target string) *tcpGate {
@@ -99,13 +102,14 @@ func newTCPGate(t *testing.T, target string) *tcpGate {
 		t.Fatal(err)
 	}
 	g := &tcpGate{ln: ln, target: target, open: true}
-	t.Cleanup(func() { ln.Close(); g.set(false) })
+	t.Cleanup(func() { ln.Close(); g.thaw(); g.set(false) })
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			g.wait()
 			g.mu.Lock()
 			if !g.open {
 				g.mu.Unlock()
@@ -120,11 +124,56 @@ func newTCPGate(t *testing.T, target string) *tcpGate {
 			}
 			g.conns = append(g.conns, c, up)
 			g.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
+			go func() { g.copy(up, c); up.Close() }()
+			go func() { g.copy(c, up); c.Close() }()
 		}
 	}()
 	return g
+}
+
+// copy is io.Copy that holds each piece while the gate is frozen.
+func (g *tcpGate) copy(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			g.wait()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// wait returns once the gate is not frozen.
+func (g *tcpGate) wait() {
+	g.mu.Lock()
+	f := g.frozen
+	g.mu.Unlock()
+	if f != nil {
+		<-f
+	}
+}
+
+// freeze holds all traffic until thaw.
+func (g *tcpGate) freeze() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.frozen == nil {
+		g.frozen = make(chan struct{})
+	}
+}
+
+func (g *tcpGate) thaw() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.frozen != nil {
+		close(g.frozen)
+		g.frozen = nil
+	}
 }
 
 func (g *tcpGate) set(open bool) {

@@ -108,7 +108,7 @@ func TestTwoReplicas(t *testing.T) {
 		t.Fatalf("create an app password through A: %d\n%.400s", code, body)
 	}
 	secret := m[1]
-	st, err := postgres.Open(context.Background(), dsn)
+	st, err := postgres.Open(context.Background(), dsn, postgres.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -177,7 +177,7 @@ access:
 	if out, err := faldone(t, pw(colleague)+"\n", "user", "add", colleague, "--config", filepath.Join(a.DataDir, "faldone.yaml")); err != nil {
 		t.Fatalf("user add: %v\n%s", err, out)
 	}
-	st, err := postgres.Open(context.Background(), dsn)
+	st, err := postgres.Open(context.Background(), dsn, postgres.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -216,7 +216,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []state.AuditRecord) error
 // Audit returns.
 func (s *Store) Audit(ctx context.Context, f state.AuditFilter, fn func(state.AuditRecord) error) error {
 	q, args := auditQuery(f)
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := s.pool.Stream(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("postgres: audit: %w", err)
 	}

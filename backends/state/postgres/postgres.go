@@ -201,11 +201,22 @@ var (
 	_ state.AccessStore  = (*Store)(nil)
 )
 
+// Options tune a Store; zero values take the defaults.
+type Options struct {
+	// QueryTimeout bounds each query and transaction (default 10 s): past
+	// it the store is unavailable for that call. The audit export's
+	// stream is not bounded.
+	QueryTimeout time.Duration
+}
+
 // Open connects to the database that dsn names (a URL or keyword/value
 // connection string, as pgx takes it, with pgxpool's pool_* settings) and
 // brings its schema up to date. The tables live in the first schema of the
 // search path, so a search_path setting in dsn picks the schema.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
+	if opt.QueryTimeout <= 0 {
+		opt.QueryTimeout = 10 * time.Second
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err) // pgx's message hides the password
@@ -224,7 +235,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", db, err)
 	}
-	return &Store{pool: guardedPool{pool}}, nil
+	return &Store{pool: guardedPool{pool, opt.QueryTimeout}}, nil
 }
 
 // checkEncoding refuses a database whose encoding is not UTF-8: in another
@@ -250,8 +261,11 @@ func checkEncoding(ctx context.Context, pool *pgxpool.Pool) error {
 // migration. PostgreSQL runs DDL transactionally, so a failed migration
 // leaves the schema as it was. A database newer than this program is
 // refused rather than used with a schema the program does not know.
+//
+// Not bounded by the query timeout: a migration of a large table may take
+// as long as it takes.
 func migrate(ctx context.Context, pool *pgxpool.Pool, migrations []string) error {
-	err := readCommitted(ctx, pool, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLockKey); err != nil {
 			return err
 		}
@@ -288,25 +302,21 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, migrations []string) error
 	return nil
 }
 
-// readCommitted runs fn in a READ COMMITTED transaction on pool and commits
-// it unless fn fails. The level is set rather than left to the server's
-// default_transaction_isolation, because the store's transactions that
-// wait on an advisory lock rely on each later statement taking a fresh
-// snapshot, one that sees what the previous holder committed; a
-// REPEATABLE READ snapshot would be taken before the wait.
-func readCommitted(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return unavailable(pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn))
-}
-
 // write runs fn in a transaction and commits it unless fn fails. A
 // transaction that PostgreSQL aborts to break a deadlock runs again, up to
 // deadlockRetries times: two PROPPATCHes setting the same names of one
 // resource in different orders, or two COPYs into overlapping trees, can
 // each wait for a row the other holds, and neither is the client's fault.
 // fn must therefore leave nothing behind but through tx.
+//
+// The transaction is READ COMMITTED, set rather than left to the server's
+// default_transaction_isolation, because the store's transactions that
+// wait on an advisory lock rely on each later statement taking a fresh
+// snapshot, one that sees what the previous holder committed; a
+// REPEATABLE READ snapshot would be taken before the wait.
 func (s *Store) write(ctx context.Context, fn func(pgx.Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := readCommitted(ctx, s.pool.Pool, fn)
+		err := s.pool.inTx(ctx, fn)
 		var pgErr *pgconn.PgError
 		if attempt < deadlockRetries && errors.As(err, &pgErr) && pgErr.Code == "40P01" { // deadlock_detected
 			continue

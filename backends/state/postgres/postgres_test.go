@@ -114,7 +114,7 @@ func (d testDB) openClosed(t *testing.T) *Store {
 
 func openDSN(t *testing.T, dsn string) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), dsn)
+	s, err := Open(t.Context(), dsn, Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -301,7 +301,7 @@ func TestConcurrentMigrations(t *testing.T) {
 		for i := range stores {
 			wg.Go(func() {
 				<-start
-				s, err := Open(t.Context(), dsn)
+				s, err := Open(t.Context(), dsn, Options{})
 				if err != nil {
 					t.Errorf("round %d: Open #%d: %v", round, i, err)
 					return
@@ -381,7 +381,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if s, err := Open(t.Context(), dsn); err == nil {
+	if s, err := Open(t.Context(), dsn, Options{}); err == nil {
 		s.Close()
 		t.Fatal("Open of a database from a newer release succeeded")
 	}
@@ -393,7 +393,7 @@ func TestOpenUnreachable(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	s, err := Open(ctx, "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5")
+	s, err := Open(ctx, "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5", Options{})
 	if err == nil {
 		s.Close()
 		t.Fatal("Open of a server that is not there succeeded")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -14,44 +15,95 @@ import (
 	"github.com/bassareggiana/faldone/backends/state"
 )
 
-// guardedPool is the pool through which every query of the store goes: it marks
-// the errors that mean the database cannot be reached with
+// guardedPool is the pool through which every query of the store goes. It
+// marks the errors that mean the database cannot be reached with
 // state.ErrUnavailable, in one place, so that the gateway answers them 503
-// rather than 500 whichever query met them.
+// rather than 500 whichever query met them; and it bounds each query by
+// timeout, so that a database that does not answer (a frozen server, a
+// network that drops packets) is unavailable after it, not a request that
+// hangs. Stream, for the audit export, is the one query without a bound.
 type guardedPool struct {
 	*pgxpool.Pool
+	timeout time.Duration
+}
+
+// bound returns ctx with the pool's timeout, unless it ends sooner already.
+func (d guardedPool) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d.timeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d.timeout)
 }
 
 func (d guardedPool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	tag, err := d.Pool.Exec(ctx, sql, args...)
 	return tag, unavailable(err)
 }
 
+// Query bounds the query and the reading of its rows, which ends at Close.
 func (d guardedPool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	ctx, cancel := d.bound(ctx)
+	r, err := d.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		cancel()
+		return r, unavailable(err)
+	}
+	return rows{r, cancel}, nil
+}
+
+// Stream is Query without the bound: the rows of an export come as fast as
+// its reader takes them, for as long as it needs.
+func (d guardedPool) Stream(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	r, err := d.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return r, unavailable(err)
 	}
-	return rows{r}, nil
+	return rows{r, func() {}}, nil
 }
 
 func (d guardedPool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return row{d.Pool.QueryRow(ctx, sql, args...)}
+	ctx, cancel := d.bound(ctx)
+	return row{d.Pool.QueryRow(ctx, sql, args...), cancel}
 }
 
 func (d guardedPool) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	n, err := d.Pool.CopyFrom(ctx, table, columns, src)
 	return n, unavailable(err)
 }
 
+// inTx runs fn in a READ COMMITTED transaction, bounded as one query is.
+func (d guardedPool) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
+	return unavailable(pgx.BeginTxFunc(ctx, d.Pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn))
+}
+
 // rows reports the failure of a connection that broke while rows came.
-type rows struct{ pgx.Rows }
+type rows struct {
+	pgx.Rows
+	cancel context.CancelFunc
+}
 
 func (r rows) Err() error { return unavailable(r.Rows.Err()) }
 
-type row struct{ pgx.Row }
+func (r rows) Close() {
+	r.Rows.Close()
+	r.cancel()
+}
 
-func (r row) Scan(dest ...any) error { return unavailable(r.Row.Scan(dest...)) }
+type row struct {
+	pgx.Row
+	cancel context.CancelFunc
+}
+
+func (r row) Scan(dest ...any) error {
+	defer r.cancel()
+	return unavailable(r.Row.Scan(dest...))
+}
 
 // unavailable wraps err with state.ErrUnavailable when it says that the
 // database could not be reached or did not answer: a failed connection, a
