@@ -118,6 +118,16 @@ type errThrottled struct {
 func (e errThrottled) Error() string { return ErrThrottled.Error() }
 func (e errThrottled) Unwrap() error { return ErrThrottled }
 
+// RetryAfter is the value of the Retry-After header for a throttled
+// attempt: whole seconds, rounded up, at least 1.
+func RetryAfter(err error) (string, bool) {
+	var th errThrottled
+	if !errors.As(err, &th) {
+		return "", false
+	}
+	return strconv.Itoa(int(th.wait.Seconds()) + 1), true
+}
+
 var errNoCredentials = errors.New("no credentials")
 
 // Authenticate returns the identity of the request.
@@ -226,7 +236,8 @@ func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error
 	switch {
 	case errors.As(err, &th):
 		a.Log.Warn("authentication throttled", "remote", clientAddr(r), "path", r.URL.EscapedPath(), "reason", th.reason)
-		w.Header().Set("Retry-After", strconv.Itoa(int(th.wait.Seconds())+1))
+		retry, _ := RetryAfter(err)
+		w.Header().Set("Retry-After", retry)
 		http.Error(w, "Troppi tentativi non riusciti: riprovare più tardi.", http.StatusTooManyRequests)
 		return
 	case errors.Is(err, errNoCredentials), errors.Is(err, ErrBadCredentials):

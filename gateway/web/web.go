@@ -368,13 +368,21 @@ func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, err := h.cfg.Password(r, r.PostFormValue("utente"), r.PostFormValue("parola"))
-	if err != nil || id.Method != "local" {
-		status := http.StatusUnauthorized
-		msg := "Nome utente o password non corretti."
-		if errors.Is(err, auth.ErrThrottled) {
-			status, msg = http.StatusTooManyRequests, "Troppi tentativi non riusciti: riprova più tardi."
+	switch {
+	case errors.Is(err, auth.ErrThrottled):
+		if retry, ok := auth.RetryAfter(err); ok {
+			w.Header().Set("Retry-After", retry)
 		}
-		h.signInForm(w, r, status, msg, false)
+		h.signInForm(w, r, http.StatusTooManyRequests, "Troppi tentativi non riusciti: riprova più tardi.", false)
+		return
+	case err != nil && !errors.Is(err, auth.ErrBadCredentials):
+		// The state store did not answer: not the person's mistake.
+		h.cfg.Log.Error("sign-in form: check the password", "err", err)
+		w.Header().Set("Retry-After", "5")
+		h.signInForm(w, r, http.StatusServiceUnavailable, "Il servizio non è al momento disponibile: riprova tra qualche istante.", false)
+		return
+	case err != nil || id.Method != "local":
+		h.signInForm(w, r, http.StatusUnauthorized, "Nome utente o password non corretti.", false)
 		return
 	}
 	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: id.Name, Display: id.Display}); err != nil {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -381,5 +384,55 @@ func TestStateStoreHangs(t *testing.T) {
 			t.Fatalf("GET %v after PostgreSQL answers again: %d", time.Since(start), code)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSignInFormRefusals: the sign-in form answers like the drive: a wrong
+// password 401, guesses past the allowance 429 with Retry-After, and a
+// state store that does not answer 503 with Retry-After — never "wrong
+// password" for an outage, which would send people to reset a password
+// that is right.
+func TestSignInFormRefusals(t *testing.T) {
+	gate, stateURL := gatedPostgres(t)
+	g := harness.StartServe(t, stateURL+"state_timeout: 2s\n")
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(g.URL + "/_/accedi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatal("no CSRF token on the sign-in page")
+	}
+	post := func(pass string) (int, string, string) {
+		resp, err := c.PostForm(g.URL+"/_/accedi/locale", url.Values{"csrf": {string(m[1])}, "utente": {g.User}, "parola": {pass}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if next := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(b); next != nil {
+			m = next // the form comes back with a token of its own
+		}
+		return resp.StatusCode, resp.Header.Get("Retry-After"), string(b)
+	}
+	gate.set(false)
+	if code, retry, body := post("sbagliata"); code != http.StatusServiceUnavailable || retry == "" || strings.Contains(body, "non corretti") {
+		t.Errorf("sign-in with the state store away: %d, Retry-After %q; want 503 with Retry-After, not a wrong password", code, retry)
+	}
+	gate.set(true)
+	var codes []int
+	for range 15 {
+		code, retry, _ := post("sbagliata")
+		codes = append(codes, code)
+		if code == http.StatusTooManyRequests && retry == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	if codes[0] != http.StatusUnauthorized || codes[len(codes)-1] != http.StatusTooManyRequests {
+		t.Errorf("15 wrong passwords on the form: %v, want 401 then 429", codes)
 	}
 }
