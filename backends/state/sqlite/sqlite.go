@@ -13,9 +13,10 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/bassareggiana/faldone/backends/state"
 )
 
 // busyTimeoutMS is how long a statement waits for another process to release
@@ -181,6 +182,12 @@ var _ state.Store = (*Store)(nil)
 // Open opens the database at path, creating the file if needed, and brings
 // its schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return openWaiting(ctx, path, busyTimeoutMS)
+}
+
+// openWaiting is Open with the wait for another process's lock given, which
+// tests shorten.
+func openWaiting(ctx context.Context, path string, busyTimeoutMS int) (*Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -286,13 +293,28 @@ func migrate(ctx context.Context, db *sql.DB, migrations []string) error {
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return busy(err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return busy(err)
 	}
-	return tx.Commit()
+	return busy(tx.Commit())
+}
+
+// busy marks with state.ErrUnavailable the failure to get the database
+// from another process (a command holding the write lock past the busy
+// timeout): the same write may succeed in a moment, and the gateway
+// answers 503 with Retry-After rather than 500.
+func busy(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%w: %w", state.ErrUnavailable, err)
+		}
+	}
+	return err
 }
 
 // Close closes the database.
