@@ -80,18 +80,11 @@ func (u *usage) run(ctx context.Context) {
 
 func (u *usage) count(ctx context.Context, comune string) (int64, error) {
 	var total int64
-	opts := backends.ListOptions{Recursive: true}
-	for {
-		page, err := u.fs.List(ctx, comune, opts)
+	for e, err := range backends.All(ctx, u.fs, comune, backends.ListOptions{Recursive: true}) {
 		if err != nil {
 			return 0, err
 		}
-		for _, e := range page.Entries {
-			total += e.Size
-		}
-		if page.Next == "" {
-			return total, nil
-		}
-		opts.Token = page.Next
+		total += e.Size
 	}
+	return total, nil
 }

@@ -6,7 +6,8 @@
 // to the second, and Commit within one second more (see sameEntry); and a
 // call with a cancelled context fails with an error wrapping the context's.
 // It works the same whether folders are directories or zero-byte marker
-// objects, and it tests [backends.Mover] and [backends.Checker] only on
+// objects, and it tests the optional capabilities ([backends.Mover],
+// [backends.FileStater], [backends.TreeCopier], [backends.Checker]) only on
 // backends that implement them.
 package backendtest
 
@@ -53,6 +54,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) backends.Backend) {
 		{"InvalidPaths", testInvalidPaths},
 		{"Canceled", testCanceled},
 		{"Move", testMove},
+		{"StatFile", testStatFile},
+		{"CopyListed", testCopyListed},
 		{"Check", testCheck},
 	}
 	for _, tt := range tests {
@@ -688,6 +691,14 @@ func testCanceled(t *testing.T, b backends.Backend) {
 	_, err = b.Copy(ctx, "a.txt", "b.txt")
 	wantErr(t, err, context.Canceled, "Copy")
 	wantErr(t, b.Delete(ctx, []string{"a.txt"}), context.Canceled, "Delete")
+	if fsb, ok := b.(backends.FileStater); ok {
+		_, err = fsb.StatFile(ctx, "a.txt")
+		wantErr(t, err, context.Canceled, "StatFile")
+	}
+	if tc, ok := b.(backends.TreeCopier); ok {
+		_, err = tc.CopyListed(ctx, backends.Entry{Path: "a.txt", Size: 1}, "b.txt")
+		wantErr(t, err, context.Canceled, "CopyListed")
+	}
 }
 
 func testMove(t *testing.T, b backends.Backend) {
@@ -733,6 +744,95 @@ func testMove(t *testing.T, b backends.Backend) {
 		t.Errorf("y.txt holds %q after replacing move, want %q", got, "x")
 	}
 	checkList(t, b, "", true, "e/", "e/f2.txt", "e/g.txt", "h/", "y.txt")
+}
+
+func testStatFile(t *testing.T, b backends.Backend) {
+	fsb, ok := b.(backends.FileStater)
+	if !ok {
+		t.Skip("the backend is not a FileStater")
+	}
+	ctx := t.Context()
+	mkdir(t, b, "a")
+	mkdir(t, b, "a/b")
+	for _, p := range []string{"a/f.pdf", "a/b/vuoto.txt", "g.dwg"} {
+		var content []byte
+		if p != "a/b/vuoto.txt" {
+			content = []byte(p)
+		}
+		committed := put(t, b, p, content)
+		e, err := fsb.StatFile(ctx, p)
+		if err != nil {
+			t.Errorf("StatFile(%q): %v", p, err)
+			continue
+		}
+		sameEntry(t, fmt.Sprintf("StatFile(%q)", p), e, committed)
+		sameEntry(t, fmt.Sprintf("StatFile(%q) against Stat", p), e, stat(t, b, p))
+	}
+	// Folders, the root and nothing at all are not files.
+	for _, p := range []string{"a", "a/b", "", "manca.pdf", "a/manca.pdf", "manca/f.pdf", "a/f.pdf/x"} {
+		_, err := fsb.StatFile(ctx, p)
+		wantErr(t, err, backends.ErrNotFound, fmt.Sprintf("StatFile(%q)", p))
+	}
+	for _, p := range []string{"..", "../x", "a/../../x"} {
+		_, err := fsb.StatFile(ctx, p)
+		wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("StatFile(%q)", p))
+	}
+}
+
+func testCopyListed(t *testing.T, b backends.Backend) {
+	tc, ok := b.(backends.TreeCopier)
+	if !ok {
+		t.Skip("the backend is not a TreeCopier")
+	}
+	ctx := t.Context()
+	content := randomBytes(6, 70_000)
+	mkdir(t, b, "origine")
+	mkdir(t, b, "origine/sotto")
+	src := map[string]backends.Entry{
+		"origine/tavola.dwg":        put(t, b, "origine/tavola.dwg", content),
+		"origine/sotto/vuoto.txt":   put(t, b, "origine/sotto/vuoto.txt", nil),
+		"origine/sotto/perizia.pdf": put(t, b, "origine/sotto/perizia.pdf", []byte("perizia")),
+	}
+	// As a tree is copied: folders made first, each file as listed.
+	mkdir(t, b, "copia")
+	mkdir(t, b, "copia/sotto")
+	for _, e := range list(t, b, "origine", true) {
+		if e.IsDir {
+			continue
+		}
+		dst := "copia" + e.Path[len("origine"):]
+		got, err := tc.CopyListed(ctx, e, dst)
+		if err != nil {
+			t.Fatalf("CopyListed(%q, %q): %v", e.Path, dst, err)
+		}
+		want := src[e.Path]
+		if got.Path != dst || got.IsDir || got.Size != want.Size || got.ETag == "" || got.ContentType != want.ContentType {
+			t.Errorf("CopyListed(%q, %q) = %+v, want the entry of a copy of %+v", e.Path, dst, got, want)
+		}
+		sameEntry(t, fmt.Sprintf("Stat of the copy %q", dst), stat(t, b, dst), got)
+		if !bytes.Equal(read(t, b, dst), read(t, b, e.Path)) {
+			t.Errorf("the copy %q differs from the original", dst)
+		}
+		sameEntry(t, fmt.Sprintf("Stat of the original %q after CopyListed", e.Path), stat(t, b, e.Path), want)
+	}
+	checkList(t, b, "copia", true, "copia/sotto/", "copia/sotto/perizia.pdf", "copia/sotto/vuoto.txt", "copia/tavola.dwg")
+
+	// A listing that is out of date: the file went, or is a folder.
+	gone := src["origine/sotto/perizia.pdf"]
+	if err := b.Delete(ctx, []string{gone.Path}); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	_, err := tc.CopyListed(ctx, gone, "copia/manca.pdf")
+	wantErr(t, err, backends.ErrNotFound, "CopyListed of a file deleted since the listing")
+	wantErr(t, statErr(t, b, "copia/manca.pdf"), backends.ErrNotFound, "Stat after a failed CopyListed")
+	_, err = tc.CopyListed(ctx, backends.Entry{Path: "origine/sotto", IsDir: true}, "copia/cartella")
+	wantErr(t, err, backends.ErrIsDir, "CopyListed of a folder")
+	for _, p := range []string{"..", "../x", "a/../../x"} {
+		_, err := tc.CopyListed(ctx, backends.Entry{Path: p, Size: 1}, "copia/x")
+		wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("CopyListed from %q", p))
+		_, err = tc.CopyListed(ctx, src["origine/tavola.dwg"], p)
+		wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("CopyListed to %q", p))
+	}
 }
 
 func testCheck(t *testing.T, b backends.Backend) {

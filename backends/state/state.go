@@ -98,6 +98,10 @@ type Store interface {
 	// ChildProps returns, in one query, the dead properties of dir and of its
 	// direct children, keyed by path. Paths without properties are absent.
 	ChildProps(ctx context.Context, dir string) (map[string][]Prop, error)
+	// PropsOf returns, in one query, the dead properties of each of paths (a
+	// page of a listing: up to a thousand), keyed by path. Paths without
+	// properties are absent.
+	PropsOf(ctx context.Context, paths []string) (map[string][]Prop, error)
 	// PatchProps sets and removes dead properties of p in one transaction.
 	// The sets apply in order and the removals after them: a later set of a
 	// name wins over an earlier one, and a name both set and removed ends up

@@ -40,7 +40,8 @@ func isLive(n xml.Name) bool {
 
 // resource is what PROPFIND knows of one path, gathered without a storage
 // request per entry: the entry from the listing, dead properties and locks
-// from one state-store query each.
+// from one state-store query each (dead properties: one a page, for Depth:
+// infinity).
 type resource struct {
 	path   string
 	entry  backends.Entry
@@ -112,76 +113,77 @@ func (rq *request) propfind() error {
 		}
 	}
 	var dead map[string][]state.Prop
-	if depth == 0 || !e.IsDir {
+	switch {
+	case depth == 0 || !e.IsDir:
 		props, err := rq.store.Props(rq.ctx, rq.path)
 		if err != nil {
 			return err
 		}
 		dead = map[string][]state.Prop{rq.path: props}
-	} else if depth == 1 {
+	case depth == 1:
 		if dead, err = rq.store.ChildProps(rq.ctx, rq.path); err != nil {
 			return err
 		}
 	}
 	m := newMSWriter(rq.w, pf.names...)
-	emit := func(p string, e backends.Entry) error {
-		res := resource{path: p, entry: e, member: p != rq.path}
-		if dead != nil {
-			res.dead = dead[p]
-		} else if res.dead, err = rq.store.Props(rq.ctx, p); err != nil {
-			return err
-		}
+	emit := func(p string, e backends.Entry) {
+		res := resource{path: p, entry: e, member: p != rq.path, dead: dead[p]}
 		for _, l := range locks {
 			if l.Covers(p) {
 				res.locks = append(res.locks, l)
 			}
 		}
 		m.propResponse(href(p, e.IsDir), rq.propstats(res, pf, now))
-		return nil
 	}
-	if err := emit(rq.path, e); err != nil {
-		return err
+	if first == nil {
+		emit(rq.path, e)
+		return m.close()
 	}
-	if first != nil {
-		// The next page is fetched while this one is written: the storage's
-		// latency and the encoding overlap instead of adding up.
-		type result struct {
-			page backends.Page
-			err  error
-		}
-		fetch := func(token string) <-chan result {
-			ch := make(chan result, 1)
-			go func() {
-				p, err := rq.fs.List(rq.ctx, e.Path, backends.ListOptions{Recursive: depth < 0, Token: token})
-				ch <- result{p, err}
-			}()
-			return ch
-		}
-		for page := *first; ; {
-			var next <-chan result
-			if page.Next != "" {
-				next = fetch(page.Next)
-			}
+	// The next page is fetched while this one is written: the storage's
+	// latency and the encoding overlap instead of adding up. Nothing is
+	// written before the first page's properties are known, so that a
+	// failure there still gets its status.
+	var (
+		members []resource // the entries of a page that the person may see
+		paths   []string
+		pages   int
+	)
+	for page, err := range backends.Ahead(rq.ctx, rq.fs, e.Path, backends.ListOptions{Recursive: depth < 0}, *first) {
+		if err == nil {
+			members = members[:0]
 			for _, c := range page.Entries {
-				cp := namespacePath(c.Path)
-				if !rq.visible(cp) {
-					continue
-				}
-				if err := emit(cp, c); err != nil {
-					rq.log.Error("PROPFIND properties failed part-way", "path", rq.path, "err", err)
-					break
+				if cp := namespacePath(c.Path); rq.visible(cp) {
+					members = append(members, resource{path: cp, entry: c})
 				}
 			}
-			if next == nil {
-				break
+			if depth < 0 {
+				// Infinity: the properties of a page in one query, of the
+				// folder itself with the first.
+				paths = paths[:0]
+				if pages == 0 {
+					paths = append(paths, rq.path)
+				}
+				for _, r := range members {
+					paths = append(paths, r.path)
+				}
+				dead, err = rq.store.PropsOf(rq.ctx, paths)
 			}
-			r := <-next
-			if r.err != nil {
-				// The status line is sent: end the document and log.
-				rq.log.Error("PROPFIND listing failed part-way", "path", rq.path, "err", r.err)
-				break
+		}
+		if err != nil {
+			if pages == 0 {
+				return err
 			}
-			page = r.page
+			// The status line is sent: end the document where it failed,
+			// with no entry of the pages after it, and log.
+			rq.log.Error("PROPFIND failed part-way", "path", rq.path, "err", err)
+			break
+		}
+		if pages == 0 {
+			emit(rq.path, e)
+		}
+		pages++
+		for _, r := range members {
+			emit(r.path, r.entry)
 		}
 	}
 	return m.close()

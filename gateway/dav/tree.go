@@ -85,16 +85,15 @@ func (rq *request) removeTree(e backends.Entry) (map[string]error, error) {
 	p := namespacePath(e.Path)
 	var files, dirs []string
 	if e.IsDir {
-		err := rq.walk(e.Path, func(c backends.Entry) error {
-			if c.IsDir {
+		for c, err := range backends.All(rq.ctx, rq.fs, e.Path, backends.ListOptions{Recursive: true}) {
+			switch {
+			case err != nil:
+				return nil, err
+			case c.IsDir:
 				dirs = append(dirs, c.Path+"/")
-			} else {
+			default:
 				files = append(files, c.Path)
 			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
 		}
 		dirs = append(dirs, e.Path+"/")
 	} else {
@@ -137,26 +136,6 @@ func (rq *request) deleteBatches(paths []string, failed map[string]error) {
 			}
 		}
 		paths = paths[n:]
-	}
-}
-
-// walk calls fn for every descendant of the backend folder dir, in byte order.
-func (rq *request) walk(dir string, fn func(backends.Entry) error) error {
-	opts := backends.ListOptions{Recursive: true}
-	for {
-		page, err := rq.fs.List(rq.ctx, dir, opts)
-		if err != nil {
-			return err
-		}
-		for _, e := range page.Entries {
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		if page.Next == "" {
-			return nil
-		}
-		opts.Token = page.Next
 	}
 }
 
@@ -317,47 +296,7 @@ func (rq *request) copyTree(src backends.Entry, dst string, infinite bool) (map[
 			return nil, err
 		}
 		if infinite {
-			// Folders are made in listing order, which puts a folder before
-			// what it holds; files are copied several at once, each a request
-			// that waits on the storage.
-			var (
-				wg  sync.WaitGroup
-				mu  sync.Mutex
-				sem = make(chan struct{}, copyConcurrency)
-			)
-			fail := func(p string, err error) {
-				mu.Lock()
-				failed[namespacePath(p)] = err
-				mu.Unlock()
-			}
-			err := rq.walk(src.Path, func(c backends.Entry) error {
-				if !rq.visible(namespacePath(c.Path)) {
-					// A copy holds only what its author may see.
-					return nil
-				}
-				to := bdst + strings.TrimPrefix(c.Path, src.Path)
-				if c.IsDir {
-					if err := rq.fs.Mkdir(rq.ctx, to); err != nil && !errors.Is(err, backends.ErrExist) {
-						fail(c.Path, err)
-					}
-					return rq.ctx.Err()
-				}
-				select {
-				case sem <- struct{}{}:
-				case <-rq.ctx.Done():
-					return rq.ctx.Err()
-				}
-				wg.Add(1)
-				go func() {
-					defer func() { <-sem; wg.Done() }()
-					if _, err := rq.copyListed(c, to); err != nil {
-						fail(c.Path, err)
-					}
-				}()
-				return nil
-			})
-			wg.Wait()
-			if err != nil {
+			if err := rq.copyChildren(src.Path, bdst, failed); err != nil {
 				return nil, err
 			}
 		}
@@ -367,6 +306,57 @@ func (rq *request) copyTree(src backends.Entry, dst string, infinite bool) (map[
 		return nil, fmt.Errorf("copy properties: %w", err)
 	}
 	return failed, nil
+}
+
+// copyChildren copies what the backend folder src holds, as far as the
+// person may see it, into the folder bdst, which exists; failed gets the
+// namespace paths that could not be copied. Folders are made in listing
+// order, which puts a folder before what it holds; files are copied several
+// at once, each a request that waits on the storage.
+func (rq *request) copyChildren(src, bdst string, failed map[string]error) error {
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		sem = make(chan struct{}, copyConcurrency)
+	)
+	defer wg.Wait()
+	fail := func(p string, err error) {
+		mu.Lock()
+		failed[namespacePath(p)] = err
+		mu.Unlock()
+	}
+	for c, err := range backends.All(rq.ctx, rq.fs, src, backends.ListOptions{Recursive: true}) {
+		if err != nil {
+			return err
+		}
+		if !rq.visible(namespacePath(c.Path)) {
+			// A copy holds only what its author may see.
+			continue
+		}
+		to := bdst + strings.TrimPrefix(c.Path, src)
+		if c.IsDir {
+			if err := rq.fs.Mkdir(rq.ctx, to); err != nil && !errors.Is(err, backends.ErrExist) {
+				fail(c.Path, err)
+			}
+			if err := rq.ctx.Err(); err != nil {
+				return err
+			}
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-rq.ctx.Done():
+			return rq.ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if _, err := rq.copyListed(c, to); err != nil {
+				fail(c.Path, err)
+			}
+		}()
+	}
+	return nil
 }
 
 // copyListed copies a file of a tree being copied, into the copy's own

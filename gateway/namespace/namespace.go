@@ -279,7 +279,12 @@ func (n *Namespace) CopyListed(ctx context.Context, src backends.Entry, dst stri
 	return prefixed(dname, e), n.seen(ctx, sname, err)
 }
 
+// Delete deletes each path on its mount's backend. As theirs, a cancelled
+// Delete is the context's error, not a *DeleteError.
 func (n *Namespace) Delete(ctx context.Context, paths []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	failed := map[string]error{}
 	groups := map[string][]string{}
 	for _, p := range paths {
@@ -297,6 +302,8 @@ func (n *Namespace) Delete(ctx context.Context, paths []string) error {
 		err := n.seen(ctx, name, n.mounts[name].Delete(ctx, rests))
 		var de *backends.DeleteError
 		switch {
+		case err != nil && ctx.Err() != nil && !errors.As(err, &de):
+			return err
 		case errors.As(err, &de):
 			for p, ferr := range de.Failed {
 				failed[name+"/"+p] = ferr

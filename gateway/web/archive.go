@@ -261,24 +261,17 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 // listAll lists a folder whole, keeping only what the person may see.
 func (h *Handler) listAll(ctx context.Context, p string, pol Decider) ([]archiveEntry, error) {
 	var out []archiveEntry
-	opts := backends.ListOptions{}
-	for {
-		page, err := h.cfg.FS.List(ctx, strings.TrimPrefix(p, "/"), opts)
+	for e, err := range backends.All(ctx, h.cfg.FS, strings.TrimPrefix(p, "/"), backends.ListOptions{}) {
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range page.Entries {
-			np := "/" + e.Path
-			if pol.Decide(access.Read, np) != access.Allow {
-				continue
-			}
-			out = append(out, h.entry(np, e, pol))
+		np := "/" + e.Path
+		if pol.Decide(access.Read, np) != access.Allow {
+			continue
 		}
-		if page.Next == "" {
-			return out, nil
-		}
-		opts.Token = page.Next
+		out = append(out, h.entry(np, e, pol))
 	}
+	return out, nil
 }
 
 // entry is a row of a folder page: the entry e, at np.
@@ -321,32 +314,23 @@ func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.zip"; filename*=UTF-8''%s.zip`, asciiName(name), url.PathEscape(name)))
 	zw := zip.NewWriter(w)
 	var files int
-	opts := backends.ListOptions{Recursive: true}
 	status := http.StatusOK
-walk:
-	for {
-		page, err := h.cfg.FS.List(r.Context(), bp, opts)
+	for e, err := range backends.All(r.Context(), h.cfg.FS, bp, backends.ListOptions{Recursive: true}) {
 		if err != nil {
 			h.cfg.Log.Error("zip: list", "path", p, "err", err)
 			status = http.StatusInternalServerError
 			break
 		}
-		for _, e := range page.Entries {
-			if e.IsDir || pol.Decide(access.Read, "/"+e.Path) != access.Allow {
-				continue
-			}
-			if err := h.zipFile(r.Context(), zw, name+strings.TrimPrefix(e.Path, bp), e); err != nil {
-				// The archive is under way: end it; the client sees it cut short.
-				h.cfg.Log.Error("zip: file", "path", e.Path, "err", err)
-				status = http.StatusInternalServerError
-				break walk
-			}
-			files++
+		if e.IsDir || pol.Decide(access.Read, "/"+e.Path) != access.Allow {
+			continue
 		}
-		if page.Next == "" {
+		if err := h.zipFile(r.Context(), zw, name+strings.TrimPrefix(e.Path, bp), e); err != nil {
+			// The archive is under way: end it; the client sees it cut short.
+			h.cfg.Log.Error("zip: file", "path", e.Path, "err", err)
+			status = http.StatusInternalServerError
 			break
 		}
-		opts.Token = page.Next
+		files++
 	}
 	if err := zw.Close(); err != nil {
 		h.cfg.Log.Warn("zip: finish", "path", p, "err", err)

@@ -52,9 +52,7 @@ func (h *Handler) search(ctx context.Context, p string, pol Decider, needle stri
 	}
 	seen := 0
 	for _, root := range roots {
-		opts := backends.ListOptions{Recursive: true}
-		for {
-			page, err := h.cfg.FS.List(ctx, strings.TrimPrefix(root, "/"), opts)
+		for page, err := range backends.Pages(ctx, h.cfg.FS, strings.TrimPrefix(root, "/"), backends.ListOptions{Recursive: true}) {
 			if err != nil {
 				if errors.Is(err, backends.ErrNotFound) && root != p {
 					break // a Comune without its folder yet
@@ -78,10 +76,6 @@ func (h *Handler) search(ctx context.Context, p string, pol Decider, needle stri
 			if seen >= h.searchLimit() {
 				return found, false, nil
 			}
-			if page.Next == "" {
-				break
-			}
-			opts.Token = page.Next
 		}
 	}
 	return found, true, nil

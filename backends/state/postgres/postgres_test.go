@@ -670,6 +670,7 @@ func TestPlans(t *testing.T) {
 		{"a person's live grants", grants, args, "grants_person"},
 		{"a subtree of properties", deleteTree, []any{"/a/b", lo, hi}, "props_pkey"},
 		{"child properties", `SELECT path FROM props WHERE path = $1 OR parent = $1`, []any{"/a"}, "props_parent"},
+		{"properties of a page", propsOfQuery, []any{[]string{"/a", "/a/b"}}, "props_pkey"},
 		{"locks on a path and below", liveLocksQuery, []any{[]string{"/", "/a", "/a/b"}, true, lo, hi, now}, "locks_root"},
 		{"the oldest audit records", auditDeleteOldest, []any{now, auditDeleteBatch}, "audit_time"},
 	}

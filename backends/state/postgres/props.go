@@ -43,6 +43,27 @@ func (s *Store) ChildProps(ctx context.Context, dir string) (map[string][]state.
 	return m, nil
 }
 
+// PropsOf returns the dead properties of each of paths.
+func (s *Store) PropsOf(ctx context.Context, paths []string) (map[string][]state.Prop, error) {
+	m := make(map[string][]state.Prop)
+	if len(paths) == 0 {
+		return m, nil
+	}
+	rows, err := s.pool.Query(ctx, propsOfQuery, paths)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: props of %d paths: %w", len(paths), err)
+	}
+	err = scanProps(rows, func(p string, pr state.Prop) { m[p] = append(m[p], pr) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: props of %d paths: %w", len(paths), err)
+	}
+	return m, nil
+}
+
+// propsOfQuery selects the properties of the paths in the array $1.
+const propsOfQuery = `SELECT path, space, local, lang, value FROM props WHERE path = ANY($1)
+	ORDER BY path, space, local`
+
 // scanProps passes each row of rows, selected as path, space, local, lang,
 // value, to add, and closes rows.
 func scanProps(rows pgx.Rows, add func(p string, pr state.Prop)) error {

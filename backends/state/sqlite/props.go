@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/bassareggiana/faldone/backends/state"
 )
@@ -38,6 +39,30 @@ func (s *Store) ChildProps(ctx context.Context, dir string) (map[string][]state.
 	err = scanProps(rows, func(p string, pr state.Prop) { m[p] = append(m[p], pr) })
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: child props of %q: %w", dir, err)
+	}
+	return m, nil
+}
+
+// PropsOf returns the dead properties of each of paths.
+func (s *Store) PropsOf(ctx context.Context, paths []string) (map[string][]state.Prop, error) {
+	m := make(map[string][]state.Prop)
+	if len(paths) == 0 {
+		return m, nil
+	}
+	// One parameter a path: SQLite takes up to 32,766 in a statement.
+	args := make([]any, len(paths))
+	for i, p := range paths {
+		args[i] = p
+	}
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT path, space, local, lang, value FROM props WHERE path IN (?`+strings.Repeat(", ?", len(paths)-1)+`)
+		ORDER BY path, space, local`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: props of %d paths: %w", len(paths), err)
+	}
+	err = scanProps(rows, func(p string, pr state.Prop) { m[p] = append(m[p], pr) })
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: props of %d paths: %w", len(paths), err)
 	}
 	return m, nil
 }

@@ -17,6 +17,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -46,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 		{"PropsRoundTrip", testPropsRoundTrip},
 		{"PatchProps", testPatchProps},
 		{"ChildProps", testChildProps},
+		{"PropsOf", testPropsOf},
 		{"Subtrees", testSubtrees},
 		{"DeleteRootProps", testDeleteRootProps},
 		{"ConcurrentPatches", testConcurrentPatches},
@@ -175,6 +177,53 @@ func testChildProps(t *testing.T, open func(*testing.T) state.Store) {
 		for k, props := range got {
 			if want := originProps(k); !equalProps(props, want) {
 				t.Errorf("ChildProps(%q)[%q] = %s, want %s", tt.dir, k, fmtProps(props), fmtProps(want))
+			}
+		}
+	}
+}
+
+func testPropsOf(t *testing.T, open func(*testing.T) state.Store) {
+	s := open(t)
+	seed(t, s, "/", "/a", "/a/b", "/a/b/c", "/a/bc", "/A", "/a_b/x", "/a%", "/città/perché è")
+	tests := []struct {
+		name  string
+		paths []string
+		want  []string
+	}{
+		{"none", nil, nil},
+		{"one", []string{"/a/b"}, []string{"/a/b"}},
+		{"the root", []string{"/"}, []string{"/"}},
+		{"some without properties", []string{"/a/b/c", "/x", "/a/b", "/a/b/c/d"}, []string{"/a/b", "/a/b/c"}},
+		{"twice", []string{"/a", "/a"}, []string{"/a"}},
+		{"no prefix, no pattern, no case folding", []string{"/a_", "/a", "/a_b", "/a%x", "/a"}, []string{"/a"}},
+		{"case", []string{"/A", "/città/perché è", "/città/perche e"}, []string{"/A", "/città/perché è"}},
+		{"nothing", []string{"/nothing", "/a/b/c/e"}, nil},
+	}
+	// A page of a listing.
+	page := []string{"/a/bc"}
+	for i := range 999 {
+		page = append(page, fmt.Sprintf("/a/f%03d", i))
+	}
+	tests = append(tests, struct {
+		name  string
+		paths []string
+		want  []string
+	}{"a thousand", page, []string{"/a/bc"}})
+	for _, tt := range tests {
+		got, err := s.PropsOf(t.Context(), tt.paths)
+		if err != nil {
+			t.Fatalf("PropsOf(%s): %v", tt.name, err)
+		}
+		if got == nil {
+			t.Errorf("PropsOf(%s) = nil, want a map", tt.name)
+		}
+		keys := slices.Sorted(maps.Keys(got))
+		if !slices.Equal(keys, tt.want) {
+			t.Errorf("PropsOf(%s) has paths %q, want %q", tt.name, keys, tt.want)
+		}
+		for k, props := range got {
+			if want := originProps(k); !equalProps(props, want) {
+				t.Errorf("PropsOf(%s)[%q] = %s, want %s", tt.name, k, fmtProps(props), fmtProps(want))
 			}
 		}
 	}
