@@ -187,6 +187,35 @@ func (s *S3Server) Freeze(t testing.TB) {
 	// A test that fails while the server is frozen must not leave it so:
 	// a stopped process ignores SIGTERM until it is continued.
 	t.Cleanup(func() { s.cmd.Process.Signal(syscall.SIGCONT) })
+	// The stop takes each thread when it next runs: on a loaded machine
+	// one may still answer a request sent right after the signal. Frozen
+	// means every thread stopped.
+	for deadline := time.Now().Add(5 * time.Second); !stopped(s.cmd.Process.Pid); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("versitygw did not stop within 5 s of SIGSTOP")
+		}
+	}
+}
+
+// stopped reports whether every thread of the process is stopped (state T
+// in /proc/PID/task/TID/stat).
+func stopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false
+		}
+		// The state follows the command name, which is in parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+			return false
+		}
+	}
+	return true
 }
 
 // Thaw continues a server that Freeze stopped.
