@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/audit"
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/access"
@@ -252,17 +253,24 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		id, _ := auth.FromContext(r.Context())
 		return id.Name
 	}
-	d := dav.New(ns, s.store, log, principal, davPolicy(rl), dav.Options{
+	// One service runs every change to the archive, for WebDAV and the
+	// pages alike; what it changes, the WebDAV handler's cache of missing
+	// names forgets.
+	var d *dav.Handler
+	svc := archive.New(ns, s.store, archive.Options{
+		Quota: s.usage, OnUpload: s.metrics.Upload, Log: log,
+		Changed: func(p string, tree bool) { d.Forget(p, tree) },
+	})
+	d = dav.New(svc, ns, s.store, log, principal, davPolicy(rl), dav.Options{
 		PublicHosts:        cfg.PublicHosts,
 		AllowInfiniteDepth: cfg.WebDAV.AllowInfiniteDepth,
 		MaxXMLBody:         cfg.WebDAV.MaxXMLBody,
 		DefaultLockTimeout: cfg.WebDAV.DefaultLockTimeout,
 		MaxLockTimeout:     cfg.WebDAV.MaxLockTimeout,
 		Quota:              s.usage,
-		OnUpload:           s.metrics.Upload,
 		FolderPage:         web.FolderPages,
 	})
-	wc.Drive = d
+	wc.Archive = svc
 	pages, err := web.New(wc)
 	if err != nil {
 		return err

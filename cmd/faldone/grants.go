@@ -16,11 +16,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends/state"
 	"github.com/bassareggiana/faldone/gateway"
 	"github.com/bassareggiana/faldone/gateway/config"
-	"github.com/bassareggiana/faldone/gateway/dav"
 	"github.com/bassareggiana/faldone/gateway/days"
 	"github.com/bassareggiana/faldone/gateway/grants"
 )
@@ -209,7 +209,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	defer st.Close()
 	f := state.AuditFilter{Comune: comune}
 	if prefix != "" {
-		if f.PathPrefix, err = dav.CleanPath(prefix); err != nil {
+		if f.PathPrefix, err = archive.Path(prefix); err != nil {
 			return fmt.Errorf("--path %q: not a path", prefix)
 		}
 	}

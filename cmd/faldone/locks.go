@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/backends/state"
-	"github.com/bassareggiana/faldone/gateway/dav"
 )
 
 const locksUsage = `Usage: faldone locks list [--path /comune/…]
@@ -59,7 +59,7 @@ func locksCmd(args []string, stdout, stderr io.Writer) error {
 	ctx := context.Background()
 	switch sub {
 	case "list":
-		p, err := dav.CleanPath(under)
+		p, err := archive.Path(under)
 		if err != nil {
 			return fmt.Errorf("--path %q: not a path", under)
 		}

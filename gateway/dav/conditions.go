@@ -7,52 +7,17 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/webdav"
+
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
-	"golang.org/x/net/webdav"
 )
 
-// target is a resource a request is about to change.
-type target struct {
-	path string
-	// tree: the change reaches every descendant (DELETE, MOVE, overwrite).
-	tree bool
-	// member: the change adds or removes path from its parent's members,
-	// which a lock on the parent protects even at depth 0.
-	member bool
-}
-
-// checkWrite evaluates the If header and the HTTP preconditions on the
-// request URI, then enforces the locks covering the targets. Conditions come
-// first: a request whose If header is false learns that (412) even where a
-// lock it did not submit also stands in its way (423).
-func (rq *request) checkWrite(targets ...target) error {
-	if err := rq.checkConditions(); err != nil {
-		return err
-	}
-	now := rq.now()
-	for _, t := range targets {
-		locks, err := rq.store.Locks(rq.ctx, t.path, t.tree, now)
-		if err != nil {
-			return err
-		}
-		for _, l := range locks {
-			applies := l.Covers(t.path) ||
-				(t.tree && state.IsAncestor(t.path, l.Root)) ||
-				(t.member && l.Root == parentOf(t.path))
-			if applies && !rq.holds(l) {
-				return &statusError{code: http.StatusLocked, err: errors.New("lock token not submitted"),
-					body: `<D:error xmlns:D="DAV:"><D:lock-token-submitted><D:href>` +
-						xmlText(href(l.Root, false)) + `</D:href></D:lock-token-submitted></D:error>`}
-			}
-		}
-	}
-	return nil
-}
-
-// holds reports whether the request submitted the token of l and may use it.
-func (rq *request) holds(l state.Lock) bool {
-	return rq.tokens[l.Token] && l.Principal == rq.user
+// checkWrite runs the request's preconditions, then enforces the locks
+// covering the targets, as the archive service does before each change.
+func (rq *request) checkWrite(targets ...archive.Target) error {
+	return rq.op.CheckWrite(targets...)
 }
 
 // checkConditions evaluates the If header and the HTTP preconditions

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/local"
@@ -54,7 +55,8 @@ func newDAVTest(t *testing.T, opts Options, wrap func(backends.Backend, state.St
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	principal := func(r *http.Request) string { return r.Header.Get(userHeader) }
 	policy := func(*http.Request) (Policy, error) { return testPolicy{}, nil }
-	return &davTest{t: t, h: New(b, store, log, principal, policy, opts), root: root, store: st}
+	svc := archive.New(b, store, archive.Options{Log: log})
+	return &davTest{t: t, h: New(svc, b, store, log, principal, policy, opts), root: root, store: st}
 }
 
 // testPolicy hides /nascosto and everything below it, and allows only

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
@@ -38,10 +39,9 @@ type Options struct {
 	// DefaultLockTimeout is granted when a LOCK asks for none; MaxLockTimeout
 	// caps what a LOCK may ask for, Infinite included. Defaults 1 h and 24 h.
 	DefaultLockTimeout, MaxLockTimeout time.Duration
-	// Quota, when set, reports quotas and refuses uploads beyond them.
+	// Quota, when set, reports quotas in listings (the archive service
+	// enforces them).
 	Quota Quota
-	// OnUpload, when set, is told when a PUT body starts (+1) and ends (-1).
-	OnUpload func(delta int)
 	// FolderPage, when set, is the prefix of the pages that show a folder
 	// in a browser: GET on a folder is sent there. Without it, GET on a
 	// folder is not allowed.
@@ -55,13 +55,11 @@ type Policy interface {
 	Decide(a access.Action, path string) access.Verdict
 }
 
-// Quota reports and tracks the space a path's Comune may use (RFC 4331).
+// Quota reports the space a path's Comune may use (RFC 4331).
 type Quota interface {
 	// Quota returns the bytes used and still available where p lies; ok is
 	// false where no quota applies or the usage is not known yet.
 	Quota(p string) (used, available int64, ok bool)
-	// Add adjusts the usage after a write changed it by delta bytes.
-	Add(p string, delta int64)
 }
 
 // allowAll is the policy of a handler built without one (tests, tools).
@@ -69,8 +67,11 @@ type allowAll struct{}
 
 func (allowAll) Decide(access.Action, string) access.Verdict { return access.Allow }
 
-// Handler is an http.Handler serving fs over WebDAV.
+// Handler is an http.Handler serving fs over WebDAV. The operations that
+// change the archive run in the archive service; the handler reads, lists,
+// locks and sets properties itself, over the same request's lookups.
 type Handler struct {
+	svc   *archive.Service
 	fs    backends.Backend
 	store state.Store
 	log   *slog.Logger
@@ -80,14 +81,14 @@ type Handler struct {
 	principal func(*http.Request) string
 	policy    func(*http.Request) (Policy, error)
 	now       func() time.Time
-	bufs      sync.Pool // *[]byte copy buffers
 	downloads sync.Pool // *[]byte buffers of downloadSize
 	missing   *negCache
 }
 
-// New returns a handler. principal may be nil when every request is
-// anonymous; policy may be nil when everyone may do everything.
-func New(fs backends.Backend, store state.Store, log *slog.Logger, principal func(*http.Request) string, policy func(*http.Request) (Policy, error), opts Options) *Handler {
+// New returns a handler over svc, the archive service of fs and store.
+// principal may be nil when every request is anonymous; policy may be nil
+// when everyone may do everything.
+func New(svc *archive.Service, fs backends.Backend, store state.Store, log *slog.Logger, principal func(*http.Request) string, policy func(*http.Request) (Policy, error), opts Options) *Handler {
 	if opts.MaxXMLBody <= 0 {
 		opts.MaxXMLBody = 1 << 20
 	}
@@ -103,9 +104,14 @@ func New(fs backends.Backend, store state.Store, log *slog.Logger, principal fun
 	if policy == nil {
 		policy = func(*http.Request) (Policy, error) { return allowAll{}, nil }
 	}
-	return &Handler{fs: fs, store: store, log: log, opts: opts, principal: principal, policy: policy, now: time.Now,
+	return &Handler{svc: svc, fs: fs, store: store, log: log, opts: opts, principal: principal, policy: policy, now: time.Now,
 		missing: newNegCache(30 * time.Second)}
 }
+
+// Forget drops what the handler remembers of p (and, with tree, of what
+// is below it) as missing: the archive service tells it of every change,
+// the pages' included.
+func (h *Handler) Forget(p string, tree bool) { h.missing.forget(p, tree) }
 
 const allowed = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK"
 
@@ -122,17 +128,12 @@ type request struct {
 	ifh  []ifList
 	// tokens holds the lock tokens the request submitted in its If header.
 	tokens map[string]bool
-	// stats caches the entries the request looked up.
-	stats map[string]statResult
-}
-
-type statResult struct {
-	e   backends.Entry
-	err error
+	// op runs the request's operations, and caches its lookups.
+	op *archive.Op
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rq := &request{Handler: h, w: w, r: r, ctx: r.Context(), user: h.principal(r), stats: map[string]statResult{}}
+	rq := &request{Handler: h, w: w, r: r, ctx: r.Context(), user: h.principal(r), tokens: map[string]bool{}}
 	err := rq.serve()
 	if err != nil {
 		rq.fail(err)
@@ -151,6 +152,8 @@ func (rq *request) serve() error {
 	if rq.pol, err = rq.policy(rq.r); err != nil {
 		return fmt.Errorf("authorization: %w", err)
 	}
+	// The tokens are those of the If header, parsed below.
+	rq.op = rq.svc.Begin(rq.ctx, archive.Caller{Principal: rq.user, Policy: rq.pol, Tokens: rq.tokens, Check: rq.checkConditions})
 	// Every method needs to see its path; what more it needs is checked
 	// where the handler knows it (both ends of COPY and MOVE, a file or a
 	// folder for DELETE).
@@ -161,7 +164,6 @@ func (rq *request) serve() error {
 		if rq.ifh, err = parseIf(h); err != nil {
 			return err
 		}
-		rq.tokens = map[string]bool{}
 		for _, l := range rq.ifh {
 			for _, c := range l.Conditions {
 				if c.Token != "" && !c.Not {
@@ -249,61 +251,15 @@ func methodAction(method string) access.Action {
 	}
 }
 
-// errForbidden and errHidden are the policy's refusals: 403 where the
-// person may know that the path exists, 404 where they may not.
-var (
-	errForbidden = errors.New("forbidden by policy")
-	errHidden    = errors.New("hidden by policy")
-)
-
 // allow asks the policy about action a on namespace path p.
-func (rq *request) allow(a access.Action, p string) error {
-	switch rq.pol.Decide(a, p) {
-	case access.Allow:
-		return nil
-	case access.Deny:
-		return fmt.Errorf("%s %s: %w", a, p, errForbidden)
-	default:
-		return fmt.Errorf("%s %s: %w", a, p, errHidden)
-	}
-}
+func (rq *request) allow(a access.Action, p string) error { return rq.op.Allow(a, p) }
 
 // visible reports whether the person may see the namespace path p listed.
-func (rq *request) visible(p string) bool {
-	return rq.pol.Decide(access.Read, p) == access.Allow
-}
+func (rq *request) visible(p string) bool { return rq.op.Visible(p) }
 
-// statFile looks up the file at a namespace path, where the backend can do
-// that more cheaply than a whole Stat; a folder there is ErrNotFound, or is
-// described as a folder by backends without the cheaper way. The answer
-// stands for the path for the rest of the request (its HTTP preconditions
-// included): for a request that writes a file, whose Create fails on a
-// folder anyway.
-func (rq *request) statFile(p string) (backends.Entry, error) {
-	fsb, ok := rq.fs.(backends.FileStater)
-	if !ok {
-		return rq.stat(p)
-	}
-	if s, ok := rq.stats[p]; ok {
-		return s.e, s.err
-	}
-	e, err := fsb.StatFile(rq.ctx, backendPath(p))
-	rq.stats[p] = statResult{e, err}
-	return e, err
-}
-
-// stat looks up a namespace path once per request.
-func (rq *request) stat(p string) (backends.Entry, error) {
-	if s, ok := rq.stats[p]; ok {
-		return s.e, s.err
-	}
-	e, err := rq.fs.Stat(rq.ctx, backendPath(p))
-	rq.stats[p] = statResult{e, err}
-	return e, err
-}
-
-// forget drops cached lookups after the request changed storage.
-func (rq *request) forget() { clear(rq.stats) }
+// statFile and stat look up a path once per request (see archive.Op).
+func (rq *request) statFile(p string) (backends.Entry, error) { return rq.op.StatFile(p) }
+func (rq *request) stat(p string) (backends.Entry, error)     { return rq.op.Stat(p) }
 
 // statusError is an error that carries its HTTP status and, for WebDAV
 // preconditions, the DAV:error element to send.
@@ -327,53 +283,19 @@ func newStatus(code int, msg string) error {
 	return &statusError{code: code, err: errors.New(msg)}
 }
 
-// StatusOf is the status a client gets for err, for the handlers besides
-// WebDAV's (the pages) that serve the same storage and store.
-func StatusOf(err error) int { return statusOf(err) }
-
-// statusOf maps an error to the status the client gets. It is the one place
-// where errors become HTTP statuses.
+// statusOf maps an error to the status the client gets: the protocol's own
+// refusals here, every other through archive.Status, the one mapping.
 func statusOf(err error) int {
 	var se *statusError
 	switch {
 	case errors.As(err, &se):
 		return se.code
-	case errors.Is(err, errBadPath), errors.Is(err, errBadIf), errors.Is(err, errBadXML),
-		errors.Is(err, backends.ErrInvalidPath), errors.Is(err, backends.ErrIncomplete):
+	case errors.Is(err, errBadPath), errors.Is(err, errBadIf), errors.Is(err, errBadXML):
 		return http.StatusBadRequest
 	case errors.Is(err, errBodyTooLong):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, backends.ErrNotFound), errors.Is(err, errHidden):
-		return http.StatusNotFound
-	case errors.Is(err, errForbidden):
-		return http.StatusForbidden
-	case errors.Is(err, backends.ErrExist):
-		return http.StatusMethodNotAllowed
-	case errors.Is(err, backends.ErrNotDir):
-		return http.StatusConflict
-	case errors.Is(err, backends.ErrIsDir):
-		return http.StatusMethodNotAllowed
-	case errors.Is(err, backends.ErrPermission):
-		return http.StatusForbidden
-	case errors.Is(err, backends.ErrRange):
-		return http.StatusRequestedRangeNotSatisfiable
-	case errors.Is(err, backends.ErrTooLarge):
-		return http.StatusInsufficientStorage
-	case errors.Is(err, backends.ErrUnavailable), errors.Is(err, state.ErrUnavailable),
-		errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable
-	case errors.Is(err, context.Canceled):
-		// The server is shutting down (a client that went away reads
-		// no answer).
-		return http.StatusServiceUnavailable
-	case errors.Is(err, backends.ErrAccessDenied):
-		return http.StatusBadGateway
-	case errors.Is(err, state.ErrLocked):
-		return http.StatusLocked
-	case errors.Is(err, state.ErrNoSuchLock):
-		return http.StatusPreconditionFailed
 	default:
-		return http.StatusInternalServerError
+		return archive.Status(err)
 	}
 }
 
@@ -384,6 +306,11 @@ const retryAfter = "5"
 // fail answers a request that ended in err and logs it. The client gets the
 // status and, for preconditions, the DAV:error element: never the error text.
 func (rq *request) fail(err error) {
+	var pe *archive.PartialError
+	if errors.As(err, &pe) {
+		rq.multiFailure(pe.Failed)
+		return
+	}
 	code := statusOf(err)
 	level := slog.LevelInfo
 	if code >= 500 {
@@ -404,6 +331,12 @@ func (rq *request) fail(err error) {
 			body = davError(se.cond)
 		}
 		writeXML(rq.w, code, body)
+		return
+	}
+	var le *archive.LockedError
+	if errors.As(err, &le) {
+		writeXML(rq.w, code, `<D:error xmlns:D="DAV:"><D:lock-token-submitted><D:href>`+
+			xmlText(href(le.Root, false))+`</D:href></D:lock-token-submitted></D:error>`)
 		return
 	}
 	if code == http.StatusLocked {

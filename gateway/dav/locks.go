@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
 )
@@ -62,7 +63,7 @@ func (rq *request) lock() error {
 	if !exists {
 		// Locking an unmapped URL creates an empty file (RFC 4918 section 7.3),
 		// which needs the parent folder's locks like any new member.
-		if err := rq.checkWrite(target{path: rq.path, member: true}); err != nil {
+		if err := rq.checkWrite(archive.Target{Path: rq.path, Member: true}); err != nil {
 			return err
 		}
 	}
@@ -96,7 +97,7 @@ func (rq *request) createEmpty() error {
 	if _, err := up.Commit(rq.ctx); err != nil {
 		return err
 	}
-	rq.forget()
+	rq.op.Changed(rq.path, false)
 	return nil
 }
 

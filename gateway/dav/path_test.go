@@ -3,6 +3,8 @@ package dav
 import (
 	"strings"
 	"testing"
+
+	"github.com/bassareggiana/faldone/archive"
 )
 
 func TestCleanPath(t *testing.T) {
@@ -78,7 +80,7 @@ func FuzzCleanPath(f *testing.F) {
 			return
 		}
 		for _, seg := range splitSegments(p) {
-			if !validSegment(seg) {
+			if !archive.ValidName(seg) {
 				t.Fatalf("cleanPath(%q) = %q: invalid segment %q", s, p, seg)
 			}
 		}
@@ -100,38 +102,4 @@ func splitSegments(p string) []string {
 		}
 	}
 	return out
-}
-
-func TestCleanPersonPath(t *testing.T) {
-	tests := []struct {
-		in, want string
-		bad      bool
-	}{
-		{in: "", want: "/"},
-		{in: "/", want: "/"},
-		{in: "/guastalla/2019/PC-2019-0042", want: "/guastalla/2019/PC-2019-0042"},
-		{in: "guastalla/2019/PC-2019-0042/", want: "/guastalla/2019/PC-2019-0042"},
-		{in: "/guastalla/Pratica Universita\u0300", want: "/guastalla/Pratica Universit\u00e0"}, // NFD from Finder
-		{in: "/guastalla/Pratica Universit\u00e0", want: "/guastalla/Pratica Universit\u00e0"},
-		{in: "/a/tavola%2003", want: "/a/tavola%2003"}, // typed, not escaped
-		{in: "/a/../b", bad: true},
-		{in: "/a/./b", bad: true},
-		{in: "/a//b", bad: true},
-		{in: `/a\b`, bad: true},
-		{in: "/a\x00b", bad: true},
-		{in: "/a\nb", bad: true},
-		{in: "/a/\xff", bad: true},
-	}
-	for _, tt := range tests {
-		got, err := CleanPath(tt.in)
-		if tt.bad {
-			if err == nil {
-				t.Errorf("CleanPath(%q) = %q, want error", tt.in, got)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("CleanPath(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
 }

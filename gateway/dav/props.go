@@ -8,9 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/webdav"
+
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
-	"golang.org/x/net/webdav"
 )
 
 func davName(local string) xml.Name { return xml.Name{Space: nsDAV, Local: local} }
@@ -366,7 +368,7 @@ func (rq *request) proppatch() error {
 	if _, err := rq.stat(rq.path); err != nil {
 		return err
 	}
-	if err := rq.checkWrite(target{path: rq.path}); err != nil {
+	if err := rq.checkWrite(archive.Target{Path: rq.path}); err != nil {
 		return err
 	}
 	body, err := readXMLBody(rq.r, rq.opts.MaxXMLBody)

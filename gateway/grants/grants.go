@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/gateway/dav"
 )
 
 // The refusals of a grant's dossier. A dossier is a folder: a grant gives
@@ -33,10 +33,10 @@ type Archive interface {
 
 // Path reads the dossier of a grant as a person typed or pasted it, and
 // returns it as requests name it (cleaned, accented letters composed, as
-// dav.CleanPath does for every path from a person), with its Comune. may
+// archive.Path does for every path from a person), with its Comune. may
 // tells the Comuni where the granter may grant.
 func Path(raw string, may func(comune string) bool) (p, comune string, err error) {
-	p, err = dav.CleanPath(strings.TrimSpace(raw))
+	p, err = archive.Path(strings.TrimSpace(raw))
 	if err != nil {
 		return "", "", fmt.Errorf("%q: %w", raw, ErrBadPath)
 	}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"io"
 	"mime"
@@ -11,54 +10,81 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth"
+	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
 )
 
-// The pages change the archive by sending the WebDAV handler the request a
-// drive would send, under the person's identity: one authorization, one
-// set of rules for locks and properties, one audit record per change.
+// The pages change the archive through the archive service, as the
+// session's person: the same authorization, locks, quota and hooks as a
+// drive's request, and an error whose kind the page puts in words.
 
-// drive runs one WebDAV request as the session's person and returns its status.
-func (h *Handler) drive(ctx context.Context, r *http.Request, sess state.Session, method, p string, header http.Header, body io.Reader) int {
-	req, err := http.NewRequestWithContext(auth.WithIdentity(ctx, auth.SessionIdentity(sess)),
-		method, escapedPath(p), body)
+// run runs one change as the session's person and records it in the access
+// log, with the status a drive would have got. fn returns the status of
+// its success.
+func (h *Handler) run(r *http.Request, sess state.Session, method, p string, fn func(*archive.Op) (int, error)) error {
+	pol, err := h.cfg.Policy(r.Context(), sess)
+	status := 0
+	if err == nil {
+		status, err = fn(h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, Policy: pol}))
+	}
 	if err != nil {
-		return http.StatusBadRequest
-	}
-	if body != nil {
-		req.ContentLength = -1 // a streamed part: its length is known at its end
-	}
-	req.Host = r.Host
-	req.RemoteAddr = r.RemoteAddr
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	rec := &statusOnly{header: http.Header{}}
-	h.cfg.Drive.ServeHTTP(rec, req)
-	status := rec.status
-	if status == 0 {
-		status = http.StatusOK
+		status = archive.Status(err)
+		if status >= 500 {
+			h.cfg.Log.Error("page action failed", "method", method, "path", p, "person", sess.Person, "err", err)
+		}
 	}
 	h.cfg.Audit(r, sess.Person, method, p, status)
-	return status
+	return err
 }
 
-// statusOnly keeps the status of a response and drops its body.
-type statusOnly struct {
-	header http.Header
-	status int
+// mkdir makes a folder; put stores a file; both as run does.
+func (h *Handler) mkdir(r *http.Request, sess state.Session, p string) error {
+	return h.run(r, sess, "MKCOL", p, func(op *archive.Op) (int, error) {
+		return http.StatusCreated, op.Mkdir(p)
+	})
 }
 
-func (s *statusOnly) Header() http.Header { return s.header }
-func (s *statusOnly) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+func (h *Handler) put(r *http.Request, sess state.Session, p string, body io.Reader) error {
+	return h.run(r, sess, http.MethodPut, p, func(op *archive.Op) (int, error) {
+		_, created, err := op.Put(p, body, -1) // a streamed part: its length is known at its end
+		if created {
+			return http.StatusCreated, err
+		}
+		return http.StatusNoContent, err
+	})
+}
+
+// failure says in words why a change failed, from the kind of its error.
+func (h *Handler) failure(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		locked  *archive.LockedError
+		partial *archive.PartialError
+	)
+	switch {
+	case errors.As(err, &locked):
+		h.message(w, http.StatusLocked, "File in uso",
+			"È bloccato da "+h.displayName(r.Context(), locked.Owner)+", che lo sta modificando: riprova più tardi.")
+	case errors.Is(err, archive.ErrNotFound), errors.Is(err, archive.ErrForbidden):
+		// A path the person may not see answers as one they may not change.
+		h.message(w, http.StatusForbidden, "Operazione non consentita", "Non puoi fare questa operazione qui.")
+	case errors.Is(err, archive.ErrExists):
+		h.message(w, http.StatusConflict, "Nome già usato", "Esiste già un elemento con questo nome.")
+	case errors.Is(err, archive.ErrConflict):
+		h.message(w, http.StatusConflict, "Cartella non trovata", "La cartella di destinazione non esiste più.")
+	case errors.Is(err, archive.ErrTooLarge):
+		h.message(w, http.StatusInsufficientStorage, "Spazio del Comune esaurito", "Lo spazio dell'archivio del Comune è esaurito: nulla è stato salvato.")
+	case errors.Is(err, backends.ErrInvalidPath):
+		h.message(w, http.StatusBadRequest, "Nome non valido", "Il nome è troppo lungo o contiene caratteri non ammessi.")
+	case errors.As(err, &partial):
+		h.message(w, http.StatusConflict, "Operazione incompleta", "Alcuni elementi non sono stati modificati: riprova.")
+	case archive.IsUnavailable(err):
+		w.Header().Set("Retry-After", "5")
+		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "L'archivio non è al momento raggiungibile: riprova tra qualche istante.")
+	default:
+		h.message(w, http.StatusInternalServerError, "Operazione non riuscita", "L'operazione non è riuscita.")
 	}
-}
-func (s *statusOnly) Write(b []byte) (int, error) {
-	s.WriteHeader(http.StatusOK)
-	return len(b), nil
 }
 
 // validName checks a file or folder name typed or uploaded in a page.
@@ -99,9 +125,9 @@ func rawFileName(p *multipart.Part) string {
 
 // makeFolders creates the folders of rel below dir that this upload has
 // not made yet; a folder that exists already is fine.
-func (h *Handler) makeFolders(r *http.Request, sess state.Session, dir, rel string, made map[string]bool) int {
+func (h *Handler) makeFolders(r *http.Request, sess state.Session, dir, rel string, made map[string]bool) error {
 	if rel == "." {
-		return http.StatusOK
+		return nil
 	}
 	p := dir
 	for _, seg := range strings.Split(rel, "/") {
@@ -109,13 +135,12 @@ func (h *Handler) makeFolders(r *http.Request, sess state.Session, dir, rel stri
 		if made[p] {
 			continue
 		}
-		code := h.drive(r.Context(), r, sess, "MKCOL", p, nil, nil)
-		if code >= 300 && code != http.StatusMethodNotAllowed {
-			return code
+		if err := h.mkdir(r, sess, p); err != nil && !errors.Is(err, archive.ErrExists) {
+			return err
 		}
 		made[p] = true
 	}
-	return http.StatusOK
+	return nil
 }
 
 // upload stores the files of a multipart form in a folder, each streamed
@@ -150,6 +175,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	// "cartella" fields, and as the names of their files.
 	made := map[string]bool{dir: true}
 	stored, failed := 0, 0
+	var lastErr error
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -159,7 +185,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 			h.message(w, http.StatusBadRequest, "Caricamento interrotto", "Il caricamento si è interrotto: i file non completi non sono stati salvati.")
 			return
 		}
-		var code int
+		err = nil
 		switch part.FormName() {
 		case "cartella":
 			b, _ := io.ReadAll(io.LimitReader(part, maxRelPath+1))
@@ -168,7 +194,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 				failed++
 				continue
 			}
-			code = h.makeFolders(r, sess, dir, rel, made)
+			err = h.makeFolders(r, sess, dir, rel, made)
 		case "file":
 			name := rawFileName(part)
 			if name == "" { // an empty file input in a form sent without the script
@@ -181,8 +207,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 				failed++
 				continue
 			}
-			if code = h.makeFolders(r, sess, dir, path.Dir(rel), made); code < 300 {
-				if code = h.drive(r.Context(), r, sess, http.MethodPut, path.Join(dir, rel), nil, part); code < 300 {
+			if err = h.makeFolders(r, sess, dir, path.Dir(rel), made); err == nil {
+				if err = h.put(r, sess, path.Join(dir, rel), part); err == nil {
 					stored++
 				}
 			}
@@ -190,17 +216,31 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 			part.Close()
 			continue
 		}
-		if code >= 300 {
+		if err != nil {
 			failed++
-			if code == http.StatusForbidden || code == http.StatusNotFound {
-				h.message(w, code, "Caricamento non consentito", "Non puoi caricare file in questa cartella.")
+			lastErr = err
+			if errors.Is(err, archive.ErrNotFound) || errors.Is(err, archive.ErrForbidden) {
+				h.message(w, http.StatusForbidden, "Caricamento non consentito", "Non puoi caricare file in questa cartella.")
+				return
+			}
+			if archive.IsUnavailable(err) || errors.Is(err, archive.ErrTooLarge) {
+				// The files after it would fail alike: say why at once.
+				h.failure(w, r, err)
 				return
 			}
 		}
 	}
 	h.cfg.Log.Info("upload from a page", "person", sess.Person, "path", dir, "files", stored, "failed", failed)
 	if failed > 0 {
-		h.message(w, http.StatusConflict, "Caricamento incompleto", "Alcuni file non sono stati salvati.")
+		msg := "Alcuni file non sono stati salvati."
+		var locked *archive.LockedError
+		switch {
+		case errors.As(lastErr, &locked):
+			msg += " Un file è bloccato da " + h.displayName(r.Context(), locked.Owner) + ", che lo sta modificando."
+		case errors.Is(lastErr, archive.ErrExists):
+			msg += " Un nome è già usato da una cartella."
+		}
+		h.message(w, http.StatusConflict, "Caricamento incompleto", msg)
 		return
 	}
 	http.Redirect(w, r, "/_/archivio"+escapedPath(dir)+"/", http.StatusSeeOther)
@@ -218,7 +258,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := "/_/archivio" + escapedPath(path.Dir(p)) + "/"
-	var code int
+	var err error
 	switch r.PostFormValue("azione") {
 	case "cartella":
 		name := strings.TrimSpace(r.PostFormValue("nome"))
@@ -226,7 +266,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 			h.message(w, http.StatusBadRequest, "Nome non valido", "Scegli un nome senza barre.")
 			return
 		}
-		code = h.drive(r.Context(), r, sess, "MKCOL", path.Join(p, name), nil, nil)
+		err = h.mkdir(r, sess, path.Join(p, name))
 		back = "/_/archivio" + escapedPath(p) + "/"
 	case "rinomina":
 		name := strings.TrimSpace(r.PostFormValue("nome"))
@@ -234,23 +274,21 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 			h.message(w, http.StatusBadRequest, "Nome non valido", "Scegli un nome senza barre.")
 			return
 		}
-		code = h.drive(r.Context(), r, sess, "MOVE", p, http.Header{"Destination": {escapedPath(path.Join(path.Dir(p), name))}, "Overwrite": {"F"}}, nil)
+		err = h.run(r, sess, "MOVE", p, func(op *archive.Op) (int, error) {
+			_, err := op.Move(p, path.Join(path.Dir(p), name), false)
+			return http.StatusCreated, err
+		})
 	case "elimina":
-		code = h.drive(r.Context(), r, sess, http.MethodDelete, p, nil, nil)
+		err = h.run(r, sess, http.MethodDelete, p, func(op *archive.Op) (int, error) {
+			return http.StatusNoContent, op.Delete(p)
+		})
 	default:
 		h.message(w, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
 		return
 	}
-	switch {
-	case code < 300:
-		http.Redirect(w, r, back, http.StatusSeeOther)
-	case code == http.StatusForbidden || code == http.StatusNotFound:
-		h.message(w, code, "Operazione non consentita", "Non puoi fare questa operazione qui.")
-	case code == http.StatusLocked:
-		h.message(w, code, "File in uso", "Il file è aperto da un'altra persona: riprova più tardi.")
-	case code == http.StatusPreconditionFailed || code == http.StatusMethodNotAllowed:
-		h.message(w, http.StatusConflict, "Nome già usato", "Esiste già un elemento con questo nome.")
-	default:
-		h.message(w, code, "Operazione non riuscita", "L'operazione non è riuscita.")
+	if err != nil {
+		h.failure(w, r, err)
+		return
 	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }

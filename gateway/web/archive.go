@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/state"
@@ -380,11 +381,12 @@ func (h *Handler) fileNotFound(w http.ResponseWriter) {
 	h.message(w, http.StatusNotFound, "File non trovato", "Il file non esiste o non è accessibile.")
 }
 
-// statusOfBackend tells a missing folder from other failures, as the
-// WebDAV handler does; a file where a folder was asked for is missing too.
+// statusOfBackend tells a missing folder from other failures, by the one
+// mapping (archive.Status); a file where a folder was asked for is missing
+// too.
 func statusOfBackend(err error) int {
 	if errors.Is(err, backends.ErrNotDir) {
 		return http.StatusNotFound
 	}
-	return dav.StatusOf(err)
+	return archive.Status(err)
 }

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/auth/oidc"
@@ -86,9 +87,9 @@ type Config struct {
 	// the same that decides WebDAV requests.
 	FS     backends.Backend
 	Policy func(ctx context.Context, s state.Session) (Decider, error)
-	// Drive is the WebDAV handler, without authentication: the pages send
-	// it the requests that change the archive, as the session's person.
-	Drive http.Handler
+	// Archive runs the pages' changes to the archive, as the session's
+	// person, as it runs WebDAV's.
+	Archive *archive.Service
 	// Locks, when set, tells who holds the WebDAV locks on the archive.
 	Locks Locks
 	// SearchLimit bounds the entries a search looks at (default 50,000).

@@ -1,0 +1,45 @@
+package archive
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestPath: paths typed, pasted or decoded become namespace paths, or
+// are refused.
+func TestPath(t *testing.T) {
+	tests := []struct {
+		in, want string
+		bad      bool
+	}{
+		{in: "", want: "/"},
+		{in: "/", want: "/"},
+		{in: "/guastalla/2019/PC-2019-0042", want: "/guastalla/2019/PC-2019-0042"},
+		{in: "guastalla/2019/PC-2019-0042/", want: "/guastalla/2019/PC-2019-0042"},
+		{in: "/guastalla/Pratica Universita\u0300", want: "/guastalla/Pratica Universit\u00e0"}, // NFD from Finder
+		{in: "/guastalla/Pratica Universit\u00e0", want: "/guastalla/Pratica Universit\u00e0"},
+		{in: "/a/tavola%2003", want: "/a/tavola%2003"}, // typed, not escaped
+		{in: "/a/../b", bad: true},
+		{in: "/a/./b", bad: true},
+		{in: "/a//b", bad: true},
+		{in: `/a\b`, bad: true},
+		{in: "/a\x00b", bad: true},
+		{in: "/a\nb", bad: true},
+		{in: "/a/\xff", bad: true},
+		{in: "/a/" + strings.Repeat("n", 256), bad: true},
+		{in: "/a/" + strings.Repeat("n", 255), want: "/a/" + strings.Repeat("n", 255)},
+		{in: strings.Repeat("/d", 600), bad: true},
+	}
+	for _, tt := range tests {
+		got, err := Path(tt.in)
+		if tt.bad {
+			if err == nil {
+				t.Errorf("Path(%q) = %q, want error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Path(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}

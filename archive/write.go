@@ -1,0 +1,114 @@
+package archive
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/bassareggiana/faldone/auth/access"
+	"github.com/bassareggiana/faldone/backends"
+)
+
+// Put stores body as the file at p, size bytes long (-1: unknown until its
+// end). The content streams to the backend's upload, which becomes visible
+// only when it was received whole: a sender that goes away, or sends fewer
+// bytes than it announced, leaves the previous content as it was. It
+// returns the new entry and whether the file is new.
+func (o *Op) Put(p string, body io.Reader, size int64) (backends.Entry, bool, error) {
+	p, err := Path(p)
+	if err != nil {
+		return backends.Entry{}, false, err
+	}
+	if err := o.Allow(access.Write, p); err != nil {
+		return backends.Entry{}, false, err
+	}
+	if p == "/" {
+		return backends.Entry{}, false, fmt.Errorf("PUT on the root: %w", backends.ErrIsDir)
+	}
+	// Only the file that the upload replaces matters here: a folder at
+	// the path makes Create fail, which checks for one anyway.
+	old, err := o.StatFile(p)
+	exists := err == nil
+	if err != nil && !errors.Is(err, backends.ErrNotFound) {
+		return backends.Entry{}, false, err
+	}
+	if exists && old.IsDir {
+		return backends.Entry{}, false, fmt.Errorf("PUT on the folder %s: %w", p, backends.ErrIsDir)
+	}
+	if err := o.CheckWrite(Target{Path: p, Member: !exists}); err != nil {
+		return backends.Entry{}, false, err
+	}
+	// An upload known to exceed the quota is refused before it streams.
+	if q := o.s.opts.Quota; q != nil && size > 0 {
+		if _, avail, ok := q.Quota(p); ok && size-old.Size > avail {
+			return backends.Entry{}, false, fmt.Errorf("%d bytes beyond the quota of %s: %w", size, p, ErrTooLarge)
+		}
+	}
+	up, err := o.s.fs.Create(o.ctx, backendPath(p), size)
+	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
+		return backends.Entry{}, false, fmt.Errorf("PUT %s: %w: %w", p, ErrConflict, err)
+	}
+	if err != nil {
+		return backends.Entry{}, false, err
+	}
+	if o.s.opts.OnUpload != nil {
+		o.s.opts.OnUpload(1)
+		defer o.s.opts.OnUpload(-1)
+	}
+	buf := o.s.buffer()
+	br := &bodyReader{r: body}
+	n, err := io.CopyBuffer(up, br, buf)
+	o.s.put(buf)
+	switch {
+	// Only content that ended short is the sender's fault: a storage that
+	// failed, or a shutdown that cancelled the upload, keeps its own error
+	// (503), which a client may retry.
+	case br.err != nil:
+		err = fmt.Errorf("reading the content: %w: %w", ErrIncomplete, br.err)
+	case err == nil && size >= 0 && n != size:
+		err = fmt.Errorf("content has %d bytes, %d announced: %w", n, size, ErrIncomplete)
+	}
+	if err != nil {
+		if aerr := up.Abort(o.ctx); aerr != nil {
+			o.s.log.Error("abort upload", "path", p, "err", aerr)
+		}
+		return backends.Entry{}, false, fmt.Errorf("PUT %s after %d bytes: %w", p, n, err)
+	}
+	e, err := up.Commit(o.ctx)
+	if err != nil {
+		return backends.Entry{}, false, err
+	}
+	if q := o.s.opts.Quota; q != nil {
+		q.Add(p, e.Size-old.Size)
+	}
+	o.changed(p, false)
+	return e, !exists, nil
+}
+
+// Mkdir makes the folder p in a folder that exists.
+func (o *Op) Mkdir(p string) error {
+	p, err := Path(p)
+	if err != nil {
+		return err
+	}
+	if err := o.Allow(access.Write, p); err != nil {
+		return err
+	}
+	if _, err := o.Stat(p); err == nil {
+		return fmt.Errorf("MKCOL %s: %w", p, ErrExists)
+	} else if !errors.Is(err, backends.ErrNotFound) {
+		return err
+	}
+	if err := o.CheckWrite(Target{Path: p, Member: true}); err != nil {
+		return err
+	}
+	err = o.s.fs.Mkdir(o.ctx, backendPath(p))
+	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
+		return fmt.Errorf("MKCOL %s: %w: %w", p, ErrConflict, err)
+	}
+	if err != nil {
+		return err
+	}
+	o.changed(p, false)
+	return nil
+}
