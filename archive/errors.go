@@ -74,6 +74,10 @@ func Status(err error) int {
 		return http.StatusOK
 	case errors.As(err, &pe):
 		return http.StatusMultiStatus
+	// The kinds the operations give come first: they wrap the storage's
+	// error that caused them (a missing parent is ErrNotFound below them).
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
 	case errors.Is(err, backends.ErrInvalidPath), errors.Is(err, backends.ErrIncomplete):
 		return http.StatusBadRequest
 	case errors.Is(err, backends.ErrNotFound):
@@ -84,7 +88,7 @@ func Status(err error) int {
 		return http.StatusPreconditionFailed
 	case errors.Is(err, ErrExists), errors.Is(err, backends.ErrExist), errors.Is(err, backends.ErrIsDir):
 		return http.StatusMethodNotAllowed
-	case errors.Is(err, ErrConflict), errors.Is(err, backends.ErrNotDir):
+	case errors.Is(err, backends.ErrNotDir):
 		return http.StatusConflict
 	case errors.Is(err, backends.ErrRange):
 		return http.StatusRequestedRangeNotSatisfiable
