@@ -91,7 +91,10 @@ func (f *fixture) content(p string) string {
 // maps to, for the cases the adapters rely on.
 func TestOperations(t *testing.T) {
 	put := func(p, body string) func(*archive.Op) error {
-		return func(o *archive.Op) error { _, _, err := o.Put(p, strings.NewReader(body), int64(len(body))); return err }
+		return func(o *archive.Op) error {
+			_, _, err := o.Put(p, strings.NewReader(body), int64(len(body)))
+			return err
+		}
 	}
 	tests := []struct {
 		name   string
@@ -128,18 +131,27 @@ func TestOperations(t *testing.T) {
 		{"delete a folder the policy keeps", func(o *archive.Op) error { return o.Delete("/cartelle-fisse/a") }, http.StatusForbidden, nil},
 		{"delete the root", func(o *archive.Op) error { return o.Delete("/") }, http.StatusForbidden, nil},
 		{"delete what is not there", func(o *archive.Op) error { return o.Delete("/comune/manca") }, http.StatusNotFound, nil},
-		{"copy a folder", func(o *archive.Op) error { _, err := o.Copy("/comune/pratica", "/comune/copia", false, true); return err }, http.StatusOK,
+		{"copy a folder", func(o *archive.Op) error {
+			_, err := o.Copy("/comune/pratica", "/comune/copia", false, true)
+			return err
+		}, http.StatusOK,
 			func(f *fixture) string { return want(f.content("comune/copia/domanda.pdf"), "domanda") }},
 		{"copy onto a name in use without overwrite", func(o *archive.Op) error {
 			_, err := o.Copy("/lettura/atto.pdf", "/comune/pratica/domanda.pdf", false, true)
 			return err
 		}, http.StatusPreconditionFailed, nil},
 		{"copy into itself", func(o *archive.Op) error { _, err := o.Copy("/comune", "/comune/pratica/x", true, true); return err }, http.StatusForbidden, nil},
-		{"move a file", func(o *archive.Op) error { _, err := o.Move("/comune/pratica/domanda.pdf", "/comune/domanda.pdf", false); return err }, http.StatusOK,
+		{"move a file", func(o *archive.Op) error {
+			_, err := o.Move("/comune/pratica/domanda.pdf", "/comune/domanda.pdf", false)
+			return err
+		}, http.StatusOK,
 			func(f *fixture) string {
 				return want(f.content("comune/domanda.pdf")+" "+f.content("comune/pratica/domanda.pdf"), "domanda <none>")
 			}},
-		{"move out of a read-only folder", func(o *archive.Op) error { _, err := o.Move("/lettura/atto.pdf", "/comune/atto.pdf", false); return err }, http.StatusForbidden, nil},
+		{"move out of a read-only folder", func(o *archive.Op) error {
+			_, err := o.Move("/lettura/atto.pdf", "/comune/atto.pdf", false)
+			return err
+		}, http.StatusForbidden, nil},
 		{"move to a missing folder", func(o *archive.Op) error { _, err := o.Move("/comune/pratica", "/manca/pratica", false); return err }, http.StatusConflict, nil},
 	}
 	for _, tt := range tests {
