@@ -260,7 +260,8 @@ func (s *xmlScanner) text(name []byte, empty bool) []byte {
 
 // char steps over one character of character data, which must be one
 // that the SDK's decoder reads as it is: no carriage return (line ends are
-// normalized), no "]" (of a "]]>", an error), nothing outside XML's range.
+// normalized), no "]" (of a "]]>", an error), no byte that is not UTF-8,
+// nothing outside XML's range.
 func (s *xmlScanner) char() bool {
 	c := s.b[s.i]
 	switch {
@@ -272,7 +273,7 @@ func (s *xmlScanner) char() bool {
 		return true
 	}
 	r, n := utf8.DecodeRune(s.b[s.i:])
-	if !inXMLRange(r) {
+	if r == utf8.RuneError && n == 1 || !inXMLRange(r) {
 		s.ok = false
 		return false
 	}

@@ -1,7 +1,9 @@
 package s3
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -51,6 +53,7 @@ var listBodies = []struct {
 	{"bad bool", listHead + `<IsTruncated>maybe</IsTruncated></ListBucketResult>`, false},
 	{"unknown entity", listHead + `<Contents><Key>&eacute;</Key></Contents></ListBucketResult>`, false},
 	{"control character", listHead + "<Contents><Key>a\x01b</Key></Contents></ListBucketResult>", false},
+	{"invalid UTF-8", listHead + "<CommonPrefixes><Prefix>\xff</Prefix></CommonPrefixes><Contents><Key>a\xc3</Key></Contents></ListBucketResult>", false},
 	{"control reference", listHead + "<Contents><Key>a&#1;b</Key></Contents></ListBucketResult>", false},
 	{"mismatched tags", listHead + `<Contents><Key>k</Size></Contents></ListBucketResult>`, false},
 	{"element in text", listHead + `<Contents><Key>a<b/>c</Key></Contents></ListBucketResult>`, false},
@@ -163,4 +166,60 @@ func BenchmarkListScanner(b *testing.B) {
 			}
 		})
 	}
+}
+
+// bodyClient answers every request with the listing body, without a
+// network: the SDK's whole stack runs, its transport aside.
+type bodyClient []byte
+
+func (b bodyClient) Do(r *http.Request) (*http.Response, error) {
+	return &http.Response{
+		StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/xml"}},
+		Body:          io.NopCloser(bytes.NewReader(b)),
+		ContentLength: int64(len(b)),
+		Request:       r,
+	}, nil
+}
+
+// FuzzListScanner checks the scanner against the SDK's decoder on any
+// body: what the scanner reads, the SDK reads the same; and through the
+// stack as the backend installs it, a listing is what the SDK alone makes
+// of the body, or the same error.
+func FuzzListScanner(f *testing.F) {
+	for _, tt := range listBodies {
+		f.Add([]byte(tt.body))
+	}
+	client := awss3.New(awss3.Options{
+		BaseEndpoint: aws.String("http://s3.test"), Region: "us-east-1", UsePathStyle: true,
+		Credentials: aws.AnonymousCredentials{}, Retryer: aws.NopRetryer{},
+	})
+	in := &awss3.ListObjectsV2Input{Bucket: aws.String("b")}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		scanned, fast := parseListV2(body)
+		answer := func(o *awss3.Options) { o.HTTPClient = bodyClient(body) }
+		want, werr := client.ListObjectsV2(t.Context(), in, answer)
+		if fast {
+			if werr != nil {
+				t.Fatalf("the scanner read a body that the SDK refuses (%v):\n%q", werr, body)
+			}
+			if got, want := outputFields(scanned), outputFields(want); got != want {
+				t.Fatalf("body %q\nscanner:\n%s\nSDK:\n%s", body, got, want)
+			}
+		}
+		var fallbacks atomic.Int64
+		got, gerr := client.ListObjectsV2(t.Context(), in, answer, fastList(&fallbacks))
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("body %q: SDK: %v; with the scanner: %v", body, werr, gerr)
+		}
+		if werr != nil {
+			return
+		}
+		if fell := fallbacks.Load() != 0; fell == fast {
+			t.Errorf("body %q: fell back to the SDK: %v, scanner read it: %v", body, fell, fast)
+		}
+		if outputFields(got) != outputFields(want) {
+			t.Fatalf("body %q\nwith the scanner:\n%s\nSDK:\n%s", body, outputFields(got), outputFields(want))
+		}
+	})
 }

@@ -116,12 +116,6 @@ func (d *davTest) read(p string) string {
 	return string(b)
 }
 
-// exists reports whether p is on the disk behind the backend.
-func (d *davTest) exists(p string) bool {
-	_, err := os.Lstat(filepath.Join(d.root, filepath.FromSlash(p)))
-	return err == nil
-}
-
 // setProp gives the namespace path p a dead property.
 func (d *davTest) setProp(p, space, local, value string) {
 	d.t.Helper()
