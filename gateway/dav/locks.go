@@ -117,7 +117,7 @@ func (rq *request) refreshLock(timeout time.Duration, now time.Time) error {
 		writeXML(rq.w, http.StatusOK, `<D:prop xmlns:D="DAV:"><D:lockdiscovery>`+activeLock(l, now)+`</D:lockdiscovery></D:prop>`)
 		return nil
 	}
-	if rq.tokens == nil {
+	if len(rq.tokens) == 0 {
 		return newStatus(http.StatusBadRequest, "LOCK refresh without a lock token")
 	}
 	return &statusError{code: http.StatusPreconditionFailed, cond: "lock-token-matches-request-uri", err: errors.New("no submitted lock covers the resource")}
