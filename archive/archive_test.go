@@ -13,8 +13,8 @@ import (
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends/local"
-	"github.com/bassareggiana/faldone/backends/state"
-	"github.com/bassareggiana/faldone/backends/state/sqlite"
+	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/state/sqlite"
 )
 
 // policy hides /nascosto, lets /lettura be read only, and lets no one

@@ -7,7 +7,7 @@ import (
 	"net/http"
 
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // The errors of the operations, on which the adapters decide what to say.

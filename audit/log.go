@@ -25,7 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // Store is where the log is shipped to.

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // memStore is a store that keeps records in memory, skips keys it holds,

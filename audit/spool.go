@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // The spool is a folder of segments, files named by an increasing sequence

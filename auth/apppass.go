@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // AppPasswordPrefix starts every app password, so that people, secret

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/auth"
-	"github.com/bassareggiana/faldone/backends/state/sqlite"
+	"github.com/bassareggiana/faldone/state/sqlite"
 )
 
 // BenchmarkAuthenticateAppPassword measures what authentication adds to one

@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // Argon2id parameters for new hashes: OWASP's 19 MiB, 2 passes. More memory

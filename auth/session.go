@@ -12,7 +12,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // SessionCookie is the name of the browser session cookie.

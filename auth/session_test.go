@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // memSessions is a SessionStore in memory, for the clock-driven tests of the

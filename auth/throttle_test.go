@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/bassareggiana/faldone/backends/state/sqlite"
+	"github.com/bassareggiana/faldone/state/sqlite"
 )
 
 // cheapHash is an argon2id hash with the smallest parameters parseHash

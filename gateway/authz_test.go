@@ -8,8 +8,8 @@ import (
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/auth/oidc"
-	"github.com/bassareggiana/faldone/backends/state"
 	"github.com/bassareggiana/faldone/gateway/config"
+	"github.com/bassareggiana/faldone/state"
 )
 
 type fakeAccess struct {

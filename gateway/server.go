@@ -27,15 +27,15 @@ import (
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/backends/state"
-	"github.com/bassareggiana/faldone/backends/state/postgres"
-	"github.com/bassareggiana/faldone/backends/state/sqlite"
+	"github.com/bassareggiana/faldone/backends/namespace"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
 	"github.com/bassareggiana/faldone/gateway/forwarded"
 	"github.com/bassareggiana/faldone/gateway/metrics"
-	"github.com/bassareggiana/faldone/gateway/namespace"
 	"github.com/bassareggiana/faldone/gateway/web"
+	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/state/postgres"
+	"github.com/bassareggiana/faldone/state/sqlite"
 )
 
 // Store is everything the gateway keeps besides file content.

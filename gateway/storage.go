@@ -11,9 +11,9 @@ import (
 
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/local"
+	"github.com/bassareggiana/faldone/backends/namespace"
 	"github.com/bassareggiana/faldone/backends/s3"
 	"github.com/bassareggiana/faldone/gateway/config"
-	"github.com/bassareggiana/faldone/gateway/namespace"
 )
 
 // OpenArchive opens the storage of every Comune as one tree, for the

@@ -11,7 +11,7 @@ import (
 
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/oidc"
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // Store is what Rules reads for every request: the person's provider

@@ -9,7 +9,7 @@ import (
 
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/oidc"
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 type fakeStore struct {

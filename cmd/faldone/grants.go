@@ -18,11 +18,11 @@ import (
 
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/oidc"
-	"github.com/bassareggiana/faldone/backends/state"
 	"github.com/bassareggiana/faldone/gateway"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/days"
 	"github.com/bassareggiana/faldone/gateway/grants"
+	"github.com/bassareggiana/faldone/state"
 )
 
 const grantUsage = `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--by NAME]

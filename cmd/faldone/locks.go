@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/archive"
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 const locksUsage = `Usage: faldone locks list [--path /comune/…]

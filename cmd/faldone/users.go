@@ -12,11 +12,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/bassareggiana/faldone/auth"
-	"github.com/bassareggiana/faldone/backends/state"
 	"github.com/bassareggiana/faldone/gateway"
 	"github.com/bassareggiana/faldone/gateway/config"
-	"golang.org/x/term"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // storeCommand parses the flags every command on the state store takes

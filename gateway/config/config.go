@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
 	// The zone database inside the binary: minimal servers and containers
 	// often have no /usr/share/zoneinfo.
 	_ "time/tzdata"

@@ -11,7 +11,7 @@ import (
 
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // checkWrite runs the request's preconditions, then enforces the locks

@@ -14,8 +14,8 @@ import (
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/local"
-	"github.com/bassareggiana/faldone/backends/state"
-	"github.com/bassareggiana/faldone/backends/state/sqlite"
+	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/state/sqlite"
 )
 
 // davTest is a handler as the server wires it, over a local backend in a

@@ -21,7 +21,7 @@ import (
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // Options tune the handler; the zero value gives the defaults.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // lock serves LOCK: a new lock when the request has a body, a refresh of the

@@ -12,7 +12,7 @@ import (
 
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 func davName(local string) xml.Name { return xml.Name{Space: nsDAV, Local: local} }

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // countingStore counts the property lookups and fails PropsOf from the

@@ -13,7 +13,7 @@ import (
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // The pages change the archive through the archive service, as the

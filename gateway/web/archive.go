@@ -17,8 +17,8 @@ import (
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/backends/state"
 	"github.com/bassareggiana/faldone/gateway/dav"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // Decider is the authorization of a person: the same one WebDAV uses.

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/auth/access"
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // Locks reads the WebDAV locks, so that a page can say who has a file open.

@@ -29,9 +29,9 @@ import (
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/backends/state"
 	"github.com/bassareggiana/faldone/gateway/days"
 	"github.com/bassareggiana/faldone/gateway/grants"
+	"github.com/bassareggiana/faldone/state"
 )
 
 //go:embed templates/*.html

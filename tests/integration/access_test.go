@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/auth"
-	"github.com/bassareggiana/faldone/backends/state"
-	"github.com/bassareggiana/faldone/backends/state/sqlite"
+	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/state/sqlite"
 	"github.com/bassareggiana/faldone/tests/harness"
 )
 

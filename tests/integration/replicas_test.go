@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/bassareggiana/faldone/backends/state/postgres"
+	"github.com/bassareggiana/faldone/state/postgres"
 	"github.com/bassareggiana/faldone/tests/harness"
 )
 

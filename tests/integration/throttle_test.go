@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/auth"
-	"github.com/bassareggiana/faldone/backends/state/postgres"
+	"github.com/bassareggiana/faldone/state/postgres"
 	"github.com/bassareggiana/faldone/tests/harness"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 const lockColumns = `token, root, infinite, shared, owner, principal, timeout_ns, expires, created`

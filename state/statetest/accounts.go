@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // RunAccounts runs the conformance suite for state.AccountStore, each case

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // RunAuth runs the conformance suite for state.AuthStore, each case in a

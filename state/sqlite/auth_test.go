@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
-	"github.com/bassareggiana/faldone/backends/state/statetest"
+	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/state/statetest"
 )
 
 func TestAuthStore(t *testing.T) {

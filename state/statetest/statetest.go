@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // Run runs the suite, each case in a subtest on a store of its own. open

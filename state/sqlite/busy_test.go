@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // TestBusyIsUnavailable: a write that cannot get the database because

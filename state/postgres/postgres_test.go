@@ -16,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/bassareggiana/faldone/backends/state"
-	"github.com/bassareggiana/faldone/backends/state/statetest"
+	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/state/statetest"
 )
 
 // The tests need a PostgreSQL server: FALDONE_TEST_POSTGRES is the DSN of

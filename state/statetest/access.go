@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // RunAccess runs the conformance suite for state.AccessStore, each case in

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bassareggiana/faldone/backends/state"
-	"github.com/bassareggiana/faldone/backends/state/statetest"
+	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/state/statetest"
 )
 
 func TestStore(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/bassareggiana/faldone/backends/state"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // Props returns the dead properties of p.
