@@ -38,18 +38,10 @@ import (
 	"github.com/bassareggiana/faldone/state/sqlite"
 )
 
-// Store is everything the gateway keeps besides file content.
-type Store interface {
-	state.Store
-	state.AuthStore
-	state.AccountStore
-	state.AccessStore
-}
-
 // OpenStore opens the state store the configuration names (PostgreSQL, or
 // the embedded SQLite in the data directory), for the server and for the
 // commands that manage accounts, grants, locks and the audit log.
-func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
+func OpenStore(ctx context.Context, cfg config.Config) (state.Store, error) {
 	if cfg.StateURL != "" {
 		st, err := postgres.Open(ctx, cfg.StateURL, postgres.Options{QueryTimeout: cfg.StateTimeout})
 		if err != nil {
@@ -77,7 +69,7 @@ const auditSpool = "audit-spool"
 type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
-	store   Store
+	store   state.Store
 	apps    *auth.AppPasswords
 	audit   *audit.Log
 	comunes comunes

@@ -97,8 +97,4 @@ type AuthStore interface {
 	// error.
 	ClearAttempts(ctx context.Context, key string) error
 
-	// DeleteExpired removes sessions, flows, app passwords, locks, grants and
-	// attempt counts expired at now (the hourly housekeeping of every
-	// replica calls it).
-	DeleteExpired(ctx context.Context, now time.Time) error
 }

@@ -90,9 +90,26 @@ func Ancestors(p string) []string {
 	return out
 }
 
-// Store is the state store. Implementations must be safe for concurrent use by
-// several goroutines and, for shared engines, by several processes.
+// Store is the whole state store: everything the gateway keeps besides file
+// content. Implementations (sqlite, postgres) must be safe for concurrent use
+// by several goroutines and, for shared engines, by several processes;
+// statetest is their conformance suite.
 type Store interface {
+	ResourceStore
+	AuthStore
+	AccountStore
+	AccessStore
+	// DeleteExpired removes, across the store, what has expired at now:
+	// sessions, flows, app passwords, locks, grants and attempt counts
+	// (the hourly housekeeping of every replica calls it).
+	DeleteExpired(ctx context.Context, now time.Time) error
+	// Close releases the store.
+	Close() error
+}
+
+// ResourceStore keeps what belongs to the resources of the archive: their
+// dead properties and their WebDAV locks.
+type ResourceStore interface {
 	// Props returns the dead properties of p.
 	Props(ctx context.Context, p string) ([]Prop, error)
 	// ChildProps returns, in one query, the dead properties of dir and of its
@@ -135,7 +152,4 @@ type Store interface {
 	Locks(ctx context.Context, p string, descendants bool, now time.Time) ([]Lock, error)
 	// DeleteLocks removes every lock rooted at p or below it.
 	DeleteLocks(ctx context.Context, p string) error
-
-	// Close releases the store.
-	Close() error
 }

@@ -23,7 +23,7 @@ import (
 // storeCommand parses the flags every command on the state store takes
 // (--config, --data) and opens the store. synopsis is the command's usage,
 // shown by --help; extra, if not nil, registers the command's own flags.
-func storeCommand(name, synopsis string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet)) (gateway.Store, config.Config, *flag.FlagSet, error) {
+func storeCommand(name, synopsis string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet)) (state.Store, config.Config, *flag.FlagSet, error) {
 	fs := newFlags(name, synopsis)
 	if extra != nil {
 		extra(fs)

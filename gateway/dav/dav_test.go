@@ -25,7 +25,7 @@ type davTest struct {
 	t     *testing.T
 	h     *Handler
 	root  string // the backend's folder on disk
-	store state.Store
+	store state.ResourceStore
 }
 
 // userHeader names the person of a test request; locks record it.
@@ -33,7 +33,7 @@ const userHeader = "X-Test-User"
 
 // newDAVTest builds the handler; wrap, when not nil, stands between it and
 // the backend and store (to count or fail their calls).
-func newDAVTest(t *testing.T, opts Options, wrap func(backends.Backend, state.Store) (backends.Backend, state.Store)) *davTest {
+func newDAVTest(t *testing.T, opts Options, wrap func(backends.Backend, state.ResourceStore) (backends.Backend, state.ResourceStore)) *davTest {
 	t.Helper()
 	root := t.TempDir()
 	fs, err := local.New(root)
@@ -46,8 +46,8 @@ func newDAVTest(t *testing.T, opts Options, wrap func(backends.Backend, state.St
 	}
 	t.Cleanup(func() { st.Close() })
 	var (
-		b     backends.Backend = fs
-		store state.Store      = st
+		b     backends.Backend    = fs
+		store state.ResourceStore = st
 	)
 	if wrap != nil {
 		b, store = wrap(b, store)

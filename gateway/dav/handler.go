@@ -73,7 +73,7 @@ func (allowAll) Decide(access.Action, string) access.Verdict { return access.All
 type Handler struct {
 	svc   *archive.Service
 	fs    backends.Backend
-	store state.Store
+	store state.ResourceStore
 	log   *slog.Logger
 	opts  Options
 	// principal names the authenticated account of a request; locks record it
@@ -88,7 +88,7 @@ type Handler struct {
 // New returns a handler over svc, the archive service of fs and store.
 // principal may be nil when every request is anonymous; policy may be nil
 // when everyone may do everything.
-func New(svc *archive.Service, fs backends.Backend, store state.Store, log *slog.Logger, principal func(*http.Request) string, policy func(*http.Request) (Policy, error), opts Options) *Handler {
+func New(svc *archive.Service, fs backends.Backend, store state.ResourceStore, log *slog.Logger, principal func(*http.Request) string, policy func(*http.Request) (Policy, error), opts Options) *Handler {
 	if opts.MaxXMLBody <= 0 {
 		opts.MaxXMLBody = 1 << 20
 	}

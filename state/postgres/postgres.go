@@ -195,10 +195,10 @@ type Store struct {
 }
 
 var (
-	_ state.Store        = (*Store)(nil)
-	_ state.AuthStore    = (*Store)(nil)
-	_ state.AccountStore = (*Store)(nil)
-	_ state.AccessStore  = (*Store)(nil)
+	_ state.ResourceStore = (*Store)(nil)
+	_ state.AuthStore     = (*Store)(nil)
+	_ state.AccountStore  = (*Store)(nil)
+	_ state.AccessStore   = (*Store)(nil)
 )
 
 // Options tune a Store; zero values take the defaults.

@@ -178,7 +178,7 @@ func TestStore(t *testing.T) {
 func TestAuthStore(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	statetest.RunAuth(t, func(t *testing.T) state.AuthStore { return db.openClosed(t) })
+	statetest.RunAuth(t, func(t *testing.T) state.Store { return db.openClosed(t) })
 }
 
 func TestAccountStore(t *testing.T) {
@@ -700,5 +700,5 @@ func TestPing(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	statetest.RunExpiry(t, func(t *testing.T) statetest.FullStore { return db.openClosed(t) })
+	statetest.RunExpiry(t, func(t *testing.T) state.Store { return db.openClosed(t) })
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func TestAuthStore(t *testing.T) {
-	statetest.RunAuth(t, func(t *testing.T) state.AuthStore {
+	statetest.RunAuth(t, func(t *testing.T) state.Store {
 		return openClosed(t, filepath.Join(t.TempDir(), "state.db"))
 	})
 }
@@ -240,7 +240,7 @@ func BenchmarkAppPasswordByHash(b *testing.B) {
 }
 
 func TestExpiry(t *testing.T) {
-	statetest.RunExpiry(t, func(t *testing.T) statetest.FullStore {
+	statetest.RunExpiry(t, func(t *testing.T) state.Store {
 		return openClosed(t, filepath.Join(t.TempDir(), "state.db"))
 	})
 }

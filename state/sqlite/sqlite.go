@@ -177,7 +177,7 @@ type Store struct {
 	byHash *sql.Stmt
 }
 
-var _ state.Store = (*Store)(nil)
+var _ state.ResourceStore = (*Store)(nil)
 
 // Open opens the database at path, creating the file if needed, and brings
 // its schema up to date.

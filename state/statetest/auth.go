@@ -21,10 +21,10 @@ import (
 // subtest on a store of its own. open returns a new, empty store; as
 // AuthStore has no Close method, open arranges with t.Cleanup for whatever
 // closing the store needs. Like Run, the suite uses whole microseconds.
-func RunAuth(t *testing.T, open func(t *testing.T) state.AuthStore) {
+func RunAuth(t *testing.T, open func(t *testing.T) state.Store) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, open func(*testing.T) state.AuthStore)
+		fn   func(t *testing.T, open func(*testing.T) state.Store)
 	}{
 		{"SessionRoundTrip", testSessionRoundTrip},
 		{"SessionExpiry", testSessionExpiry},
@@ -104,7 +104,7 @@ func checkNoSession(t *testing.T, s state.AuthStore, id string, at time.Time) {
 	}
 }
 
-func testSessionRoundTrip(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testSessionRoundTrip(t *testing.T, open func(*testing.T) state.Store) {
 	n := now()
 	full := newSession("RSSMRA80A01H501U", n.Add(-time.Minute))
 	full.Display = "Anna Maria D'Angelo – «Città» 日本語 🏛️"
@@ -132,7 +132,7 @@ func testSessionRoundTrip(t *testing.T, open func(*testing.T) state.AuthStore) {
 	}
 }
 
-func testSessionExpiry(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testSessionExpiry(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	ss := newSession("p", n) // expires at n+12h
@@ -157,7 +157,7 @@ func testSessionExpiry(t *testing.T, open func(*testing.T) state.AuthStore) {
 }
 
 // testSessionIDUnique: creating a session never replaces another.
-func testSessionIDUnique(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testSessionIDUnique(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	ss := newSession("p", n)
@@ -170,7 +170,7 @@ func testSessionIDUnique(t *testing.T, open func(*testing.T) state.AuthStore) {
 	checkSession(t, s, ss, n)
 }
 
-func testTouchSession(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testTouchSession(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	ss, other := newSession("p", n), newSession("q", n)
@@ -198,7 +198,7 @@ func testTouchSession(t *testing.T, open func(*testing.T) state.AuthStore) {
 	}
 }
 
-func testDeleteSession(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testDeleteSession(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	ss, other := newSession("p", n), newSession("p", n)
@@ -238,7 +238,7 @@ func checkTake(t *testing.T, s state.AuthStore, st string, at time.Time, want []
 	}
 }
 
-func testFlow(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testFlow(t *testing.T, open func(*testing.T) state.Store) {
 	n := now()
 	tests := []struct {
 		name string
@@ -262,7 +262,7 @@ func testFlow(t *testing.T, open func(*testing.T) state.AuthStore) {
 	}
 }
 
-func testFlowExpiry(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testFlowExpiry(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	expires := n.Add(10 * time.Minute)
@@ -288,7 +288,7 @@ func testFlowExpiry(t *testing.T, open func(*testing.T) state.AuthStore) {
 
 // testConcurrentTakeFlow has goroutines race to take one flow: exactly one
 // may get it.
-func testConcurrentTakeFlow(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testConcurrentTakeFlow(t *testing.T, open func(*testing.T) state.Store) {
 	const n = 20
 	s := open(t)
 	at := now()
@@ -394,7 +394,7 @@ func fmtAppPasswords(ps []state.AppPassword) string {
 	return b.String()
 }
 
-func testAppPasswordRoundTrip(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testAppPasswordRoundTrip(t *testing.T, open func(*testing.T) state.Store) {
 	n := now()
 	p := func(edit func(p *state.AppPassword)) state.AppPassword {
 		p := newAppPassword("RSSMRA80A01H501U", n.Add(-time.Hour))
@@ -428,7 +428,7 @@ func testAppPasswordRoundTrip(t *testing.T, open func(*testing.T) state.AuthStor
 	}
 }
 
-func testAppPasswordByHash(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testAppPasswordByHash(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	a, b := newAppPassword("p", n), newAppPassword("q", n)
@@ -443,7 +443,7 @@ func testAppPasswordByHash(t *testing.T, open func(*testing.T) state.AuthStore) 
 	}
 }
 
-func testAppPasswordExpiry(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testAppPasswordExpiry(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	p, never := newAppPassword("p", n), newAppPassword("p", n.Add(-time.Second))
@@ -472,7 +472,7 @@ func testAppPasswordExpiry(t *testing.T, open func(*testing.T) state.AuthStore) 
 	checkAppPasswords(t, s, "p", p, never)
 }
 
-func testAppPasswordUnique(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testAppPasswordUnique(t *testing.T, open func(*testing.T) state.Store) {
 	n := now()
 	tests := []struct {
 		name string
@@ -508,7 +508,7 @@ func testAppPasswordUnique(t *testing.T, open func(*testing.T) state.AuthStore) 
 	}
 }
 
-func testAppPasswords(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testAppPasswords(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	var mine []state.AppPassword // newest first
@@ -529,7 +529,7 @@ func testAppPasswords(t *testing.T, open func(*testing.T) state.AuthStore) {
 	checkAppPasswords(t, s, "nobody")
 }
 
-func testDeleteAppPassword(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testDeleteAppPassword(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	a1, a2 := newAppPassword("a", n), newAppPassword("a", n.Add(-time.Hour))
@@ -567,7 +567,7 @@ func testDeleteAppPassword(t *testing.T, open func(*testing.T) state.AuthStore) 
 	checkAppPasswords(t, s, "b", b1)
 }
 
-func testTouchAppPasswords(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testTouchAppPasswords(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	a, b, c := newAppPassword("p", n), newAppPassword("p", n.Add(-time.Second)), newAppPassword("p", n.Add(-2*time.Second))
@@ -609,7 +609,7 @@ func testTouchAppPasswords(t *testing.T, open func(*testing.T) state.AuthStore) 
 	}
 }
 
-func testDeleteExpired(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testDeleteExpired(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	earlier := n.Add(-24 * time.Hour)
@@ -705,7 +705,7 @@ func addAttempt(t *testing.T, s state.AuthStore, key string, at time.Time, windo
 // testAttempts: counts go up by one per attempt within a window, restart
 // at 1 when the window has ended, are kept apart by key, and go when
 // cleared.
-func testAttempts(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testAttempts(t *testing.T, open func(*testing.T) state.Store) {
 	s := open(t)
 	n := now()
 	const w = 5 * time.Minute
@@ -764,7 +764,7 @@ func testAttempts(t *testing.T, open func(*testing.T) state.AuthStore) {
 
 // testConcurrentAddAttempt: concurrent attempts under one key each get a
 // count of their own, 1 to n, as the throttle's reservation needs.
-func testConcurrentAddAttempt(t *testing.T, open func(*testing.T) state.AuthStore) {
+func testConcurrentAddAttempt(t *testing.T, open func(*testing.T) state.Store) {
 	const n = 40
 	s := open(t)
 	at := now()

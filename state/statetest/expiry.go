@@ -8,16 +8,9 @@ import (
 	"github.com/bassareggiana/faldone/state"
 )
 
-// FullStore is a state store with every part.
-type FullStore interface {
-	state.Store
-	state.AuthStore
-	state.AccessStore
-}
-
 // RunExpiry checks that DeleteExpired removes the locks and grants that
 // expired, and keeps the live ones and the locks that never expire.
-func RunExpiry(t *testing.T, open func(t *testing.T) FullStore) {
+func RunExpiry(t *testing.T, open func(t *testing.T) state.Store) {
 	s := open(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)

@@ -30,7 +30,7 @@ import (
 // returns a new, empty store; Run closes it when the subtest ends, before
 // any cleanup open registered runs (to drop a database, say).
 func Run(t *testing.T, open func(t *testing.T) state.Store) {
-	fresh := func(t *testing.T) state.Store {
+	fresh := func(t *testing.T) state.ResourceStore {
 		t.Helper()
 		s := open(t)
 		t.Cleanup(func() {
@@ -42,7 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 	}
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, open func(*testing.T) state.Store)
+		fn   func(t *testing.T, open func(*testing.T) state.ResourceStore)
 	}{
 		{"PropsRoundTrip", testPropsRoundTrip},
 		{"PatchProps", testPatchProps},
@@ -71,7 +71,7 @@ func now() time.Time { return time.Now().Truncate(time.Microsecond) }
 
 // Properties.
 
-func testPropsRoundTrip(t *testing.T, open func(*testing.T) state.Store) {
+func testPropsRoundTrip(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	s := open(t)
 	ctx := t.Context()
 	const p = "/guastalla/2019/PC-2019-0042"
@@ -109,7 +109,7 @@ func testPropsRoundTrip(t *testing.T, open func(*testing.T) state.Store) {
 	checkProps(t, s, p, slices.Delete(slices.Clone(props), 3, 4))
 }
 
-func testPatchProps(t *testing.T, open func(*testing.T) state.Store) {
+func testPatchProps(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	a, a2 := prop("urn:t", "a", "", "A"), prop("urn:t", "a", "it", "A2")
 	b, c := prop("urn:t", "b", "", "B"), prop("urn:t", "c", "", "C")
 	tests := []struct {
@@ -142,7 +142,7 @@ func testPatchProps(t *testing.T, open func(*testing.T) state.Store) {
 	}
 }
 
-func testChildProps(t *testing.T, open func(*testing.T) state.Store) {
+func testChildProps(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	s := open(t)
 	seed(t, s, "/", "/a", "/a/b", "/a/b/c", "/a/b/c/d", "/a/bc", "/a/b0", "/a/b.",
 		"/A", "/A/b", "/ab", "/x/y", "/a_b/x", "/axb/y", "/città/perché è")
@@ -182,7 +182,7 @@ func testChildProps(t *testing.T, open func(*testing.T) state.Store) {
 	}
 }
 
-func testPropsOf(t *testing.T, open func(*testing.T) state.Store) {
+func testPropsOf(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	s := open(t)
 	seed(t, s, "/", "/a", "/a/b", "/a/b/c", "/a/bc", "/A", "/a_b/x", "/a%", "/città/perché è")
 	tests := []struct {
@@ -233,7 +233,7 @@ func testPropsOf(t *testing.T, open func(*testing.T) state.Store) {
 // on paths holding what SQL LIKE patterns, quoting or a careless prefix test
 // would trip on. Every path of a case is seeded with originProps(itself),
 // then every path the case knows of is checked.
-func testSubtrees(t *testing.T, open func(*testing.T) state.Store) {
+func testSubtrees(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	tests := []struct {
 		name     string
 		src, dst string
@@ -258,18 +258,22 @@ func testSubtrees(t *testing.T, open func(*testing.T) state.Store) {
 	}
 	ops := []struct {
 		name string
-		run  func(t *testing.T, s state.Store, src, dst string) error
+		run  func(t *testing.T, s state.ResourceStore, src, dst string) error
 		// apply is the operation on the model: path -> origin.
 		apply func(m map[string]string, src, dst string)
 	}{
 		{"Copy",
-			func(t *testing.T, s state.Store, src, dst string) error { return s.CopyProps(t.Context(), src, dst) },
+			func(t *testing.T, s state.ResourceStore, src, dst string) error {
+				return s.CopyProps(t.Context(), src, dst)
+			},
 			func(m map[string]string, src, dst string) { copyModel(m, src, dst, false) }},
 		{"Move",
-			func(t *testing.T, s state.Store, src, dst string) error { return s.MoveProps(t.Context(), src, dst) },
+			func(t *testing.T, s state.ResourceStore, src, dst string) error {
+				return s.MoveProps(t.Context(), src, dst)
+			},
 			func(m map[string]string, src, dst string) { copyModel(m, src, dst, true) }},
 		{"Delete",
-			func(t *testing.T, s state.Store, src, _ string) error { return s.DeleteProps(t.Context(), src) },
+			func(t *testing.T, s state.ResourceStore, src, _ string) error { return s.DeleteProps(t.Context(), src) },
 			func(m map[string]string, src, _ string) { deleteModel(m, src) }},
 	}
 	for _, tt := range tests {
@@ -338,7 +342,7 @@ func deleteModel(m map[string]string, root string) {
 	}
 }
 
-func testDeleteRootProps(t *testing.T, open func(*testing.T) state.Store) {
+func testDeleteRootProps(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	s := open(t)
 	paths := []string{"/", "/a", "/a/b", "/%", "/_"}
 	seed(t, s, paths...)
@@ -350,7 +354,7 @@ func testDeleteRootProps(t *testing.T, open func(*testing.T) state.Store) {
 	}
 }
 
-func testConcurrentPatches(t *testing.T, open func(*testing.T) state.Store) {
+func testConcurrentPatches(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	s := open(t)
 	const n = 20
 	var want []state.Prop
@@ -385,7 +389,7 @@ func originProps(origin string) []state.Prop {
 }
 
 // seed gives each path its originProps.
-func seed(t *testing.T, s state.Store, paths ...string) {
+func seed(t *testing.T, s state.ResourceStore, paths ...string) {
 	t.Helper()
 	for _, p := range paths {
 		if err := s.PatchProps(t.Context(), p, originProps(p), nil); err != nil {
@@ -395,7 +399,7 @@ func seed(t *testing.T, s state.Store, paths ...string) {
 }
 
 // checkProps checks that p has exactly the properties want, in any order.
-func checkProps(t *testing.T, s state.Store, p string, want []state.Prop) {
+func checkProps(t *testing.T, s state.ResourceStore, p string, want []state.Prop) {
 	t.Helper()
 	got, err := s.Props(t.Context(), p)
 	if err != nil {
@@ -467,7 +471,7 @@ func newToken() string {
 	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
-func createLock(t *testing.T, s state.Store, l state.Lock) {
+func createLock(t *testing.T, s state.ResourceStore, l state.Lock) {
 	t.Helper()
 	if err := s.CreateLock(t.Context(), l); err != nil {
 		t.Fatalf("CreateLock(%+v): %v", l, err)
@@ -483,7 +487,7 @@ func sameLock(a, b state.Lock) bool {
 }
 
 // checkLock checks that Lock(want.Token) returns want.
-func checkLock(t *testing.T, s state.Store, want state.Lock) {
+func checkLock(t *testing.T, s state.ResourceStore, want state.Lock) {
 	t.Helper()
 	got, err := s.Lock(t.Context(), want.Token)
 	if err != nil {
@@ -495,7 +499,7 @@ func checkLock(t *testing.T, s state.Store, want state.Lock) {
 }
 
 // checkNoLock checks that no live lock has the token.
-func checkNoLock(t *testing.T, s state.Store, token string) {
+func checkNoLock(t *testing.T, s state.ResourceStore, token string) {
 	t.Helper()
 	if _, err := s.Lock(t.Context(), token); !errors.Is(err, state.ErrNoSuchLock) {
 		t.Errorf("Lock(%q) error = %v, want ErrNoSuchLock", token, err)
@@ -503,7 +507,7 @@ func checkNoLock(t *testing.T, s state.Store, token string) {
 }
 
 // lockRoots returns the roots of Locks(p, descendants, now), sorted.
-func lockRoots(t *testing.T, s state.Store, p string, descendants bool, now time.Time) []string {
+func lockRoots(t *testing.T, s state.ResourceStore, p string, descendants bool, now time.Time) []string {
 	t.Helper()
 	locks, err := s.Locks(t.Context(), p, descendants, now)
 	if err != nil {
@@ -517,7 +521,7 @@ func lockRoots(t *testing.T, s state.Store, p string, descendants bool, now time
 	return roots
 }
 
-func testLockRoundTrip(t *testing.T, open func(*testing.T) state.Store) {
+func testLockRoundTrip(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	created := now()
 	tests := []struct {
 		name string
@@ -553,7 +557,7 @@ func testLockRoundTrip(t *testing.T, open func(*testing.T) state.Store) {
 	}
 }
 
-func testLockConflicts(t *testing.T, open func(*testing.T) state.Store) {
+func testLockConflicts(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	exclusive := func(root string) lockSpec { return lockSpec{root: root} }
 	tree := func(root string) lockSpec { return lockSpec{root: root, infinite: true} }
 	shared := func(root string) lockSpec { return lockSpec{root: root, shared: true} }
@@ -611,7 +615,7 @@ func testLockConflicts(t *testing.T, open func(*testing.T) state.Store) {
 	}
 }
 
-func testExpiry(t *testing.T, open func(*testing.T) state.Store) {
+func testExpiry(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	t.Run("expired", func(t *testing.T) {
 		s := open(t)
 		n := now()
@@ -671,7 +675,7 @@ func testExpiry(t *testing.T, open func(*testing.T) state.Store) {
 	})
 }
 
-func testRefresh(t *testing.T, open func(*testing.T) state.Store) {
+func testRefresh(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	s := open(t)
 	n := now()
 	l := newLock(lockSpec{root: "/r", infinite: true}, n)
@@ -707,7 +711,7 @@ func testRefresh(t *testing.T, open func(*testing.T) state.Store) {
 	}
 }
 
-func testUnknownToken(t *testing.T, open func(*testing.T) state.Store) {
+func testUnknownToken(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	s := open(t)
 	createLock(t, s, newLock(lockSpec{root: "/u"}, now()))
 	const token = "urn:uuid:00000000-0000-4000-8000-000000000000"
@@ -720,7 +724,7 @@ func testUnknownToken(t *testing.T, open func(*testing.T) state.Store) {
 	}
 }
 
-func testDeleteLock(t *testing.T, open func(*testing.T) state.Store) {
+func testDeleteLock(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	s := open(t)
 	n := now()
 	a, b := newLock(lockSpec{root: "/d", shared: true}, n), newLock(lockSpec{root: "/d", shared: true}, n)
@@ -759,7 +763,7 @@ func lockTree() []string {
 
 // seedLocks takes a shared lock on each root of lockTree, infinite on "/a/b",
 // and expired locks that nothing must return.
-func seedLocks(t *testing.T, s state.Store, n time.Time) {
+func seedLocks(t *testing.T, s state.ResourceStore, n time.Time) {
 	t.Helper()
 	for _, root := range lockTree() {
 		createLock(t, s, newLock(lockSpec{root: root, shared: true, infinite: root == "/a/b"}, n))
@@ -769,7 +773,7 @@ func seedLocks(t *testing.T, s state.Store, n time.Time) {
 	}
 }
 
-func testLocks(t *testing.T, open func(*testing.T) state.Store) {
+func testLocks(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	s := open(t)
 	n := now()
 	seedLocks(t, s, n)
@@ -799,7 +803,7 @@ func testLocks(t *testing.T, open func(*testing.T) state.Store) {
 	}
 }
 
-func testDeleteLocks(t *testing.T, open func(*testing.T) state.Store) {
+func testDeleteLocks(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	tests := []struct {
 		p       string
 		deleted []string
@@ -836,7 +840,7 @@ func testDeleteLocks(t *testing.T, open func(*testing.T) state.Store) {
 
 // testConcurrentLocks has goroutines race for locks that all conflict with
 // one another: exactly one may win.
-func testConcurrentLocks(t *testing.T, open func(*testing.T) state.Store) {
+func testConcurrentLocks(t *testing.T, open func(*testing.T) state.ResourceStore) {
 	const n = 20
 	tests := []struct {
 		name string
