@@ -481,3 +481,18 @@ func (s *shipper) drain(d time.Duration) {
 		}
 	}
 }
+
+// requestIDKey is the context key of the request id.
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the id the access log gave the
+// request, for whoever records in its name (the pages' actions).
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID is the id WithRequestID put in ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

@@ -508,11 +508,10 @@ func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics,
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-Id", id)
-		r.Header.Set("X-Request-Id", id) // for handlers that record the id themselves
 		audited := aud != nil && r.Method != http.MethodOptions && !strings.HasPrefix(r.URL.Path, web.Prefix) && !opsPaths[r.URL.Path]
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
-		ctx, ident := auth.WithSlot(r.Context())
+		ctx, ident := auth.WithSlot(audit.WithRequestID(r.Context(), id))
 		if audited && !aud.Accepting() {
 			log.Error("audit log not taking records: request refused", "id", id, "method", r.Method, "backlog_bytes", aud.Backlog())
 			rec.Header().Set("Retry-After", "10")
@@ -544,7 +543,7 @@ func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics,
 
 // requestID is the request id the access log gave the request.
 func requestID(r *http.Request) string {
-	return r.Header.Get("X-Request-Id")
+	return audit.RequestID(r.Context())
 }
 
 func clientIP(r *http.Request) string {

@@ -1,7 +1,8 @@
 // Package state defines the state store: everything the gateway keeps besides
-// file content: dead properties, WebDAV locks, sessions, accounts, app
-// passwords, sign-in attempts, grants and the audit log. Every replica of the gateway shares one store, so the
-// gateway itself keeps no state a second replica would need.
+// file content — dead properties, WebDAV locks, sessions, accounts, app
+// passwords, sign-in attempts, people, grants and the audit log. Every
+// replica of the gateway shares one store, so the gateway itself keeps no
+// state a second replica would need.
 //
 // Paths are the gateway's namespace paths: absolute, slash-separated, cleaned,
 // without trailing slash ("/guastalla/2019/PC-2019-0042"); "/" is the root.
