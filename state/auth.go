@@ -96,5 +96,4 @@ type AuthStore interface {
 	// ClearAttempts forgets the attempts under key; a missing key is not an
 	// error.
 	ClearAttempts(ctx context.Context, key string) error
-
 }
