@@ -31,6 +31,7 @@ import (
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
 	"github.com/bassareggiana/faldone/gateway/forwarded"
+	"github.com/bassareggiana/faldone/gateway/grants"
 	"github.com/bassareggiana/faldone/gateway/metrics"
 	"github.com/bassareggiana/faldone/gateway/web"
 	"github.com/bassareggiana/faldone/state"
@@ -263,6 +264,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		FolderPage:         web.FolderPages,
 	})
 	wc.Archive = svc
+	wc.GrantRules = &grants.Service{Store: s.store, Archive: ns, Audit: s.audit, Location: cfg.Location}
 	pages, err := web.New(wc)
 	if err != nil {
 		return err
@@ -546,10 +548,4 @@ func requestID(r *http.Request) string {
 	return audit.RequestID(r.Context())
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func clientIP(r *http.Request) string { return audit.Client(r) }

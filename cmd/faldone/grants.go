@@ -9,7 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/archive"
+	"github.com/bassareggiana/faldone/audit"
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/gateway"
 	"github.com/bassareggiana/faldone/gateway/config"
@@ -89,10 +90,6 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 	ctx := context.Background()
 	switch sub {
 	case "add":
-		cf, err := oidc.NormalizeFiscalNumber(person)
-		if err != nil {
-			return fmt.Errorf("--person: not a fiscal number")
-		}
 		known := func(c string) bool {
 			return slices.ContainsFunc(cfg.Comuni, func(m config.Comune) bool { return m.ID == c })
 		}
@@ -100,36 +97,33 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("open the archive to check --path: %w", err)
 		}
-		clean, c, err := grants.Dossier(ctx, archive, gpath, known)
+		rules, closeLines, err := grantRules(cfg, st, archive)
+		if err != nil {
+			return err
+		}
+		defer closeLines()
+		g, err := rules.Grant(ctx, grants.Request{Person: person, Path: gpath, Until: until, Reason: reason, Write: write}, cliActor(by), known)
 		switch {
+		case errors.Is(err, grants.ErrBadPerson):
+			return fmt.Errorf("--person: not a fiscal number")
 		case errors.Is(err, grants.ErrBadPath):
 			return fmt.Errorf("--path must be a folder inside a Comune (%q)", gpath)
 		case errors.Is(err, grants.ErrNoFolder):
 			return fmt.Errorf("--path %q: no such folder in the archive", gpath)
 		case errors.Is(err, grants.ErrNotFolder):
 			return fmt.Errorf("--path %q is a file: a grant gives a dossier, a folder", gpath)
-		case err != nil:
-			return fmt.Errorf("--path: %w", err)
-		}
-		exp, err := days.End(until, cfg.Location)
-		if err != nil {
+		case errors.Is(err, grants.ErrBadUntil):
+			return fmt.Errorf("--until %q: a day (YYYY-MM-DD) from today to %d years on", until, grants.MaxYears)
+		case errors.Is(err, grants.ErrBadReason):
+			return fmt.Errorf("--reason is required, at most %d characters", grants.MaxReason)
+		case err != nil && !errors.Is(err, grants.ErrNotAudited):
 			return err
 		}
-		if !exp.After(time.Now()) || strings.TrimSpace(reason) == "" {
-			return errors.New("--until must be in the future and --reason is required")
-		}
-		var b [8]byte
-		rand.Read(b[:])
-		g := state.Grant{ID: "g-" + hex.EncodeToString(b[:]), Person: cf, Path: clean, Comune: c, Write: write,
-			Reason: reason, GrantedBy: by, Created: time.Now().UTC(), Expires: exp.UTC()}
-		if err := st.CreateGrant(ctx, g); err != nil {
-			return err
-		}
-		if err := auditGrant(ctx, st, by, "GRANT", g, http.StatusCreated); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "grant %s: %s may %s %s through %s (until %s, %s)\n", g.ID, cf, map[bool]string{false: "read", true: "read and write"}[write], clean,
+		fmt.Fprintf(stdout, "grant %s: %s may %s %s through %s (until %s, %s)\n", g.ID, g.Person, map[bool]string{false: "read", true: "read and write"}[write], g.Path,
 			days.Last(g.Expires, cfg.Location).Format(days.Layout), g.Expires.In(cfg.Location).Format(time.RFC3339), cfg.Location)
+		if err != nil {
+			return err // made, but not in the access log: say so, and fail
+		}
 	case "list":
 		f := state.GrantFilter{Comune: comune, Live: !all, Now: time.Now()}
 		if person != "" {
@@ -159,20 +153,19 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		if id == "" || fs.NArg() != 1 {
 			return &usageError{usage: synopsis, msg: "grant revoke: give the grant's ID"}
 		}
-		gs, err := st.Grants(ctx, state.GrantFilter{})
+		rules, closeLines, err := grantRules(cfg, st, nil)
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(gs, func(g state.Grant) bool { return g.ID == id })
-		if i < 0 {
+		defer closeLines()
+		_, err = rules.Revoke(ctx, id, cliActor(by), func(string) bool { return true })
+		if errors.Is(err, grants.ErrNoGrant) {
 			return fmt.Errorf("no grant %q", id)
-		}
-		if err := st.DeleteGrant(ctx, id); errors.Is(err, state.ErrNotFound) {
-			return fmt.Errorf("no grant %q", id)
-		} else if err != nil {
+		} else if err != nil && !errors.Is(err, grants.ErrNotAudited) {
 			return err
 		}
-		if err := auditGrant(ctx, st, by, "REVOKE", gs[i], http.StatusNoContent); err != nil {
+		if err != nil {
+			fmt.Fprintf(stdout, "grant %s revoked\n", id)
 			return err
 		}
 		fmt.Fprintf(stdout, "grant %s revoked\n", id)
@@ -283,17 +276,29 @@ func spreadsheetCells(cells []string) []string {
 	return cells
 }
 
-// auditGrant records a change to the grants in the access log, as the
-// managers' page does for its own.
-func auditGrant(ctx context.Context, st interface {
-	AppendAudit(ctx context.Context, recs []state.AuditRecord) error
-}, by, method string, g state.Grant, status int) error {
+// grantRules are the grant rules of the server, with an access log that
+// goes, as the server's, to the state store and to the JSON lines
+// (audit.file), for a command that runs while the server may be holding
+// its spool. The returned func closes the lines file.
+func grantRules(cfg config.Config, st state.Store, archive grants.Archive) (*grants.Service, func(), error) {
+	var lines io.Writer
+	closeLines := func() {}
+	switch f := *cfg.Audit.File; f {
+	case "", "-": // the server's standard output is not the command's
+	default:
+		af, err := os.OpenFile(f, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("audit file: %w", err)
+		}
+		lines, closeLines = af, func() { af.Close() }
+	}
+	return &grants.Service{Store: st, Archive: archive, Location: cfg.Location,
+		Audit: audit.Direct{Store: st, Lines: lines, Timeout: cfg.StateTimeout}}, closeLines, nil
+}
+
+// cliActor is who changes grants from the command line, for the log.
+func cliActor(by string) grants.Actor {
 	var id [8]byte
 	rand.Read(id[:])
-	err := st.AppendAudit(ctx, []state.AuditRecord{{Time: time.Now().UTC(), RequestID: "cli-" + hex.EncodeToString(id[:]), Person: by, Credential: "cli",
-		Client: "cli", Method: method, Path: g.Path, Comune: g.Comune, Status: status}})
-	if err != nil {
-		return fmt.Errorf("audit the grant change: %w", err)
-	}
-	return nil
+	return grants.Actor{Person: by, Credential: "cli", Client: "cli", RequestID: "cli-" + hex.EncodeToString(id[:])}
 }

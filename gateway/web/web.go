@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/archive"
+	"github.com/bassareggiana/faldone/audit"
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/auth/oidc"
@@ -71,6 +72,9 @@ type Config struct {
 	// may not make read-write app passwords either. The zero value sets no
 	// minimum.
 	WriteLevel access.WriteLevel
+	// GrantRules makes and revokes grants, with the rules and the audit
+	// the command line's grants have too.
+	GrantRules *grants.Service
 	// Grants keeps the accesso agli atti grants.
 	Grants interface {
 		CreateGrant(ctx context.Context, g state.Grant) error
@@ -680,50 +684,35 @@ func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bad := func(msg string) { h.renderGrants(w, r, sess, comuni, http.StatusBadRequest, msg) }
-	cf, err := oidc.NormalizeFiscalNumber(r.PostFormValue("persona"))
-	if err != nil {
-		bad("Il codice fiscale non è valido.")
-		return
-	}
-	p, c, err := grants.Dossier(r.Context(), h.cfg.FS, r.PostFormValue("percorso"), func(c string) bool { return slices.Contains(comuni, c) })
-	if err != nil {
+	g, err := h.cfg.GrantRules.Grant(r.Context(), grants.Request{
+		Person: r.PostFormValue("persona"), Path: r.PostFormValue("percorso"), Until: r.PostFormValue("scadenza"),
+		Reason: r.PostFormValue("motivo"), Write: r.PostFormValue("permessi") == "scrittura",
+	}, h.actor(r, sess), func(c string) bool { return slices.Contains(comuni, c) })
+	if err != nil && !errors.Is(err, grants.ErrNotAudited) {
 		h.cfg.Log.Info("grant refused", "by", sess.Person, "err", err)
 	}
 	switch {
+	case errors.Is(err, grants.ErrBadPerson):
+		bad("Il codice fiscale non è valido.")
 	case errors.Is(err, grants.ErrBadPath):
 		bad("Il percorso deve essere una pratica di un Comune che gestisci, per esempio /" + comuni[0] + "/2019/PC-2019-0042.")
-		return
 	case errors.Is(err, grants.ErrNoFolder):
 		bad("La pratica " + strings.TrimSpace(r.PostFormValue("percorso")) + " non esiste nell'archivio. Per scegliere una pratica esistente, aprila nell'archivio e usa «Concedi accesso a questa cartella».")
-		return
 	case errors.Is(err, grants.ErrNotFolder):
 		bad("Il percorso indica un file, non una pratica: scegli la cartella della pratica.")
-		return
-	case err != nil:
-		h.unavailable(w, "look up the dossier of a grant", err)
-		return
-	}
-	until, err := days.End(r.PostFormValue("scadenza"), h.cfg.Location)
-	if err != nil || !until.After(time.Now()) || until.After(time.Now().AddDate(2, 0, 1)) {
+	case errors.Is(err, grants.ErrBadUntil):
 		bad("La scadenza deve essere una data nei prossimi due anni.")
-		return
-	}
-	reason := strings.TrimSpace(r.PostFormValue("motivo"))
-	if reason == "" || len(reason) > 200 {
-		bad("Indica il protocollo della richiesta.")
-		return
-	}
-	var b [8]byte
-	rand.Read(b[:])
-	g := state.Grant{ID: "g-" + hex.EncodeToString(b[:]), Person: cf, Path: p, Comune: c, Write: r.PostFormValue("permessi") == "scrittura",
-		Reason: reason, GrantedBy: sess.Person, Created: time.Now().UTC(), Expires: until.UTC()}
-	if err := h.cfg.Grants.CreateGrant(r.Context(), g); err != nil {
+	case errors.Is(err, grants.ErrBadReason):
+		bad("Indica il protocollo della richiesta (al massimo 200 caratteri).")
+	case err != nil && !errors.Is(err, grants.ErrNotAudited):
 		h.unavailable(w, "create grant", err)
-		return
+	default:
+		if err != nil {
+			h.cfg.Log.Error("grant created without its audit record", "id", g.ID, "err", err)
+		}
+		h.cfg.Log.Info("grant created", "by", sess.Person, "id", g.ID, "person", g.Person, "path", g.Path, "write", g.Write)
+		http.Redirect(w, r, "/_/accessi", http.StatusSeeOther)
 	}
-	h.cfg.Log.Info("grant created", "by", sess.Person, "id", g.ID, "person", g.Person, "path", g.Path, "write", g.Write)
-	h.cfg.Audit(r, sess.Person, "GRANT", g.Path, http.StatusCreated)
-	http.Redirect(w, r, "/_/accessi", http.StatusSeeOther)
 }
 
 func (h *Handler) revokeGrant(w http.ResponseWriter, r *http.Request) {
@@ -731,31 +720,24 @@ func (h *Handler) revokeGrant(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := r.PostFormValue("id")
-	var target *state.Grant
-	for _, c := range comuni {
-		gs, err := h.cfg.Grants.Grants(r.Context(), state.GrantFilter{Comune: c})
-		if err != nil {
-			h.unavailable(w, "list grants", err)
-			return
-		}
-		for i := range gs {
-			if gs[i].ID == id {
-				target = &gs[i]
-			}
-		}
-	}
-	if target == nil {
+	g, err := h.cfg.GrantRules.Revoke(r.Context(), r.PostFormValue("id"), h.actor(r, sess), func(c string) bool { return slices.Contains(comuni, c) })
+	switch {
+	case errors.Is(err, grants.ErrNoGrant):
 		h.message(w, http.StatusNotFound, "Accesso non trovato", "L'accesso non esiste o non riguarda un Comune che gestisci.")
 		return
-	}
-	if err := h.cfg.Grants.DeleteGrant(r.Context(), id); err != nil && !errors.Is(err, state.ErrNotFound) {
+	case err != nil && !errors.Is(err, grants.ErrNotAudited):
 		h.unavailable(w, "revoke grant", err)
 		return
+	case err != nil:
+		h.cfg.Log.Error("grant revoked without its audit record", "id", g.ID, "err", err)
 	}
-	h.cfg.Log.Info("grant revoked", "by", sess.Person, "id", id, "person", target.Person, "path", target.Path)
-	h.cfg.Audit(r, sess.Person, "REVOKE", target.Path, http.StatusNoContent)
+	h.cfg.Log.Info("grant revoked", "by", sess.Person, "id", g.ID, "person", g.Person, "path", g.Path)
 	http.Redirect(w, r, "/_/accessi", http.StatusSeeOther)
+}
+
+// actor is the session's person as the access log records a change.
+func (h *Handler) actor(r *http.Request, sess state.Session) grants.Actor {
+	return grants.Actor{Person: sess.Person, Credential: "session", Client: audit.Client(r), RequestID: audit.RequestID(r.Context())}
 }
 
 func (h *Handler) knownComune(id string) bool {
