@@ -221,7 +221,6 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		Grants:     s.store,
 		Locks:      s.store,
 		Manages:    rl.Manages,
-		FS:         ns,
 		Policy: func(ctx context.Context, sess state.Session) (web.Decider, error) {
 			pol, err := rl.Policy(ctx, auth.SessionIdentity(sess))
 			if err != nil {

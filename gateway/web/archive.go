@@ -2,7 +2,6 @@ package web
 
 import (
 	"archive/zip"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -108,7 +107,7 @@ func previewable(ct string) bool {
 // URL: it needs a session, a valid path (the root only when root is set)
 // and the right to read there, and answers the browser itself otherwise. A
 // path the person may not read gets what a missing one gets, missing.
-func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string, root bool, missing func(http.ResponseWriter)) (state.Session, string, Decider, bool) {
+func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string, root bool, missing func(http.ResponseWriter)) (state.Session, string, *archive.Op, bool) {
 	sess, ok := h.session(w, r)
 	if !ok {
 		return sess, "", nil, false
@@ -123,17 +122,18 @@ func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string
 		h.unavailable(w, "authorize", err)
 		return sess, "", nil, false
 	}
-	if pol.Decide(access.Read, p) != access.Allow {
+	op := h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, Policy: pol})
+	if op.Allow(access.Read, p) != nil {
 		missing(w)
 		return sess, "", nil, false
 	}
-	return sess, p, pol, true
+	return sess, p, op, true
 }
 
 // archive serves a folder of the archive as a page: breadcrumbs, search,
 // sorting and paging, with only what the person may see.
 func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
-	sess, p, pol, ok := h.readable(w, r, "/_/archivio", true, h.folderNotFound)
+	sess, p, op, ok := h.readable(w, r, "/_/archivio", true, h.folderNotFound)
 	if !ok {
 		return
 	}
@@ -143,9 +143,9 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	complete := true
 	var err error
 	if query != "" {
-		entries, complete, err = h.search(r.Context(), p, pol, query)
+		entries, complete, err = h.search(op, p, query)
 	} else {
-		entries, err = h.listAll(r.Context(), p, pol)
+		entries, err = h.listAll(op, p)
 	}
 	if err != nil {
 		if errors.Is(err, backends.ErrNotDir) {
@@ -215,7 +215,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	}
 	pg.Entries = entries[(pg.Page-1)*pageSize : min(pg.Page*pageSize, pg.Total)]
 	pg.Heading = "Archivio"
-	if p != "/" && pol.Decide(access.Write, p) == access.Allow {
+	if p != "/" && op.MayWrite(p) {
 		pg.UploadAction = "/_/carica" + escapedPath(p)
 		pg.ChangeAction = "/_/modifica" + escapedPath(p)
 	}
@@ -260,31 +260,21 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 }
 
 // listAll lists a folder whole, keeping only what the person may see.
-func (h *Handler) listAll(ctx context.Context, p string, pol Decider) ([]archiveEntry, error) {
+func (h *Handler) listAll(op *archive.Op, p string) ([]archiveEntry, error) {
 	var out []archiveEntry
-	for e, err := range backends.All(ctx, h.cfg.FS, strings.TrimPrefix(p, "/"), backends.ListOptions{}) {
+	for e, err := range op.List(p, false) {
 		if err != nil {
 			return nil, err
 		}
-		np := "/" + e.Path
-		if pol.Decide(access.Read, np) != access.Allow {
-			continue
-		}
-		out = append(out, h.entry(np, e, pol))
+		out = append(out, h.entry("/"+e.Path, e, op))
 	}
 	return out, nil
 }
 
 // entry is a row of a folder page: the entry e, at np.
-func (h *Handler) entry(np string, e backends.Entry, pol Decider) archiveEntry {
+func (h *Handler) entry(np string, e backends.Entry, op *archive.Op) archiveEntry {
 	ae := archiveEntry{Name: e.Name(), Dir: e.IsDir, Size: e.Size, mod: e.ModTime, path: np,
-		Action:    "/_/modifica" + escapedPath(np),
-		CanRename: pol.Decide(access.Write, np) == access.Allow && pol.Decide(access.Write, path.Dir(np)) == access.Allow}
-	del := access.Delete
-	if e.IsDir {
-		del = access.DeleteTree
-	}
-	ae.CanDelete = pol.Decide(del, np) == access.Allow
+		Action: "/_/modifica" + escapedPath(np), CanRename: op.MayMove(np), CanDelete: op.MayDelete(np, e.IsDir)}
 	if e.IsDir {
 		ae.Href = "/_/archivio" + escapedPath(np) + "/"
 	} else {
@@ -301,12 +291,12 @@ func (h *Handler) entry(np string, e backends.Entry, pol Decider) archiveEntry {
 // zipFolder streams a folder, with everything in it the person may see, as
 // one ZIP archive: no temporary file, memory bounded by one copy buffer.
 func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
-	sess, p, pol, ok := h.readable(w, r, "/_/zip", false, h.folderNotFound)
+	sess, p, op, ok := h.readable(w, r, "/_/zip", false, h.folderNotFound)
 	if !ok {
 		return
 	}
 	bp := strings.TrimPrefix(p, "/")
-	if _, err := h.cfg.FS.List(r.Context(), bp, backends.ListOptions{}); err != nil {
+	if e, err := op.Info(p); err != nil || !e.IsDir {
 		h.folderNotFound(w)
 		return
 	}
@@ -316,16 +306,16 @@ func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
 	zw := zip.NewWriter(w)
 	var files int
 	status := http.StatusOK
-	for e, err := range backends.All(r.Context(), h.cfg.FS, bp, backends.ListOptions{Recursive: true}) {
+	for e, err := range op.List(p, true) {
 		if err != nil {
 			h.cfg.Log.Error("zip: list", "path", p, "err", err)
-			status = http.StatusInternalServerError
+			status = archive.Status(err)
 			break
 		}
-		if e.IsDir || pol.Decide(access.Read, "/"+e.Path) != access.Allow {
+		if e.IsDir {
 			continue
 		}
-		if err := h.zipFile(r.Context(), zw, name+strings.TrimPrefix(e.Path, bp), e); err != nil {
+		if err := h.zipFile(op, zw, name+strings.TrimPrefix(e.Path, bp), e); err != nil {
 			// The archive is under way: end it; the client sees it cut short.
 			h.cfg.Log.Error("zip: file", "path", e.Path, "err", err)
 			status = http.StatusInternalServerError
@@ -340,8 +330,8 @@ func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
 	h.cfg.Audit(r, sess.Person, "ZIP", p, status)
 }
 
-func (h *Handler) zipFile(ctx context.Context, zw *zip.Writer, name string, e backends.Entry) error {
-	obj, err := h.cfg.FS.Open(ctx, e.Path, nil)
+func (h *Handler) zipFile(op *archive.Op, zw *zip.Writer, name string, e backends.Entry) error {
+	obj, err := op.Open("/"+e.Path, nil)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/state"
 )
 
@@ -35,11 +34,11 @@ type detailsPage struct {
 // details shows a file: its size, type and date, who has it locked, a
 // preview of PDFs and images, and what the person may do with it.
 func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
-	sess, p, pol, ok := h.readable(w, r, "/_/scheda", false, h.fileNotFound)
+	sess, p, op, ok := h.readable(w, r, "/_/scheda", false, h.fileNotFound)
 	if !ok {
 		return
 	}
-	e, err := h.cfg.FS.Stat(r.Context(), strings.TrimPrefix(p, "/"))
+	e, err := op.Info(p)
 	if err != nil {
 		if statusOfBackend(err) == http.StatusNotFound {
 			h.fileNotFound(w)
@@ -57,8 +56,7 @@ func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
 		Folder: path.Base(dir), FolderHref: "/_/archivio" + escapedPath(dir) + "/", Type: typeName(e.ContentType),
 		Size: sizeText(e.Size), Download: escapedPath(p), Action: "/_/modifica" + escapedPath(p),
 		Crumbs: crumbs(dir), PDF: e.ContentType == "application/pdf", Image: previewable(e.ContentType) && e.ContentType != "application/pdf",
-		CanRename: pol.Decide(access.Write, p) == access.Allow && pol.Decide(access.Write, dir) == access.Allow,
-		CanDelete: pol.Decide(access.Delete, p) == access.Allow}
+		CanRename: op.MayMove(p), CanDelete: op.MayDelete(p, false)}
 	if !e.ModTime.IsZero() {
 		pg.Modified = dateText(e.ModTime, h.cfg.Location)
 	}

@@ -1,12 +1,11 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"strings"
 
-	"github.com/bassareggiana/faldone/auth/access"
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/backends"
 )
 
@@ -33,12 +32,12 @@ func thousandsText(n int) string {
 // search finds the entries below folder p, at any depth, whose name holds
 // needle (case aside), among those the person may see. It walks listings:
 // complete is false when it stopped at the search limit.
-func (h *Handler) search(ctx context.Context, p string, pol Decider, needle string) (found []archiveEntry, complete bool, err error) {
+func (h *Handler) search(op *archive.Op, p string, needle string) (found []archiveEntry, complete bool, err error) {
 	needle = strings.ToLower(needle)
 	roots := []string{p}
 	if p == "/" {
 		// The root is the Comuni, each its own storage: search each.
-		comuni, err := h.listAll(ctx, "/", pol)
+		comuni, err := h.listAll(op, "/")
 		if err != nil {
 			return nil, false, err
 		}
@@ -52,7 +51,7 @@ func (h *Handler) search(ctx context.Context, p string, pol Decider, needle stri
 	}
 	seen := 0
 	for _, root := range roots {
-		for page, err := range backends.Pages(ctx, h.cfg.FS, strings.TrimPrefix(root, "/"), backends.ListOptions{Recursive: true}) {
+		for page, err := range op.Pages(root, true) {
 			if err != nil {
 				if errors.Is(err, backends.ErrNotFound) && root != p {
 					break // a Comune without its folder yet
@@ -64,15 +63,12 @@ func (h *Handler) search(ctx context.Context, p string, pol Decider, needle stri
 					continue
 				}
 				np := "/" + e.Path
-				if pol.Decide(access.Read, np) != access.Allow {
-					continue
-				}
-				ae := h.entry(np, e, pol)
+				ae := h.entry(np, e, op)
 				// Found below the folder: the name says where.
 				ae.Name = strings.TrimPrefix(np, strings.TrimSuffix(p, "/")+"/")
 				found = append(found, ae)
 			}
-			seen += len(page.Entries)
+			seen += page.Listed
 			if seen >= h.searchLimit() {
 				return found, false, nil
 			}

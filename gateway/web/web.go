@@ -29,7 +29,6 @@ import (
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/auth/oidc"
-	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/gateway/days"
 	"github.com/bassareggiana/faldone/gateway/grants"
 	"github.com/bassareggiana/faldone/state"
@@ -87,12 +86,11 @@ type Config struct {
 	// Audit records the changes to grants, and the archive pages, in the
 	// access log.
 	Audit func(r *http.Request, person, method, path string, status int)
-	// FS is the archive; Policy is the authorization of a session's person,
-	// the same that decides WebDAV requests.
-	FS     backends.Backend
+	// Policy is the authorization of a session's person, the same that
+	// decides WebDAV requests.
 	Policy func(ctx context.Context, s state.Session) (Decider, error)
-	// Archive runs the pages' changes to the archive, as the session's
-	// person, as it runs WebDAV's.
+	// Archive runs the pages' reads and changes of the archive, as the
+	// session's person, as it runs WebDAV's.
 	Archive *archive.Service
 	// Locks, when set, tells who holds the WebDAV locks on the archive.
 	Locks Locks

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends/local"
 )
@@ -106,8 +107,9 @@ func TestSearch(t *testing.T) {
 		{"stopped at the limit, after the page that reached it", "/guastalla", "0043", "", 2, []string{"2019/PC-2019-0043"}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			h := &Handler{cfg: Config{FS: fs, SearchLimit: tt.limit, Location: time.UTC}}
-			found, complete, err := h.search(context.Background(), tt.folder, allowAll{tt.hidden}, tt.needle)
+			h := &Handler{cfg: Config{SearchLimit: tt.limit, Location: time.UTC}}
+			op := archive.New(fs, nil, archive.Options{}).Begin(context.Background(), archive.Caller{Policy: allowAll{tt.hidden}})
+			found, complete, err := h.search(op, tt.folder, tt.needle)
 			if err != nil {
 				t.Fatal(err)
 			}
