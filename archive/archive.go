@@ -37,10 +37,14 @@ type Policy interface {
 }
 
 // Store is what the operations need of the state store: the locks that
-// guard a change, and the dead properties and locks that follow a
-// resource when it moves or goes.
+// guard a change and those people take, and the dead properties and locks
+// that follow a resource when it moves or goes.
 type Store interface {
 	Locks(ctx context.Context, p string, tree bool, now time.Time) ([]state.Lock, error)
+	CreateLock(ctx context.Context, l state.Lock) error
+	RefreshLock(ctx context.Context, token string, timeout time.Duration, now time.Time) (state.Lock, error)
+	Lock(ctx context.Context, token string) (state.Lock, error)
+	DeleteLock(ctx context.Context, token string) error
 	CopyProps(ctx context.Context, src, dst string) error
 	MoveProps(ctx context.Context, src, dst string) error
 	DeleteProps(ctx context.Context, p string) error
@@ -215,6 +219,11 @@ func (o *Op) CheckWrite(targets ...Target) error {
 			return err
 		}
 	}
+	return o.checkLocks(targets...)
+}
+
+// checkLocks enforces the locks covering the targets.
+func (o *Op) checkLocks(targets ...Target) error {
 	now := o.s.now()
 	for _, t := range targets {
 		locks, err := o.s.store.Locks(o.ctx, t.Path, t.Tree, now)

@@ -215,3 +215,38 @@ func TestLocks(t *testing.T) {
 		t.Errorf("delete with a failing precondition under a lock: %v, want the precondition's error", err)
 	}
 }
+
+// TestLockOperations: taking, refreshing and releasing locks.
+func TestLockOperations(t *testing.T) {
+	f := newFixture(t)
+	l, created, err := f.op().Lock("/comune/pratica/nuovo.dwg", archive.LockRequest{Timeout: time.Minute})
+	if err != nil || !created || f.content("comune/pratica/nuovo.dwg") != "" {
+		t.Fatalf("lock of an unmapped path: %v, created %v, content %q; want an empty file", err, created, f.content("comune/pratica/nuovo.dwg"))
+	}
+	other := f.svc.Begin(t.Context(), archive.Caller{Principal: "VRDGPP13R10B293J", Policy: policy{}, Tokens: map[string]bool{l.Token: true}})
+	if _, _, err := other.Lock("/comune/pratica/nuovo.dwg", archive.LockRequest{Timeout: time.Minute}); archive.Status(err) != http.StatusLocked {
+		t.Errorf("a second exclusive lock: %v, want 423", err)
+	}
+	if _, err := other.Refresh("/comune/pratica/nuovo.dwg", time.Hour); !errors.Is(err, archive.ErrLockMismatch) {
+		t.Errorf("refresh of another person's lock: %v, want ErrLockMismatch", err)
+	}
+	if err := other.Unlock("/comune/pratica/nuovo.dwg", l.Token); archive.Status(err) != http.StatusForbidden {
+		t.Errorf("unlock of another person's lock: %v, want 403", err)
+	}
+	if err := f.op().Unlock("/comune/pratica/domanda.pdf", l.Token); !errors.Is(err, archive.ErrLockMismatch) {
+		t.Errorf("unlock naming another resource: %v, want ErrLockMismatch", err)
+	}
+	owner := f.op(l.Token)
+	if r, err := owner.Refresh("/comune/pratica/nuovo.dwg", time.Hour); err != nil || r.Timeout != time.Hour {
+		t.Errorf("refresh by the owner: %+v, %v", r, err)
+	}
+	if err := owner.Unlock("/comune/pratica/nuovo.dwg", l.Token); err != nil {
+		t.Errorf("unlock by the owner: %v", err)
+	}
+	if _, _, err := f.op().Lock("/lettura/atto.pdf", archive.LockRequest{}); archive.Status(err) != http.StatusForbidden {
+		t.Errorf("lock where the policy refuses locking: %v, want 403", err)
+	}
+	if _, _, err := f.op().Lock("/nascosto/x", archive.LockRequest{}); archive.Status(err) != http.StatusNotFound {
+		t.Errorf("lock where nothing may be seen: %v, want 404", err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/archive"
-	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/state"
 )
 
@@ -36,48 +35,12 @@ func (rq *request) lock() error {
 	default:
 		return newStatus(http.StatusBadRequest, "bad Depth header")
 	}
-	if rq.path == "/" {
-		return newStatus(http.StatusForbidden, "LOCK of the root")
-	}
-	_, err = rq.stat(rq.path)
-	exists := err == nil
-	if err != nil && !errors.Is(err, backends.ErrNotFound) {
-		return err
-	}
-	if rq.ifh != nil {
-		if err := rq.checkConditions(); err != nil {
-			return err
-		}
-	}
-	l := state.Lock{
-		Token:     newToken(),
-		Root:      rq.path,
-		Infinite:  infinite,
-		Shared:    li.shared,
-		Owner:     string(li.owner),
-		Principal: rq.user,
-		Timeout:   timeout,
-		Expires:   now.Add(timeout),
-		Created:   now,
-	}
-	if !exists {
-		// Locking an unmapped URL creates an empty file (RFC 4918 section 7.3),
-		// which needs the parent folder's locks like any new member.
-		if err := rq.checkWrite(archive.Target{Path: rq.path, Member: true}); err != nil {
-			return err
-		}
-	}
-	if err := rq.store.CreateLock(rq.ctx, l); err != nil {
+	l, created, err := rq.op.Lock(rq.path, archive.LockRequest{Infinite: infinite, Shared: li.shared, Owner: string(li.owner), Timeout: timeout})
+	if err != nil {
 		return err
 	}
 	status := http.StatusOK
-	if !exists {
-		if err := rq.createEmpty(); err != nil {
-			if derr := rq.store.DeleteLock(rq.ctx, l.Token); derr != nil {
-				rq.log.Error("drop lock of failed LOCK", "path", rq.path, "err", derr)
-			}
-			return err
-		}
+	if created {
 		status = http.StatusCreated
 	}
 	rq.w.Header().Set("Lock-Token", "<"+l.Token+">")
@@ -85,42 +48,20 @@ func (rq *request) lock() error {
 	return nil
 }
 
-// createEmpty stores an empty file at the request path.
-func (rq *request) createEmpty() error {
-	up, err := rq.fs.Create(rq.ctx, backendPath(rq.path), 0)
-	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
-		return &statusError{code: http.StatusConflict, err: err}
+// refreshLock renews the lock whose token the If header submits.
+func (rq *request) refreshLock(timeout time.Duration, now time.Time) error {
+	if len(rq.tokens) == 0 {
+		return newStatus(http.StatusBadRequest, "LOCK refresh without a lock token")
+	}
+	l, err := rq.op.Refresh(rq.path, timeout)
+	if errors.Is(err, archive.ErrLockMismatch) {
+		return &statusError{code: http.StatusPreconditionFailed, cond: "lock-token-matches-request-uri", err: err}
 	}
 	if err != nil {
 		return err
 	}
-	if _, err := up.Commit(rq.ctx); err != nil {
-		return err
-	}
-	rq.op.Changed(rq.path, false)
+	writeXML(rq.w, http.StatusOK, `<D:prop xmlns:D="DAV:"><D:lockdiscovery>`+activeLock(l, now)+`</D:lockdiscovery></D:prop>`)
 	return nil
-}
-
-// refreshLock renews the lock whose token the If header submits.
-func (rq *request) refreshLock(timeout time.Duration, now time.Time) error {
-	for tok := range rq.tokens {
-		l, err := rq.store.Lock(rq.ctx, tok)
-		if errors.Is(err, state.ErrNoSuchLock) || (err == nil && (!l.Covers(rq.path) || l.Principal != rq.user)) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if l, err = rq.store.RefreshLock(rq.ctx, tok, timeout, now); err != nil {
-			return err
-		}
-		writeXML(rq.w, http.StatusOK, `<D:prop xmlns:D="DAV:"><D:lockdiscovery>`+activeLock(l, now)+`</D:lockdiscovery></D:prop>`)
-		return nil
-	}
-	if len(rq.tokens) == 0 {
-		return newStatus(http.StatusBadRequest, "LOCK refresh without a lock token")
-	}
-	return &statusError{code: http.StatusPreconditionFailed, cond: "lock-token-matches-request-uri", err: errors.New("no submitted lock covers the resource")}
 }
 
 func (rq *request) unlock() error {
@@ -128,18 +69,11 @@ func (rq *request) unlock() error {
 	if len(tok) < 3 || tok[0] != '<' || tok[len(tok)-1] != '>' {
 		return newStatus(http.StatusBadRequest, "missing or malformed Lock-Token")
 	}
-	tok = tok[1 : len(tok)-1]
-	l, err := rq.store.Lock(rq.ctx, tok)
-	if errors.Is(err, state.ErrNoSuchLock) || (err == nil && !l.Covers(rq.path)) {
-		return &statusError{code: http.StatusConflict, cond: "lock-token-matches-request-uri", err: errors.New("lock token does not match")}
+	err := rq.op.Unlock(rq.path, tok[1:len(tok)-1])
+	if errors.Is(err, archive.ErrLockMismatch) {
+		return &statusError{code: http.StatusConflict, cond: "lock-token-matches-request-uri", err: err}
 	}
 	if err != nil {
-		return err
-	}
-	if l.Principal != rq.user {
-		return newStatus(http.StatusForbidden, "lock belongs to another account")
-	}
-	if err := rq.store.DeleteLock(rq.ctx, tok); err != nil {
 		return err
 	}
 	rq.w.WriteHeader(http.StatusNoContent)
