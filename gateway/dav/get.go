@@ -37,7 +37,7 @@ func (rq *request) get() error {
 	}
 
 	rng := parseRange(rq.r.Header.Get("Range"))
-	obj, err := rq.fs.Open(rq.ctx, backendPath(rq.path), rng)
+	obj, err := rq.op.Open(rq.path, rng)
 	if errors.Is(err, backends.ErrIsDir) {
 		return rq.folderPage()
 	}
@@ -56,7 +56,7 @@ func (rq *request) get() error {
 	}
 	if rng != nil && !ifRangeMatches(rq.r.Header.Get("If-Range"), obj.Entry) {
 		obj.Body.Close()
-		if obj, err = rq.fs.Open(rq.ctx, backendPath(rq.path), nil); err != nil {
+		if obj, err = rq.op.Open(rq.path, nil); err != nil {
 			return err
 		}
 		rng = nil
