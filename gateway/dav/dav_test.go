@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/access"
@@ -55,6 +56,13 @@ func newDAVTest(t *testing.T, opts Options, wrap func(backends.Backend, state.Re
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	principal := func(r *http.Request) string { return r.Header.Get(userHeader) }
 	policy := func(*http.Request) (Policy, error) { return testPolicy{}, nil }
+	// What the configuration gives a real server.
+	if opts.MaxXMLBody == 0 {
+		opts.MaxXMLBody = 1 << 20
+	}
+	if opts.DefaultLockTimeout == 0 {
+		opts.DefaultLockTimeout, opts.MaxLockTimeout = time.Hour, 24*time.Hour
+	}
 	svc := archive.New(b, store, archive.Options{Log: log})
 	return &davTest{t: t, h: New(svc, b, store, log, principal, policy, opts), root: root, store: st}
 }

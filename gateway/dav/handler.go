@@ -22,7 +22,7 @@ import (
 	"github.com/bassareggiana/faldone/state"
 )
 
-// Options tune the handler; the zero value gives the defaults.
+// Options tune the handler.
 type Options struct {
 	// PublicHosts are host names (with port where not the default) under
 	// which clients reach the server besides the request's Host, e.g. behind a
@@ -32,10 +32,9 @@ type Options struct {
 	// a single request could walk the whole archive).
 	AllowInfiniteDepth bool
 	// MaxXMLBody bounds request bodies of PROPFIND, PROPPATCH and LOCK.
-	// Default 1 MiB.
 	MaxXMLBody int64
 	// DefaultLockTimeout is granted when a LOCK asks for none; MaxLockTimeout
-	// caps what a LOCK may ask for, Infinite included. Defaults 1 h and 24 h.
+	// caps what a LOCK may ask for, Infinite included.
 	DefaultLockTimeout, MaxLockTimeout time.Duration
 	// Quota, when set, reports quotas in listings (the archive service
 	// enforces them).
@@ -85,16 +84,12 @@ type Handler struct {
 
 // New returns a handler over svc, the archive service of fs and store.
 // principal may be nil when every request is anonymous; policy may be nil
-// when everyone may do everything.
+// when everyone may do everything. opts.MaxXMLBody, DefaultLockTimeout and
+// MaxLockTimeout must be set: their defaults are the configuration's
+// (gateway/config), given in one place.
 func New(svc *archive.Service, fs backends.Backend, store state.ResourceStore, log *slog.Logger, principal func(*http.Request) string, policy func(*http.Request) (Policy, error), opts Options) *Handler {
-	if opts.MaxXMLBody <= 0 {
-		opts.MaxXMLBody = 1 << 20
-	}
-	if opts.DefaultLockTimeout <= 0 {
-		opts.DefaultLockTimeout = time.Hour
-	}
-	if opts.MaxLockTimeout <= 0 {
-		opts.MaxLockTimeout = 24 * time.Hour
+	if opts.MaxXMLBody <= 0 || opts.DefaultLockTimeout <= 0 || opts.MaxLockTimeout < opts.DefaultLockTimeout {
+		panic("dav.New: MaxXMLBody, DefaultLockTimeout and MaxLockTimeout must be set")
 	}
 	if principal == nil {
 		principal = func(*http.Request) string { return "" }
