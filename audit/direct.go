@@ -32,13 +32,9 @@ var _ Recorder = Direct{}
 
 // Record stores r, then writes its line.
 func (d Direct) Record(r state.AuditRecord) error {
-	r = r.Valid()
-	if r.Key == "" {
-		r.Key = NewKey()
-	}
-	b, err := encode(r)
+	r, b, err := prepare(r)
 	if err != nil {
-		return fmt.Errorf("audit: encode record: %w", err)
+		return err
 	}
 	timeout := d.Timeout
 	if timeout <= 0 {

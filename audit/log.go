@@ -171,6 +171,20 @@ func (l *Log) openSegment(seq uint64) error {
 	return nil
 }
 
+// prepare gives r the one form every sink has: its text made valid, a key
+// when it has none; and its JSON line.
+func prepare(r state.AuditRecord) (state.AuditRecord, []byte, error) {
+	r = r.Valid()
+	if r.Key == "" {
+		r.Key = NewKey()
+	}
+	b, err := encode(r)
+	if err != nil {
+		return r, nil, fmt.Errorf("audit: encode record: %w", err)
+	}
+	return r, b, nil
+}
+
 // NewKey returns a key no other record has: 128 random bits.
 func NewKey() string {
 	var b [16]byte
@@ -184,13 +198,9 @@ func NewKey() string {
 // lose the last second (the spool is synced every second). It never waits
 // for the store.
 func (l *Log) Record(r state.AuditRecord) error {
-	r = r.Valid()
-	if r.Key == "" {
-		r.Key = NewKey()
-	}
-	b, err := encode(r)
+	r, b, err := prepare(r)
 	if err != nil {
-		return fmt.Errorf("audit: encode record: %w", err)
+		return err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
