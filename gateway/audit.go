@@ -3,8 +3,11 @@ package gateway
 import (
 	"net/http"
 	"net/url"
+	"time"
 
+	"github.com/bassareggiana/faldone/audit"
 	"github.com/bassareggiana/faldone/auth/access"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // comunes files audit records under a Comune: the first name of a path is
@@ -39,4 +42,15 @@ func destinationPath(r *http.Request) string {
 		return u.Path
 	}
 	return d
+}
+
+// record is the audit record of a request to the archive: by person with
+// credential, method on the namespace path p, answered status with n
+// bytes, begun at start. The one place a request's record is built.
+func (a comunes) record(r *http.Request, start time.Time, person, credential, method, p string, status int, n int64) state.AuditRecord {
+	return state.AuditRecord{
+		Time: start.UTC(), RequestID: audit.RequestID(r.Context()), Person: person, Credential: credential,
+		Client: audit.Client(r), Method: method, Path: p, Target: r.RequestURI,
+		Destination: destinationPath(r), Comune: a.comuneOf(p), Status: status, Bytes: n,
+	}
 }

@@ -229,9 +229,11 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 			return pol, nil
 		},
 		Audit: func(r *http.Request, person, method, p string, status int) {
-			if err := s.audit.Record(state.AuditRecord{Time: time.Now().UTC(), RequestID: requestID(r), Person: person, Credential: "session",
-				Client: clientIP(r), Method: method, Path: p, Comune: s.comunes.comuneOf(p), Status: status}); err != nil {
-				log.Error("audit: record not written", "request_id", requestID(r), "err", err)
+			// A page's action, on a path of its own, not the page's URL.
+			rec := s.comunes.record(r, time.Now(), person, "session", method, p, status, 0)
+			rec.Target, rec.Destination = "", ""
+			if err := s.audit.Record(rec); err != nil {
+				log.Error("audit: record not written", "request_id", rec.RequestID, "err", err)
 			}
 		},
 		Flows:         web.FlowStore{Store: s.store, TTL: web.FlowTTL},
@@ -532,19 +534,8 @@ func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics,
 		if r.Method == http.MethodPut && r.ContentLength > 0 {
 			n = r.ContentLength
 		}
-		if err := aud.Record(state.AuditRecord{
-			Time: start.UTC(), RequestID: id, Person: ident.Name, Credential: ident.Credential,
-			Client: clientIP(r), Method: r.Method, Path: r.URL.Path, Target: r.RequestURI,
-			Destination: destinationPath(r), Comune: cs.comuneOf(r.URL.Path), Status: rec.status, Bytes: n,
-		}); err != nil {
+		if err := aud.Record(cs.record(r.WithContext(ctx), start, ident.Name, ident.Credential, r.Method, r.URL.Path, rec.status, n)); err != nil {
 			log.Error("audit: record not written", "id", id, "err", err)
 		}
 	})
 }
-
-// requestID is the request id the access log gave the request.
-func requestID(r *http.Request) string {
-	return audit.RequestID(r.Context())
-}
-
-func clientIP(r *http.Request) string { return audit.Client(r) }
