@@ -1,6 +1,6 @@
-// Package archive owns the operations that change the archive — write a
-// file, make a folder, copy, move, delete — for one person at a time, so
-// that every way in (WebDAV, the pages, the command line, the importer)
+// Package archive owns the operations on the archive — read, list, write a
+// file, make a folder, copy, move, delete, lock — for one person at a time,
+// so that every way in (WebDAV, the pages, the command line, the importer)
 // goes through the same steps in the same order:
 //
 //  1. the path, already normalized by the protocol adapter (a namespace
@@ -14,8 +14,9 @@
 //     resource, the quota, and the hooks told of every change.
 //
 // Operations return typed errors (errors.go); Status maps them to HTTP
-// statuses for every adapter. Reads, listings and locks still run in the
-// adapters, over the same Op's lookups.
+// statuses for every adapter. Reads check only steps 1 and 2; listings
+// keep what the person may see. WebDAV's PROPFIND and PROPPATCH still run
+// in their adapter, over the same Op's lookups.
 package archive
 
 import (

@@ -1,5 +1,8 @@
-// Package gateway assembles the Faldone server: configuration, storage
-// mounts, state store, authentication, pages and the WebDAV handler.
+// Package gateway wires the Faldone server: it reads the configuration,
+// opens the Comuni's storage and the state store, builds the archive
+// service, authentication, the WebDAV adapter and the pages over them, and
+// runs the listener, the access log, housekeeping and the ops endpoints
+// (/healthz, /readyz, /metrics). It holds no rule of its own.
 package gateway
 
 import (

@@ -1,4 +1,8 @@
-// Package dav serves a storage backend over WebDAV (RFC 4918, classes 1 and 2).
+// Package dav is the WebDAV adapter (RFC 4918, classes 1 and 2) over the
+// archive service: it decodes the protocol — URLs, headers, XML bodies, the
+// If header — and hands each change, lock and read to the service, then
+// writes the protocol's answer. PROPFIND's listings and PROPPATCH's dead
+// properties it still serves itself, over the same request's lookups.
 //
 // It uses golang.org/x/net/webdav's property and condition types but owns the
 // method handlers: uploads are atomic, locks and dead properties live in the

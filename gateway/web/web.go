@@ -1,7 +1,10 @@
 // Package web serves the pages people see in a browser: sign-in with SPID
-// (or a local account), and the personal page where they manage the app
-// passwords that their network drives use. Pages are in Italian, rendered
-// on the server from embedded templates.
+// (or a local account), the personal page with the app passwords that
+// network drives use, the managers' grants, and the archive itself —
+// folders, search, file pages, ZIP downloads, uploads, new folders, renames
+// and deletions — which it reads and changes only through the archive
+// service, putting the kind of each failure in words. Pages are in
+// Italian, rendered on the server from embedded templates.
 package web
 
 import (
