@@ -26,9 +26,21 @@ func TestPath(t *testing.T) {
 		{in: "/a\x00b", bad: true},
 		{in: "/a\nb", bad: true},
 		{in: "/a/\xff", bad: true},
+		{in: "/a\x1fb", bad: true},
+		{in: "/a\x7fb", bad: true}, // DEL
 		{in: "/a/" + strings.Repeat("n", 256), bad: true},
 		{in: "/a/" + strings.Repeat("n", 255), want: "/a/" + strings.Repeat("n", 255)},
+		{in: "/a/" + strings.Repeat("\u00e8", 127), want: "/a/" + strings.Repeat("\u00e8", 127)},
+		{in: "/a/" + strings.Repeat("\u00e8", 128), bad: true},                                    // 256 bytes
+		{in: "/a/" + strings.Repeat("e\u0300", 127), want: "/a/" + strings.Repeat("\u00e8", 127)}, // counted composed
 		{in: strings.Repeat("/d", 600), bad: true},
+		// 1024 bytes without the leading slash, as a backend takes the path; then 1025.
+		{in: strings.Repeat("/"+strings.Repeat("n", 254), 4) + "/nnnn", want: strings.Repeat("/"+strings.Repeat("n", 254), 4) + "/nnnn"},
+		{in: strings.Repeat("/"+strings.Repeat("n", 254), 4) + "/nnnnn", bad: true},
+		// What Windows cannot show is stored as it is.
+		{in: `/a/<>:"|?*`, want: `/a/<>:"|?*`},
+		{in: "/a/relazione.", want: "/a/relazione."},
+		{in: "/a/relazione ", want: "/a/relazione "},
 	}
 	for _, tt := range tests {
 		got, err := Path(tt.in)

@@ -22,6 +22,10 @@ func TestCleanPath(t *testing.T) {
 		{in: "/a/e%CC%80", want: "/a/è"}, // NFD from macOS
 		{in: "/citt%C3%A0/relazione%20s%CC%8Cpeciale", want: "/città/relazione špeciale"},
 		{in: "/a/b:c", want: "/a/b:c"},
+		// What Windows cannot show is stored as it is.
+		{in: "/a/%3C%3E:%22%7C%3F*", want: `/a/<>:"|?*`},
+		{in: "/a/relazione.", want: "/a/relazione."},
+		{in: "/a/relazione%20", want: "/a/relazione "},
 		{in: "", bad: true},
 		{in: "a", bad: true},
 		{in: "/a/../b", bad: true},
@@ -38,6 +42,8 @@ func TestCleanPath(t *testing.T) {
 		{in: "//a", bad: true},
 		{in: "/a%zz", bad: true},
 		{in: "/a%0a", bad: true},
+		{in: "/a%1f", bad: true},
+		{in: "/a%7f", bad: true}, // DEL
 		{in: "/a%ff", bad: true}, // not UTF-8
 		// Names up to 255 bytes, paths up to 1024, as every backend takes.
 		{in: "/a/" + strings.Repeat("n", 255), want: "/a/" + strings.Repeat("n", 255)},

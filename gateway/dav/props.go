@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,8 +26,12 @@ var liveNames = []xml.Name{
 	davName("displayname"), davName("supportedlock"), davName("lockdiscovery"),
 }
 
+// nsMS is the namespace of the Win32* properties that Windows' WebClient
+// sets with PROPPATCH (MS-WDV).
+const nsMS = "urn:schemas-microsoft-com:"
+
 // win32Modified is Windows' modification time of a file, set by PROPPATCH.
-var win32Modified = xml.Name{Space: "urn:schemas-microsoft-com:", Local: "Win32LastModifiedTime"}
+var win32Modified = xml.Name{Space: nsMS, Local: "Win32LastModifiedTime"}
 
 func isLive(n xml.Name) bool {
 	if n.Space == nsDAV && (n.Local == "quota-available-bytes" || n.Local == "quota-used-bytes") {
@@ -127,7 +132,13 @@ func (rq *request) propfind() error {
 			return err
 		}
 	}
-	m := newMSWriter(rq.w, pf.names...)
+	spaces := slices.Clone(pf.names)
+	if pf.allprop || pf.propname {
+		// Any dead property may come, and in Windows' listings its Win32*
+		// properties are on every file it saved.
+		spaces = append(spaces, win32Modified)
+	}
+	m := newMSWriter(rq.w, spaces...)
 	emit := func(p string, e backends.Entry) {
 		res := resource{path: p, entry: e, member: p != rq.path, dead: dead[p]}
 		for _, l := range locks {
@@ -219,17 +230,7 @@ func (rq *request) propstats(res resource, pf propfind, now time.Time) []webdav.
 	missing := webdav.Propstat{Status: http.StatusNotFound}
 	if pf.allprop {
 		for _, n := range liveNames {
-			// In a listing, the members leave out what costs many bytes and
-			// says nothing new: supportedlock is the same everywhere and given
-			// for the listed folder, and an empty lockdiscovery is absent.
-			// Windows, which lists with allprop, refuses listings above
-			// 1,000,000 bytes.
-			if res.member && (n.Local == "supportedlock" || (n.Local == "lockdiscovery" && len(res.locks) == 0)) {
-				continue
-			}
-			// displayname says no more than the href; clients that show it
-			// ask for it by name.
-			if res.member && n.Local == "displayname" {
+			if res.member && leftOutOfListing(n, res) {
 				continue
 			}
 			if p, ok := rq.liveProp(res, n, now); ok {
@@ -237,9 +238,15 @@ func (rq *request) propstats(res resource, pf propfind, now time.Time) []webdav.
 			}
 		}
 		for _, d := range res.dead {
-			if !isLive(xml.Name{Space: d.Space, Local: d.Local}) {
-				found.Props = append(found.Props, deadProperty(d))
+			n := xml.Name{Space: d.Space, Local: d.Local}
+			if isLive(n) {
+				continue
 			}
+			// getlastmodified carries it already, to the second.
+			if _, fromWindows := modified(res); res.member && n == win32Modified && fromWindows {
+				continue
+			}
+			found.Props = append(found.Props, deadProperty(d))
 		}
 		// DAV:include names live properties that allprop leaves out; all of
 		// ours are in it already.
@@ -264,6 +271,38 @@ func (rq *request) propstats(res resource, pf propfind, now time.Time) []webdav.
 		out = append(out, missing)
 	}
 	return out
+}
+
+// leftOutOfListing reports whether allprop leaves the live property n out
+// of a member of a listing. Windows lists folders with allprop (an empty
+// body) and refuses an answer above 1,000,000 bytes, so a member carries
+// nothing that the href or its other properties already say, nor what is
+// the same for every entry: displayname is the href's last segment,
+// getcontenttype comes from its extension, creationdate is the storage's
+// modification time under another name (object storage keeps no creation
+// time; Windows' own is in Win32CreationTime), supportedlock is the same
+// everywhere and given for the listed folder, and an empty lockdiscovery is
+// absent. Asked for by name, or with Depth: 0, each is there.
+func leftOutOfListing(n xml.Name, res resource) bool {
+	switch n.Local {
+	case "displayname", "getcontenttype", "creationdate", "supportedlock":
+		return true
+	case "lockdiscovery":
+		return len(res.locks) == 0
+	}
+	return false
+}
+
+// modified is the time a resource shows as last modified: the one Windows
+// set with PROPPATCH, which it means to show instead of the upload's, or
+// else the storage's.
+func modified(res resource) (t time.Time, fromWindows bool) {
+	if d, ok := findDead(res.dead, win32Modified); ok {
+		if wt, err := http.ParseTime(strings.TrimSpace(string(d.InnerXML))); err == nil {
+			return wt, true
+		}
+	}
+	return res.entry.ModTime, false
 }
 
 func findDead(dead []state.Prop, n xml.Name) (state.Prop, bool) {
@@ -298,14 +337,7 @@ func (rq *request) liveProp(res resource, n xml.Name, now time.Time) (webdav.Pro
 		}
 		val = strconv.FormatInt(e.Size, 10)
 	case "getlastmodified":
-		t := e.ModTime
-		// Windows sets the time a file was last changed on the PC, which
-		// it means to show instead of the upload's.
-		if d, ok := findDead(res.dead, win32Modified); ok {
-			if wt, err := http.ParseTime(strings.TrimSpace(string(d.InnerXML))); err == nil {
-				t = wt
-			}
-		}
+		t, _ := modified(res)
 		if t.IsZero() {
 			return webdav.Property{}, false
 		}

@@ -411,9 +411,16 @@ func newMSWriter(w http.ResponseWriter, names ...xml.Name) *msWriter {
 		if n.Space == nsDAV || n.Space == "" {
 			continue
 		}
-		if _, ok := m.prefixes[n.Space]; !ok {
-			m.prefixes[n.Space] = "n" + strconv.Itoa(len(m.prefixes))
+		if _, ok := m.prefixes[n.Space]; ok {
+			continue
 		}
+		// Windows' Win32* properties get the one-letter prefix of Windows'
+		// own requests: they come with every file it saved.
+		prefix := "Z"
+		if n.Space != nsMS {
+			prefix = "n" + strconv.Itoa(len(m.prefixes))
+		}
+		m.prefixes[n.Space] = prefix
 	}
 	return m
 }
