@@ -15,8 +15,8 @@
 //
 // Operations return typed errors (errors.go); Status maps them to HTTP
 // statuses for every adapter. Reads check only steps 1 and 2; listings
-// keep what the person may see. WebDAV's PROPFIND and PROPPATCH still run
-// in their adapter, over the same Op's lookups.
+// keep what the person may see. Dead properties (WebDAV's PROPPATCH) are
+// still set by their adapter, over the same Op's lookups.
 package archive
 
 import (

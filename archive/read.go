@@ -62,13 +62,7 @@ func (o *Op) Pages(p string, recursive bool) iter.Seq2[Page, error] {
 				yield(Page{}, err)
 				return
 			}
-			visible := page.Entries[:0:0]
-			for _, e := range page.Entries {
-				if o.Visible(namespacePath(e.Path)) {
-					visible = append(visible, e)
-				}
-			}
-			if !yield(Page{Entries: visible, Listed: len(page.Entries)}, nil) {
+			if !yield(Page{Entries: o.visible(page.Entries), Listed: len(page.Entries)}, nil) {
 				return
 			}
 		}
@@ -112,4 +106,49 @@ func (o *Op) MayDelete(p string, dir bool) bool {
 		return false
 	}
 	return !dir || o.c.Policy.Decide(access.DeleteTree, p) == access.Allow
+}
+
+// Listing begins the listing of the folder p for a reader that writes each
+// page while the next is fetched (WebDAV's PROPFIND). It returns the first
+// page — its Self says, mostly, what the folder is, so that a listing
+// needs no Stat first — and the sequence of every page from the first on,
+// each next one asked for as soon as the one before it is yielded
+// (backends.Ahead). Entries keep what the person may see. An error of the
+// first page is Listing's; a file at p is backends.ErrNotDir.
+func (o *Op) Listing(p string, recursive bool) (backends.Page, iter.Seq2[backends.Page, error], error) {
+	p, err := Path(p)
+	if err != nil {
+		return backends.Page{}, nil, err
+	}
+	if err := o.Allow(access.Read, p); err != nil {
+		return backends.Page{}, nil, err
+	}
+	opts := backends.ListOptions{Recursive: recursive}
+	first, err := o.s.fs.List(o.ctx, backendPath(p), opts)
+	if err != nil {
+		return backends.Page{}, nil, err
+	}
+	first.Entries = o.visible(first.Entries)
+	pages := func(yield func(backends.Page, error) bool) {
+		for page, err := range backends.Ahead(o.ctx, o.s.fs, backendPath(p), opts, first) {
+			if err == nil {
+				page.Entries = o.visible(page.Entries)
+			}
+			if !yield(page, err) || err != nil {
+				return
+			}
+		}
+	}
+	return first, pages, nil
+}
+
+// visible keeps the entries the person may see, in a new slice.
+func (o *Op) visible(entries []backends.Entry) []backends.Entry {
+	out := entries[:0:0]
+	for _, e := range entries {
+		if o.Visible(namespacePath(e.Path)) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

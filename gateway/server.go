@@ -258,7 +258,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		Quota: s.usage, OnUpload: s.metrics.Upload, Log: log,
 		Changed: func(p string, tree bool) { d.Forget(p, tree) },
 	})
-	d = dav.New(svc, ns, s.store, log, principal, davPolicy(rl), dav.Options{
+	d = dav.New(svc, s.store, log, principal, davPolicy(rl), dav.Options{
 		PublicHosts:        cfg.PublicHosts,
 		AllowInfiniteDepth: cfg.WebDAV.AllowInfiniteDepth,
 		MaxXMLBody:         cfg.WebDAV.MaxXMLBody,

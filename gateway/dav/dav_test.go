@@ -64,7 +64,7 @@ func newDAVTest(t *testing.T, opts Options, wrap func(backends.Backend, state.Re
 		opts.DefaultLockTimeout, opts.MaxLockTimeout = time.Hour, 24*time.Hour
 	}
 	svc := archive.New(b, store, archive.Options{Log: log})
-	return &davTest{t: t, h: New(svc, b, store, log, principal, policy, opts), root: root, store: st}
+	return &davTest{t: t, h: New(svc, store, log, principal, policy, opts), root: root, store: st}
 }
 
 // testPolicy hides /nascosto and everything below it, and allows only

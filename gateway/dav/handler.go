@@ -1,8 +1,8 @@
 // Package dav is the WebDAV adapter (RFC 4918, classes 1 and 2) over the
 // archive service: it decodes the protocol — URLs, headers, XML bodies, the
-// If header — and hands each change, lock and read to the service, then
-// writes the protocol's answer. PROPFIND's listings and PROPPATCH's dead
-// properties it still serves itself, over the same request's lookups.
+// If header — and hands each read, listing, change and lock to the
+// service, then writes the protocol's answer. PROPPATCH's dead properties
+// it still sets itself, over the same request's lookups.
 //
 // It uses golang.org/x/net/webdav's property and condition types but owns the
 // method handlers: uploads are atomic, locks and dead properties live in the
@@ -68,12 +68,12 @@ type allowAll struct{}
 
 func (allowAll) Decide(access.Action, string) access.Verdict { return access.Allow }
 
-// Handler is an http.Handler serving fs over WebDAV. The operations that
-// change the archive run in the archive service; the handler reads, lists,
-// locks and sets properties itself, over the same request's lookups.
+// Handler is an http.Handler serving the archive over WebDAV. Every read,
+// listing, change and lock runs in the archive service; the handler
+// decodes the protocol, reports dead properties and locks, and sets dead
+// properties (PROPPATCH) over the same request's lookups.
 type Handler struct {
 	svc   *archive.Service
-	fs    backends.Backend
 	store state.ResourceStore
 	log   *slog.Logger
 	opts  Options
@@ -86,12 +86,13 @@ type Handler struct {
 	missing   *negCache
 }
 
-// New returns a handler over svc, the archive service of fs and store.
+// New returns a handler over svc, the archive service; store holds the
+// dead properties and locks it reports.
 // principal may be nil when every request is anonymous; policy may be nil
 // when everyone may do everything. opts.MaxXMLBody, DefaultLockTimeout and
 // MaxLockTimeout must be set: their defaults are the configuration's
 // (gateway/config), given in one place.
-func New(svc *archive.Service, fs backends.Backend, store state.ResourceStore, log *slog.Logger, principal func(*http.Request) string, policy func(*http.Request) (Policy, error), opts Options) *Handler {
+func New(svc *archive.Service, store state.ResourceStore, log *slog.Logger, principal func(*http.Request) string, policy func(*http.Request) (Policy, error), opts Options) *Handler {
 	if opts.MaxXMLBody <= 0 || opts.DefaultLockTimeout <= 0 || opts.MaxLockTimeout < opts.DefaultLockTimeout {
 		panic("dav.New: MaxXMLBody, DefaultLockTimeout and MaxLockTimeout must be set")
 	}
@@ -101,7 +102,7 @@ func New(svc *archive.Service, fs backends.Backend, store state.ResourceStore, l
 	if policy == nil {
 		policy = func(*http.Request) (Policy, error) { return allowAll{}, nil }
 	}
-	return &Handler{svc: svc, fs: fs, store: store, log: log, opts: opts, principal: principal, policy: policy, now: time.Now,
+	return &Handler{svc: svc, store: store, log: log, opts: opts, principal: principal, policy: policy, now: time.Now,
 		missing: newNegCache(30 * time.Second)}
 }
 

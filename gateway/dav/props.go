@@ -3,6 +3,7 @@ package dav
 import (
 	"encoding/xml"
 	"errors"
+	"iter"
 	"net/http"
 	"slices"
 	"strconv"
@@ -89,12 +90,13 @@ func (rq *request) propfind() error {
 	var (
 		e     backends.Entry
 		first *backends.Page
+		pages iter.Seq2[backends.Page, error]
 	)
 	if depth != 0 {
-		page, err := rq.fs.List(rq.ctx, backendPath(rq.path), backends.ListOptions{Recursive: depth < 0})
+		page, all, err := rq.op.Listing(rq.path, depth < 0)
 		switch {
 		case err == nil:
-			first = &page
+			first, pages = &page, all
 			e = backends.Entry{Path: backendPath(rq.path), IsDir: true}
 			if page.Self != nil {
 				e = *page.Self
@@ -157,23 +159,21 @@ func (rq *request) propfind() error {
 	// written before the first page's properties are known, so that a
 	// failure there still gets its status.
 	var (
-		members []resource // the entries of a page that the person may see
+		members []resource // the entries of a page (the person may see them all)
 		paths   []string
-		pages   int
+		written int // pages
 	)
-	for page, err := range backends.Ahead(rq.ctx, rq.fs, e.Path, backends.ListOptions{Recursive: depth < 0}, *first) {
+	for page, err := range pages {
 		if err == nil {
 			members = members[:0]
 			for _, c := range page.Entries {
-				if cp := namespacePath(c.Path); rq.visible(cp) {
-					members = append(members, resource{path: cp, entry: c})
-				}
+				members = append(members, resource{path: namespacePath(c.Path), entry: c})
 			}
 			if depth < 0 {
 				// Infinity: the properties of a page in one query, of the
 				// folder itself with the first.
 				paths = paths[:0]
-				if pages == 0 {
+				if written == 0 {
 					paths = append(paths, rq.path)
 				}
 				for _, r := range members {
@@ -183,7 +183,7 @@ func (rq *request) propfind() error {
 			}
 		}
 		if err != nil {
-			if pages == 0 {
+			if written == 0 {
 				return err
 			}
 			// The status line is sent: end the document where it failed,
@@ -191,10 +191,10 @@ func (rq *request) propfind() error {
 			rq.log.Error("PROPFIND failed part-way", "path", rq.path, "err", err)
 			break
 		}
-		if pages == 0 {
+		if written == 0 {
 			emit(rq.path, e)
 		}
-		pages++
+		written++
 		for _, r := range members {
 			emit(r.path, r.entry)
 		}
