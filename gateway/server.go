@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/archive"
+	"github.com/bassareggiana/faldone/archive/quota"
 	"github.com/bassareggiana/faldone/audit"
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/access"
@@ -77,7 +78,7 @@ type Server struct {
 	apps    *auth.AppPasswords
 	audit   *audit.Log
 	comunes comunes
-	usage   *usage
+	usage   *quota.Tracker
 	metrics *metrics.Metrics
 	mounts  []backends.Backend
 	ns      *namespace.Namespace
@@ -210,7 +211,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 			quotas[c.ID] = c.QuotaBytes
 		}
 	}
-	s.usage = newUsage(ns, quotas, cfg.WebDAV.UsageInterval, log)
+	s.usage = quota.New(ns, quotas, cfg.WebDAV.UsageInterval, log)
 	write, err := access.NewWriteLevel(cfg.Access.MinWriteACR)
 	if err != nil {
 		return err
@@ -410,7 +411,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	go s.apps.Run(bg, time.Minute)
 	s.audit.Start()
 	go s.housekeeping(bg)
-	go s.usage.run(bg)
+	go s.usage.Run(bg)
 	go s.reviveStorage(bg)
 	s.log.Info("faldone listening", "addr", ln.Addr().String(), "tls", s.tls != nil, "data_dir", s.cfg.DataDir, "comuni", len(s.cfg.Comuni))
 	if ready != nil {

@@ -1,4 +1,7 @@
-package gateway
+// Package quota tracks the space each Comune with a quota uses, for the
+// archive service, which refuses uploads beyond it, and for the WebDAV
+// adapter, which reports it (RFC 4331).
+package quota
 
 import (
 	"context"
@@ -10,11 +13,11 @@ import (
 	"github.com/bassareggiana/faldone/backends"
 )
 
-// usage tracks how much space each Comune with a quota uses. A full count
+// Tracker tracks how much space each Comune with a quota uses. A full count
 // walks the Comune's storage (one listing request per 1,000 objects), so it
-// runs in the background, at start and then every interval; between counts,
-// the uploads through this process adjust it.
-type usage struct {
+// runs in the background (Run), at start and then every interval; between
+// counts, the changes through this process adjust it.
+type Tracker struct {
 	fs       backends.Backend
 	quotas   map[string]int64 // Comune id → quota in bytes
 	interval time.Duration
@@ -24,12 +27,14 @@ type usage struct {
 	used map[string]int64 // Comuni counted at least once
 }
 
-func newUsage(fs backends.Backend, quotas map[string]int64, interval time.Duration, log *slog.Logger) *usage {
-	return &usage{fs: fs, quotas: quotas, interval: interval, log: log, used: map[string]int64{}}
+// New returns the tracker of the Comuni's quotas (Comune id → bytes) on fs.
+func New(fs backends.Backend, quotas map[string]int64, interval time.Duration, log *slog.Logger) *Tracker {
+	return &Tracker{fs: fs, quotas: quotas, interval: interval, log: log, used: map[string]int64{}}
 }
 
-// Quota implements dav.Quota.
-func (u *usage) Quota(p string) (used, available int64, ok bool) {
+// Quota returns the bytes used and still available where p lies; ok is
+// false where no quota applies or the usage is not counted yet.
+func (u *Tracker) Quota(p string) (used, available int64, ok bool) {
 	c, _ := access.SplitComune(p)
 	q, has := u.quotas[c]
 	if !has {
@@ -41,8 +46,8 @@ func (u *usage) Quota(p string) (used, available int64, ok bool) {
 	return used, max(q-used, 0), ok
 }
 
-// Add implements dav.Quota.
-func (u *usage) Add(p string, delta int64) {
+// Add adjusts the usage of p's Comune after a change of delta bytes.
+func (u *Tracker) Add(p string, delta int64) {
 	c, _ := access.SplitComune(p)
 	u.mu.Lock()
 	if n, ok := u.used[c]; ok {
@@ -51,7 +56,9 @@ func (u *usage) Add(p string, delta int64) {
 	u.mu.Unlock()
 }
 
-func (u *usage) run(ctx context.Context) {
+// Run counts every Comune's usage at once and then every interval, until
+// ctx ends.
+func (u *Tracker) Run(ctx context.Context) {
 	if len(u.quotas) == 0 {
 		return
 	}
@@ -78,7 +85,7 @@ func (u *usage) run(ctx context.Context) {
 	}
 }
 
-func (u *usage) count(ctx context.Context, comune string) (int64, error) {
+func (u *Tracker) count(ctx context.Context, comune string) (int64, error) {
 	var total int64
 	for e, err := range backends.All(ctx, u.fs, comune, backends.ListOptions{Recursive: true}) {
 		if err != nil {
