@@ -1,7 +1,7 @@
-// Package auth authenticates the people and services that use the gateway.
-// This file holds local accounts: passwords hashed with argon2id, meant for
-// service users and the embedded demo; people sign in through SPID.
 package auth
+
+// Local accounts: passwords hashed with argon2id, meant for service users
+// and the embedded demo; people sign in through SPID.
 
 import (
 	"context"
