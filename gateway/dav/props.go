@@ -366,8 +366,10 @@ func (rq *request) liveProp(res resource, n xml.Name, now time.Time) (webdav.Pro
 		val = xmlText(e.Name())
 	case "quota-available-bytes", "quota-used-bytes":
 		// RFC 4331: on folders, and only when asked for by name (never in
-		// allprop, which takes its names from liveNames).
-		if rq.opts.Quota == nil || !e.IsDir {
+		// allprop, which takes its names from liveNames). Only to whom may
+		// write there: the Comune's whole usage is not for the holder of a
+		// grant on one dossier, who sees the folders above it on the way.
+		if rq.opts.Quota == nil || !e.IsDir || !rq.op.MayWrite(res.path) {
 			return webdav.Property{}, false
 		}
 		used, avail, ok := rq.opts.Quota.Quota(res.path)

@@ -150,3 +150,32 @@ func TestPropfindFailsPartway(t *testing.T) {
 		})
 	}
 }
+
+// fixedQuota reports the same usage everywhere.
+type fixedQuota struct{}
+
+func (fixedQuota) Quota(string) (int64, int64, bool) { return 4000, 6000, true }
+
+// TestQuotaOnlyWhereWritable: the quota properties (RFC 4331) are answered
+// on folders the person may write in, and on no other: the holder of a
+// read-only right does not learn the Comune's usage from the folders on
+// the way to what they may read.
+func TestQuotaOnlyWhereWritable(t *testing.T) {
+	d := newDAVTest(t, Options{Quota: fixedQuota{}}, nil)
+	d.mkdir("scrivibile")
+	d.mkdir("sola-lettura")
+	const body = `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:quota-available-bytes/><D:quota-used-bytes/></D:prop></D:propfind>`
+	for _, tt := range []struct {
+		path string
+		want bool
+	}{
+		{"/scrivibile/", true},
+		{"/sola-lettura/", false},
+	} {
+		w := d.do("PROPFIND", tt.path, body, "Depth", "0")
+		got := strings.Contains(w.Body.String(), "4000</D:quota-used-bytes>") || strings.Contains(w.Body.String(), ">4000<")
+		if w.Code != 207 || got != tt.want {
+			t.Errorf("PROPFIND %s: %d, quota shown %v, want %v\n%s", tt.path, w.Code, got, tt.want, w.Body)
+		}
+	}
+}
