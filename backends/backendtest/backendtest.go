@@ -108,7 +108,7 @@ func testMkdirErrors(t *testing.T, b backends.Backend) {
 func testRoundTrip(t *testing.T, b backends.Backend) {
 	ctx := t.Context()
 	content := randomBytes(1, 100_000)
-	u, err := b.Create(ctx, "tavola.dwg", int64(len(content)))
+	u, err := b.Create(ctx, "tavola.dwg", int64(len(content)), backends.CreateOptions{})
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
@@ -473,7 +473,7 @@ func testCopy(t *testing.T, b backends.Backend) {
 	content := randomBytes(5, 70_000)
 	src := put(t, b, "originale.pdf", content)
 
-	e, err := b.Copy(ctx, "originale.pdf", "copia.pdf")
+	e, err := b.Copy(ctx, "originale.pdf", "copia.pdf", backends.CopyOptions{})
 	if err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
@@ -491,14 +491,14 @@ func testCopy(t *testing.T, b backends.Backend) {
 
 	// Onto an existing file, into a folder; the type follows the new name.
 	put(t, b, "altro.txt", []byte("altro"))
-	if _, err := b.Copy(ctx, "altro.txt", "copia.pdf"); err != nil {
+	if _, err := b.Copy(ctx, "altro.txt", "copia.pdf", backends.CopyOptions{}); err != nil {
 		t.Fatalf("Copy onto an existing file: %v", err)
 	}
 	if got := read(t, b, "copia.pdf"); string(got) != "altro" {
 		t.Errorf("Copy onto an existing file left %q", got)
 	}
 	mkdir(t, b, "cartella")
-	e, err = b.Copy(ctx, "originale.pdf", "cartella/copia.txt")
+	e, err = b.Copy(ctx, "originale.pdf", "cartella/copia.txt", backends.CopyOptions{})
 	if err != nil {
 		t.Fatalf("Copy into a folder: %v", err)
 	}
@@ -506,13 +506,13 @@ func testCopy(t *testing.T, b backends.Backend) {
 		t.Errorf("Copy to a .txt: ContentType = %q", e.ContentType)
 	}
 
-	_, err = b.Copy(ctx, "cartella", "cartella2")
+	_, err = b.Copy(ctx, "cartella", "cartella2", backends.CopyOptions{})
 	wantErr(t, err, backends.ErrIsDir, "Copy of a folder")
-	_, err = b.Copy(ctx, "altro.txt", "cartella")
+	_, err = b.Copy(ctx, "altro.txt", "cartella", backends.CopyOptions{})
 	wantErr(t, err, backends.ErrIsDir, "Copy onto a folder")
-	_, err = b.Copy(ctx, "manca.pdf", "x.pdf")
+	_, err = b.Copy(ctx, "manca.pdf", "x.pdf", backends.CopyOptions{})
 	wantErr(t, err, backends.ErrNotFound, "Copy of a missing file")
-	_, err = b.Copy(ctx, "originale.pdf", "manca/x.pdf")
+	_, err = b.Copy(ctx, "originale.pdf", "manca/x.pdf", backends.CopyOptions{})
 	wantErr(t, err, backends.ErrNotFound, "Copy into a missing folder")
 	wantErr(t, statErr(t, b, "x.pdf"), backends.ErrNotFound, "Stat after a failed Copy")
 }
@@ -588,7 +588,7 @@ func testNames(t *testing.T, b backends.Backend) {
 	if got := keys(list(t, b, "", true)); !slices.Equal(got, want) {
 		t.Errorf("recursive List:\n%s", diff(got, want))
 	}
-	if _, err := b.Copy(ctx, "a:b?.txt", "100% #+ è.txt"); err != nil {
+	if _, err := b.Copy(ctx, "a:b?.txt", "100% #+ è.txt", backends.CopyOptions{}); err != nil {
 		t.Errorf("Copy between odd names: %v", err)
 	} else if got := read(t, b, "100% #+ è.txt"); string(got) != "a:b?.txt" {
 		t.Errorf("Copy between odd names left %q", got)
@@ -662,7 +662,7 @@ func testInvalidPaths(t *testing.T, b backends.Backend) {
 		wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("Open(%q)", p))
 		_, err = b.List(ctx, p, backends.ListOptions{})
 		wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("List(%q)", p))
-		if u, err := b.Create(ctx, p, 0); err == nil {
+		if u, err := b.Create(ctx, p, 0, backends.CreateOptions{}); err == nil {
 			u.Abort(ctx)
 		} else {
 			wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("Create(%q)", p))
@@ -688,7 +688,7 @@ func testCanceled(t *testing.T, b backends.Backend) {
 	_, err = b.Open(ctx, "a.txt", nil)
 	wantErr(t, err, context.Canceled, "Open")
 	wantErr(t, b.Mkdir(ctx, "d"), context.Canceled, "Mkdir")
-	_, err = b.Copy(ctx, "a.txt", "b.txt")
+	_, err = b.Copy(ctx, "a.txt", "b.txt", backends.CopyOptions{})
 	wantErr(t, err, context.Canceled, "Copy")
 	wantErr(t, b.Delete(ctx, []string{"a.txt"}), context.Canceled, "Delete")
 	if fsb, ok := b.(backends.FileStater); ok {

@@ -168,7 +168,7 @@ func seedFiles(t *testing.T, b *Backend, paths []string) {
 // put stores content at p through the backend.
 func put(t *testing.T, b *Backend, p string, content []byte) backends.Entry {
 	t.Helper()
-	u, err := b.Create(t.Context(), p, int64(len(content)))
+	u, err := b.Create(t.Context(), p, int64(len(content)), backends.CreateOptions{})
 	if err != nil {
 		t.Fatalf("Create(%q): %v", p, err)
 	}
@@ -330,7 +330,7 @@ func TestRequests(t *testing.T) {
 		{
 			name: "small upload of unknown size at the root",
 			op: func(t *testing.T, b *Backend) {
-				u, err := b.Create(t.Context(), "f.bin", -1)
+				u, err := b.Create(t.Context(), "f.bin", -1, backends.CreateOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -374,7 +374,7 @@ func TestRequests(t *testing.T) {
 				seedFiles(t, b, []string{"d/x.txt"})
 			},
 			op: func(t *testing.T, b *Backend) {
-				if _, err := b.Copy(t.Context(), "f.bin", "d/g.bin"); err != nil {
+				if _, err := b.Copy(t.Context(), "f.bin", "d/g.bin", backends.CopyOptions{}); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -465,7 +465,7 @@ func TestUploadFailures(t *testing.T) {
 			old := put(t, b, "tavola.dwg", []byte("versione 1"))
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			u, err := b.Create(ctx, "tavola.dwg", int64(len(content)))
+			u, err := b.Create(ctx, "tavola.dwg", int64(len(content)), backends.CreateOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -497,7 +497,7 @@ func TestUploadPartFails(t *testing.T) {
 	c := server(t).Counting(t)
 	b := newBackend(t, through(c))
 	c.FailAfter("UploadPart", 1, 500)
-	u, err := b.Create(t.Context(), "scansione.tif", -1)
+	u, err := b.Create(t.Context(), "scansione.tif", -1, backends.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,9 +571,9 @@ func TestImplicitFolders(t *testing.T) {
 	_, err := b.Open(ctx, "pratiche/2019", nil)
 	wantErr(t, err, backends.ErrIsDir, "Open of an implicit folder")
 	wantErr(t, b.Mkdir(ctx, "pratiche/2019"), backends.ErrExist, "Mkdir of an implicit folder")
-	_, err = b.Create(ctx, "pratiche/2019", 0)
+	_, err = b.Create(ctx, "pratiche/2019", 0, backends.CreateOptions{})
 	wantErr(t, err, backends.ErrIsDir, "Create over an implicit folder")
-	if _, err := b.Copy(ctx, "pratiche/2019/PC-1/tavola.dwg", "pratiche/2019/PC-2/tavola.dwg"); err != nil {
+	if _, err := b.Copy(ctx, "pratiche/2019/PC-1/tavola.dwg", "pratiche/2019/PC-2/tavola.dwg", backends.CopyOptions{}); err != nil {
 		t.Errorf("Copy into an implicit folder: %v", err)
 	}
 	put(t, b, "pratiche/2019/PC-2/nuovo.pdf", []byte("nuovo"))
@@ -635,7 +635,7 @@ func TestMultipartCopy(t *testing.T) {
 	put(t, b, "grande.tif", content)
 
 	c.Reset()
-	e, err := b.Copy(t.Context(), "grande.tif", "copia.tif")
+	e, err := b.Copy(t.Context(), "grande.tif", "copia.tif", backends.CopyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -652,7 +652,7 @@ func TestMultipartCopy(t *testing.T) {
 	}
 
 	c.FailAfter("UploadPartCopy", 1, 500)
-	_, err = b.Copy(t.Context(), "grande.tif", "fallita.tif")
+	_, err = b.Copy(t.Context(), "grande.tif", "fallita.tif", backends.CopyOptions{})
 	wantErr(t, err, backends.ErrUnavailable, "Copy whose part fails")
 	c.Clear()
 	if got := multipartUploads(t, b); len(got) != 0 {
@@ -831,11 +831,11 @@ func TestContentType(t *testing.T) {
 	b := newBackend(t)
 	put(t, b, "piccolo.dwg", []byte("x"))
 	put(t, b, "grande.pdf", randomBytes(partSize+1))
-	if _, err := b.Copy(t.Context(), "piccolo.dwg", "copia.txt"); err != nil {
+	if _, err := b.Copy(t.Context(), "piccolo.dwg", "copia.txt", backends.CopyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// A copy onto itself, which S3 allows only with new metadata.
-	if _, err := b.Copy(t.Context(), "piccolo.dwg", "piccolo.dwg"); err != nil {
+	if _, err := b.Copy(t.Context(), "piccolo.dwg", "piccolo.dwg", backends.CopyOptions{}); err != nil {
 		t.Errorf("Copy onto itself: %v", err)
 	}
 	for name, want := range map[string]string{

@@ -87,7 +87,7 @@ func (rq *request) lock() error {
 
 // createEmpty stores an empty file at the request path.
 func (rq *request) createEmpty() error {
-	up, err := rq.fs.Create(rq.ctx, backendPath(rq.path), 0)
+	up, err := rq.fs.Create(rq.ctx, backendPath(rq.path), 0, backends.CreateOptions{})
 	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
 		return &statusError{code: http.StatusConflict, err: err}
 	}

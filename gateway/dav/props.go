@@ -90,6 +90,7 @@ func (rq *request) propfind() error {
 		switch {
 		case err == nil:
 			first = &page
+			rq.op.Listed(rq.path)
 			e = backends.Entry{Path: backendPath(rq.path), IsDir: true}
 			if page.Self != nil {
 				e = *page.Self
