@@ -97,11 +97,11 @@ func TestS3WriteRefusals(t *testing.T) {
 
 	dest := func(p string) map[string]string { return map[string]string{"Destination": p} }
 	for _, tt := range []struct {
-		name                 string
-		method, path         string
-		header               map[string]string
-		want                 int
-		mustNotExist         string // a prefix that must hold no key after it
+		name         string
+		method, path string
+		header       map[string]string
+		want         int
+		mustNotExist string // a prefix that must hold no key after it
 	}{
 		{"PUT into a missing folder", "PUT", "/guastalla/manca/x.pdf", nil, http.StatusConflict, "guastalla/manca/"},
 		{"PUT into a folder just deleted", "PUT", "/guastalla/da-cancellare/b.pdf", nil, http.StatusConflict, "guastalla/da-cancellare/"},
