@@ -9,7 +9,9 @@
 //     operation touches;
 //  3. the caller's own preconditions (WebDAV's If header, HTTP's If-Match),
 //     then the locks that cover what changes;
-//  4. the storage call;
+//  4. the storage call, told what the steps before found (the parent
+//     folder, no folder in the way, the source's entry), so that the
+//     storage does not look for it again;
 //  5. the after-effects: dead properties and locks that follow the
 //     resource, the quota, and the hooks told of every change.
 //

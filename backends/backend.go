@@ -119,9 +119,9 @@ type CreateOptions struct {
 // request, about both ends (see "Told" below).
 type CopyOptions struct {
 	// Source is the file src as the caller's lookup of it in this request
-	// described it (Stat, FileStater or Prober, on this backend): a file
-	// that exists. Its Attrs, when the lookup read them, spare the backend
-	// reading them again.
+	// described it (Stat, List, FileStater or Prober, on this backend): a
+	// file that exists. Its Attrs, when the lookup read them (Stat), spare
+	// the backend reading them again.
 	Source *Entry
 	// ParentExists: the caller saw dst's parent folder exist.
 	ParentExists bool
@@ -137,15 +137,17 @@ type CopyOptions struct {
 // parent folder and one for a folder at p, Copy a HeadObject of the source
 // and the same two listings for dst, each left out when told).
 //
-// Told: a fact in CreateOptions or CopyOptions is a promise of the caller,
-// who found it so in the same request, just before the call: the caller
-// has answered for it (a missing parent is its 409, a folder its 405, not
-// the backend's). A backend may then skip the requests that would find it
-// again, and stores what it is asked to if the promise was false. Whatever
-// costs it no request it still refuses: invalid paths, the root, a folder
-// named as Copy's Source, a source that is gone when the copy itself fails,
-// and, on a disk, whatever the file system refuses. A fact not told is
-// checked as always: the zero options are the untold call.
+// Told: a fact in CreateOptions or CopyOptions is the caller's word that it
+// found it so just before the call (the archive service: in the same
+// request, or for a parent folder within the few seconds it remembers
+// folders), and that it has answered for it: a missing parent is its 409, a
+// folder at the path its 405. A backend may then leave out the requests that
+// would find the fact again; if the word was wrong, what it stores is the
+// caller's doing (on S3, a file written into a folder that is gone makes the
+// folder again). What costs it no request it refuses all the same: invalid
+// paths, the root, a folder named as Copy's Source, a source gone by the time
+// the copy runs, and on a disk whatever the file system refuses. The zero
+// options are the untold call, which checks everything.
 type Backend interface {
 	// Stat describes the file or folder at p. The root "" is always a folder.
 	Stat(ctx context.Context, p string) (Entry, error)
@@ -187,9 +189,8 @@ type Mover interface {
 
 // FileStater is implemented by backends where a folder costs more to find
 // than a file (S3, whose folders may be implicit): StatFile describes the
-// file at p, and is ErrNotFound when there is none, folder or nothing. A
-// writer that only needs the file it replaces asks this, and leaves the
-// folder check to Create, which makes it anyway.
+// file at p, and is ErrNotFound when there is none, folder or nothing, for
+// a caller that needs a file and nothing else.
 type FileStater interface {
 	StatFile(ctx context.Context, p string) (Entry, error)
 }

@@ -904,7 +904,8 @@ func testProbe(t *testing.T, b backends.Backend) {
 	}{
 		{path: "pratica/tavola.dwg", file: true, parent: true, must: true},
 		{path: "pratica/tavole", dir: true, parent: true, must: true},
-		{path: "pratica/tavola"}, // beside tavola.dwg, which a listing sees
+		{path: "pratica/tavola"},     // beside tavola.dwg, which a listing sees
+		{path: "pratica/tavola.tmp"}, // of the same stem
 		{path: "pratica/nuovo.pdf"},
 		{path: "vuota/nuovo.pdf"},
 		{path: "manca/nuovo.pdf", parent: false, must: true},

@@ -446,6 +446,34 @@ func TestRequests(t *testing.T) {
 			want: map[string]int{"ListObjectsV2": 1},
 		},
 		{
+			name:  "Probe of a new name beside files of its stem",
+			setup: func(t *testing.T, b *Backend) { seedFiles(t, b, []string{"d/tavola.bak", "d/tavola.dwg", "d/tavola.dwl"}) },
+			op: func(t *testing.T, b *Backend) {
+				pr, err := b.Probe(t.Context(), "d/tavola.tmp")
+				if err != nil || pr.File != nil || pr.Dir || !pr.Parent {
+					t.Errorf("Probe = %+v, %v; want nothing there, in a folder seen", pr, err)
+				}
+			},
+			want: map[string]int{"ListObjectsV2": 1},
+		},
+		{
+			name: "Probe behind more names of its stem than a page",
+			setup: func(t *testing.T, b *Backend) {
+				var names []string
+				for i := range probeKeys + 1 {
+					names = append(names, fmt.Sprintf("d/f.%03d", i))
+				}
+				seedFiles(t, b, append(names, "d/f.zip/x"))
+			},
+			op: func(t *testing.T, b *Backend) {
+				pr, err := b.Probe(t.Context(), "d/f.zip")
+				if err != nil || pr.File != nil || !pr.Dir || !pr.Parent {
+					t.Errorf("Probe = %+v, %v; want the folder and the parent", pr, err)
+				}
+			},
+			want: map[string]int{"ListObjectsV2": 2},
+		},
+		{
 			name: "Probe behind more names than a page",
 			setup: func(t *testing.T, b *Backend) {
 				names := []string{"d/f/x"}

@@ -20,7 +20,7 @@ import (
 // at most 12 (direct S3 needs 6). The archive service makes each check once
 // and tells the storage what it found.
 func TestS3WriteBudgets(t *testing.T) {
-	g, _, counter := s3Gateway(t)
+	g, srv, counter := s3Gateway(t)
 	const d = "/guastalla/PC-2022-0001"
 	mustStatus(t, g, "MKCOL", d, nil, "", http.StatusCreated)
 	// spend runs the requests and fails if they cost more than budget.
@@ -48,18 +48,40 @@ func TestS3WriteBudgets(t *testing.T) {
 		spend(t, "PUT over a file", 2, []step{{"PUT", d + "/relazione.pdf", nil, "relazione tecnica, rev. 1", http.StatusNoContent, ""}})
 		assertContent(t, g, d+"/relazione.pdf", "relazione tecnica, rev. 1")
 	})
+	save := func(dir string) []step {
+		return []step{
+			{"PUT", dir + "/tavola-03.tmp", nil, "disegno v2", http.StatusCreated, ""},
+			{"DELETE", dir + "/tavola-03.bak", nil, "", http.StatusNoContent, ""},
+			{"MOVE", dir + "/tavola-03.dwg", map[string]string{"Destination": dir + "/tavola-03.bak"}, "", http.StatusCreated, ""},
+			{"MOVE", dir + "/tavola-03.tmp", map[string]string{"Destination": dir + "/tavola-03.dwg"}, "", http.StatusCreated, ""},
+		}
+	}
+	saved := func(t *testing.T, dir string) {
+		t.Helper()
+		assertContent(t, g, dir+"/tavola-03.dwg", "disegno v2")
+		assertContent(t, g, dir+"/tavola-03.bak", "disegno v1")
+		mustStatus(t, g, "HEAD", dir+"/tavola-03.tmp", nil, "", http.StatusNotFound)
+	}
 	t.Run("AutoCAD save", func(t *testing.T) {
 		mustStatus(t, g, "PUT", d+"/tavola-03.dwg", nil, "disegno v1", http.StatusCreated)
 		mustStatus(t, g, "PUT", d+"/tavola-03.bak", nil, "disegno v0", http.StatusCreated)
-		spend(t, "AutoCAD save", 12, []step{
-			{"PUT", d + "/tavola-03.tmp", nil, "disegno v2", http.StatusCreated, ""},
-			{"DELETE", d + "/tavola-03.bak", nil, "", http.StatusNoContent, ""},
-			{"MOVE", d + "/tavola-03.dwg", map[string]string{"Destination": d + "/tavola-03.bak"}, "", http.StatusCreated, ""},
-			{"MOVE", d + "/tavola-03.tmp", map[string]string{"Destination": d + "/tavola-03.dwg"}, "", http.StatusCreated, ""},
-		})
-		assertContent(t, g, d+"/tavola-03.dwg", "disegno v2")
-		assertContent(t, g, d+"/tavola-03.bak", "disegno v1")
-		mustStatus(t, g, "HEAD", d+"/tavola-03.tmp", nil, "", http.StatusNotFound)
+		spend(t, "AutoCAD save", 12, save(d))
+		saved(t, d)
+	})
+	// A drawing in a folder this server has not looked at yet: the backup
+	// beside the temporary file shows the folder.
+	t.Run("AutoCAD save in a folder not seen", func(t *testing.T) {
+		dir := filepath.Join(srv.Dir, bucket, "guastalla", "PC-2022-0002")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, content := range map[string]string{"tavola-03.dwg": "disegno v1", "tavola-03.bak": "disegno v0"} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		spend(t, "AutoCAD save", 12, save("/guastalla/PC-2022-0002"))
+		saved(t, "/guastalla/PC-2022-0002")
 	})
 }
 
