@@ -446,8 +446,10 @@ func TestRequests(t *testing.T) {
 			want: map[string]int{"ListObjectsV2": 1},
 		},
 		{
-			name:  "Probe of a new name beside files of its stem",
-			setup: func(t *testing.T, b *Backend) { seedFiles(t, b, []string{"d/tavola.bak", "d/tavola.dwg", "d/tavola.dwl"}) },
+			name: "Probe of a new name beside files of its stem",
+			setup: func(t *testing.T, b *Backend) {
+				seedFiles(t, b, []string{"d/tavola.bak", "d/tavola.dwg", "d/tavola.dwl"})
+			},
 			op: func(t *testing.T, b *Backend) {
 				pr, err := b.Probe(t.Context(), "d/tavola.tmp")
 				if err != nil || pr.File != nil || pr.Dir || !pr.Parent {
