@@ -214,11 +214,12 @@ func (r *results) print(out io.Writer, runs int) {
 		hasRSS := false
 		for _, sub := range subjects {
 			s, found := summarize(w.unit, r.samples[w.name][sub])
-			sums[sub], ok[sub] = s, found
+			ok[sub] = found
 			if !found {
 				cells = append(cells, "—")
 				continue
 			}
+			sums[sub] = s // only the subjects measured have a verdict
 			cells = append(cells, fmt.Sprintf("%s · %s", w.unit.format(s.value), w.requests(s.median)))
 			hasRSS = hasRSS || s.maxRSS > 0
 		}
