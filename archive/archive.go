@@ -28,6 +28,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bassareggiana/faldone/auth/access"
@@ -111,11 +112,12 @@ type Caller struct {
 // Op is one request's run of operations: its caller, and the lookups it
 // made, each made once for the request (its preconditions included) and
 // forgotten when the request changes the storage. Not safe for concurrent
-// use.
+// use, but for its own lookups, which an operation may make at once.
 type Op struct {
 	s      *Service
 	ctx    context.Context
 	c      Caller
+	mu     sync.Mutex // guards the lookups
 	stats  map[string]statResult
 	sights map[string]sight
 }
@@ -160,11 +162,16 @@ func (o *Op) Visible(p string) bool {
 // Stat looks up a namespace path, once per request. A folder found is
 // remembered for the writes that follow (folders.go).
 func (o *Op) Stat(p string) (backends.Entry, error) {
-	if s, ok := o.stats[p]; ok {
+	o.mu.Lock()
+	s, ok := o.stats[p]
+	o.mu.Unlock()
+	if ok {
 		return s.e, s.err
 	}
 	e, err := o.s.fs.Stat(o.ctx, backendPath(p))
+	o.mu.Lock()
 	o.stats[p] = statResult{e, err}
+	o.mu.Unlock()
 	switch {
 	case err != nil:
 	case e.IsDir:
@@ -196,13 +203,15 @@ type sight struct {
 // file found stands as the path's Stat for the rest of the request; a
 // parent folder seen is remembered.
 func (o *Op) look(p string) (sight, error) {
-	if s, ok := o.sights[p]; ok {
+	o.mu.Lock()
+	s, ok := o.sights[p]
+	o.mu.Unlock()
+	if ok {
 		return s, nil
 	}
 	pr, ok := o.s.fs.(backends.Prober)
 	ok = ok && !o.pinned(p)
 	bp := backendPath(p)
-	var s sight
 	if ok {
 		got, err := pr.Probe(o.ctx, bp)
 		// A Comune that is not there: the write says what that is.
@@ -210,12 +219,14 @@ func (o *Op) look(p string) (sight, error) {
 			return sight{}, err
 		}
 		s = sight{Probe: got, noDir: !got.Dir}
+		o.mu.Lock()
 		switch {
 		case got.File != nil:
 			o.stats[p] = statResult{e: *got.File}
 		case !got.Dir:
 			o.stats[p] = statResult{err: &fs.PathError{Op: "stat", Path: bp, Err: backends.ErrNotFound}}
 		}
+		o.mu.Unlock()
 	} else {
 		e, err := o.Stat(p)
 		switch {
@@ -232,7 +243,9 @@ func (o *Op) look(p string) (sight, error) {
 	if s.Parent {
 		o.s.folders.saw(parentOf(p), o.s.now())
 	}
+	o.mu.Lock()
 	o.sights[p] = s
+	o.mu.Unlock()
 	return s, nil
 }
 
@@ -250,6 +263,8 @@ func (o *Op) parentKnown(p string, s sight) bool {
 
 // forget drops the lookups after the request changed storage.
 func (o *Op) forget() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	clear(o.stats)
 	clear(o.sights)
 }

@@ -110,16 +110,23 @@ func (o *Op) copyMove(sp, dst string, move, overwrite, infinite bool) (Copied, e
 			return Copied{}, err
 		}
 	}
+	// Both ends at once: each lookup is a request that waits on the storage.
+	var (
+		at    sight
+		atErr error
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() { at, atErr = o.look(dst) })
 	src, err := o.Stat(sp)
+	wg.Wait()
 	if err != nil {
 		return Copied{}, err
 	}
 	if isWithin(dst, sp) || (isWithin(sp, dst) && overwrite) {
 		return Copied{}, fmt.Errorf("source and destination overlap: %w", ErrForbidden)
 	}
-	at, err := o.look(dst)
-	if err != nil {
-		return Copied{}, err
+	if atErr != nil {
+		return Copied{}, atErr
 	}
 	var de backends.Entry
 	switch {
