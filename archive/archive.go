@@ -9,7 +9,9 @@
 //     operation touches;
 //  3. the caller's own preconditions (WebDAV's If header, HTTP's If-Match),
 //     then the locks that cover what changes;
-//  4. the storage call;
+//  4. the storage call, told what the steps before found (the parent
+//     folder, no folder in the way, the source's entry), so that the
+//     storage does not look for it again;
 //  5. the after-effects: dead properties and locks that follow the
 //     resource, the quota, and the hooks told of every change.
 //
@@ -21,10 +23,13 @@ package archive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bassareggiana/faldone/auth/access"
@@ -77,12 +82,13 @@ type Options struct {
 // Service runs the operations on one archive: the namespace backend with
 // every Comune, and the state store.
 type Service struct {
-	fs    backends.Backend
-	store Store
-	opts  Options
-	log   *slog.Logger
-	now   func() time.Time
-	bufs  chan []byte // copy buffers of uploads, kept for the next one
+	fs      backends.Backend
+	store   Store
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	bufs    chan []byte // copy buffers of uploads, kept for the next one
+	folders *folders    // the folders seen to exist lately (folders.go)
 }
 
 // New returns the service of fs and store.
@@ -91,7 +97,7 @@ func New(fs backends.Backend, store Store, opts Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{fs: fs, store: store, opts: opts, log: log, now: time.Now, bufs: make(chan []byte, 16)}
+	return &Service{fs: fs, store: store, opts: opts, log: log, now: time.Now, bufs: make(chan []byte, 16), folders: newFolders()}
 }
 
 // Caller is who asks for an operation, and what they bring to it.
@@ -111,12 +117,14 @@ type Caller struct {
 // Op is one request's run of operations: its caller, and the lookups it
 // made, each made once for the request (its preconditions included) and
 // forgotten when the request changes the storage. Not safe for concurrent
-// use.
+// use, but for its own lookups, which an operation may make at once.
 type Op struct {
-	s     *Service
-	ctx   context.Context
-	c     Caller
-	stats map[string]statResult
+	s      *Service
+	ctx    context.Context
+	c      Caller
+	mu     sync.Mutex // guards the lookups
+	stats  map[string]statResult
+	sights map[string]sight
 }
 
 type statResult struct {
@@ -129,7 +137,7 @@ func (s *Service) Begin(ctx context.Context, c Caller) *Op {
 	if c.Policy == nil {
 		c.Policy = denyAll{}
 	}
-	return &Op{s: s, ctx: ctx, c: c, stats: map[string]statResult{}}
+	return &Op{s: s, ctx: ctx, c: c, stats: map[string]statResult{}, sights: map[string]sight{}}
 }
 
 // denyAll is the policy of a caller that brought none.
@@ -156,36 +164,114 @@ func (o *Op) Visible(p string) bool {
 	return o.c.Policy.Decide(access.Read, p) == access.Allow
 }
 
-// Stat looks up a namespace path, once per request.
+// Stat looks up a namespace path, once per request. A folder found is
+// remembered for the writes that follow (folders.go).
 func (o *Op) Stat(p string) (backends.Entry, error) {
-	if s, ok := o.stats[p]; ok {
+	o.mu.Lock()
+	s, ok := o.stats[p]
+	o.mu.Unlock()
+	if ok {
 		return s.e, s.err
 	}
 	e, err := o.s.fs.Stat(o.ctx, backendPath(p))
+	o.mu.Lock()
 	o.stats[p] = statResult{e, err}
+	o.mu.Unlock()
+	switch {
+	case err != nil:
+	case e.IsDir:
+		o.s.folders.saw(p, o.s.now())
+	default: // a file is in a folder
+		o.s.folders.saw(parentOf(p), o.s.now())
+	}
 	return e, err
 }
 
-// StatFile looks up the file at a namespace path, where the backend can do
-// that more cheaply than a whole Stat; a folder there is ErrNotFound, or is
-// described as a folder by backends without the cheaper way. The answer
-// stands for the path for the rest of the request: for a request that
-// writes a file, whose Create fails on a folder anyway.
-func (o *Op) StatFile(p string) (backends.Entry, error) {
-	fsb, ok := o.s.fs.(backends.FileStater)
-	if !ok {
-		return o.Stat(p)
+// listed remembers that the folder p was listed, and so exists: the writes
+// that follow may count on it (folders.go).
+func (o *Op) listed(p string) { o.s.folders.saw(p, o.s.now()) }
+
+// sight is what a writer learned of a path before writing there.
+type sight struct {
+	backends.Probe
+	// noDir: no folder is at the path, for sure. A Probe's Dir is exact;
+	// a Stat that finds a file need not have looked for a folder beside it.
+	noDir bool
+}
+
+// look tells a writer what is at the namespace path p, once per request:
+// one Probe where the storage has it (on S3 one listing finds the file, a
+// folder there and the parent, where Stat and the write's own checks would
+// cost up to four requests), the path's Stat otherwise, and for the paths
+// that exist by configuration (the Comuni), which no write replaces. The
+// file found stands as the path's Stat for the rest of the request; a
+// parent folder seen is remembered.
+func (o *Op) look(p string) (sight, error) {
+	o.mu.Lock()
+	s, ok := o.sights[p]
+	o.mu.Unlock()
+	if ok {
+		return s, nil
 	}
-	if s, ok := o.stats[p]; ok {
-		return s.e, s.err
+	pr, ok := o.s.fs.(backends.Prober)
+	ok = ok && !o.pinned(p)
+	bp := backendPath(p)
+	if ok {
+		got, err := pr.Probe(o.ctx, bp)
+		// A Comune that is not there: the write says what that is.
+		if err != nil && !errors.Is(err, backends.ErrNotFound) {
+			return sight{}, err
+		}
+		s = sight{Probe: got, noDir: !got.Dir}
+		o.mu.Lock()
+		switch {
+		case got.File != nil:
+			o.stats[p] = statResult{e: *got.File}
+		case !got.Dir:
+			o.stats[p] = statResult{err: &fs.PathError{Op: "stat", Path: bp, Err: backends.ErrNotFound}}
+		}
+		o.mu.Unlock()
+	} else {
+		e, err := o.Stat(p)
+		switch {
+		case errors.Is(err, backends.ErrNotFound):
+			s.noDir = true
+		case err != nil:
+			return sight{}, err
+		case e.IsDir:
+			s.Dir, s.Parent = true, true
+		default:
+			s.File, s.Parent = &e, true
+		}
 	}
-	e, err := fsb.StatFile(o.ctx, backendPath(p))
-	o.stats[p] = statResult{e, err}
-	return e, err
+	if s.Parent {
+		o.s.folders.saw(parentOf(p), o.s.now())
+	}
+	o.mu.Lock()
+	o.sights[p] = s
+	o.mu.Unlock()
+	return s, nil
+}
+
+// pinned reports whether the namespace path p exists by configuration.
+func (o *Op) pinned(p string) bool {
+	pn, ok := o.s.fs.(backends.Pinner)
+	return ok && pn.Pinned(backendPath(p))
+}
+
+// parentKnown reports whether the folder that holds p is known to exist:
+// seen by this request's look at p, or lately by the service.
+func (o *Op) parentKnown(p string, s sight) bool {
+	return s.Parent || o.s.folders.known(parentOf(p), o.s.now())
 }
 
 // forget drops the lookups after the request changed storage.
-func (o *Op) forget() { clear(o.stats) }
+func (o *Op) forget() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	clear(o.stats)
+	clear(o.sights)
+}
 
 // Changed runs the after-effects every change shares, for a change an
 // adapter made itself: the empty file of a WebDAV LOCK on an unmapped URL,
@@ -195,6 +281,7 @@ func (o *Op) Changed(p string, tree bool) { o.changed(p, tree) }
 // changed runs the after-effects every change shares.
 func (o *Op) changed(p string, tree bool) {
 	o.forget()
+	o.s.folders.forget(p, tree)
 	if o.s.opts.Changed != nil {
 		o.s.opts.Changed(p, tree)
 	}

@@ -1,6 +1,7 @@
 package archive_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/access"
+	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/local"
 	"github.com/bassareggiana/faldone/state"
 	"github.com/bassareggiana/faldone/state/sqlite"
@@ -248,5 +250,121 @@ func TestLockOperations(t *testing.T) {
 	}
 	if _, _, err := f.op().Lock("/nascosto/x", archive.LockRequest{}); archive.Status(err) != http.StatusNotFound {
 		t.Errorf("lock where nothing may be seen: %v, want 404", err)
+	}
+}
+
+// telling is a backend that probes with Stat, copies instead of renaming,
+// and records what the service tells it.
+type telling struct {
+	backends.Backend
+	created map[string]backends.CreateOptions
+	copied  map[string]backends.CopyOptions
+}
+
+func (b *telling) Probe(ctx context.Context, p string) (backends.Probe, error) {
+	e, err := b.Stat(ctx, p)
+	switch {
+	case errors.Is(err, backends.ErrNotFound):
+		return backends.Probe{}, nil
+	case err != nil:
+		return backends.Probe{}, err
+	case e.IsDir:
+		return backends.Probe{Dir: true, Parent: true}, nil
+	}
+	return backends.Probe{File: &e, Parent: true}, nil
+}
+
+func (b *telling) Create(ctx context.Context, p string, size int64, opts backends.CreateOptions) (backends.Upload, error) {
+	b.created[p] = opts
+	return b.Backend.Create(ctx, p, size, opts)
+}
+
+func (b *telling) Copy(ctx context.Context, src, dst string, opts backends.CopyOptions) (backends.Entry, error) {
+	b.copied[dst] = opts
+	return b.Backend.Copy(ctx, src, dst, opts)
+}
+
+// TestTold: what the service tells the storage it found, in each case: the
+// parent when a look saw it or the service did lately and nothing here
+// removed it since; no folder at the path when a look said so; the source
+// as its Stat described it.
+func TestTold(t *testing.T) {
+	f := newFixture(t)
+	fs, err := local.New(f.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &telling{Backend: fs, created: map[string]backends.CreateOptions{}, copied: map[string]backends.CopyOptions{}}
+	svc := archive.New(b, f.store, archive.Options{})
+	op := func() *archive.Op {
+		return svc.Begin(t.Context(), archive.Caller{Principal: "RSSMRA80A01H501U", Policy: policy{}})
+	}
+	put := func(p string) error {
+		_, _, err := op().Put(p, strings.NewReader("x"), 1)
+		return err
+	}
+	mustPut := func(p string) {
+		t.Helper()
+		if err := put(p); err != nil {
+			t.Fatalf("put %s: %v", p, err)
+		}
+	}
+	noFolder := backends.CreateOptions{NoDir: true}
+	both := backends.CreateOptions{ParentExists: true, NoDir: true}
+
+	mustPut("/comune/pratica/a.pdf") // nothing seen the folder yet
+	mustPut("/comune/pratica/b.pdf") // a.pdf's write did
+	mustPut("/comune/pratica/a.pdf") // the look found the file
+	mustPut("/radice.pdf")           // the root is always there
+	if err := op().Delete("/comune/pratica/b.pdf"); err != nil {
+		t.Fatal(err)
+	}
+	mustPut("/comune/pratica/c.pdf") // the delete may have emptied the folder
+	if err := os.MkdirAll(filepath.Join(f.root, "comune/vista"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op().Stat("/comune/vista"); err != nil {
+		t.Fatal(err)
+	}
+	mustPut("/comune/vista/d.pdf") // a Stat saw the folder
+	if err := op().Delete("/comune/vista"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("/comune/vista/e.pdf"); archive.Status(err) != http.StatusConflict {
+		t.Errorf("put into the folder just deleted: %v, want 409", err)
+	}
+	for p, want := range map[string]backends.CreateOptions{
+		"comune/pratica/a.pdf": both, "comune/pratica/b.pdf": both, "radice.pdf": both,
+		"comune/pratica/c.pdf": noFolder, "comune/vista/d.pdf": both, "comune/vista/e.pdf": noFolder,
+	} {
+		if got := b.created[p]; got != want {
+			t.Errorf("Create(%s) told %+v, want %+v", p, got, want)
+		}
+	}
+
+	// A move in a folder: the source's folder is the destination's.
+	src, err := fs.Stat(t.Context(), "comune/pratica/domanda.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op().Move("/comune/pratica/domanda.pdf", "/comune/pratica/domanda.bak", false); err != nil {
+		t.Fatal(err)
+	}
+	// A copy into a folder nothing has seen: looked up, then told.
+	if err := os.MkdirAll(filepath.Join(f.root, "comune/altra"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op().Copy("/comune/pratica/a.pdf", "/comune/altra/a.pdf", false, true); err != nil {
+		t.Fatal(err)
+	}
+	moved := b.copied["comune/pratica/domanda.bak"]
+	if moved.Source == nil || moved.Source.Path != src.Path || moved.Source.ETag != src.ETag || !moved.ParentExists || !moved.NoDir {
+		t.Errorf("Copy of the move told %+v, want the source's Stat, its folder, no folder at the destination", moved)
+	}
+	if copied := b.copied["comune/altra/a.pdf"]; copied.Source == nil || !copied.ParentExists || !copied.NoDir {
+		t.Errorf("Copy into a folder looked up told %+v", copied)
+	}
+	if got := f.content("comune/pratica/domanda.bak"); got != "domanda" {
+		t.Errorf("the moved file holds %q", got)
 	}
 }

@@ -76,7 +76,7 @@ func (o *Op) Lock(p string, want LockRequest) (state.Lock, bool, error) {
 
 // createEmpty stores an empty file at p.
 func (o *Op) createEmpty(p string) error {
-	up, err := o.s.fs.Create(o.ctx, backendPath(p), 0)
+	up, err := o.s.fs.Create(o.ctx, backendPath(p), 0, backends.CreateOptions{})
 	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
 		return fmt.Errorf("LOCK %s: %w: %w", p, ErrConflict, err)
 	}

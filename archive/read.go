@@ -128,6 +128,7 @@ func (o *Op) Listing(p string, recursive bool) (backends.Page, iter.Seq2[backend
 	if err != nil {
 		return backends.Page{}, nil, err
 	}
+	o.listed(p)
 	first.Entries = o.visible(first.Entries)
 	pages := func(yield func(backends.Page, error) bool) {
 		for page, err := range backends.Ahead(o.ctx, o.s.fs, backendPath(p), opts, first) {

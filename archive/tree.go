@@ -110,18 +110,32 @@ func (o *Op) copyMove(sp, dst string, move, overwrite, infinite bool) (Copied, e
 			return Copied{}, err
 		}
 	}
+	// Both ends at once: each lookup is a request that waits on the storage.
+	var (
+		at    sight
+		atErr error
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() { at, atErr = o.look(dst) })
 	src, err := o.Stat(sp)
+	wg.Wait()
 	if err != nil {
 		return Copied{}, err
 	}
 	if isWithin(dst, sp) || (isWithin(sp, dst) && overwrite) {
 		return Copied{}, fmt.Errorf("source and destination overlap: %w", ErrForbidden)
 	}
-	de, err := o.Stat(dst)
-	dstExists := err == nil
-	if err != nil && !errors.Is(err, backends.ErrNotFound) {
-		return Copied{}, err
+	if atErr != nil {
+		return Copied{}, atErr
 	}
+	var de backends.Entry
+	switch {
+	case at.File != nil:
+		de = *at.File
+	case at.Dir:
+		de = backends.Entry{Path: backendPath(dst), IsDir: true}
+	}
+	dstExists := at.File != nil || at.Dir
 	if dstExists && !overwrite {
 		return Copied{}, fmt.Errorf("%s: %w", dst, ErrDestinationExists)
 	}
@@ -132,11 +146,20 @@ func (o *Op) copyMove(sp, dst string, move, overwrite, infinite bool) (Copied, e
 	if err := o.CheckWrite(targets...); err != nil {
 		return Copied{}, err
 	}
-	if _, err := o.Stat(parentOf(dst)); err != nil {
+	// The source is in the folder of the destination, or the look at the
+	// destination saw it, or the service did lately; else it is looked up.
+	sameFolder := parentOf(dst) == parentOf(sp)
+	parentSeen := sameFolder || o.parentKnown(dst, at)
+	if !parentSeen {
+		pe, err := o.Stat(parentOf(dst))
 		if errors.Is(err, backends.ErrNotFound) {
 			return Copied{}, fmt.Errorf("destination folder of %s: %w", dst, ErrConflict)
 		}
-		return Copied{}, err
+		if err != nil {
+			return Copied{}, err
+		}
+		// A file there is the storage's to refuse.
+		parentSeen = pe.IsDir
 	}
 	// A file replaces a file in one step; anything involving a folder
 	// replaces the destination as a whole.
@@ -145,15 +168,22 @@ func (o *Op) copyMove(sp, dst string, move, overwrite, infinite bool) (Copied, e
 			return Copied{}, err
 		}
 	}
+	told := backends.CopyOptions{Source: &src, ParentExists: parentSeen, NoDir: at.noDir}
 	if dstExists && (de.IsDir || src.IsDir) {
 		if err := o.removeTree(de); err != nil {
 			return Copied{}, err
 		}
+		// Nothing is at the destination now; its folder may have gone
+		// with it, if nothing but the destination made it one.
+		told.NoDir, told.ParentExists = true, sameFolder
 	}
 	if move {
-		err = o.move(src, dst)
+		err = o.move(src, dst, told)
 	} else {
-		err = o.copyTree(src, dst, infinite)
+		err = o.copyTree(src, dst, infinite, told)
+	}
+	if err == nil {
+		o.s.folders.saw(parentOf(dst), o.s.now())
 	}
 	return Copied{Replaced: dstExists, IsDir: src.IsDir}, err
 }
@@ -221,12 +251,13 @@ func (o *Op) deleteBatches(paths []string, failed map[string]error) {
 	}
 }
 
-// copyTree copies src to the namespace path dst with its dead properties.
-func (o *Op) copyTree(src backends.Entry, dst string, infinite bool) error {
+// copyTree copies src to the namespace path dst with its dead properties;
+// told is what the caller found of both ends, for the copy of a file.
+func (o *Op) copyTree(src backends.Entry, dst string, infinite bool, told backends.CopyOptions) error {
 	failed := map[string]error{}
 	bdst := backendPath(dst)
 	if !src.IsDir {
-		if _, err := o.s.fs.Copy(o.ctx, src.Path, bdst); err != nil {
+		if _, err := o.s.fs.Copy(o.ctx, src.Path, bdst, told); err != nil {
 			return err
 		}
 	} else {
@@ -306,12 +337,14 @@ func (o *Op) copyListed(src backends.Entry, to string) (backends.Entry, error) {
 	if tc, ok := o.s.fs.(backends.TreeCopier); ok {
 		return tc.CopyListed(o.ctx, src, to)
 	}
-	return o.s.fs.Copy(o.ctx, src.Path, to)
+	// The caller made the folder of the copy: nothing else is there.
+	return o.s.fs.Copy(o.ctx, src.Path, to, backends.CopyOptions{Source: &src, ParentExists: true, NoDir: true})
 }
 
 // move moves src to the namespace path dst, with its dead properties; the
-// locks rooted at the source and below it end.
-func (o *Op) move(src backends.Entry, dst string) error {
+// locks rooted at the source and below it end. told is for the copy of a
+// file, where the storage cannot rename.
+func (o *Op) move(src backends.Entry, dst string, told backends.CopyOptions) error {
 	sp := namespacePath(src.Path)
 	if m, ok := o.s.fs.(backends.Mover); ok {
 		err := m.Move(o.ctx, src.Path, backendPath(dst))
@@ -327,7 +360,7 @@ func (o *Op) move(src backends.Entry, dst string) error {
 			return err
 		}
 	}
-	if err := o.copyTree(src, dst, true); err != nil {
+	if err := o.copyTree(src, dst, true, told); err != nil {
 		return err
 	}
 	return o.removeTree(src)

@@ -25,15 +25,24 @@ func (o *Op) Put(p string, body io.Reader, size int64) (backends.Entry, bool, er
 	if p == "/" {
 		return backends.Entry{}, false, fmt.Errorf("PUT on the root: %w", backends.ErrIsDir)
 	}
-	// Only the file that the upload replaces matters here: a folder at
-	// the path makes Create fail, which checks for one anyway.
-	old, err := o.StatFile(p)
-	exists := err == nil
-	if err != nil && !errors.Is(err, backends.ErrNotFound) {
+	// A Comune's own folder is no file to write.
+	if o.pinned(p) {
+		return backends.Entry{}, false, fmt.Errorf("PUT on %s: %w", p, backends.ErrPermission)
+	}
+	// One look finds the file that the upload replaces, a folder in its
+	// way and, mostly, the folder that will hold it: the storage is told
+	// what was found, and checks only the rest.
+	at, err := o.look(p)
+	if err != nil {
 		return backends.Entry{}, false, err
 	}
-	if exists && old.IsDir {
+	if at.Dir {
 		return backends.Entry{}, false, fmt.Errorf("PUT on the folder %s: %w", p, backends.ErrIsDir)
+	}
+	var old backends.Entry
+	exists := at.File != nil
+	if exists {
+		old = *at.File
 	}
 	if err := o.CheckWrite(Target{Path: p, Member: !exists}); err != nil {
 		return backends.Entry{}, false, err
@@ -44,7 +53,8 @@ func (o *Op) Put(p string, body io.Reader, size int64) (backends.Entry, bool, er
 			return backends.Entry{}, false, fmt.Errorf("%d bytes beyond the quota of %s: %w", size, p, ErrTooLarge)
 		}
 	}
-	up, err := o.s.fs.Create(o.ctx, backendPath(p), size)
+	told := backends.CreateOptions{ParentExists: o.parentKnown(p, at), NoDir: at.noDir}
+	up, err := o.s.fs.Create(o.ctx, backendPath(p), size, told)
 	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
 		return backends.Entry{}, false, fmt.Errorf("PUT %s: %w: %w", p, ErrConflict, err)
 	}
@@ -82,6 +92,8 @@ func (o *Op) Put(p string, body io.Reader, size int64) (backends.Entry, bool, er
 		q.Add(p, e.Size-old.Size)
 	}
 	o.changed(p, false)
+	// The folder holds the file now.
+	o.s.folders.saw(parentOf(p), o.s.now())
 	return e, !exists, nil
 }
 
@@ -110,5 +122,8 @@ func (o *Op) Mkdir(p string) error {
 		return err
 	}
 	o.changed(p, false)
+	now := o.s.now()
+	o.s.folders.saw(p, now)
+	o.s.folders.saw(parentOf(p), now)
 	return nil
 }

@@ -42,6 +42,13 @@ type Entry struct {
 	ETag        string    // opaque, unquoted; stable while the content is unchanged; "" for folders
 	ModTime     time.Time // last modification as the storage records it
 	ContentType string    // from the file name, never from the content; "" for folders
+	// Attrs is what the backend learned of a file beyond these fields and
+	// needs again when the entry is handed back to it (the headers that an
+	// S3 copy keeps, which a HeadObject reads; see CopyOptions.Source), in
+	// the backend's own encoding: opaque to every caller, and the same for
+	// every lookup of an unchanged file. "" where the lookup did not read
+	// them, as a listing does not.
+	Attrs string
 }
 
 // Name is the last element of the entry's path.
@@ -99,10 +106,48 @@ type Upload interface {
 	Abort(ctx context.Context) error
 }
 
+// CreateOptions tell Create what its caller has already found out, in the
+// same request, about the path it writes (see "Told" below).
+type CreateOptions struct {
+	// ParentExists: the caller saw p's parent folder exist.
+	ParentExists bool
+	// NoDir: the caller saw that no folder is at p.
+	NoDir bool
+}
+
+// CopyOptions tell Copy what its caller has already found out, in the same
+// request, about both ends (see "Told" below).
+type CopyOptions struct {
+	// Source is the file src as the caller's lookup of it in this request
+	// described it (Stat, List, FileStater or Prober, on this backend): a
+	// file that exists. Its Attrs, when the lookup read them (Stat), spare
+	// the backend reading them again.
+	Source *Entry
+	// ParentExists: the caller saw dst's parent folder exist.
+	ParentExists bool
+	// NoDir: the caller saw that no folder is at dst.
+	NoDir bool
+}
+
 // Backend is a storage backend. Every call does a bounded number of requests
 // to the storage, whatever the size of the tree: List one per page, Stat and
-// Open one or two, Create, Mkdir and Copy a few checks besides the write,
-// Delete one per batch of up to 1000 paths and one per folder it removes.
+// Open one or two, Delete one per batch of up to 1000 paths and one per
+// folder it removes; Create, Mkdir and Copy the write and a few checks
+// besides, fewer as their options tell more (S3: Create one listing for the
+// parent folder and one for a folder at p, Copy a HeadObject of the source
+// and the same two listings for dst, each left out when told).
+//
+// Told: a fact in CreateOptions or CopyOptions is the caller's word that it
+// found it so just before the call (the archive service: in the same
+// request, or for a parent folder within the few seconds it remembers
+// folders), and that it has answered for it: a missing parent is its 409, a
+// folder at the path its 405. A backend may then leave out the requests that
+// would find the fact again; if the word was wrong, what it stores is the
+// caller's doing (on S3, a file written into a folder that is gone makes the
+// folder again). What costs it no request it refuses all the same: invalid
+// paths, the root, a folder named as Copy's Source, a source gone by the time
+// the copy runs, and on a disk whatever the file system refuses. The zero
+// options are the untold call, which checks everything.
 type Backend interface {
 	// Stat describes the file or folder at p. The root "" is always a folder.
 	Stat(ctx context.Context, p string) (Entry, error)
@@ -115,14 +160,16 @@ type Backend interface {
 	Open(ctx context.Context, p string, r *Range) (*Object, error)
 	// Create starts an upload to p; size is the expected length, or -1 when unknown.
 	// The parent folder must exist (ErrNotFound otherwise); a folder at p is ErrIsDir.
-	Create(ctx context.Context, p string, size int64) (Upload, error)
+	// Options tell what the caller has checked of both.
+	Create(ctx context.Context, p string, size int64, opts CreateOptions) (Upload, error)
 	// Mkdir creates the folder p. Its parent must exist (ErrNotFound);
 	// an existing file or folder at p is ErrExist.
 	Mkdir(ctx context.Context, p string) error
 	// Copy copies the file src to dst on the server side, replacing any file at dst.
 	// Folders are not copied by Copy: the gateway walks them. A folder at src or
 	// dst is ErrIsDir; the parent folder of dst must exist (ErrNotFound).
-	Copy(ctx context.Context, src, dst string) (Entry, error)
+	// Options tell what the caller has checked of src and dst.
+	Copy(ctx context.Context, src, dst string, opts CopyOptions) (Entry, error)
 	// Delete removes files and folders in batches. A folder is named with a
 	// trailing slash ("a/b/") and is removed only when empty (its marker, on
 	// object storage). A path that does not exist is not an error. When some
@@ -142,11 +189,32 @@ type Mover interface {
 
 // FileStater is implemented by backends where a folder costs more to find
 // than a file (S3, whose folders may be implicit): StatFile describes the
-// file at p, and is ErrNotFound when there is none, folder or nothing. A
-// writer that only needs the file it replaces asks this, and leaves the
-// folder check to Create, which makes it anyway.
+// file at p, and is ErrNotFound when there is none, folder or nothing, for
+// a caller that needs a file and nothing else.
 type FileStater interface {
 	StatFile(ctx context.Context, p string) (Entry, error)
+}
+
+// Prober is implemented by backends where the file at a path, a folder at
+// it and the path's parent folder would cost a request each to find, and
+// one request can find them together (S3, one listing). A writer probes
+// the path it writes, and tells Create or Copy what it found.
+type Prober interface {
+	// Probe looks at p: a path that does not exist is no error.
+	Probe(ctx context.Context, p string) (Probe, error)
+}
+
+// Probe is what one look at a path found.
+type Probe struct {
+	// File is the file at the path; nil when there is none.
+	File *Entry
+	// Dir: a folder is at the path (also beside a file of the same name,
+	// which object storage allows).
+	Dir bool
+	// Parent: the path's parent folder was seen to exist, since something
+	// is at the path or beside it. False says only that the look did not
+	// see it.
+	Parent bool
 }
 
 // TreeCopier is implemented by backends where Copy's checks cost requests

@@ -4,6 +4,7 @@ package bench
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +36,13 @@ const (
 	dossierFiles = 200
 	dossierSize  = 64 << 10 // bytes per file of the dossier that is moved
 	moveConc     = 8        // CopyObject requests at once, for direct S3
+	saves        = 10       // AutoCAD saves of one drawing per run, one after the other
 )
+
+// drawingSizes are the sizes of the drawings saved, in MiB: a small one,
+// written with one PutObject, and DESIGN.md's, which takes a multipart
+// upload at Faldone's part size.
+var drawingSizes = []int{1, 20}
 
 var listSizes = []int{1000, 10000}
 
@@ -61,9 +68,20 @@ func TestBenchmark(t *testing.T) {
 	sd.write(t, filepath.Join(sd.root, comune, "big", "source.bin"), newNoise(bigSize))
 	sd.folder(t, comune+"/small/")
 	sd.folder(t, comune+"/move/")
+	sd.folder(t, comune+"/autocad/")
 	for r := range runs {
 		for _, sub := range subjects {
 			sd.files(t, fmt.Sprintf("%s/move/%s-r%d/PC-2019-0042/", comune, slugs[sub], r), dossierFiles, dossierSize, smallName)
+		}
+	}
+	for _, size := range drawingSizes {
+		for r := range runs {
+			for _, sub := range subjects {
+				dir := filepath.Join(sd.root, comune, "autocad", fmt.Sprintf("%s-%dmib-r%d", slugs[sub], size, r))
+				sd.folder(t, fmt.Sprintf("%s/autocad/%s-%dmib-r%d/", comune, slugs[sub], size, r))
+				sd.write(t, filepath.Join(dir, "tavola.dwg"), newNoise(int64(size)*mib))
+				sd.write(t, filepath.Join(dir, "tavola.bak"), newNoise(int64(size)*mib))
+			}
 		}
 	}
 	t.Logf("seeded in %v", time.Since(began).Round(time.Second))
@@ -163,7 +181,7 @@ func TestBenchmark(t *testing.T) {
 		}
 	}
 
-	small := work{name: fmt.Sprintf("%d PUTs of %d KiB, %d at once", smallFiles, smallSize>>10, smallConc), unit: filesPerSec}
+	small := work{name: fmt.Sprintf("%d PUTs of %d KiB, %d at once", smallFiles, smallSize>>10, smallConc), unit: filesPerSec, target: smallWrites, per: "file"}
 	currentWork = small.name
 	for r := range runs {
 		for _, sub := range subjects {
@@ -209,6 +227,41 @@ func TestBenchmark(t *testing.T) {
 				t.Errorf("%s MOVE %s: %d files moved, %d left, want %d and 0", sub, src, got, left, dossierFiles)
 			}
 			record(move, sub, r, s)
+		}
+	}
+
+	for _, size := range drawingSizes {
+		save := work{name: fmt.Sprintf("AutoCAD save sequence, %d MiB drawing (per save, %d saves)", size, saves), unit: secondsEach, target: saveSequence, per: "save"}
+		currentWork = save.name
+		drawing, err := io.ReadAll(newNoise(int64(size) * mib))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r := range runs {
+			for _, sub := range subjects {
+				if !do(save, sub) {
+					continue
+				}
+				folder := fmt.Sprintf("autocad/%s-%dmib-r%d/", slugs[sub], size, r)
+				var s sample
+				switch sub {
+				case faldone:
+					s = fal.saves(t, "/"+folder, saves, int64(size)*mib)
+				case rclone:
+					s = rcl.saves(t, "/"+folder, saves, int64(size)*mib)
+				default:
+					s = dir.saves(t, comune+"/"+folder, saves, drawing)
+				}
+				for _, name := range []string{"tavola.dwg", "tavola.bak"} {
+					if got := sd.size(t, comune+"/"+folder+name); got != int64(size)*mib {
+						t.Errorf("%s: %s%s holds %d bytes after the saves, want %d", sub, folder, name, got, int64(size)*mib)
+					}
+				}
+				if got := sd.count(t, comune+"/"+folder); got != 2 {
+					t.Errorf("%s: %d files in %s after the saves, want the drawing and its backup", sub, got, folder)
+				}
+				record(save, sub, r, s)
+			}
 		}
 	}
 

@@ -312,7 +312,40 @@ func (s *davServer) putMany(t *testing.T, dir string, n, size, conc int) sample 
 	if len(failed) > 0 {
 		t.Fatalf("%s PUT in %s: %d failed: %v", s.name, dir, len(failed), failed[:min(5, len(failed))])
 	}
-	smp.n = float64(n)
+	smp.n, smp.ops = float64(n), n
+	return smp
+}
+
+// saves saves the drawing dir+"tavola.dwg" n times, one after the other,
+// as AutoCAD saves over WebDAV: the new content written to tavola.tmp, the
+// old backup tavola.bak deleted, the drawing moved to the backup, the
+// temporary file moved to the drawing. Each save writes size bytes.
+func (s *davServer) saves(t *testing.T, dir string, n int, size int64) sample {
+	dwg, bak, tmp := dir+"tavola.dwg", dir+"tavola.bak", dir+"tavola.tmp"
+	smp := s.meter.measure(t, func() {
+		for range n {
+			for _, st := range []struct {
+				method, path string
+				body         io.Reader
+				hdr          []string
+			}{
+				{"PUT", tmp, newNoise(size), nil},
+				{"DELETE", bak, nil, nil},
+				{"MOVE", dwg, nil, []string{"Destination", s.base + bak, "Overwrite", "T"}},
+				{"MOVE", tmp, nil, []string{"Destination", s.base + dwg, "Overwrite", "T"}},
+			} {
+				var length int64
+				if st.body != nil {
+					length = size
+				}
+				code, body := s.do(t, st.method, st.path, st.body, length, st.hdr...)
+				if code < 200 || code > 299 {
+					t.Fatalf("%s %s %s: %d\n%.2000s", s.name, st.method, st.path, code, body)
+				}
+			}
+		}
+	})
+	smp.ops = n
 	return smp
 }
 

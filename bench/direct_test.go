@@ -120,7 +120,45 @@ func (d *directS3) putMany(t *testing.T, prefix string, n, size, conc int) sampl
 	if len(errs) > 0 {
 		t.Fatalf("PutObject under %s: %d failed: %v", prefix, len(errs), errs[0])
 	}
-	smp.n = float64(n)
+	smp.n, smp.ops = float64(n), n
+	return smp
+}
+
+// saves does what a WebDAV server must do for each of n AutoCAD saves of
+// the drawing prefix+"tavola.dwg" (see davServer.saves), as a client of S3
+// that checks nothing: PutObject of the temporary file, DeleteObject of the
+// backup, then CopyObject and DeleteObject for each move.
+func (d *directS3) saves(t *testing.T, prefix string, n int, content []byte) sample {
+	ctx := context.Background()
+	dwg, bak, tmp := prefix+"tavola.dwg", prefix+"tavola.bak", prefix+"tavola.tmp"
+	move := func(from, to string) error {
+		_, err := d.client.CopyObject(ctx, &s3.CopyObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String(to),
+			CopySource: aws.String(bucket + "/" + strings.ReplaceAll(url.PathEscape(from), "%2F", "/")),
+		})
+		if err == nil {
+			_, err = d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(from)})
+		}
+		return err
+	}
+	smp := d.measure(t, func() {
+		for range n {
+			_, err := d.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(tmp), Body: bytes.NewReader(content)})
+			if err == nil {
+				_, err = d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(bak)})
+			}
+			if err == nil {
+				err = move(dwg, bak)
+			}
+			if err == nil {
+				err = move(tmp, dwg)
+			}
+			if err != nil {
+				t.Fatalf("save %s: %v", dwg, err)
+			}
+		}
+	})
+	smp.ops = n
 	return smp
 }
 

@@ -15,6 +15,7 @@ import (
 type sample struct {
 	dur  time.Duration
 	n    float64        // bytes or files, for a rate; 0 for a time
+	ops  int            // operations of a work measured per operation (files, saves); 0 otherwise
 	reqs map[string]int // S3 requests by operation, counted on the wire
 	// CPU time meanwhile of the server process (0 for direct S3), of
 	// versitygw, and of the benchmark's process (client and S3 proxies).
@@ -43,11 +44,15 @@ const (
 	seconds  unit = iota // time of the work: less is better
 	mbPerSec             // bytes per second, in MB: more is better
 	filesPerSec
+	secondsEach // time of each of the work's operations: less is better
 )
 
 func (u unit) value(s sample) float64 {
-	if u == seconds {
+	switch u {
+	case seconds:
 		return s.dur.Seconds()
+	case secondsEach:
+		return s.dur.Seconds() / float64(max(s.ops, 1))
 	}
 	return s.n / s.dur.Seconds()
 }
@@ -70,6 +75,8 @@ const (
 	nearDirect          // time within 1.1× of direct S3
 	mostOfDirect        // throughput at least 90 % of direct S3
 	beatRclone          // throughput above rclone's
+	smallWrites         // at least 1.2× rclone's files per second, at most 2 requests a file
+	saveSequence        // at most 1.15× direct S3's time, at most 12 requests a save
 )
 
 const rssBudget = 128 << 20
@@ -79,7 +86,22 @@ type work struct {
 	name   string
 	unit   unit
 	target target
+	// per names the operation that a work of several counts its requests
+	// by ("file", "save"); "" shows the requests of the whole work.
+	per string
 }
+
+// requests is what the table shows of a run's S3 requests: all of them, or
+// those of one operation.
+func (w work) requests(s sample) string {
+	if w.per == "" || s.ops == 0 {
+		return fmt.Sprintf("%d req", total(s.reqs))
+	}
+	return fmt.Sprintf("%.1f req/%s", perOp(s), w.per)
+}
+
+// perOp is the S3 requests of one of a run's operations.
+func perOp(s sample) float64 { return float64(total(s.reqs)) / float64(max(s.ops, 1)) }
 
 // results collects the samples of every work, in the order of first use.
 type results struct {
@@ -168,6 +190,12 @@ func verdict(w work, s map[string]summary) string {
 	case w.target == beatRclone && okF && okR:
 		x := f.value / rc.value
 		return fmt.Sprintf("faster than rclone: %s (%.2f×)", met(x > 1), x)
+	case w.target == smallWrites && okF && okR:
+		x, n := f.value/rc.value, perOp(f.median)
+		return fmt.Sprintf("≥ 1.2× rclone, ≤ 2 req/file: %s (%.2f×, %.1f)", met(x >= 1.2 && n <= 2), x, n)
+	case w.target == saveSequence && okF && okD:
+		x, n := f.value/d.value, perOp(f.median)
+		return fmt.Sprintf("≤ 1.15× direct, ≤ 12 req/save: %s (%.2f×, %.1f)", met(x <= 1.15 && n <= 12), x, n)
 	}
 	return ""
 }
@@ -186,12 +214,13 @@ func (r *results) print(out io.Writer, runs int) {
 		hasRSS := false
 		for _, sub := range subjects {
 			s, found := summarize(w.unit, r.samples[w.name][sub])
-			sums[sub], ok[sub] = s, found
+			ok[sub] = found
 			if !found {
 				cells = append(cells, "—")
 				continue
 			}
-			cells = append(cells, fmt.Sprintf("%s · %d req", w.unit.format(s.value), total(s.median.reqs)))
+			sums[sub] = s // only the subjects measured have a verdict
+			cells = append(cells, fmt.Sprintf("%s · %s", w.unit.format(s.value), w.requests(s.median)))
 			hasRSS = hasRSS || s.maxRSS > 0
 		}
 		cells = append(cells,

@@ -7,8 +7,13 @@
 // call with a cancelled context fails with an error wrapping the context's.
 // It works the same whether folders are directories or zero-byte marker
 // objects, and it tests the optional capabilities ([backends.Mover],
-// [backends.FileStater], [backends.TreeCopier], [backends.Checker]) only on
-// backends that implement them.
+// [backends.FileStater], [backends.Prober], [backends.TreeCopier],
+// [backends.Checker]) only on backends that implement them.
+//
+// What callers tell Create and Copy (backends.CreateOptions, CopyOptions)
+// the suite tells only when true, as the archive service does: a told call
+// must then do what the untold one does. Of a false promise it asks only
+// what costs every backend nothing to refuse (backends.Backend, "Told").
 package backendtest
 
 import (
@@ -48,6 +53,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) backends.Backend) {
 		{"ListRecursive", testListRecursive},
 		{"ListErrors", testListErrors},
 		{"Copy", testCopy},
+		{"CreateTold", testCreateTold},
+		{"CopyTold", testCopyTold},
 		{"Delete", testDelete},
 		{"Names", testNames},
 		{"ConcurrentUploads", testConcurrentUploads},
@@ -55,6 +62,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backends.Backend) {
 		{"Canceled", testCanceled},
 		{"Move", testMove},
 		{"StatFile", testStatFile},
+		{"Probe", testProbe},
 		{"CopyListed", testCopyListed},
 		{"Check", testCheck},
 	}
@@ -108,7 +116,7 @@ func testMkdirErrors(t *testing.T, b backends.Backend) {
 func testRoundTrip(t *testing.T, b backends.Backend) {
 	ctx := t.Context()
 	content := randomBytes(1, 100_000)
-	u, err := b.Create(ctx, "tavola.dwg", int64(len(content)))
+	u, err := b.Create(ctx, "tavola.dwg", int64(len(content)), backends.CreateOptions{})
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
@@ -473,7 +481,7 @@ func testCopy(t *testing.T, b backends.Backend) {
 	content := randomBytes(5, 70_000)
 	src := put(t, b, "originale.pdf", content)
 
-	e, err := b.Copy(ctx, "originale.pdf", "copia.pdf")
+	e, err := b.Copy(ctx, "originale.pdf", "copia.pdf", backends.CopyOptions{})
 	if err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
@@ -491,14 +499,14 @@ func testCopy(t *testing.T, b backends.Backend) {
 
 	// Onto an existing file, into a folder; the type follows the new name.
 	put(t, b, "altro.txt", []byte("altro"))
-	if _, err := b.Copy(ctx, "altro.txt", "copia.pdf"); err != nil {
+	if _, err := b.Copy(ctx, "altro.txt", "copia.pdf", backends.CopyOptions{}); err != nil {
 		t.Fatalf("Copy onto an existing file: %v", err)
 	}
 	if got := read(t, b, "copia.pdf"); string(got) != "altro" {
 		t.Errorf("Copy onto an existing file left %q", got)
 	}
 	mkdir(t, b, "cartella")
-	e, err = b.Copy(ctx, "originale.pdf", "cartella/copia.txt")
+	e, err = b.Copy(ctx, "originale.pdf", "cartella/copia.txt", backends.CopyOptions{})
 	if err != nil {
 		t.Fatalf("Copy into a folder: %v", err)
 	}
@@ -506,15 +514,105 @@ func testCopy(t *testing.T, b backends.Backend) {
 		t.Errorf("Copy to a .txt: ContentType = %q", e.ContentType)
 	}
 
-	_, err = b.Copy(ctx, "cartella", "cartella2")
+	_, err = b.Copy(ctx, "cartella", "cartella2", backends.CopyOptions{})
 	wantErr(t, err, backends.ErrIsDir, "Copy of a folder")
-	_, err = b.Copy(ctx, "altro.txt", "cartella")
+	_, err = b.Copy(ctx, "altro.txt", "cartella", backends.CopyOptions{})
 	wantErr(t, err, backends.ErrIsDir, "Copy onto a folder")
-	_, err = b.Copy(ctx, "manca.pdf", "x.pdf")
+	_, err = b.Copy(ctx, "manca.pdf", "x.pdf", backends.CopyOptions{})
 	wantErr(t, err, backends.ErrNotFound, "Copy of a missing file")
-	_, err = b.Copy(ctx, "originale.pdf", "manca/x.pdf")
+	_, err = b.Copy(ctx, "originale.pdf", "manca/x.pdf", backends.CopyOptions{})
 	wantErr(t, err, backends.ErrNotFound, "Copy into a missing folder")
 	wantErr(t, statErr(t, b, "x.pdf"), backends.ErrNotFound, "Stat after a failed Copy")
+}
+
+// testCreateTold: an upload whose caller tells what it found stores what
+// the untold one does, new or over a file, and the root is refused however
+// much is told.
+func testCreateTold(t *testing.T, b backends.Backend) {
+	ctx := t.Context()
+	told := backends.CreateOptions{ParentExists: true, NoDir: true}
+	mkdir(t, b, "cartella")
+	for _, content := range [][]byte{[]byte("prima versione"), randomBytes(7, 70_000)} {
+		u, err := b.Create(ctx, "cartella/nuovo.txt", int64(len(content)), told)
+		if err != nil {
+			t.Fatalf("Create told %+v: %v", told, err)
+		}
+		write(t, u, content)
+		committed, err := u.Commit(ctx)
+		if err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+		if committed.Path != "cartella/nuovo.txt" || committed.Size != int64(len(content)) || committed.ContentType != "text/plain; charset=utf-8" {
+			t.Errorf("Commit = %+v", committed)
+		}
+		sameEntry(t, "Stat after a told Create", stat(t, b, "cartella/nuovo.txt"), committed)
+		if got := read(t, b, "cartella/nuovo.txt"); !bytes.Equal(got, content) {
+			t.Error("a told Create stored other bytes")
+		}
+	}
+	checkList(t, b, "cartella", false, "cartella/nuovo.txt")
+	// In the root, whose parent nothing needs to tell.
+	u, err := b.Create(ctx, "radice.txt", 1, backends.CreateOptions{NoDir: true})
+	if err != nil {
+		t.Fatalf("Create in the root: %v", err)
+	}
+	write(t, u, []byte("r"))
+	if _, err := u.Commit(ctx); err != nil {
+		t.Fatalf("Commit in the root: %v", err)
+	}
+	if u, err := b.Create(ctx, "", 0, told); err == nil {
+		u.Abort(ctx)
+		t.Errorf("Create of the root told %+v succeeded", told)
+	}
+}
+
+// testCopyTold: a copy handed the source's entry from Stat, and told what
+// its caller found of the destination, does what the untold one does: the
+// content, the type of the new name, the source untouched. A source that
+// is a folder, or gone since it was looked up, is refused all the same:
+// the copy itself tells.
+func testCopyTold(t *testing.T, b backends.Backend) {
+	ctx := t.Context()
+	content := randomBytes(8, 70_000)
+	put(t, b, "tavola.dwg", content)
+	mkdir(t, b, "cartella")
+	put(t, b, "cartella/vecchia.bak", []byte("da sostituire"))
+	src := stat(t, b, "tavola.dwg")
+	for _, tt := range []struct {
+		dst  string
+		told backends.CopyOptions
+	}{
+		{"tavola.bak", backends.CopyOptions{Source: &src, ParentExists: true, NoDir: true}},
+		{"cartella/tavola.tmp", backends.CopyOptions{Source: &src, ParentExists: true, NoDir: true}},
+		{"cartella/vecchia.bak", backends.CopyOptions{Source: &src, ParentExists: true, NoDir: true}},
+		{"cartella/solo-sorgente.dwg", backends.CopyOptions{Source: &src}},
+		{"cartella/solo-cartella.dwg", backends.CopyOptions{ParentExists: true}},
+	} {
+		e, err := b.Copy(ctx, "tavola.dwg", tt.dst, tt.told)
+		if err != nil {
+			t.Errorf("Copy to %s told %+v: %v", tt.dst, tt.told, err)
+			continue
+		}
+		if e.Path != tt.dst || e.IsDir || e.Size != src.Size || e.ETag == "" || e.ContentType != backends.ContentType(tt.dst) {
+			t.Errorf("Copy to %s = %+v", tt.dst, e)
+		}
+		sameEntry(t, "Stat of a told copy", stat(t, b, tt.dst), e)
+		if got := read(t, b, tt.dst); !bytes.Equal(got, content) {
+			t.Errorf("the told copy %s holds other bytes", tt.dst)
+		}
+	}
+	sameEntry(t, "Stat of the source after told copies", stat(t, b, "tavola.dwg"), src)
+
+	folder := stat(t, b, "cartella")
+	_, err := b.Copy(ctx, "cartella", "copia", backends.CopyOptions{Source: &folder, ParentExists: true, NoDir: true})
+	wantErr(t, err, backends.ErrIsDir, "Copy of a folder told as the source")
+	gone := put(t, b, "sparito.pdf", []byte("sparito"))
+	if err := b.Delete(ctx, []string{"sparito.pdf"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Copy(ctx, "sparito.pdf", "copia.pdf", backends.CopyOptions{Source: &gone, ParentExists: true, NoDir: true})
+	wantErr(t, err, backends.ErrNotFound, "Copy of a source gone since its lookup")
+	wantErr(t, statErr(t, b, "copia.pdf"), backends.ErrNotFound, "Stat after the copy of a source gone")
 }
 
 func testDelete(t *testing.T, b backends.Backend) {
@@ -588,7 +686,7 @@ func testNames(t *testing.T, b backends.Backend) {
 	if got := keys(list(t, b, "", true)); !slices.Equal(got, want) {
 		t.Errorf("recursive List:\n%s", diff(got, want))
 	}
-	if _, err := b.Copy(ctx, "a:b?.txt", "100% #+ è.txt"); err != nil {
+	if _, err := b.Copy(ctx, "a:b?.txt", "100% #+ è.txt", backends.CopyOptions{}); err != nil {
 		t.Errorf("Copy between odd names: %v", err)
 	} else if got := read(t, b, "100% #+ è.txt"); string(got) != "a:b?.txt" {
 		t.Errorf("Copy between odd names left %q", got)
@@ -662,10 +760,12 @@ func testInvalidPaths(t *testing.T, b backends.Backend) {
 		wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("Open(%q)", p))
 		_, err = b.List(ctx, p, backends.ListOptions{})
 		wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("List(%q)", p))
-		if u, err := b.Create(ctx, p, 0); err == nil {
-			u.Abort(ctx)
-		} else {
-			wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("Create(%q)", p))
+		for _, told := range []backends.CreateOptions{{}, {ParentExists: true, NoDir: true}} {
+			if u, err := b.Create(ctx, p, 0, told); err == nil {
+				u.Abort(ctx)
+			} else {
+				wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("Create(%q, %+v)", p, told))
+			}
 		}
 		wantErr(t, b.Mkdir(ctx, p), backends.ErrInvalidPath, fmt.Sprintf("Mkdir(%q)", p))
 		var de *backends.DeleteError
@@ -688,7 +788,7 @@ func testCanceled(t *testing.T, b backends.Backend) {
 	_, err = b.Open(ctx, "a.txt", nil)
 	wantErr(t, err, context.Canceled, "Open")
 	wantErr(t, b.Mkdir(ctx, "d"), context.Canceled, "Mkdir")
-	_, err = b.Copy(ctx, "a.txt", "b.txt")
+	_, err = b.Copy(ctx, "a.txt", "b.txt", backends.CopyOptions{})
 	wantErr(t, err, context.Canceled, "Copy")
 	wantErr(t, b.Delete(ctx, []string{"a.txt"}), context.Canceled, "Delete")
 	if fsb, ok := b.(backends.FileStater); ok {
@@ -777,6 +877,72 @@ func testStatFile(t *testing.T, b backends.Backend) {
 		_, err := fsb.StatFile(ctx, p)
 		wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("StatFile(%q)", p))
 	}
+}
+
+// testProbe: one look at a path finds the file there, a folder there, and
+// the parent when something is at the path or beside it; the file's entry
+// is Stat's, to the second.
+func testProbe(t *testing.T, b backends.Backend) {
+	pb, ok := b.(backends.Prober)
+	if !ok {
+		t.Skip("the backend is not a Prober")
+	}
+	ctx := t.Context()
+	mkdir(t, b, "pratica")
+	mkdir(t, b, "pratica/tavole")
+	mkdir(t, b, "vuota")
+	tavola := put(t, b, "pratica/tavola.dwg", []byte("tavola"))
+	// Names that sort between a file and the folder of the same name.
+	put(t, b, "pratica/tavola.dwg.bak", []byte("backup"))
+	put(t, b, "pratica/tavole.pdf", []byte("indice"))
+	put(t, b, "radice.txt", []byte("r"))
+	for _, tt := range []struct {
+		path         string
+		file         bool
+		dir          bool
+		parent, must bool // must: Parent has to be true; else it may be either
+	}{
+		{path: "pratica/tavola.dwg", file: true, parent: true, must: true},
+		{path: "pratica/tavole", dir: true, parent: true, must: true},
+		{path: "pratica/tavola"},     // beside tavola.dwg, which a listing sees
+		{path: "pratica/tavola.tmp"}, // of the same stem
+		{path: "pratica/nuovo.pdf"},
+		{path: "vuota/nuovo.pdf"},
+		{path: "manca/nuovo.pdf", parent: false, must: true},
+		{path: "radice.txt", file: true, parent: true, must: true},
+		{path: "nuovo.txt", parent: true, must: true}, // the root always is
+		{path: "vuota", dir: true, parent: true, must: true},
+		{path: "radice.txt/x"},
+	} {
+		pr, err := pb.Probe(ctx, tt.path)
+		if err != nil {
+			t.Errorf("Probe(%q): %v", tt.path, err)
+			continue
+		}
+		if (pr.File != nil) != tt.file || pr.Dir != tt.dir || tt.must && pr.Parent != tt.parent {
+			t.Errorf("Probe(%q) = file %v, dir %v, parent %v; want file %v, dir %v, parent %v (must: %v)",
+				tt.path, pr.File != nil, pr.Dir, pr.Parent, tt.file, tt.dir, tt.parent, tt.must)
+		}
+		if tt.path == "manca/nuovo.pdf" || tt.path == "radice.txt/x" {
+			if pr.Parent {
+				t.Errorf("Probe(%q) saw a parent that is not a folder", tt.path)
+			}
+		}
+	}
+	if pr, err := pb.Probe(ctx, "pratica/tavola.dwg"); err == nil && pr.File != nil {
+		sameEntry(t, "Probe's file", *pr.File, tavola)
+		if pr.File.Path != "pratica/tavola.dwg" {
+			t.Errorf("Probe's file is at %q", pr.File.Path)
+		}
+	}
+	for _, p := range []string{"..", "../x", "a/../../x"} {
+		_, err := pb.Probe(ctx, p)
+		wantErr(t, err, backends.ErrInvalidPath, fmt.Sprintf("Probe(%q)", p))
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := pb.Probe(canceled, "radice.txt")
+	wantErr(t, err, context.Canceled, "Probe")
 }
 
 func testCopyListed(t *testing.T, b backends.Backend) {

@@ -18,7 +18,7 @@ import (
 // create starts an upload or stops the test.
 func create(t *testing.T, b backends.Backend, p string, size int64) backends.Upload {
 	t.Helper()
-	u, err := b.Create(t.Context(), p, size)
+	u, err := b.Create(t.Context(), p, size, backends.CreateOptions{})
 	if err != nil {
 		t.Fatalf("Create(%q): %v", p, err)
 	}
@@ -59,7 +59,7 @@ func putMany(t *testing.T, b backends.Backend, paths []string) {
 	for range 16 {
 		wg.Go(func() {
 			for p := range ch {
-				u, err := b.Create(t.Context(), p, int64(len(p)))
+				u, err := b.Create(t.Context(), p, int64(len(p)), backends.CreateOptions{})
 				if err == nil {
 					_, err = u.Write([]byte(p))
 					if err == nil {

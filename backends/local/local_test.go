@@ -103,10 +103,10 @@ func TestInvalidPaths(t *testing.T) {
 		_, checks["Stat"] = b.Stat(ctx, p)
 		_, checks["Open"] = b.Open(ctx, p, nil)
 		_, checks["List"] = b.List(ctx, p, backends.ListOptions{})
-		_, checks["Create"] = b.Create(ctx, p, 1)
+		_, checks["Create"] = b.Create(ctx, p, 1, backends.CreateOptions{})
 		checks["Mkdir"] = b.Mkdir(ctx, p)
-		_, checks["Copy from"] = b.Copy(ctx, p, "b")
-		_, checks["Copy to"] = b.Copy(ctx, "a", p)
+		_, checks["Copy from"] = b.Copy(ctx, p, "b", backends.CopyOptions{})
+		_, checks["Copy to"] = b.Copy(ctx, "a", p, backends.CopyOptions{})
 		checks["Move from"] = b.Move(ctx, p, "b")
 		checks["Move to"] = b.Move(ctx, "a", p)
 		// To Delete, a trailing slash names a folder: "a/" is valid there.
@@ -152,7 +152,7 @@ func TestSymlinks(t *testing.T) {
 		if _, err := b.Open(ctx, p, nil); !errors.Is(err, backends.ErrNotFound) {
 			t.Errorf("Open(%q): %v, want %v", p, err, backends.ErrNotFound)
 		}
-		if _, err := b.Copy(ctx, p, "copia.txt"); !errors.Is(err, backends.ErrNotFound) {
+		if _, err := b.Copy(ctx, p, "copia.txt", backends.CopyOptions{}); !errors.Is(err, backends.ErrNotFound) {
 			t.Errorf("Copy(%q): %v, want %v", p, err, backends.ErrNotFound)
 		}
 	}
@@ -168,7 +168,7 @@ func TestSymlinks(t *testing.T) {
 	}
 
 	// Nothing written through the link to the outside lands there.
-	if u, err := b.Create(ctx, "fuori/nuovo.txt", 1); err == nil {
+	if u, err := b.Create(ctx, "fuori/nuovo.txt", 1, backends.CreateOptions{}); err == nil {
 		u.Write([]byte("x"))
 		u.Commit(ctx)
 		t.Error("Create through a link out of the root succeeded")
@@ -205,7 +205,7 @@ func TestTempFilesHidden(t *testing.T) {
 	leftover := tmpPrefix + "leftover"
 	writeFile(t, filepath.Join(dir, leftover), "x")
 	writeFile(t, filepath.Join(dir, "d", leftover), "x")
-	u, err := b.Create(ctx, "d/nuovo.txt", -1)
+	u, err := b.Create(ctx, "d/nuovo.txt", -1, backends.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestTempFilesHidden(t *testing.T) {
 		if err := b.Delete(ctx, []string{p}); err != nil {
 			t.Errorf("Delete(%q): %v", p, err)
 		}
-		if _, err := b.Create(ctx, p, 0); !errors.Is(err, backends.ErrInvalidPath) {
+		if _, err := b.Create(ctx, p, 0, backends.CreateOptions{}); !errors.Is(err, backends.ErrInvalidPath) {
 			t.Errorf("Create(%q): %v, want %v", p, err, backends.ErrInvalidPath)
 		}
 		if err := b.Mkdir(ctx, p+"x"); !errors.Is(err, backends.ErrInvalidPath) {
@@ -246,10 +246,10 @@ func TestTempFilesHidden(t *testing.T) {
 	if _, err := u.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Copy(ctx, "d/nuovo.txt", "copia.txt"); err != nil {
+	if _, err := b.Copy(ctx, "d/nuovo.txt", "copia.txt", backends.CopyOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	u, err = b.Create(ctx, "abortito.txt", -1)
+	u, err = b.Create(ctx, "abortito.txt", -1, backends.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestTempFilesHidden(t *testing.T) {
 func TestCommitCanceled(t *testing.T) {
 	dir := t.TempDir()
 	b := newBackend(t, dir)
-	u, err := b.Create(t.Context(), "a.txt", 1)
+	u, err := b.Create(t.Context(), "a.txt", 1, backends.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestMove(t *testing.T) {
 	if err := b.Mkdir(ctx, "d/e"); err != nil {
 		t.Fatal(err)
 	}
-	u, _ := b.Create(ctx, "d/f.txt", 1)
+	u, _ := b.Create(ctx, "d/f.txt", 1, backends.CreateOptions{})
 	u.Write([]byte("f"))
 	before, err := u.Commit(ctx)
 	if err != nil {
@@ -319,7 +319,7 @@ func TestMove(t *testing.T) {
 		t.Errorf("ETag %q became %q in a move", before.ETag, after.ETag)
 	}
 	// A file replaces a file atomically; a folder never replaces anything.
-	u, _ = b.Create(ctx, "g.txt", 1)
+	u, _ = b.Create(ctx, "g.txt", 1, backends.CreateOptions{})
 	u.Write([]byte("g"))
 	if _, err := u.Commit(ctx); err != nil {
 		t.Fatal(err)
@@ -353,7 +353,7 @@ func TestDeleteFolderWithContent(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"d/x.txt", "d/e/y.txt"} {
-		u, _ := b.Create(ctx, p, 0)
+		u, _ := b.Create(ctx, p, 0, backends.CreateOptions{})
 		if _, err := u.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -371,7 +371,7 @@ func TestDeleteKinds(t *testing.T) {
 	b := newBackend(t, t.TempDir())
 	ctx := t.Context()
 	b.Mkdir(ctx, "d")
-	u, _ := b.Create(ctx, "f", 0)
+	u, _ := b.Create(ctx, "f", 0, backends.CreateOptions{})
 	u.Commit(ctx)
 	err := b.Delete(ctx, []string{"d", "f/"})
 	var de *backends.DeleteError

@@ -73,6 +73,7 @@ var (
 	_ backends.Mover      = (*mounted)(nil)
 	_ backends.FileStater = (*mounted)(nil)
 	_ backends.TreeCopier = (*mounted)(nil)
+	_ backends.Prober     = (*mounted)(nil)
 	_ backends.Checker    = (*mounted)(nil)
 )
 
@@ -111,6 +112,15 @@ func (m *mounted) StatFile(ctx context.Context, p string) (backends.Entry, error
 	return m.entry(m.name, e), err
 }
 
+func (m *mounted) Probe(ctx context.Context, p string) (backends.Probe, error) {
+	pr, err := m.n.Probe(ctx, in(m.name, p))
+	if pr.File != nil {
+		e := m.entry(m.name, *pr.File)
+		pr.File = &e
+	}
+	return pr, err
+}
+
 func (m *mounted) List(ctx context.Context, dir string, opts backends.ListOptions) (backends.Page, error) {
 	page, err := m.n.List(ctx, in(m.name, dir), opts)
 	for i, e := range page.Entries {
@@ -131,8 +141,8 @@ func (m *mounted) Open(ctx context.Context, p string, r *backends.Range) (*backe
 	return obj, err
 }
 
-func (m *mounted) Create(ctx context.Context, p string, size int64) (backends.Upload, error) {
-	u, err := m.n.Create(ctx, in(m.name, p), size)
+func (m *mounted) Create(ctx context.Context, p string, size int64, opts backends.CreateOptions) (backends.Upload, error) {
+	u, err := m.n.Create(ctx, in(m.name, p), size, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +164,13 @@ func (m *mounted) Mkdir(ctx context.Context, p string) error {
 }
 
 // Copy copies to the mount copyTo; both mounts hold the same files.
-func (m *mounted) Copy(ctx context.Context, src, dst string) (backends.Entry, error) {
-	e, err := m.n.Copy(ctx, in(m.name, src), in(m.copyTo, dst))
+func (m *mounted) Copy(ctx context.Context, src, dst string, opts backends.CopyOptions) (backends.Entry, error) {
+	if opts.Source != nil {
+		e := *opts.Source
+		e.Path = in(m.name, e.Path)
+		opts.Source = &e
+	}
+	e, err := m.n.Copy(ctx, in(m.name, src), in(m.copyTo, dst), opts)
 	return m.entry(m.copyTo, e), err
 }
 

@@ -188,12 +188,14 @@ func (n *Namespace) Open(ctx context.Context, p string, r *backends.Range) (*bac
 	return obj, err
 }
 
-func (n *Namespace) Create(ctx context.Context, p string, size int64) (backends.Upload, error) {
+// Create starts the upload on p's mount, with what opts tell: a path in the
+// mount's root has its parent, the mount, whatever they tell.
+func (n *Namespace) Create(ctx context.Context, p string, size int64, opts backends.CreateOptions) (backends.Upload, error) {
 	name, b, rest, err := n.resolveInside(p)
 	if err != nil {
 		return nil, err
 	}
-	up, err := b.Create(ctx, rest, size)
+	up, err := b.Create(ctx, rest, size, opts)
 	if err != nil {
 		return nil, n.seen(ctx, name, err)
 	}
@@ -228,8 +230,10 @@ func (n *Namespace) Mkdir(ctx context.Context, p string) error {
 }
 
 // Copy copies on the server side within a mount and streams between mounts,
-// which may live on different storage.
-func (n *Namespace) Copy(ctx context.Context, src, dst string) (backends.Entry, error) {
+// which may live on different storage. What opts tell of the destination
+// goes to its mount; the source's entry, the mount's own, to a copy within
+// the mount.
+func (n *Namespace) Copy(ctx context.Context, src, dst string, opts backends.CopyOptions) (backends.Entry, error) {
 	sname, sb, srest, err := n.resolveInside(src)
 	if err != nil {
 		return backends.Entry{}, err
@@ -239,7 +243,16 @@ func (n *Namespace) Copy(ctx context.Context, src, dst string) (backends.Entry, 
 		return backends.Entry{}, err
 	}
 	if sname == dname {
-		e, err := sb.Copy(ctx, srest, drest)
+		ok := true
+		if opts.Source != nil {
+			e := *opts.Source
+			e.Path, ok = strings.CutPrefix(e.Path, sname+"/")
+			opts.Source = &e
+			if !ok {
+				opts.Source = nil // another's: none
+			}
+		}
+		e, err := sb.Copy(ctx, srest, drest, opts)
 		return prefixed(dname, e), n.seen(ctx, sname, err)
 	}
 	obj, err := sb.Open(ctx, srest, nil)
@@ -247,7 +260,7 @@ func (n *Namespace) Copy(ctx context.Context, src, dst string) (backends.Entry, 
 		return backends.Entry{}, err
 	}
 	defer obj.Body.Close()
-	up, err := db.Create(ctx, drest, obj.Length)
+	up, err := db.Create(ctx, drest, obj.Length, backends.CreateOptions{ParentExists: opts.ParentExists, NoDir: opts.NoDir})
 	if err != nil {
 		return backends.Entry{}, err
 	}
@@ -272,7 +285,8 @@ func (n *Namespace) CopyListed(ctx context.Context, src backends.Entry, dst stri
 	}
 	tc, ok := sb.(backends.TreeCopier)
 	if sname != dname || !ok {
-		return n.Copy(ctx, src.Path, dst)
+		// The caller made dst's folder for the copy, as CopyListed's own.
+		return n.Copy(ctx, src.Path, dst, backends.CopyOptions{Source: &src, ParentExists: true, NoDir: true})
 	}
 	src.Path = srest
 	e, err := tc.CopyListed(ctx, src, drest)
@@ -318,6 +332,46 @@ func (n *Namespace) Delete(ctx context.Context, paths []string) error {
 		return &backends.DeleteError{Failed: failed}
 	}
 	return nil
+}
+
+// Probe looks at p on its mount: with the mount's own Probe, or else its
+// Stat, which on a disk tells exactly what is at p. A mount is a folder, and
+// the root holds it.
+func (n *Namespace) Probe(ctx context.Context, p string) (backends.Probe, error) {
+	if p == "" {
+		return backends.Probe{Dir: true, Parent: true}, nil
+	}
+	name, b, rest, err := n.resolve(p)
+	if err != nil {
+		return backends.Probe{}, err
+	}
+	if rest == "" {
+		return backends.Probe{Dir: true, Parent: true}, nil
+	}
+	if pb, ok := b.(backends.Prober); ok {
+		pr, err := pb.Probe(ctx, rest)
+		if pr.File != nil {
+			e := prefixed(name, *pr.File)
+			pr.File = &e
+		}
+		return pr, n.seen(ctx, name, err)
+	}
+	// In the mount's root, the parent is the mount.
+	pr := backends.Probe{Parent: !strings.Contains(rest, "/")}
+	e, err := b.Stat(ctx, rest)
+	switch {
+	case errors.Is(err, backends.ErrNotFound):
+		return pr, nil
+	case err != nil:
+		return backends.Probe{}, n.seen(ctx, name, err)
+	case e.IsDir:
+		pr.Dir = true
+	default:
+		e = prefixed(name, e)
+		pr.File = &e
+	}
+	pr.Parent = true
+	return pr, nil
 }
 
 // Move renames within a mount whose backend can; otherwise it answers

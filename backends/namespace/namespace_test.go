@@ -32,7 +32,7 @@ func newNS(t *testing.T) *Namespace {
 
 func put(t *testing.T, n *Namespace, p, content string) {
 	t.Helper()
-	up, err := n.Create(t.Context(), p, int64(len(content)))
+	up, err := n.Create(t.Context(), p, int64(len(content)), backends.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestNamespace(t *testing.T) {
 		t.Fatalf("Stat %+v, %v", e, err)
 	}
 	// Across mounts, Copy streams.
-	if e, err := n.Copy(ctx, "guastalla/a.pdf", "boretto/b.pdf"); err != nil || e.Path != "boretto/b.pdf" {
+	if e, err := n.Copy(ctx, "guastalla/a.pdf", "boretto/b.pdf", backends.CopyOptions{}); err != nil || e.Path != "boretto/b.pdf" {
 		t.Fatalf("Copy across mounts: %+v, %v", e, err)
 	}
 	obj, err := n.Open(ctx, "boretto/b.pdf", nil)
@@ -118,7 +118,7 @@ func TestNamespace(t *testing.T) {
 }
 
 func createErr(ctx context.Context, n *Namespace, p string) error {
-	_, err := n.Create(ctx, p, 0)
+	_, err := n.Create(ctx, p, 0, backends.CreateOptions{})
 	return err
 }
 
@@ -191,7 +191,7 @@ func TestMountDown(t *testing.T) {
 		"List":   func() error { _, err := n.List(t.Context(), "poviglio", backends.ListOptions{}); return err }(),
 		"Stat":   func() error { _, err := n.Stat(t.Context(), "poviglio/a"); return err }(),
 		"Open":   func() error { _, err := n.Open(t.Context(), "poviglio/a", nil); return err }(),
-		"Create": func() error { _, err := n.Create(t.Context(), "poviglio/a", 1); return err }(),
+		"Create": func() error { _, err := n.Create(t.Context(), "poviglio/a", 1, backends.CreateOptions{}); return err }(),
 		"Mkdir":  n.Mkdir(t.Context(), "poviglio/d"),
 	} {
 		if !errors.Is(err, backends.ErrUnavailable) {

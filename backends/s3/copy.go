@@ -20,44 +20,59 @@ const maxParts = 10000
 
 // Copy copies the file src to dst on the server side. Three requests go at
 // once first: a HeadObject of src, for its size and headers, and listings
-// that check that dst is not a folder and that its parent is. Then one
-// CopyObject, or for a source above 5 GiB a multipart upload of
+// that check that dst is not a folder and that its parent is. Each is left
+// out when opts tell it (backends.CopyOptions): the HeadObject when the
+// source's entry comes from this backend's Stat, which read the headers.
+// Then one CopyObject, or for a source above 5 GiB a multipart upload of
 // UploadPartCopy requests.
 //
 // The copy gets the content type of its own name, and keeps the source's
 // user metadata and the headers that say how to read the content.
-func (b *Backend) Copy(ctx context.Context, src, dst string) (backends.Entry, error) {
+func (b *Backend) Copy(ctx context.Context, src, dst string, opts backends.CopyOptions) (backends.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return backends.Entry{}, err
 	}
 	if err := checkPath(src); err != nil {
 		return backends.Entry{}, err
 	}
-	if src == "" {
+	if src == "" || opts.Source != nil && opts.Source.IsDir {
 		return backends.Entry{}, &fs.PathError{Op: "copy", Path: src, Err: backends.ErrIsDir}
 	}
 	if err := checkTarget(dst); err != nil {
 		return backends.Entry{}, err
 	}
-	var head *awss3.HeadObjectOutput
-	err := concurrently(
-		func() error {
-			var err error
-			head, err = b.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String(b.key(src))})
+	var (
+		h    *headers
+		size int64
+	)
+	etag := ""
+	if s := opts.Source; s != nil && s.Path == src {
+		if told, ok := parseAttrs(s.Attrs); ok {
+			h, size, etag = told, s.Size, `"`+s.ETag+`"`
+		}
+	}
+	var checks []func() error
+	if h == nil {
+		checks = append(checks, func() error {
+			out, err := b.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String(b.key(src))})
 			if err != nil {
 				return b.notFile(ctx, "copy", src, b.mapErr("copy", src, err))
 			}
+			h, size, etag = headersOf(out), aws.ToInt64(out.ContentLength), aws.ToString(out.ETag)
 			return nil
-		},
-		func() error { return b.refuseDir(ctx, "copy", dst) },
-		func() error { return b.requireDir(ctx, "copy", dst, parent(dst)) },
-	)
-	if err != nil {
+		})
+	}
+	if !opts.NoDir {
+		checks = append(checks, func() error { return b.refuseDir(ctx, "copy", dst) })
+	}
+	if !opts.ParentExists {
+		checks = append(checks, func() error { return b.requireDir(ctx, "copy", dst, parent(dst)) })
+	}
+	if err := concurrently(checks...); err != nil {
 		return backends.Entry{}, err
 	}
-	size := aws.ToInt64(head.ContentLength)
 	if size > b.copyThreshold {
-		return b.copyParts(ctx, src, dst, size, head)
+		return b.copyParts(ctx, src, dst, size, etag, h)
 	}
 	out, err := b.client.CopyObject(ctx, &awss3.CopyObjectInput{
 		Bucket:     &b.bucket,
@@ -67,19 +82,96 @@ func (b *Backend) Copy(ctx context.Context, src, dst string) (backends.Entry, er
 		// copy of a file onto itself legal, which COPY is not.
 		MetadataDirective:  types.MetadataDirectiveReplace,
 		ContentType:        aws.String(backends.ContentType(dst)),
-		Metadata:           head.Metadata,
-		CacheControl:       head.CacheControl,
-		ContentDisposition: head.ContentDisposition,
-		ContentEncoding:    head.ContentEncoding,
-		ContentLanguage:    head.ContentLanguage,
+		Metadata:           h.metadata,
+		CacheControl:       h.cacheControl,
+		ContentDisposition: h.contentDisposition,
+		ContentEncoding:    h.contentEncoding,
+		ContentLanguage:    h.contentLanguage,
 	})
 	if err != nil {
+		// A source told and gone since is NoSuchKey: ErrNotFound.
 		return backends.Entry{}, b.mapErr("copy", dst, err)
 	}
 	if out.CopyObjectResult == nil {
 		return backends.Entry{}, &fs.PathError{Op: "copy", Path: dst, Err: fmt.Errorf("%w: CopyObject answered without a result", backends.ErrUnavailable)}
 	}
-	return fileEntry(dst, size, out.CopyObjectResult.ETag, out.CopyObjectResult.LastModified), nil
+	e := fileEntry(dst, size, out.CopyObjectResult.ETag, out.CopyObjectResult.LastModified)
+	e.Attrs = h.attrs() // what the copy was given
+	return e, nil
+}
+
+// headers are what a HeadObject says of a file that a copy of it keeps.
+type headers struct {
+	metadata           map[string]string
+	cacheControl       *string
+	contentDisposition *string
+	contentEncoding    *string
+	contentLanguage    *string
+}
+
+func headersOf(out *awss3.HeadObjectOutput) *headers {
+	return &headers{
+		metadata:           out.Metadata,
+		cacheControl:       out.CacheControl,
+		contentDisposition: out.ContentDisposition,
+		contentEncoding:    out.ContentEncoding,
+		contentLanguage:    out.ContentLanguage,
+	}
+}
+
+// attrsPrefix starts every Entry.Attrs this backend makes, so that the
+// headers of a file that has none ("s3") are told from headers not read ("").
+const attrsPrefix = "s3"
+
+// attrs encodes h as Entry.Attrs: the prefix and the headers in URL query
+// form, sorted by name, so that every lookup of the same object gives the
+// same string.
+func (h *headers) attrs() string {
+	v := url.Values{}
+	for k, m := range h.metadata {
+		v.Set("m-"+k, m)
+	}
+	for name, p := range map[string]*string{"cc": h.cacheControl, "cd": h.contentDisposition, "ce": h.contentEncoding, "cl": h.contentLanguage} {
+		if p != nil {
+			v.Set(name, *p)
+		}
+	}
+	if len(v) == 0 {
+		return attrsPrefix
+	}
+	return attrsPrefix + "?" + v.Encode()
+}
+
+// parseAttrs decodes an Entry.Attrs that attrs made; false for any other.
+func parseAttrs(a string) (*headers, bool) {
+	rest, ok := strings.CutPrefix(a, attrsPrefix)
+	if !ok || rest != "" && rest[0] != '?' {
+		return nil, false
+	}
+	v, err := url.ParseQuery(strings.TrimPrefix(rest, "?"))
+	if err != nil {
+		return nil, false
+	}
+	h := &headers{}
+	for k, vs := range v {
+		val := vs[0]
+		switch {
+		case strings.HasPrefix(k, "m-"):
+			if h.metadata == nil {
+				h.metadata = map[string]string{}
+			}
+			h.metadata[k[2:]] = val
+		case k == "cc":
+			h.cacheControl = &val
+		case k == "cd":
+			h.contentDisposition = &val
+		case k == "ce":
+			h.contentEncoding = &val
+		case k == "cl":
+			h.contentLanguage = &val
+		}
+	}
+	return h, true
 }
 
 // CopyListed copies a file found by a listing with one CopyObject, which
@@ -100,7 +192,8 @@ func (b *Backend) CopyListed(ctx context.Context, src backends.Entry, dst string
 		return backends.Entry{}, err
 	}
 	if src.Size > b.copyThreshold {
-		return b.Copy(ctx, src.Path, dst)
+		// The caller made dst's folder: only the source's headers are missing.
+		return b.Copy(ctx, src.Path, dst, backends.CopyOptions{ParentExists: true, NoDir: true})
 	}
 	out, err := b.client.CopyObject(ctx, &awss3.CopyObjectInput{
 		Bucket:     &b.bucket,
@@ -118,17 +211,17 @@ func (b *Backend) CopyListed(ctx context.Context, src backends.Entry, dst string
 
 // copyParts copies a large file with a multipart upload whose parts are
 // ranges of the source, Concurrency at a time. A failure aborts the upload.
-func (b *Backend) copyParts(ctx context.Context, src, dst string, size int64, head *awss3.HeadObjectOutput) (backends.Entry, error) {
+func (b *Backend) copyParts(ctx context.Context, src, dst string, size int64, etag string, h *headers) (backends.Entry, error) {
 	key := aws.String(b.key(dst))
 	created, err := b.client.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{
 		Bucket:             &b.bucket,
 		Key:                key,
 		ContentType:        aws.String(backends.ContentType(dst)),
-		Metadata:           head.Metadata,
-		CacheControl:       head.CacheControl,
-		ContentDisposition: head.ContentDisposition,
-		ContentEncoding:    head.ContentEncoding,
-		ContentLanguage:    head.ContentLanguage,
+		Metadata:           h.metadata,
+		CacheControl:       h.cacheControl,
+		ContentDisposition: h.contentDisposition,
+		ContentEncoding:    h.contentEncoding,
+		ContentLanguage:    h.contentLanguage,
 	})
 	if err != nil {
 		return backends.Entry{}, b.mapErr("copy", dst, err)
@@ -153,7 +246,7 @@ func (b *Backend) copyParts(ctx context.Context, src, dst string, size int64, he
 			CopySource:      source,
 			CopySourceRange: aws.String(ranges[i]),
 			// The source must not change between parts.
-			CopySourceIfMatch: head.ETag,
+			CopySourceIfMatch: aws.String(etag),
 		})
 		if err != nil {
 			errs[i] = err
@@ -192,8 +285,9 @@ func (b *Backend) copyParts(ctx context.Context, src, dst string, size int64, he
 	}
 	// CompleteMultipartUpload does not say when; the object's headers do.
 	e := fileEntry(dst, size, done.ETag, nil)
+	e.Attrs = h.attrs()
 	if h, err := b.head(ctx, "copy", dst); err == nil && h.ETag == e.ETag {
-		e.ModTime = h.ModTime
+		e.ModTime, e.Attrs = h.ModTime, h.Attrs
 	}
 	return e, nil
 }

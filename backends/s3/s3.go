@@ -285,13 +285,15 @@ func (b *Backend) StatFile(ctx context.Context, p string) (backends.Entry, error
 	return b.head(ctx, "stat", p)
 }
 
-// head describes the file at p.
+// head describes the file at p, with the headers that a copy of it keeps.
 func (b *Backend) head(ctx context.Context, op, p string) (backends.Entry, error) {
 	out, err := b.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String(b.key(p))})
 	if err != nil {
 		return backends.Entry{}, b.mapErr(op, p, err)
 	}
-	return fileEntry(p, aws.ToInt64(out.ContentLength), out.ETag, out.LastModified), nil
+	e := fileEntry(p, aws.ToInt64(out.ContentLength), out.ETag, out.LastModified)
+	e.Attrs = headersOf(out).attrs()
+	return e, nil
 }
 
 // statDir describes the folder p, or fails with ErrNotFound if nothing is

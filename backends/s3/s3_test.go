@@ -168,7 +168,7 @@ func seedFiles(t *testing.T, b *Backend, paths []string) {
 // put stores content at p through the backend.
 func put(t *testing.T, b *Backend, p string, content []byte) backends.Entry {
 	t.Helper()
-	u, err := b.Create(t.Context(), p, int64(len(content)))
+	u, err := b.Create(t.Context(), p, int64(len(content)), backends.CreateOptions{})
 	if err != nil {
 		t.Fatalf("Create(%q): %v", p, err)
 	}
@@ -258,6 +258,7 @@ func randomBytes(n int) []byte {
 // TestRequests counts the requests that each operation sends to S3.
 func TestRequests(t *testing.T) {
 	content := randomBytes(100_000)
+	var told backends.Entry // what a setup looked up, for its op to tell
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, b *Backend)
@@ -330,7 +331,7 @@ func TestRequests(t *testing.T) {
 		{
 			name: "small upload of unknown size at the root",
 			op: func(t *testing.T, b *Backend) {
-				u, err := b.Create(t.Context(), "f.bin", -1)
+				u, err := b.Create(t.Context(), "f.bin", -1, backends.CreateOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -374,11 +375,122 @@ func TestRequests(t *testing.T) {
 				seedFiles(t, b, []string{"d/x.txt"})
 			},
 			op: func(t *testing.T, b *Backend) {
-				if _, err := b.Copy(t.Context(), "f.bin", "d/g.bin"); err != nil {
+				if _, err := b.Copy(t.Context(), "f.bin", "d/g.bin", backends.CopyOptions{}); err != nil {
 					t.Fatal(err)
 				}
 			},
 			want: map[string]int{"HeadObject": 1, "ListObjectsV2": 2, "CopyObject": 1},
+		},
+		{
+			name: "small upload told its folder and no folder at its name",
+			setup: func(t *testing.T, b *Backend) {
+				if err := b.Mkdir(t.Context(), "d"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			op: func(t *testing.T, b *Backend) {
+				u, err := b.Create(t.Context(), "d/f.bin", int64(len(content)), backends.CreateOptions{ParentExists: true, NoDir: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				u.Write(content)
+				if _, err := u.Commit(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: map[string]int{"PutObject": 1},
+		},
+		{
+			name: "Copy told the source's Stat and the destination",
+			setup: func(t *testing.T, b *Backend) {
+				put(t, b, "f.bin", content)
+				seedFiles(t, b, []string{"d/x.txt"})
+				var err error
+				if told, err = b.Stat(t.Context(), "f.bin"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			op: func(t *testing.T, b *Backend) {
+				if _, err := b.Copy(t.Context(), "f.bin", "d/g.bin", backends.CopyOptions{Source: &told, ParentExists: true, NoDir: true}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: map[string]int{"CopyObject": 1},
+		},
+		{
+			name: "Copy told a listed source: its headers are read",
+			setup: func(t *testing.T, b *Backend) {
+				put(t, b, "f.bin", content)
+				page, err := b.List(t.Context(), "", backends.ListOptions{})
+				if err != nil || len(page.Entries) != 1 {
+					t.Fatalf("List: %v, %v", page.Entries, err)
+				}
+				told = page.Entries[0]
+			},
+			op: func(t *testing.T, b *Backend) {
+				if _, err := b.Copy(t.Context(), "f.bin", "g.bin", backends.CopyOptions{Source: &told, NoDir: true}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: map[string]int{"HeadObject": 1, "CopyObject": 1},
+		},
+		{
+			name:  "Probe",
+			setup: func(t *testing.T, b *Backend) { seedFiles(t, b, []string{"d/f.bin", "d/f.bin.bak", "d/f.bin2/x"}) },
+			op: func(t *testing.T, b *Backend) {
+				pr, err := b.Probe(t.Context(), "d/f.bin")
+				if err != nil || pr.File == nil || pr.File.Size != int64(len("d/f.bin")) || pr.Dir || !pr.Parent {
+					t.Errorf("Probe = %+v, %v; want the file and the parent", pr, err)
+				}
+			},
+			want: map[string]int{"ListObjectsV2": 1},
+		},
+		{
+			name: "Probe of a new name beside files of its stem",
+			setup: func(t *testing.T, b *Backend) {
+				seedFiles(t, b, []string{"d/tavola.bak", "d/tavola.dwg", "d/tavola.dwl"})
+			},
+			op: func(t *testing.T, b *Backend) {
+				pr, err := b.Probe(t.Context(), "d/tavola.tmp")
+				if err != nil || pr.File != nil || pr.Dir || !pr.Parent {
+					t.Errorf("Probe = %+v, %v; want nothing there, in a folder seen", pr, err)
+				}
+			},
+			want: map[string]int{"ListObjectsV2": 1},
+		},
+		{
+			name: "Probe behind more names of its stem than a page",
+			setup: func(t *testing.T, b *Backend) {
+				var names []string
+				for i := range probeKeys + 1 {
+					names = append(names, fmt.Sprintf("d/f.%03d", i))
+				}
+				seedFiles(t, b, append(names, "d/f.zip/x"))
+			},
+			op: func(t *testing.T, b *Backend) {
+				pr, err := b.Probe(t.Context(), "d/f.zip")
+				if err != nil || pr.File != nil || !pr.Dir || !pr.Parent {
+					t.Errorf("Probe = %+v, %v; want the folder and the parent", pr, err)
+				}
+			},
+			want: map[string]int{"ListObjectsV2": 2},
+		},
+		{
+			name: "Probe behind more names than a page",
+			setup: func(t *testing.T, b *Backend) {
+				names := []string{"d/f/x"}
+				for i := range probeKeys + 1 {
+					names = append(names, fmt.Sprintf("d/f.%03d", i))
+				}
+				seedFiles(t, b, names)
+			},
+			op: func(t *testing.T, b *Backend) {
+				pr, err := b.Probe(t.Context(), "d/f")
+				if err != nil || pr.File != nil || !pr.Dir || !pr.Parent {
+					t.Errorf("Probe = %+v, %v; want the folder and the parent", pr, err)
+				}
+			},
+			want: map[string]int{"ListObjectsV2": 2},
 		},
 		{
 			name: "Delete of files and folders",
@@ -465,7 +577,7 @@ func TestUploadFailures(t *testing.T) {
 			old := put(t, b, "tavola.dwg", []byte("versione 1"))
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			u, err := b.Create(ctx, "tavola.dwg", int64(len(content)))
+			u, err := b.Create(ctx, "tavola.dwg", int64(len(content)), backends.CreateOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -497,7 +609,7 @@ func TestUploadPartFails(t *testing.T) {
 	c := server(t).Counting(t)
 	b := newBackend(t, through(c))
 	c.FailAfter("UploadPart", 1, 500)
-	u, err := b.Create(t.Context(), "scansione.tif", -1)
+	u, err := b.Create(t.Context(), "scansione.tif", -1, backends.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,9 +683,9 @@ func TestImplicitFolders(t *testing.T) {
 	_, err := b.Open(ctx, "pratiche/2019", nil)
 	wantErr(t, err, backends.ErrIsDir, "Open of an implicit folder")
 	wantErr(t, b.Mkdir(ctx, "pratiche/2019"), backends.ErrExist, "Mkdir of an implicit folder")
-	_, err = b.Create(ctx, "pratiche/2019", 0)
+	_, err = b.Create(ctx, "pratiche/2019", 0, backends.CreateOptions{})
 	wantErr(t, err, backends.ErrIsDir, "Create over an implicit folder")
-	if _, err := b.Copy(ctx, "pratiche/2019/PC-1/tavola.dwg", "pratiche/2019/PC-2/tavola.dwg"); err != nil {
+	if _, err := b.Copy(ctx, "pratiche/2019/PC-1/tavola.dwg", "pratiche/2019/PC-2/tavola.dwg", backends.CopyOptions{}); err != nil {
 		t.Errorf("Copy into an implicit folder: %v", err)
 	}
 	put(t, b, "pratiche/2019/PC-2/nuovo.pdf", []byte("nuovo"))
@@ -635,7 +747,7 @@ func TestMultipartCopy(t *testing.T) {
 	put(t, b, "grande.tif", content)
 
 	c.Reset()
-	e, err := b.Copy(t.Context(), "grande.tif", "copia.tif")
+	e, err := b.Copy(t.Context(), "grande.tif", "copia.tif", backends.CopyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -652,7 +764,7 @@ func TestMultipartCopy(t *testing.T) {
 	}
 
 	c.FailAfter("UploadPartCopy", 1, 500)
-	_, err = b.Copy(t.Context(), "grande.tif", "fallita.tif")
+	_, err = b.Copy(t.Context(), "grande.tif", "fallita.tif", backends.CopyOptions{})
 	wantErr(t, err, backends.ErrUnavailable, "Copy whose part fails")
 	c.Clear()
 	if got := multipartUploads(t, b); len(got) != 0 {
@@ -831,11 +943,11 @@ func TestContentType(t *testing.T) {
 	b := newBackend(t)
 	put(t, b, "piccolo.dwg", []byte("x"))
 	put(t, b, "grande.pdf", randomBytes(partSize+1))
-	if _, err := b.Copy(t.Context(), "piccolo.dwg", "copia.txt"); err != nil {
+	if _, err := b.Copy(t.Context(), "piccolo.dwg", "copia.txt", backends.CopyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// A copy onto itself, which S3 allows only with new metadata.
-	if _, err := b.Copy(t.Context(), "piccolo.dwg", "piccolo.dwg"); err != nil {
+	if _, err := b.Copy(t.Context(), "piccolo.dwg", "piccolo.dwg", backends.CopyOptions{}); err != nil {
 		t.Errorf("Copy onto itself: %v", err)
 	}
 	for name, want := range map[string]string{
@@ -852,6 +964,61 @@ func TestContentType(t *testing.T) {
 		}
 		if got := aws.ToString(out.ContentType); got != want {
 			t.Errorf("%s: Content-Type %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestCopyKeepsHeaders: a copy keeps the user metadata and the headers
+// that say how to read the content, also when handed the source's entry
+// from Stat instead of reading them again; the content type follows the
+// new name.
+func TestCopyKeepsHeaders(t *testing.T) {
+	c := server(t).Counting(t)
+	b := newBackend(t, through(c))
+	_, err := server(t).Client().PutObject(t.Context(), &awss3.PutObjectInput{
+		Bucket:             aws.String(testBucket),
+		Key:                aws.String(b.prefix + "scansione.tif"),
+		Body:               strings.NewReader("scansione"),
+		Metadata:           map[string]string{"protocollo": "2019/0042", "autore": "Ufficio tecnico"},
+		CacheControl:       aws.String("no-cache"),
+		ContentDisposition: aws.String(`attachment; filename="scansione.tif"`),
+		ContentLanguage:    aws.String("it"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := b.Stat(t.Context(), "scansione.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		dst  string
+		opts backends.CopyOptions
+		want map[string]int
+	}{
+		{"copia.pdf", backends.CopyOptions{}, map[string]int{"HeadObject": 1, "ListObjectsV2": 1, "CopyObject": 1}},
+		{"copia-detta.pdf", backends.CopyOptions{Source: &src, ParentExists: true, NoDir: true}, map[string]int{"CopyObject": 1}},
+	} {
+		c.Reset()
+		e, err := b.Copy(t.Context(), "scansione.tif", tt.dst, tt.opts)
+		if err != nil {
+			t.Fatalf("Copy to %s: %v", tt.dst, err)
+		}
+		if got := c.Counts(); !maps.Equal(got, tt.want) {
+			t.Errorf("Copy to %s: requests %v, want %v", tt.dst, got, tt.want)
+		}
+		out, err := server(t).Client().HeadObject(t.Context(), &awss3.HeadObjectInput{Bucket: aws.String(testBucket), Key: aws.String(b.prefix + tt.dst)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Metadata["protocollo"] != "2019/0042" || out.Metadata["autore"] != "Ufficio tecnico" ||
+			aws.ToString(out.CacheControl) != "no-cache" || aws.ToString(out.ContentDisposition) != `attachment; filename="scansione.tif"` ||
+			aws.ToString(out.ContentLanguage) != "it" || aws.ToString(out.ContentType) != "application/pdf" {
+			t.Errorf("Copy to %s: headers %v, %q, %q, %q, %q", tt.dst, out.Metadata, aws.ToString(out.CacheControl),
+				aws.ToString(out.ContentDisposition), aws.ToString(out.ContentLanguage), aws.ToString(out.ContentType))
+		}
+		if s, err := b.Stat(t.Context(), tt.dst); err != nil || s != e {
+			t.Errorf("Stat of %s = %+v, %v; Copy gave %+v", tt.dst, s, err, e)
 		}
 	}
 }

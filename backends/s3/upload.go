@@ -21,23 +21,28 @@ import (
 var errAborted = errors.New("upload aborted")
 
 // Create starts an upload to p, once sure that its parent folder exists and
-// that p is not a folder: two listings of one key, sent at once.
+// that p is not a folder: two listings of one key, sent at once, each left
+// out when opts tell it (backends.CreateOptions). A new small file whose
+// caller told both is one PutObject.
 //
 // The upload streams through a pipe into the transfer manager, which runs
 // until Commit or Abort: the upload must end with one of them. Create's
 // context governs it: cancelling it aborts the upload.
-func (b *Backend) Create(ctx context.Context, p string, size int64) (backends.Upload, error) {
+func (b *Backend) Create(ctx context.Context, p string, size int64, opts backends.CreateOptions) (backends.Upload, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if err := checkTarget(p); err != nil {
 		return nil, err
 	}
-	err := concurrently(
-		func() error { return b.requireDir(ctx, "create", p, parent(p)) },
-		func() error { return b.refuseDir(ctx, "create", p) },
-	)
-	if err != nil {
+	var checks []func() error
+	if !opts.ParentExists {
+		checks = append(checks, func() error { return b.requireDir(ctx, "create", p, parent(p)) })
+	}
+	if !opts.NoDir {
+		checks = append(checks, func() error { return b.refuseDir(ctx, "create", p) })
+	}
+	if err := concurrently(checks...); err != nil {
 		return nil, err
 	}
 	return b.startUpload(ctx, p, size), nil
@@ -161,10 +166,11 @@ func (u *upload) Commit(ctx context.Context) (backends.Entry, error) {
 		return backends.Entry{}, errors.Join(u.b.mapErr("commit", u.path, u.err), cerr)
 	}
 	e := fileEntry(u.path, u.n, u.out.ETag, aws.Time(time.Now()))
+	e.Attrs = (&headers{}).attrs() // the upload set nothing but the content type
 	if u.out.UploadID != nil {
 		h, err := u.b.head(ctx, "commit", u.path)
 		if err == nil && h.ETag == e.ETag { // not yet replaced by another upload
-			e.ModTime = h.ModTime
+			e.ModTime, e.Attrs = h.ModTime, h.Attrs
 		}
 	}
 	return e, nil

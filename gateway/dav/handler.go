@@ -255,9 +255,8 @@ func (rq *request) allow(a access.Action, p string) error { return rq.op.Allow(a
 // visible reports whether the person may see the namespace path p listed.
 func (rq *request) visible(p string) bool { return rq.op.Visible(p) }
 
-// statFile and stat look up a path once per request (see archive.Op).
-func (rq *request) statFile(p string) (backends.Entry, error) { return rq.op.StatFile(p) }
-func (rq *request) stat(p string) (backends.Entry, error)     { return rq.op.Stat(p) }
+// stat looks up a path once per request (see archive.Op).
+func (rq *request) stat(p string) (backends.Entry, error) { return rq.op.Stat(p) }
 
 // statusError is an error that carries its HTTP status and, for WebDAV
 // preconditions, the DAV:error element to send.

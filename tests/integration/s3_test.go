@@ -112,10 +112,10 @@ func TestS3RequestCounts(t *testing.T) {
 				}
 			}},
 		{name: "HEAD", method: "HEAD", path: "/guastalla/2019/PC-2019-0042.pdf", status: 200, want: map[string]int{"HeadObject": 1}, exactly: true},
-		// A lookup of the file it may replace, the checks that the parent is
-		// a folder and that no folder is at the path, the write.
+		// One listing finds the file it may replace and any folder at the
+		// path; the folder that holds it was listed just before; the write.
 		{name: "small PUT", method: "PUT", path: "/guastalla/2019/nuova.pdf", body: "una pratica nuova", status: 201,
-			want: map[string]int{"HeadObject": 1, "ListObjectsV2": 2, "PutObject": 1}, exactly: true},
+			want: map[string]int{"ListObjectsV2": 1, "PutObject": 1}, exactly: true},
 		{name: "PUT on a folder without a marker", method: "PUT", path: "/guastalla/2019", body: "x", status: 405,
 			want: map[string]int{"PutObject": 0, "CreateMultipartUpload": 0}},
 	}
