@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -344,29 +345,25 @@ func charRef(ref []byte) (rune, bool) {
 	return rune(n), inXMLRange(rune(n))
 }
 
-// prolog skips white space and the XML declaration, which must say UTF-8
-// if it names an encoding.
+// prolog skips white space and the XML declaration. Only the declarations
+// S3 servers send are taken here — version 1.0, encoding UTF-8, standalone —
+// in the canonical form: any other is the SDK's decoder's to judge (the
+// fuzz target found declarations the two read differently).
 func (s *xmlScanner) prolog() {
 	s.space()
-	if !bytes.HasPrefix(s.b[s.i:], []byte("<?xml")) {
+	if !bytes.HasPrefix(s.b[s.i:], []byte("<?")) {
 		return
 	}
-	end := bytes.Index(s.b[s.i:], []byte("?>"))
-	if end < 0 {
+	m := xmlDecl.Find(s.b[s.i:])
+	if m == nil {
 		s.ok = false
 		return
 	}
-	decl := s.b[s.i : s.i+end]
-	if i := bytes.Index(decl, []byte("encoding=")); i >= 0 {
-		v := decl[i+len("encoding="):]
-		if !bytes.HasPrefix(v, []byte(`"UTF-8"`)) && !bytes.HasPrefix(v, []byte(`"utf-8"`)) &&
-			!bytes.HasPrefix(v, []byte(`'UTF-8'`)) && !bytes.HasPrefix(v, []byte(`'utf-8'`)) {
-			s.ok = false
-			return
-		}
-	}
-	s.i += end + 2
+	s.i += len(m)
 }
+
+// xmlDecl is the form of XML declaration the scanner takes.
+var xmlDecl = regexp.MustCompile(`^<\?xml(?:[ \t\r\n]+version=(?:"1\.0"|'1\.0'))?(?:[ \t\r\n]+encoding=(?:"(?i:utf-8)"|'(?i:utf-8)'))?(?:[ \t\r\n]+standalone=(?:"yes"|"no"|'yes'|'no'))?[ \t\r\n]*\?>`)
 
 func (s *xmlScanner) space() {
 	for s.i < len(s.b) {
