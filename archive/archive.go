@@ -17,8 +17,7 @@
 //
 // Operations return typed errors (errors.go); Status maps them to HTTP
 // statuses for every adapter. Reads check only steps 1 and 2; listings
-// keep what the person may see. Dead properties (WebDAV's PROPPATCH) are
-// still set by their adapter, over the same Op's lookups.
+// keep what the person may see; dead properties change as any change does.
 package archive
 
 import (
@@ -51,6 +50,7 @@ type Store interface {
 	RefreshLock(ctx context.Context, token string, timeout time.Duration, now time.Time) (state.Lock, error)
 	Lock(ctx context.Context, token string) (state.Lock, error)
 	DeleteLock(ctx context.Context, token string) error
+	PatchProps(ctx context.Context, p string, set []state.Prop, remove []state.PropName) error
 	CopyProps(ctx context.Context, src, dst string) error
 	MoveProps(ctx context.Context, src, dst string) error
 	DeleteProps(ctx context.Context, p string) error
@@ -125,6 +125,8 @@ type Op struct {
 	mu     sync.Mutex // guards the lookups
 	stats  map[string]statResult
 	sights map[string]sight
+	// propsChecked is the path whose property change PatchProps checked.
+	propsChecked string
 }
 
 type statResult struct {

@@ -368,3 +368,35 @@ func TestTold(t *testing.T) {
 		t.Errorf("the moved file holds %q", got)
 	}
 }
+
+// TestPatchProps: dead properties change as any change does: authorized,
+// on what exists, past the locks; a check alone changes nothing.
+func TestPatchProps(t *testing.T) {
+	f := newFixture(t)
+	nota := state.Prop{PropName: state.PropName{Space: "urn:faldone", Local: "nota"}, InnerXML: []byte("protocollo 42")}
+	if err := f.op().PatchProps("/comune/pratica/domanda.pdf", []state.Prop{nota}, nil); err != nil {
+		t.Fatal(err)
+	}
+	props, err := f.store.Props(t.Context(), "/comune/pratica/domanda.pdf")
+	if err != nil || len(props) != 1 || string(props[0].InnerXML) != "protocollo 42" {
+		t.Errorf("properties after the patch: %+v, %v", props, err)
+	}
+	for _, tt := range []struct {
+		p      string
+		status int
+	}{
+		{"/comune/manca.pdf", http.StatusNotFound},
+		{"/lettura/atto.pdf", http.StatusForbidden},
+		{"/nascosto/x", http.StatusNotFound},
+	} {
+		if err := f.op().PatchProps(tt.p, []state.Prop{nota}, nil); archive.Status(err) != tt.status {
+			t.Errorf("patch of %s: %v, want %d", tt.p, err, tt.status)
+		}
+	}
+	now := time.Now()
+	f.store.CreateLock(t.Context(), state.Lock{Token: "urn:uuid:2", Root: "/comune/pratica", Infinite: true, Principal: "altri",
+		Timeout: time.Hour, Expires: now.Add(time.Hour), Created: now})
+	if err := f.op().PatchProps("/comune/pratica/domanda.pdf", nil, []state.PropName{nota.PropName}); archive.Status(err) != http.StatusLocked {
+		t.Errorf("patch under another person's lock: %v, want 423", err)
+	}
+}

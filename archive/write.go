@@ -7,6 +7,7 @@ import (
 
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // Put stores body as the file at p, size bytes long (-1: unknown until its
@@ -125,5 +126,36 @@ func (o *Op) Mkdir(p string) error {
 	now := o.s.now()
 	o.s.folders.saw(p, now)
 	o.s.folders.saw(parentOf(p), now)
+	return nil
+}
+
+// PatchProps sets and removes dead properties of the resource at p, in one
+// change: the sets in order, the removals after them. With nothing to set
+// or remove it only checks that the change would be allowed (a request
+// refused for other reasons learns why the same way).
+func (o *Op) PatchProps(p string, set []state.Prop, remove []state.PropName) error {
+	p, err := Path(p)
+	if err != nil {
+		return err
+	}
+	if err := o.Allow(access.Write, p); err != nil {
+		return err
+	}
+	if o.propsChecked != p { // checked once a request, however many calls
+		if _, err := o.Stat(p); err != nil {
+			return err
+		}
+		if err := o.CheckWrite(Target{Path: p}); err != nil {
+			return err
+		}
+		o.propsChecked = p
+	}
+	if len(set) == 0 && len(remove) == 0 {
+		return nil
+	}
+	if err := o.s.store.PatchProps(o.ctx, p, set, remove); err != nil {
+		return err
+	}
+	o.changed(p, false)
 	return nil
 }

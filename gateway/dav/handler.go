@@ -1,8 +1,7 @@
 // Package dav is the WebDAV adapter (RFC 4918, classes 1 and 2) over the
 // archive service: it decodes the protocol — URLs, headers, XML bodies, the
-// If header — and hands each read, listing, change and lock to the
-// service, then writes the protocol's answer. PROPPATCH's dead properties
-// it still sets itself, over the same request's lookups.
+// If header — and hands each read, listing, change, property change and
+// lock to the service, then writes the protocol's answer.
 //
 // It uses golang.org/x/net/webdav's property and condition types but owns the
 // method handlers: uploads are atomic, locks and dead properties live in the
@@ -70,8 +69,7 @@ func (allowAll) Decide(access.Action, string) access.Verdict { return access.All
 
 // Handler is an http.Handler serving the archive over WebDAV. Every read,
 // listing, change and lock runs in the archive service; the handler
-// decodes the protocol, reports dead properties and locks, and sets dead
-// properties (PROPPATCH) over the same request's lookups.
+// decodes the protocol and reports dead properties and locks.
 type Handler struct {
 	svc   *archive.Service
 	store state.ResourceStore

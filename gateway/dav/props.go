@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/net/webdav"
 
-	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/state"
 )
@@ -399,10 +398,9 @@ const supportedLock = `<lockentry><lockscope><exclusive/></lockscope><locktype><
 
 // proppatch applies every instruction or none (RFC 4918 section 9.2).
 func (rq *request) proppatch() error {
-	if _, err := rq.stat(rq.path); err != nil {
-		return err
-	}
-	if err := rq.checkWrite(archive.Target{Path: rq.path}); err != nil {
+	// The resource and its locks first, as for every change: a missing or
+	// locked resource is that, whatever the body says.
+	if err := rq.op.PatchProps(rq.path, nil, nil); err != nil {
 		return err
 	}
 	body, err := readXMLBody(rq.r, rq.opts.MaxXMLBody)
@@ -464,7 +462,7 @@ func (rq *request) proppatch() error {
 			pss = append(pss, failed)
 		}
 	} else {
-		if err := rq.store.PatchProps(rq.ctx, rq.path, set, remove); err != nil {
+		if err := rq.op.PatchProps(rq.path, set, remove); err != nil {
 			return err
 		}
 		pss = []webdav.Propstat{{Status: http.StatusOK, Props: all}}
