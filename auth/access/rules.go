@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/state"
@@ -146,7 +148,10 @@ func (r *Rules) Subject(ctx context.Context, id auth.Identity) (Subject, error) 
 		return s, fmt.Errorf("grants: %w", err)
 	}
 	for _, g := range gs {
-		s.Grants = append(s.Grants, Grant{Path: g.Path, Write: g.Write})
+		// Request paths are composed (NFC); a grant made before the paths
+		// people type were composed too may be stored decomposed, and
+		// would never match. Composed text comes back as it is.
+		s.Grants = append(s.Grants, Grant{Path: norm.NFC.String(g.Path), Write: g.Write})
 	}
 	return s, nil
 }

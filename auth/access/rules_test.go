@@ -60,6 +60,8 @@ func testRules(t *testing.T) (*Rules, fakeStore) {
 			{Person: "TCNATV80A01H223A", Path: "/guastalla/2019/PC-1", Expires: now.Add(time.Hour)},
 			{Person: "TCNATV80A01H223A", Path: "/luzzara/2019/PC-9", Expires: now.Add(-time.Hour)},
 			{Person: "TCNATV80A01H223A", Path: "/luzzara/2020/PC-3", Write: true, Expires: now.Add(time.Hour)},
+			// Made before paths were composed, as Finder spells them.
+			{Person: "TCNATV80A01H223A", Path: "/guastalla/2018/Universita\u0300", Expires: now.Add(time.Hour)},
 		},
 	}
 	return NewRules(Config{
@@ -101,6 +103,7 @@ func TestRules(t *testing.T) {
 		{"a slash in a group is no wildcard", auth.Identity{Name: "GLLMRC75A01H223Q", Method: "app-password"}, Read, "/guastalla/x", Hide},
 		{"live grant", auth.Identity{Name: "TCNATV80A01H223A", Method: "app-password"}, Read, "/guastalla/2019/PC-1/a.pdf", Allow},
 		{"expired grant", auth.Identity{Name: "TCNATV80A01H223A", Method: "app-password"}, Read, "/luzzara/2019/PC-9/a.pdf", Hide},
+		{"a grant stored decomposed", auth.Identity{Name: "TCNATV80A01H223A", Method: "app-password"}, Read, "/guastalla/2018/Universit\u00e0/a.pdf", Allow},
 		{"live write grant", auth.Identity{Name: "TCNATV80A01H223A", Method: "app-password"}, Write, "/luzzara/2020/PC-3/a.pdf", Allow},
 		{"a grant is bound by the level too", auth.Identity{Name: "TCNATV80A01H223A", Method: "session", ACR: oidc.SpidL1}, Write, "/luzzara/2020/PC-3/a.pdf", Deny},
 		{"session at SPID level 1 reads", auth.Identity{Name: "BNCLRA85M41E253K", Method: "session", ACR: oidc.SpidL1}, Read, "/guastalla/x", Allow},
