@@ -31,12 +31,12 @@ const (
 
 // ParseRole reads a role name as the configuration writes it.
 func ParseRole(s string) (Role, bool) {
-	switch strings.ToLower(s) {
-	case "reader", "lettore":
+	switch s {
+	case "reader":
 		return Reader, true
 	case "editor":
 		return Editor, true
-	case "manager", "responsabile":
+	case "manager":
 		return Manager, true
 	}
 	return None, false

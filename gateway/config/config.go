@@ -23,6 +23,8 @@ import (
 	_ "time/tzdata"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/bassareggiana/faldone/auth/access"
 )
 
 // Config is the whole configuration. The README documents every key.
@@ -496,12 +498,11 @@ func (c *Config) finishTLS() error {
 	return nil
 }
 
+// validRole is access.ParseRole's rule: the roles the configuration may
+// name are those the rules know.
 func validRole(r string) bool {
-	switch r {
-	case "reader", "editor", "manager":
-		return true
-	}
-	return false
+	_, ok := access.ParseRole(r)
+	return ok
 }
 
 // ParseSize reads a size such as "1048576", "500MB", "500MiB" or "2TB".
