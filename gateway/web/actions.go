@@ -20,34 +20,54 @@ import (
 // session's person: the same authorization, locks, quota and hooks as a
 // drive's request, and an error whose kind the page puts in words.
 
-// run runs one change as the session's person and records it in the access
-// log, with the status a drive would have got. fn returns the status of
-// its success.
-func (h *Handler) run(r *http.Request, sess state.Session, method, p string, fn func(*archive.Op) (int, error)) error {
+// changes are one page request's changes to the archive, as the
+// session's person: its policy is read once for all of them (an upload of
+// a folder makes one change a file and a folder).
+type changes struct {
+	h    *Handler
+	r    *http.Request
+	sess state.Session
+	op   *archive.Op
+	err  error // the policy's, answered by every change
+}
+
+func (h *Handler) changes(r *http.Request, sess state.Session) *changes {
+	c := &changes{h: h, r: r, sess: sess}
 	pol, err := h.cfg.Policy(r.Context(), sess)
-	status := 0
+	if err != nil {
+		c.err = err
+		return c
+	}
+	c.op = h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, Policy: pol})
+	return c
+}
+
+// run runs one change and records it in the access log, with the status a
+// drive would have got. fn returns the status of its success.
+func (c *changes) run(method, p string, fn func(*archive.Op) (int, error)) error {
+	status, err := 0, c.err
 	if err == nil {
-		status, err = fn(h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, Policy: pol}))
+		status, err = fn(c.op)
 	}
 	if err != nil {
 		status = archive.Status(err)
 		if status >= 500 {
-			h.cfg.Log.Error("page action failed", "method", method, "path", p, "person", sess.Person, "err", err)
+			c.h.cfg.Log.Error("page action failed", "method", method, "path", p, "person", c.sess.Person, "err", err)
 		}
 	}
-	h.cfg.Audit(r, sess.Person, method, p, status)
+	c.h.cfg.Audit(c.r, c.sess.Person, method, p, status)
 	return err
 }
 
 // mkdir makes a folder; put stores a file; both as run does.
-func (h *Handler) mkdir(r *http.Request, sess state.Session, p string) error {
-	return h.run(r, sess, "MKCOL", p, func(op *archive.Op) (int, error) {
+func (c *changes) mkdir(p string) error {
+	return c.run("MKCOL", p, func(op *archive.Op) (int, error) {
 		return http.StatusCreated, op.Mkdir(p)
 	})
 }
 
-func (h *Handler) put(r *http.Request, sess state.Session, p string, body io.Reader) error {
-	return h.run(r, sess, http.MethodPut, p, func(op *archive.Op) (int, error) {
+func (c *changes) put(p string, body io.Reader) error {
+	return c.run(http.MethodPut, p, func(op *archive.Op) (int, error) {
 		_, created, err := op.Put(p, body, -1) // a streamed part: its length is known at its end
 		if created {
 			return http.StatusCreated, err
@@ -125,7 +145,7 @@ func rawFileName(p *multipart.Part) string {
 
 // makeFolders creates the folders of rel below dir that this upload has
 // not made yet; a folder that exists already is fine.
-func (h *Handler) makeFolders(r *http.Request, sess state.Session, dir, rel string, made map[string]bool) error {
+func (c *changes) makeFolders(dir, rel string, made map[string]bool) error {
 	if rel == "." {
 		return nil
 	}
@@ -135,7 +155,7 @@ func (h *Handler) makeFolders(r *http.Request, sess state.Session, dir, rel stri
 		if made[p] {
 			continue
 		}
-		if err := h.mkdir(r, sess, p); err != nil && !errors.Is(err, archive.ErrExists) {
+		if err := c.mkdir(p); err != nil && !errors.Is(err, archive.ErrExists) {
 			return err
 		}
 		made[p] = true
@@ -173,6 +193,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	// Folders dropped or chosen in the page come as relative paths: in
 	// "cartella" fields, and as the names of their files.
+	ch := h.changes(r, sess)
 	made := map[string]bool{dir: true}
 	stored, failed := 0, 0
 	var lastErr error
@@ -194,7 +215,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 				failed++
 				continue
 			}
-			err = h.makeFolders(r, sess, dir, rel, made)
+			err = ch.makeFolders(dir, rel, made)
 		case "file":
 			name := rawFileName(part)
 			if name == "" { // an empty file input in a form sent without the script
@@ -207,8 +228,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 				failed++
 				continue
 			}
-			if err = h.makeFolders(r, sess, dir, path.Dir(rel), made); err == nil {
-				if err = h.put(r, sess, path.Join(dir, rel), part); err == nil {
+			if err = ch.makeFolders(dir, path.Dir(rel), made); err == nil {
+				if err = ch.put(path.Join(dir, rel), part); err == nil {
 					stored++
 				}
 			}
@@ -266,7 +287,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 			h.message(w, http.StatusBadRequest, "Nome non valido", "Scegli un nome senza barre.")
 			return
 		}
-		err = h.mkdir(r, sess, path.Join(p, name))
+		err = h.changes(r, sess).mkdir(path.Join(p, name))
 		back = "/_/archivio" + escapedPath(p) + "/"
 	case "rinomina":
 		name := strings.TrimSpace(r.PostFormValue("nome"))
@@ -274,12 +295,12 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 			h.message(w, http.StatusBadRequest, "Nome non valido", "Scegli un nome senza barre.")
 			return
 		}
-		err = h.run(r, sess, "MOVE", p, func(op *archive.Op) (int, error) {
+		err = h.changes(r, sess).run("MOVE", p, func(op *archive.Op) (int, error) {
 			_, err := op.Move(p, path.Join(path.Dir(p), name), false)
 			return http.StatusCreated, err
 		})
 	case "elimina":
-		err = h.run(r, sess, http.MethodDelete, p, func(op *archive.Op) (int, error) {
+		err = h.changes(r, sess).run(http.MethodDelete, p, func(op *archive.Op) (int, error) {
 			return http.StatusNoContent, op.Delete(p)
 		})
 	default:
