@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/bassareggiana/faldone/state"
@@ -51,4 +52,22 @@ func (d Direct) Record(r state.AuditRecord) error {
 		}
 	}
 	return nil
+}
+
+// OpenLines opens the JSON lines of the configuration's audit.file: a
+// path, opened for appending, owner only; "-" for stdout (nil: none, for
+// a command whose standard output is not the server's); "" for none. The
+// closer is never nil.
+func OpenLines(file string, stdout io.Writer) (io.Writer, io.Closer, error) {
+	switch file {
+	case "":
+		return nil, io.NopCloser(nil), nil
+	case "-":
+		return stdout, io.NopCloser(nil), nil
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit file: %w", err)
+	}
+	return f, f, nil
 }

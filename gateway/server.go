@@ -179,19 +179,11 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	if len(hashes) == 0 && rp == nil {
 		log.Info("no sign-in provider and no configured accounts: only accounts made with `faldone user add` can sign in")
 	}
-	var lines io.Writer
-	switch f := *cfg.Audit.File; f {
-	case "":
-	case "-":
-		lines = os.Stdout
-	default:
-		af, err := os.OpenFile(f, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("audit file: %w", err)
-		}
-		s.closers = append(s.closers, af)
-		lines = af
+	lines, closeLines, err := audit.OpenLines(*cfg.Audit.File, os.Stdout)
+	if err != nil {
+		return err
 	}
+	s.closers = append(s.closers, closeLines)
 	ids := make([]string, len(cfg.Comuni))
 	for i, c := range cfg.Comuni {
 		ids[i] = c.ID

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -281,19 +280,13 @@ func spreadsheetCells(cells []string) []string {
 // (audit.file), for a command that runs while the server may be holding
 // its spool. The returned func closes the lines file.
 func grantRules(cfg config.Config, st state.Store, archive grants.Archive) (*grants.Service, func(), error) {
-	var lines io.Writer
-	closeLines := func() {}
-	switch f := *cfg.Audit.File; f {
-	case "", "-": // the server's standard output is not the command's
-	default:
-		af, err := os.OpenFile(f, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			return nil, nil, fmt.Errorf("audit file: %w", err)
-		}
-		lines, closeLines = af, func() { af.Close() }
+	// The server's standard output is not the command's: "-" gives none.
+	lines, closer, err := audit.OpenLines(*cfg.Audit.File, nil)
+	if err != nil {
+		return nil, nil, err
 	}
 	return &grants.Service{Store: st, Archive: archive, Location: cfg.Location,
-		Audit: audit.Direct{Store: st, Lines: lines, Timeout: cfg.StateTimeout}}, closeLines, nil
+		Audit: audit.Direct{Store: st, Lines: lines, Timeout: cfg.StateTimeout}}, func() { closer.Close() }, nil
 }
 
 // cliActor is who changes grants from the command line, for the log.
