@@ -79,7 +79,7 @@ func (r AuditRecord) Valid() AuditRecord {
 // replaced by U+FFFD, byte by byte as encoding/json does, so that the JSON
 // lines and the store agree. Valid text comes back as it is, without a copy.
 func ValidText(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+	if IsValidText(s) {
 		return s
 	}
 	var b strings.Builder
@@ -142,4 +142,10 @@ type AccessStore interface {
 	// t must be set. It is the only way records leave the log, and there is
 	// none to change them.
 	DeleteAuditBefore(ctx context.Context, t time.Time) error
+}
+
+// IsValidText reports whether every store holds s as it is: valid UTF-8
+// without NUL. A key that is not is in no store.
+func IsValidText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -20,9 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -358,9 +356,7 @@ func below(p string) (lo, hi string) {
 // storable reports whether s can be stored in, and so compared with, a text
 // column: PostgreSQL refuses NUL and invalid UTF-8 in text. A lookup by a
 // key that is not storable finds nothing, without asking the database.
-func storable(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
+func storable(s string) bool { return state.IsValidText(s) }
 
 // mustAffect returns state.ErrNotFound if the statement that gave tag
 // changed no row.
