@@ -511,13 +511,14 @@ func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics,
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
 		ctx, ident := auth.WithSlot(audit.WithRequestID(r.Context(), id))
+		r = r.WithContext(ctx) // for the handlers and for the record alike
 		if audited && !aud.Accepting() {
 			log.Error("audit log not taking records: request refused", "id", id, "method", r.Method, "backlog_bytes", aud.Backlog())
 			rec.Header().Set("Retry-After", "10")
 			http.Error(rec, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 			audited = false
 		} else {
-			next.ServeHTTP(rec, r.WithContext(ctx))
+			next.ServeHTTP(rec, r)
 		}
 		m.Request(r.Method, rec.status, time.Since(start), r.ContentLength, rec.bytes)
 		log.Info("request", "id", id, "method", r.Method, "path", r.URL.EscapedPath(), "status", rec.status,
@@ -530,7 +531,7 @@ func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics,
 		if r.Method == http.MethodPut && r.ContentLength > 0 {
 			n = r.ContentLength
 		}
-		if err := aud.Record(cs.record(r.WithContext(ctx), start, ident.Name, ident.Credential, r.Method, r.URL.Path, rec.status, n)); err != nil {
+		if err := aud.Record(cs.record(r, start, ident.Name, ident.Credential, r.Method, r.URL.Path, rec.status, n)); err != nil {
 			log.Error("audit: record not written", "id", id, "err", err)
 		}
 	})
