@@ -57,6 +57,11 @@ type Options struct {
 	ShipTimeout time.Duration
 	// Batch is the most records shipped in one write (default 500).
 	Batch int
+	// Linger is how long the shipper lets records gather before a write
+	// that would not be a whole batch (default 20 ms): under load one
+	// write, and one commit on the store's disk, carries the records of
+	// many requests rather than one or two.
+	Linger time.Duration
 	// Log receives the log's own troubles.
 	Log *slog.Logger
 }
@@ -96,6 +101,9 @@ func Open(opt Options, store Store) (*Log, error) {
 	}
 	if opt.Batch <= 0 {
 		opt.Batch = 500
+	}
+	if opt.Linger <= 0 {
+		opt.Linger = 20 * time.Millisecond
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
@@ -305,7 +313,13 @@ func (l *Log) run() {
 			failingSince, pause = time.Time{}, 0
 		}
 		if err == nil && n > 0 {
-			continue // more may be waiting
+			// More may be waiting; a batch that was not full has left
+			// the spool's end, where records are still coming.
+			if n < l.opt.Batch && !l.linger() {
+				s.drain(l.drain)
+				return
+			}
+			continue
 		}
 		var wait <-chan time.Time
 		if pause > 0 {
@@ -319,9 +333,24 @@ func (l *Log) run() {
 		case <-l.wake:
 			if pause > 0 {
 				<-time.After(pause) // a failing store is not asked at every record
+			} else if !l.linger() {
+				s.drain(l.drain)
+				return
 			}
 		case <-wait:
 		}
+	}
+}
+
+// linger waits Linger, and reports false if the log was closed meanwhile.
+func (l *Log) linger() bool {
+	t := time.NewTimer(l.opt.Linger)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-l.stop:
+		return false
 	}
 }
 

@@ -48,7 +48,7 @@ func (s *Store) Person(ctx context.Context, key string) (state.Person, error) {
 		groups string
 		last   int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT key, display, groups, last_sign_in FROM people WHERE key = ?`, key).
+	err := s.rd.QueryRowContext(ctx, `SELECT key, display, groups, last_sign_in FROM people WHERE key = ?`, key).
 		Scan(&p.Key, &p.Display, &groups, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = state.ErrNotFound
@@ -131,7 +131,7 @@ func (s *Store) Grants(ctx context.Context, f state.GrantFilter) ([]state.Grant,
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: grants: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.rd.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: grants: %w", err)
 	}
@@ -242,7 +242,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []state.AuditRecord) error
 // spills to temporary files rather than growing without bound.
 func (s *Store) Audit(ctx context.Context, f state.AuditFilter, fn func(state.AuditRecord) error) error {
 	q, args := auditQuery(f)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.rd.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("sqlite: audit: %w", err)
 	}

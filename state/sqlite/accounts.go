@@ -43,7 +43,7 @@ func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
 
 // Account returns the account with the name.
 func (s *Store) Account(ctx context.Context, name string) (state.Account, error) {
-	a, err := scanAccount(s.r.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE name = ?`, name))
+	a, err := scanAccount(s.rd.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = state.ErrNotFound
 	}
@@ -56,7 +56,7 @@ func (s *Store) Account(ctx context.Context, name string) (state.Account, error)
 // Accounts returns every account, by name in byte order: the BINARY
 // collation of the primary key, whose index gives the order.
 func (s *Store) Accounts(ctx context.Context) ([]state.Account, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY name`)
+	rows, err := s.rd.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: accounts: %w", err)
 	}

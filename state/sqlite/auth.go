@@ -39,7 +39,7 @@ func (s *Store) Session(ctx context.Context, id string, now time.Time) (state.Se
 		ss                     state.Session
 		created, seen, expires int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ? AND expires > ?`,
+	err := s.rd.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ? AND expires > ?`,
 		id, now.UnixNano()).
 		Scan(&ss.ID, &ss.Person, &ss.Display, &ss.ACR, &ss.Issuer, &ss.CSRF, &created, &seen, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -118,7 +118,7 @@ func (s *Store) TakeFlow(ctx context.Context, st string, now time.Time) ([]byte,
 const appPasswordColumns = `id, owner, name, hash, read_only, comuni, created, expires, last_used`
 
 // appPasswordByHash is the lookup behind every WebDAV request, prepared once
-// as Store.byHash. The UNIQUE constraint on hash indexes it
+// by Store.rd. The UNIQUE constraint on hash indexes it
 // (TestAppPasswordByHashPlan checks that the query uses the index).
 const appPasswordByHash = `SELECT ` + appPasswordColumns + ` FROM app_passwords
 	WHERE hash = ? AND (expires IS NULL OR expires > ?)`
@@ -145,7 +145,7 @@ func (s *Store) CreateAppPassword(ctx context.Context, p state.AppPassword) erro
 // AppPasswordByHash returns the app password with the hash unless it has
 // expired at now.
 func (s *Store) AppPasswordByHash(ctx context.Context, hash []byte, now time.Time) (state.AppPassword, error) {
-	p, err := scanAppPassword(s.byHash.QueryRowContext(ctx, hash, now.UnixNano()))
+	p, err := scanAppPassword(s.rd.QueryRowContext(ctx, appPasswordByHash, hash, now.UnixNano()))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = state.ErrNotFound
 	}
@@ -159,7 +159,7 @@ func (s *Store) AppPasswordByHash(ctx context.Context, hash []byte, now time.Tim
 // AppPasswords returns the owner's app passwords, expired ones included,
 // newest first.
 func (s *Store) AppPasswords(ctx context.Context, owner string) ([]state.AppPassword, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+appPasswordColumns+` FROM app_passwords
+	rows, err := s.rd.QueryContext(ctx, `SELECT `+appPasswordColumns+` FROM app_passwords
 		WHERE owner = ? ORDER BY created DESC, id`, owner)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: app passwords of %q: %w", owner, err)
@@ -274,7 +274,7 @@ func (s *Store) AddAttempt(ctx context.Context, key string, now time.Time, windo
 // Attempts returns the count under key in the window live at now.
 func (s *Store) Attempts(ctx context.Context, key string, now time.Time) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count FROM attempts WHERE key = ? AND expires > ?`, key, now.UnixNano()).Scan(&n)
+	err := s.rd.QueryRowContext(ctx, `SELECT count FROM attempts WHERE key = ? AND expires > ?`, key, now.UnixNano()).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

@@ -75,7 +75,7 @@ func (s *Store) RefreshLock(ctx context.Context, token string, timeout time.Dura
 // Lock returns the lock with the token if it is live now, by this process's
 // clock.
 func (s *Store) Lock(ctx context.Context, token string) (state.Lock, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT `+lockColumns+` FROM locks
+	row := s.rd.QueryRowContext(ctx, `SELECT `+lockColumns+` FROM locks
 		WHERE token = ? AND (expires IS NULL OR expires > ?)`, token, time.Now().UnixNano())
 	l, err := scanLock(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -104,7 +104,7 @@ func (s *Store) DeleteLock(ctx context.Context, token string) error {
 // Locks returns the locks live at now rooted at p or at an ancestor of p, and
 // those rooted below p if descendants is set.
 func (s *Store) Locks(ctx context.Context, p string, descendants bool, now time.Time) ([]state.Lock, error) {
-	locks, err := liveLocks(ctx, s.r, p, descendants, now)
+	locks, err := liveLocks(ctx, s.rd, p, descendants, now)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: locks of %q: %w", p, err)
 	}

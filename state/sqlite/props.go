@@ -12,7 +12,7 @@ import (
 
 // Props returns the dead properties of p.
 func (s *Store) Props(ctx context.Context, p string) ([]state.Prop, error) {
-	rows, err := s.r.QueryContext(ctx,
+	rows, err := s.rd.QueryContext(ctx,
 		`SELECT path, space, local, lang, value FROM props WHERE path = ? ORDER BY space, local`, p)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: props of %q: %w", p, err)
@@ -29,7 +29,7 @@ func (s *Store) Props(ctx context.Context, p string) ([]state.Prop, error) {
 func (s *Store) ChildProps(ctx context.Context, dir string) (map[string][]state.Prop, error) {
 	// The root is its own parent (path.Dir("/") == "/"), which the first
 	// condition makes harmless.
-	rows, err := s.r.QueryContext(ctx,
+	rows, err := s.rd.QueryContext(ctx,
 		`SELECT path, space, local, lang, value FROM props WHERE path = ?1 OR parent = ?1
 		ORDER BY path, space, local`, dir)
 	if err != nil {
@@ -54,7 +54,7 @@ func (s *Store) PropsOf(ctx context.Context, paths []string) (map[string][]state
 	for i, p := range paths {
 		args[i] = p
 	}
-	rows, err := s.r.QueryContext(ctx,
+	rows, err := s.rd.QueryContext(ctx,
 		`SELECT path, space, local, lang, value FROM props WHERE path IN (?`+strings.Repeat(", ?", len(paths)-1)+`)
 		ORDER BY path, space, local`, args...)
 	if err != nil {

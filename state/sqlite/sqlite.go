@@ -170,11 +170,10 @@ type Store struct {
 	// interleave with another writer, even in another process.
 	w *sql.DB
 	// r is a pool of read-only connections. In WAL mode they read the last
-	// committed state without waiting for the writer.
-	r *sql.DB
-	// byHash is AppPasswordByHash's query, prepared on r: it runs on every
-	// WebDAV request, and parsing it each time would be most of its cost.
-	byHash *sql.Stmt
+	// committed state without waiting for the writer. Queries run on it
+	// through rd, which prepares each text once.
+	r  *sql.DB
+	rd *reads
 }
 
 var _ state.ResourceStore = (*Store)(nil)
@@ -231,13 +230,7 @@ func openWaiting(ctx context.Context, path string, busyTimeoutMS int) (*Store, e
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n) // keep them: each new connection reruns the pragmas
-	byHash, err := r.PrepareContext(ctx, appPasswordByHash)
-	if err != nil {
-		r.Close()
-		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
-	}
-	return &Store{w: w, r: r, byHash: byHash}, nil
+	return &Store{w: w, r: r, rd: newReads(r)}, nil
 }
 
 // dsn returns the driver's name for the database file at the absolute path
@@ -321,7 +314,7 @@ func busy(err error) error {
 func (s *Store) Close() error {
 	// The writer closes last: the last connection to close checkpoints the
 	// WAL into the database file, and a query_only one cannot.
-	return errors.Join(s.byHash.Close(), s.r.Close(), s.w.Close())
+	return errors.Join(s.rd.Close(), s.r.Close(), s.w.Close())
 }
 
 // querier is what *sql.DB and *sql.Tx have in common, so that a query can
