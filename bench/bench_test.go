@@ -37,6 +37,8 @@ const (
 	dossierSize  = 64 << 10 // bytes per file of the dossier that is moved
 	moveConc     = 8        // CopyObject requests at once, for direct S3
 	saves        = 10       // AutoCAD saves of one drawing per run, one after the other
+	readers      = 20       // GETs at once, each of its own file
+	readSize     = 32 << 20 // bytes of each of those files
 )
 
 // drawingSizes are the sizes of the drawings saved, in MiB: a small one,
@@ -66,6 +68,9 @@ func TestBenchmark(t *testing.T) {
 	}
 	sd.folder(t, comune+"/big/")
 	sd.write(t, filepath.Join(sd.root, comune, "big", "source.bin"), newNoise(bigSize))
+	for i := range readers {
+		sd.write(t, filepath.Join(sd.root, comune, "big", readerName(i)), newNoise(readSize))
+	}
 	sd.folder(t, comune+"/small/")
 	sd.folder(t, comune+"/move/")
 	sd.folder(t, comune+"/autocad/")
@@ -156,7 +161,26 @@ func TestBenchmark(t *testing.T) {
 		record(get, direct, r, dir.get(t, comune+"/big/source.bin", bigSize))
 	}
 
-	put := work{name: "PUT " + bigName, unit: mbPerSec, target: beatRclone}
+	many := work{name: fmt.Sprintf("%d GETs at once, %d MiB each", readers, readSize>>20), unit: mbPerSec, target: parallelReads}
+	currentWork = many.name
+	for r := range runs {
+		if !want(many.name) {
+			break
+		}
+		paths := make([]string, readers)
+		for i := range paths {
+			paths[i] = "/big/" + readerName(i)
+		}
+		for _, s := range servers {
+			record(many, s.name, r, s.getMany(t, paths, readSize))
+		}
+		for i := range paths {
+			paths[i] = comune + paths[i]
+		}
+		record(many, direct, r, dir.getMany(t, paths, readSize))
+	}
+
+	put := work{name: "PUT " + bigName, unit: mbPerSec, target: bigWrites}
 	currentWork = put.name
 	for r := range runs {
 		for _, sub := range subjects {
@@ -271,6 +295,9 @@ func TestBenchmark(t *testing.T) {
 	res.print(os.Stdout, runs)
 	fmt.Println()
 }
+
+// readerName names the i-th file that the parallel GETs read.
+func readerName(i int) string { return fmt.Sprintf("parallel-%02d.bin", i) }
 
 func envInt(t *testing.T, name string, def int) int {
 	v := os.Getenv(name)

@@ -273,6 +273,35 @@ func (s *davServer) get(t *testing.T, path string, size int64) sample {
 	return smp
 }
 
+// getMany reads the files at paths whole, all at once, each of size bytes.
+func (s *davServer) getMany(t *testing.T, paths []string, size int64) sample {
+	errs := make([]error, len(paths))
+	smp := s.meter.measure(t, func() {
+		parallel(len(paths), len(paths), func(i int) {
+			resp, err := s.send("GET", paths[i], nil, 0)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				errs[i] = fmt.Errorf("%s", resp.Status)
+				return
+			}
+			if n, err := drain(resp.Body); err != nil || n != size {
+				errs[i] = fmt.Errorf("%d bytes of %d: %v", n, size, err)
+			}
+		})
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("%s GET %s: %v", s.name, paths[i], err)
+		}
+	}
+	smp.n = float64(size) * float64(len(paths))
+	return smp
+}
+
 // put writes size bytes to the file at path through a freshly started
 // server.
 func (s *davServer) put(t *testing.T, path string, size int64) sample {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -79,6 +80,31 @@ func (d *directS3) get(t *testing.T, key string, size int64) sample {
 		t.Fatalf("GetObject %s: %d bytes, want %d", key, n, size)
 	}
 	smp.n = float64(n)
+	return smp
+}
+
+// getMany reads the objects whole, all at once, one GetObject each.
+func (d *directS3) getMany(t *testing.T, keys []string, size int64) sample {
+	errs := make([]error, len(keys))
+	smp := d.measure(t, func() {
+		parallel(len(keys), len(keys), func(i int) {
+			out, err := d.client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys[i])})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer out.Body.Close()
+			if n, err := drain(out.Body); err != nil || n != size {
+				errs[i] = fmt.Errorf("%d bytes of %d: %v", n, size, err)
+			}
+		})
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("GetObject %s: %v", keys[i], err)
+		}
+	}
+	smp.n = float64(size) * float64(len(keys))
 	return smp
 }
 

@@ -71,12 +71,14 @@ func (u unit) format(v float64) string {
 type target int
 
 const (
-	noTarget     target = iota
-	nearDirect          // time within 1.1× of direct S3
-	mostOfDirect        // throughput at least 90 % of direct S3
-	beatRclone          // throughput above rclone's
-	smallWrites         // at least 1.2× rclone's files per second, at most 2 requests a file
-	saveSequence        // at most 1.15× direct S3's time, at most 12 requests a save
+	noTarget      target = iota
+	nearDirect           // time within 1.1× of direct S3
+	mostOfDirect         // throughput at least 90 % of direct S3
+	beatRclone           // throughput above rclone's
+	bigWrites            // throughput above rclone's and at least 85 % of direct S3
+	parallelReads        // throughput at least 80 % of direct S3
+	smallWrites          // at least 1.2× rclone's files per second, at most 2 requests a file
+	saveSequence         // at most 1.15× direct S3's time, at most 12 requests a save
 )
 
 const rssBudget = 128 << 20
@@ -190,6 +192,12 @@ func verdict(w work, s map[string]summary) string {
 	case w.target == beatRclone && okF && okR:
 		x := f.value / rc.value
 		return fmt.Sprintf("faster than rclone: %s (%.2f×)", met(x > 1), x)
+	case w.target == bigWrites && okF && okR && okD:
+		x, y := f.value/rc.value, f.value/d.value
+		return fmt.Sprintf("faster than rclone, ≥ 85 %% of direct: %s (%.2f×, %.0f %%)", met(x > 1 && y >= 0.85), x, 100*y)
+	case w.target == parallelReads && okF && okD:
+		x := f.value / d.value
+		return fmt.Sprintf("≥ 80 %% of direct: %s (%.0f %%)", met(x >= 0.8), 100*x)
 	case w.target == smallWrites && okF && okR:
 		x, n := f.value/rc.value, perOp(f.median)
 		return fmt.Sprintf("≥ 1.2× rclone, ≤ 2 req/file: %s (%.2f×, %.1f)", met(x >= 1.2 && n <= 2), x, n)
