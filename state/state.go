@@ -97,6 +97,7 @@ func Ancestors(p string) []string {
 // statetest is their conformance suite.
 type Store interface {
 	ResourceStore
+	DigestStore
 	AuthStore
 	AccountStore
 	AccessStore
