@@ -42,8 +42,8 @@ type Policy interface {
 }
 
 // Store is what the operations need of the state store: the locks that
-// guard a change and those people take, and the dead properties and locks
-// that follow a resource when it moves or goes.
+// guard a change and those people take, and the dead properties, digests
+// and locks that follow a resource when it moves or goes.
 type Store interface {
 	Locks(ctx context.Context, p string, tree bool, now time.Time) ([]state.Lock, error)
 	CreateLock(ctx context.Context, l state.Lock) error
@@ -55,6 +55,11 @@ type Store interface {
 	MoveProps(ctx context.Context, src, dst string) error
 	DeleteProps(ctx context.Context, p string) error
 	DeleteLocks(ctx context.Context, p string) error
+	// Digests of files (digest.go).
+	PutDigests(ctx context.Context, ds []state.Digest) error
+	DigestsOf(ctx context.Context, paths []string) (map[string]state.Digest, error)
+	MoveDigests(ctx context.Context, src, dst string) error
+	DeleteDigests(ctx context.Context, p string) error
 }
 
 // Quota reports and tracks the space a path's Comune may use.

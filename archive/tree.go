@@ -229,6 +229,9 @@ func (o *Op) removeTree(e backends.Entry) error {
 	if err := o.s.store.DeleteProps(o.ctx, p); err != nil {
 		return err
 	}
+	if err := o.s.store.DeleteDigests(o.ctx, p); err != nil {
+		return err
+	}
 	return o.s.store.DeleteLocks(o.ctx, p)
 }
 
@@ -257,9 +260,11 @@ func (o *Op) copyTree(src backends.Entry, dst string, infinite bool, told backen
 	failed := map[string]error{}
 	bdst := backendPath(dst)
 	if !src.IsDir {
-		if _, err := o.s.fs.Copy(o.ctx, src.Path, bdst, told); err != nil {
+		e, err := o.s.fs.Copy(o.ctx, src.Path, bdst, told)
+		if err != nil {
 			return err
 		}
+		o.carry([]copied{{from: src, to: e}})
 	} else {
 		if err := o.s.fs.Mkdir(o.ctx, bdst); err != nil && !errors.Is(err, backends.ErrExist) {
 			return err
@@ -287,11 +292,13 @@ func (o *Op) copyTree(src backends.Entry, dst string, infinite bool, told backen
 // at once, each a request that waits on the storage.
 func (o *Op) copyChildren(src, bdst string, failed map[string]error) error {
 	var (
-		wg  sync.WaitGroup
-		mu  sync.Mutex
-		sem = make(chan struct{}, copyConcurrency)
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		sem   = make(chan struct{}, copyConcurrency)
+		files []copied
 	)
-	defer wg.Wait()
+	// The digests follow what was copied, also when the copy stops part-way.
+	defer func() { wg.Wait(); o.carry(files) }()
 	fail := func(p string, err error) {
 		mu.Lock()
 		failed[namespacePath(p)] = err
@@ -323,9 +330,14 @@ func (o *Op) copyChildren(src, bdst string, failed map[string]error) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if _, err := o.copyListed(c, to); err != nil {
+			e, err := o.copyListed(c, to)
+			if err != nil {
 				fail(c.Path, err)
+				return
 			}
+			mu.Lock()
+			files = append(files, copied{from: c, to: e})
+			mu.Unlock()
 		}()
 	}
 	return nil
@@ -353,6 +365,10 @@ func (o *Op) move(src backends.Entry, dst string, told backends.CopyOptions) err
 			o.changed(dst, true)
 			if err := o.s.store.MoveProps(o.ctx, sp, dst); err != nil {
 				return fmt.Errorf("move properties: %w", err)
+			}
+			// A rename keeps each file's ETag, which the digests are bound to.
+			if err := o.s.store.MoveDigests(o.ctx, sp, dst); err != nil {
+				return fmt.Errorf("move digests: %w", err)
 			}
 			return o.s.store.DeleteLocks(o.ctx, sp)
 		}

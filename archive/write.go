@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -68,7 +69,9 @@ func (o *Op) Put(p string, body io.Reader, size int64) (backends.Entry, bool, er
 	}
 	buf := o.s.buffer()
 	br := &bodyReader{r: body}
-	n, err := io.CopyBuffer(up, br, buf)
+	// Hashed as it passes: the digest costs no second read of the content.
+	h := sha256.New()
+	n, err := io.CopyBuffer(up, io.TeeReader(br, h), buf)
 	o.s.put(buf)
 	switch {
 	// Only content that ended short is the sender's fault: a storage that
@@ -89,6 +92,7 @@ func (o *Op) Put(p string, body io.Reader, size int64) (backends.Entry, bool, er
 	if err != nil {
 		return backends.Entry{}, false, err
 	}
+	o.record(e, [32]byte(h.Sum(nil)))
 	if q := o.s.opts.Quota; q != nil {
 		q.Add(p, e.Size-old.Size)
 	}

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -37,4 +38,24 @@ type DigestStore interface {
 	MoveDigests(ctx context.Context, src, dst string) error
 	// DeleteDigests removes the digests of the tree at p.
 	DeleteDigests(ctx context.Context, p string) error
+}
+
+// Check refuses a digest no store may hold, so that the stores agree on
+// which digests can exist: an empty path is no file's, a zero Recorded has
+// no unix time, and a path or ETag that is not valid text (UTF-8 without
+// NUL) cannot be kept in PostgreSQL's text.
+func (d Digest) Check() error {
+	switch {
+	case d.Path == "":
+		return errors.New("the path must be set")
+	case !IsValidText(d.Path):
+		return errors.New("the path is not valid UTF-8 or holds a NUL")
+	case !IsValidText(d.ETag):
+		return errors.New("the ETag is not valid UTF-8 or holds a NUL")
+	case d.Size < 0:
+		return errors.New("the size is negative")
+	case d.Recorded.IsZero():
+		return errors.New("Recorded must be set")
+	}
+	return nil
 }

@@ -22,6 +22,13 @@ import (
 // davTest is a handler as the server wires it, over a local backend in a
 // temporary folder and an SQLite store, with testPolicy and the person that
 // the header userHeader names.
+// testStore is what the handler and the archive service need of the
+// state store, which tests wrap to make it fail or count.
+type testStore interface {
+	state.ResourceStore
+	state.DigestStore
+}
+
 type davTest struct {
 	t     *testing.T
 	h     *Handler
@@ -34,7 +41,7 @@ const userHeader = "X-Test-User"
 
 // newDAVTest builds the handler; wrap, when not nil, stands between it and
 // the backend and store (to count or fail their calls).
-func newDAVTest(t *testing.T, opts Options, wrap func(backends.Backend, state.ResourceStore) (backends.Backend, state.ResourceStore)) *davTest {
+func newDAVTest(t *testing.T, opts Options, wrap func(backends.Backend, testStore) (backends.Backend, testStore)) *davTest {
 	t.Helper()
 	root := t.TempDir()
 	fs, err := local.New(root)
@@ -47,8 +54,8 @@ func newDAVTest(t *testing.T, opts Options, wrap func(backends.Backend, state.Re
 	}
 	t.Cleanup(func() { st.Close() })
 	var (
-		b     backends.Backend    = fs
-		store state.ResourceStore = st
+		b     backends.Backend = fs
+		store testStore        = st
 	)
 	if wrap != nil {
 		b, store = wrap(b, store)

@@ -27,6 +27,7 @@ func (rq *request) get() error {
 			return rq.notModified(code, e)
 		}
 		rq.entryHeaders(e)
+		rq.digestHeader(e)
 		if e.IsDir {
 			rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		} else {
@@ -63,6 +64,7 @@ func (rq *request) get() error {
 	}
 	h := rq.w.Header()
 	rq.entryHeaders(obj.Entry)
+	rq.digestHeader(obj.Entry)
 	h.Set("Content-Type", obj.ContentType)
 	// Archived HTML or SVG must not run as a page of this origin.
 	h.Set("X-Content-Type-Options", "nosniff")

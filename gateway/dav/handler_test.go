@@ -25,6 +25,9 @@ type step struct {
 	want string
 	// hrefs, when set, are the hrefs of a 207 answer, in order.
 	hrefs []string
+	// headers holds names and the values the answer must have for them in
+	// turn; an empty value means the answer has no such field.
+	headers []string
 }
 
 // handlerTest is a sequence of requests to a handler whose backend holds
@@ -88,6 +91,11 @@ func (tt handlerTest) run(t *testing.T) {
 		if s.hrefs != nil {
 			if got := parseMultistatus(t, w).hrefs(); !slices.Equal(got, s.hrefs) {
 				t.Errorf("%s: hrefs %q, want %q", what, got, s.hrefs)
+			}
+		}
+		for j := 0; j+1 < len(s.headers); j += 2 {
+			if got, want := w.Header().Get(s.headers[j]), fill.Replace(s.headers[j+1]); got != want {
+				t.Errorf("%s: %s is %q, want %q", what, s.headers[j], got, want)
 			}
 		}
 		if tok := w.Header().Get("Lock-Token"); tok != "" {

@@ -15,26 +15,26 @@ import (
 // countingStore counts the property lookups and fails PropsOf from the
 // failFrom-th call on (never when 0).
 type countingStore struct {
-	state.ResourceStore
+	testStore
 	props, childProps, propsOf atomic.Int64
 	failFrom                   int64
 }
 
 func (s *countingStore) Props(ctx context.Context, p string) ([]state.Prop, error) {
 	s.props.Add(1)
-	return s.ResourceStore.Props(ctx, p)
+	return s.testStore.Props(ctx, p)
 }
 
 func (s *countingStore) ChildProps(ctx context.Context, dir string) (map[string][]state.Prop, error) {
 	s.childProps.Add(1)
-	return s.ResourceStore.ChildProps(ctx, dir)
+	return s.testStore.ChildProps(ctx, dir)
 }
 
 func (s *countingStore) PropsOf(ctx context.Context, paths []string) (map[string][]state.Prop, error) {
 	if n := s.propsOf.Add(1); s.failFrom > 0 && n >= s.failFrom {
 		return nil, fmt.Errorf("props of a page: %w", state.ErrUnavailable)
 	}
-	return s.ResourceStore.PropsOf(ctx, paths)
+	return s.testStore.PropsOf(ctx, paths)
 }
 
 // pageFailing fails every listing request but a folder's first.
@@ -68,8 +68,8 @@ func bigFolder(d *davTest) {
 // with one query a listing page, not one an entry, and finds them all.
 func TestPropfindInfinityBatches(t *testing.T) {
 	var st *countingStore
-	d := newDAVTest(t, Options{AllowInfiniteDepth: true}, func(b backends.Backend, s state.ResourceStore) (backends.Backend, state.ResourceStore) {
-		st = &countingStore{ResourceStore: s}
+	d := newDAVTest(t, Options{AllowInfiniteDepth: true}, func(b backends.Backend, s testStore) (backends.Backend, testStore) {
+		st = &countingStore{testStore: s}
 		return b, st
 	})
 	bigFolder(d)
@@ -125,8 +125,8 @@ func TestPropfindFailsPartway(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := newDAVTest(t, Options{AllowInfiniteDepth: true}, func(b backends.Backend, s state.ResourceStore) (backends.Backend, state.ResourceStore) {
-				cs := &countingStore{ResourceStore: s}
+			d := newDAVTest(t, Options{AllowInfiniteDepth: true}, func(b backends.Backend, s testStore) (backends.Backend, testStore) {
+				cs := &countingStore{testStore: s}
 				return tt.fail(b, cs), cs
 			})
 			bigFolder(d)

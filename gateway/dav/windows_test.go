@@ -65,7 +65,7 @@ func (b yearFolder) Stat(ctx context.Context, p string) (backends.Entry, error) 
 // savedFromWindows gives each of paths the Win32* properties that Explorer
 // sets when it saves a file.
 type savedFromWindows struct {
-	state.ResourceStore
+	testStore
 	paths []string
 }
 
@@ -78,7 +78,7 @@ var win32Saved = []state.Prop{
 }
 
 func (s savedFromWindows) ChildProps(ctx context.Context, dir string) (map[string][]state.Prop, error) {
-	props, err := s.ResourceStore.ChildProps(ctx, dir)
+	props, err := s.testStore.ChildProps(ctx, dir)
 	if err != nil || dir != "/guastalla/2019" {
 		return props, err
 	}
@@ -94,7 +94,7 @@ func (s savedFromWindows) Props(ctx context.Context, p string) ([]state.Prop, er
 	if slices.Contains(s.paths, p) {
 		return win32Saved, nil
 	}
-	return s.ResourceStore.Props(ctx, p)
+	return s.testStore.Props(ctx, p)
 }
 
 // dossierName is the i-th name of a year folder: a dossier's number and
@@ -181,7 +181,7 @@ func TestWindowsListingSize(t *testing.T) {
 				return e.Path
 			}
 			slices.SortFunc(entries, func(a, b backends.Entry) int { return strings.Compare(key(a), key(b)) })
-			d := newDAVTest(t, Options{}, func(b backends.Backend, s state.ResourceStore) (backends.Backend, state.ResourceStore) {
+			d := newDAVTest(t, Options{}, func(b backends.Backend, s testStore) (backends.Backend, testStore) {
 				return yearFolder{b, entries}, savedFromWindows{s, saved}
 			})
 			w := d.do("PROPFIND", "/guastalla/2019/", tt.body, "Depth", "1", userHeader, "anna",

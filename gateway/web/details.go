@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/xml"
 	"net/http"
 	"path"
@@ -26,6 +27,7 @@ type detailsPage struct {
 	page
 	Name, Folder, FolderHref, Type, Size, Modified string
 	Download, Action                               string
+	SHA256                                         string // hexadecimal, "" when none is recorded
 	PDF, Image, CanRename, CanDelete               bool
 	Locks                                          []lockInfo
 	Crumbs                                         []crumb
@@ -59,6 +61,14 @@ func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
 		CanRename: op.MayMove(p), CanDelete: op.MayDelete(p, false)}
 	if !e.ModTime.IsZero() {
 		pg.Modified = dateText(e.ModTime, h.cfg.Location)
+	}
+	sum, known, err := op.Digest(e)
+	if err != nil {
+		h.unavailable(w, "read digest", err)
+		return
+	}
+	if known {
+		pg.SHA256 = hex.EncodeToString(sum[:])
 	}
 	if h.cfg.Locks != nil {
 		locks, err := h.cfg.Locks.Locks(r.Context(), p, false, time.Now())

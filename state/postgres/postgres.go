@@ -165,6 +165,17 @@ var migrations = []string{
 	// never conflicts) and an empty target.
 	`ALTER TABLE audit ADD COLUMN key text COLLATE "C" UNIQUE,
 		ADD COLUMN target text NOT NULL DEFAULT '';`,
+
+	// The digests of files (state.DigestStore), one row a file. The
+	// primary key, in the "C" collation, serves the lookups, the ranges
+	// over a tree and their byte order.
+	`CREATE TABLE digests (
+		path     text COLLATE "C" PRIMARY KEY,
+		sha256   bytea NOT NULL CHECK (length(sha256) = 32),
+		size     bigint NOT NULL,
+		etag     text COLLATE "C" NOT NULL,
+		recorded timestamptz NOT NULL
+	);`,
 }
 
 // Keys of the transaction-scoped advisory locks the store takes. Advisory

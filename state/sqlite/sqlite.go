@@ -159,6 +159,20 @@ var migrations = []string{
 	`ALTER TABLE audit ADD COLUMN key TEXT;
 	ALTER TABLE audit ADD COLUMN target TEXT NOT NULL DEFAULT '';
 	CREATE UNIQUE INDEX audit_key ON audit (key);`,
+
+	// The digests of files (state.DigestStore), one row a file. The
+	// primary key, in the BINARY collation, serves the lookups, the ranges
+	// over a tree and their byte order. WITHOUT ROWID keeps the rows in
+	// that key's b-tree: a Comune's millions of paths are stored once, not
+	// in the table and again in its index. NOT NULL because SQLite, for
+	// compatibility, lets a TEXT primary key be NULL.
+	`CREATE TABLE digests (
+		path     TEXT NOT NULL PRIMARY KEY,
+		sha256   BLOB NOT NULL,
+		size     INTEGER NOT NULL,
+		etag     TEXT NOT NULL,
+		recorded INTEGER NOT NULL
+	) STRICT, WITHOUT ROWID;`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.

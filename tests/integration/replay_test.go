@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -64,6 +66,21 @@ func assertContent(t *testing.T, g *harness.Gateway, path, want string) {
 	code, got, _ := g.Status("GET", path, nil, "")
 	if code != http.StatusOK || got != want {
 		t.Errorf("GET %s = %d %q, want %q", path, code, got, want)
+	}
+}
+
+// assertDigest checks that a file written through the gateway, by whatever
+// sequence of uploads, copies and moves, has the SHA-256 of content in
+// Repr-Digest, on GET and on HEAD.
+func assertDigest(t *testing.T, g *harness.Gateway, path, content string) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(content))
+	want := "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"
+	for _, method := range []string{"GET", "HEAD"} {
+		code, _, h := g.Status(method, path, nil, "")
+		if got := h.Get("Repr-Digest"); code != http.StatusOK || got != want {
+			t.Errorf("%s %s = %d with Repr-Digest %q, want %q", method, path, code, got, want)
+		}
 	}
 }
 
@@ -234,6 +251,7 @@ func saveSequences(t *testing.T, g *harness.Gateway) {
 			runSteps(t, g, tt.steps)
 			for p, want := range tt.finals {
 				assertContent(t, g, p, want)
+				assertDigest(t, g, p, want)
 			}
 			assertNoLocks(t, g, d+"/")
 		})

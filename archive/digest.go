@@ -1,0 +1,123 @@
+package archive
+
+import (
+	"fmt"
+
+	"github.com/bassareggiana/faldone/backends"
+	"github.com/bassareggiana/faldone/state"
+)
+
+// A file's digest (its SHA-256, the impronta the AgID guidelines keep with
+// each document) is computed while its content streams in, recorded with
+// the size and ETag of the version written, and carried by copies and
+// moves; it never comes from reading a file back on a request's path.
+// What the storage holds now is described by a recorded digest only while
+// size and ETag still match: a file changed by another tool has none
+// until `faldone verify --fill` computes it again.
+
+// digestBatch bounds the paths of one digest lookup or write.
+const digestBatch = 1000
+
+// Current reports whether d describes the version of the file e that the
+// storage holds: the one rule for whether a recorded digest still counts.
+func Current(d state.Digest, e backends.Entry) bool { return current(d, e) }
+
+func current(d state.Digest, e backends.Entry) bool {
+	return !e.IsDir && e.ETag != "" && d.ETag == e.ETag && d.Size == e.Size
+}
+
+// Digest returns the SHA-256 of the file e (an entry of this archive, as a
+// read or listing returned it); ok is false when none is recorded for its
+// current version.
+func (o *Op) Digest(e backends.Entry) (sum [32]byte, ok bool, err error) {
+	if e.IsDir {
+		return sum, false, nil
+	}
+	p := namespacePath(e.Path)
+	ds, err := o.s.store.DigestsOf(o.ctx, []string{p})
+	if err != nil {
+		return sum, false, fmt.Errorf("digest of %s: %w", p, err)
+	}
+	d, found := ds[p]
+	if !found || !current(d, e) {
+		return sum, false, nil
+	}
+	return d.SHA256, true, nil
+}
+
+// Digests returns, by namespace path, the SHA-256 of those files of entries
+// (a listing's page) that have one for their current version.
+func (o *Op) Digests(entries []backends.Entry) (map[string][32]byte, error) {
+	out := make(map[string][32]byte)
+	var paths []string
+	byPath := make(map[string]backends.Entry)
+	for _, e := range entries {
+		if e.IsDir {
+			continue
+		}
+		p := namespacePath(e.Path)
+		paths = append(paths, p)
+		byPath[p] = e
+	}
+	for len(paths) > 0 {
+		n := min(len(paths), digestBatch)
+		ds, err := o.s.store.DigestsOf(o.ctx, paths[:n])
+		if err != nil {
+			return nil, fmt.Errorf("digests of %d files: %w", n, err)
+		}
+		for p, d := range ds {
+			if current(d, byPath[p]) {
+				out[p] = d.SHA256
+			}
+		}
+		paths = paths[n:]
+	}
+	return out, nil
+}
+
+// record keeps the digest of the version e of a file just written. The
+// content is stored whatever happens here: a digest that cannot be kept is
+// logged, and the file is one that verify reports as unknown.
+func (o *Op) record(e backends.Entry, sum [32]byte) {
+	d := state.Digest{Path: namespacePath(e.Path), SHA256: sum, Size: e.Size, ETag: e.ETag, Recorded: o.s.now()}
+	if err := o.s.store.PutDigests(o.ctx, []state.Digest{d}); err != nil {
+		o.s.log.Error("digest not recorded; `faldone verify --fill` records it", "path", d.Path, "err", err)
+	}
+}
+
+// copied is a file that a copy wrote: the source's entry and the copy's.
+type copied struct{ from, to backends.Entry }
+
+// carry gives each copy the digest of its source, where the source had one
+// for the version copied: a copy has the same bytes, which are not read
+// again to prove it. Like record, a failure is logged, not returned.
+func (o *Op) carry(files []copied) {
+	for len(files) > 0 {
+		batch := files[:min(len(files), digestBatch)]
+		files = files[len(batch):]
+		paths := make([]string, len(batch))
+		for i, c := range batch {
+			paths[i] = namespacePath(c.from.Path)
+		}
+		ds, err := o.s.store.DigestsOf(o.ctx, paths)
+		if err != nil {
+			o.s.log.Error("digests of a copy not carried; `faldone verify --fill` records them", "files", len(batch), "err", err)
+			continue
+		}
+		now := o.s.now()
+		var out []state.Digest
+		for _, c := range batch {
+			d, ok := ds[namespacePath(c.from.Path)]
+			if !ok || !current(d, c.from) || c.to.Size != c.from.Size {
+				continue
+			}
+			out = append(out, state.Digest{Path: namespacePath(c.to.Path), SHA256: d.SHA256, Size: c.to.Size, ETag: c.to.ETag, Recorded: now})
+		}
+		if len(out) == 0 {
+			continue
+		}
+		if err := o.s.store.PutDigests(o.ctx, out); err != nil {
+			o.s.log.Error("digests of a copy not carried; `faldone verify --fill` records them", "files", len(out), "err", err)
+		}
+	}
+}

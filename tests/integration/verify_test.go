@@ -1,0 +1,98 @@
+package integration
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+// TestVerify: files written through the gateway, on S3 (Guastalla) and on
+// disk (Luzzara), are proved intact; a file changed behind the gateway in
+// either is reported, with a non-zero exit; --fill gives a tree stored by
+// another tool its digests, which GET then shows.
+func TestVerify(t *testing.T) {
+	g, srv, _ := s3Gateway(t)
+	bin := harness.Binary(t)
+	verify := func(args ...string) (int, string) {
+		t.Helper()
+		code, out, errOut := runCLI(t, bin, t.TempDir(), "", append([]string{"verify", "--config", g.ConfigFile(), "--data", g.DataDir}, args...)...)
+		return code, out + errOut
+	}
+	files := map[string]string{
+		"/guastalla/2019/PC-2019-0001/domanda.pdf": "%PDF-1.7 domanda",
+		"/guastalla/2019/PC-2019-0001/tavola.dwg":  "linee e quote",
+		"/luzzara/2020/PC-2020-0007/relazione.pdf": "%PDF-1.7 relazione",
+		"/luzzara/2020/PC-2020-0007/foto.jpg":      "jpeg",
+	}
+	for _, dir := range []string{"/guastalla/2019", "/guastalla/2019/PC-2019-0001", "/luzzara/2020", "/luzzara/2020/PC-2020-0007"} {
+		if code, _, _ := g.Status("MKCOL", dir, nil, ""); code != http.StatusCreated {
+			t.Fatalf("MKCOL %s: %d", dir, code)
+		}
+	}
+	for p, body := range files {
+		if code, _, _ := g.Status("PUT", p, nil, body); code != http.StatusCreated {
+			t.Fatalf("PUT %s: %d", p, code)
+		}
+	}
+	if code, out := verify(); code != 0 || !strings.Contains(out, "verified 4 files") || !strings.Contains(out, "4 intact") {
+		t.Fatalf("verify of an intact archive: exit %d\n%s", code, out)
+	}
+
+	// Changed behind the gateway: in the bucket's folder, and on the disk.
+	for _, f := range []string{
+		filepath.Join(srv.Dir, bucket, "guastalla/2019/PC-2019-0001/tavola.dwg"),
+		filepath.Join(g.Archive("luzzara"), "2020/PC-2020-0007/foto.jpg"),
+	} {
+		if err := os.WriteFile(f, []byte("cambiato da un altro programma"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out := verify()
+	for _, want := range []string{"changed\t/guastalla/2019/PC-2019-0001/tavola.dwg\t", "changed\t/luzzara/2020/PC-2020-0007/foto.jpg\t", "2 changed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify after changes lacks %q:\n%s", want, out)
+		}
+	}
+	if code == 0 {
+		t.Errorf("verify found changes and exited 0:\n%s", out)
+	}
+	if code, out := verify("--comune", "luzzara"); code == 0 || strings.Contains(out, "/guastalla/") {
+		t.Errorf("verify --comune luzzara: exit %d\n%s", code, out)
+	}
+
+	// A tree stored by another tool: unknown, then filled.
+	seed(t, srv, "guastalla/2018", 3)
+	code, out = verify("--path", "/guastalla/2018")
+	if code == 0 || strings.Count(out, "unknown\t/guastalla/2018/") != 3 {
+		t.Errorf("verify of a tree without digests: exit %d\n%s", code, out)
+	}
+	if code, out := verify("--path", "/guastalla/2018", "--fill"); code != 0 || !strings.Contains(out, "3 filled") {
+		t.Errorf("verify --fill: exit %d\n%s", code, out)
+	}
+	if code, out := verify("--path", "/guastalla/2018"); code != 0 || !strings.Contains(out, "3 intact") {
+		t.Errorf("verify after --fill: exit %d\n%s", code, out)
+	}
+	name := "PC-2019-0000.pdf" // seed's first file
+	sum := sha256.Sum256([]byte("pratica " + name))
+	_, _, h := g.Status("HEAD", "/guastalla/2018/"+name, nil, "")
+	if got, want := h.Get("Repr-Digest"), "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":"; got != want {
+		t.Errorf("Repr-Digest of a filled file: %q, want %q", got, want)
+	}
+
+	// A file removed behind the gateway.
+	if err := os.Remove(filepath.Join(srv.Dir, bucket, "guastalla/2019/PC-2019-0001/domanda.pdf")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := verify("--path", "/guastalla/2019"); code == 0 || !strings.Contains(out, "missing\t/guastalla/2019/PC-2019-0001/domanda.pdf\t") {
+		t.Errorf("verify after a removal: exit %d\n%s", code, out)
+	}
+	if code, out := verify("--comune", "nessuno"); code == 0 || !strings.Contains(out, `no Comune "nessuno"`) {
+		t.Errorf("verify of an unknown Comune: exit %d\n%s", code, out)
+	}
+}
