@@ -2,6 +2,7 @@ package archive
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/state"
@@ -23,7 +24,22 @@ const digestBatch = 1000
 func Current(d state.Digest, e backends.Entry) bool { return current(d, e) }
 
 func current(d state.Digest, e backends.Entry) bool {
-	return !e.IsDir && e.ETag != "" && d.ETag == e.ETag && d.Size == e.Size
+	v := Version(e)
+	return !e.IsDir && v != "" && d.ETag == v && d.Size == e.Size
+}
+
+// Version names the version of the file e that a digest is bound to (the
+// state.Digest's ETag): the storage's ETag or, for an object that has none
+// (written into versitygw's folder by another tool, say), its modification
+// time; "" when neither is known, and no digest can be bound.
+func Version(e backends.Entry) string {
+	switch {
+	case e.ETag != "":
+		return e.ETag
+	case !e.ModTime.IsZero():
+		return "mtime:" + strconv.FormatInt(e.ModTime.UnixNano(), 10)
+	}
+	return ""
 }
 
 // Digest returns the SHA-256 of the file e (an entry of this archive, as a
@@ -79,7 +95,7 @@ func (o *Op) Digests(entries []backends.Entry) (map[string][32]byte, error) {
 // content is stored whatever happens here: a digest that cannot be kept is
 // logged, and the file is one that verify reports as unknown.
 func (o *Op) record(e backends.Entry, sum [32]byte) {
-	d := state.Digest{Path: namespacePath(e.Path), SHA256: sum, Size: e.Size, ETag: e.ETag, Recorded: o.s.now()}
+	d := state.Digest{Path: namespacePath(e.Path), SHA256: sum, Size: e.Size, ETag: Version(e), Recorded: o.s.now()}
 	if err := o.s.store.PutDigests(o.ctx, []state.Digest{d}); err != nil {
 		o.s.log.Error("digest not recorded; `faldone verify --fill` records it", "path", d.Path, "err", err)
 	}
@@ -111,7 +127,7 @@ func (o *Op) carry(files []copied) {
 			if !ok || !current(d, c.from) || c.to.Size != c.from.Size {
 				continue
 			}
-			out = append(out, state.Digest{Path: namespacePath(c.to.Path), SHA256: d.SHA256, Size: c.to.Size, ETag: c.to.ETag, Recorded: now})
+			out = append(out, state.Digest{Path: namespacePath(c.to.Path), SHA256: d.SHA256, Size: c.to.Size, ETag: Version(c.to), Recorded: now})
 		}
 		if len(out) == 0 {
 			continue

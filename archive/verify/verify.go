@@ -106,11 +106,30 @@ func Run(ctx context.Context, fs Storage, st Store, root string, opts Options) (
 	if err != nil {
 		return v.sum, fmt.Errorf("verify %s: %w", root, err)
 	}
-	if e.IsDir {
-		var files []backends.Entry
-		for c, err := range backends.All(ctx, fs, broot, backends.ListOptions{Recursive: true}) {
+	// The namespace lists its root (the Comuni) only one level at a time.
+	trees := []string{broot}
+	if e.IsDir && broot == "" {
+		trees = nil
+		for c, err := range backends.All(ctx, fs, "", backends.ListOptions{}) {
 			if err != nil {
 				return v.sum, fmt.Errorf("verify %s: list: %w", root, err)
+			}
+			if c.IsDir {
+				trees = append(trees, c.Path)
+			}
+		}
+	}
+	if !e.IsDir {
+		if err := v.check([]backends.Entry{e}); err != nil {
+			return v.sum, err
+		}
+		trees = nil
+	}
+	for _, tree := range trees {
+		var files []backends.Entry
+		for c, err := range backends.All(ctx, fs, tree, backends.ListOptions{Recursive: true}) {
+			if err != nil {
+				return v.sum, fmt.Errorf("verify %s: list: %w", "/"+tree, err)
 			}
 			if c.IsDir {
 				continue
@@ -125,8 +144,6 @@ func Run(ctx context.Context, fs Storage, st Store, root string, opts Options) (
 		if err := v.check(files); err != nil {
 			return v.sum, err
 		}
-	} else if err := v.check([]backends.Entry{e}); err != nil {
-		return v.sum, err
 	}
 	if err := v.missing(root); err != nil {
 		return v.sum, err
@@ -191,7 +208,7 @@ func (v *run) check(files []backends.Entry) error {
 			v.done(p, n)
 			continue
 		}
-		fresh := state.Digest{Path: p, SHA256: sum, Size: n, ETag: e.ETag, Recorded: time.Now()}
+		fresh := state.Digest{Path: p, SHA256: sum, Size: n, ETag: archive.Version(e), Recorded: time.Now()}
 		switch {
 		case !has:
 			record = append(record, fresh)
