@@ -4,12 +4,16 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"image"
 	_ "image/png"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +29,16 @@ import (
 )
 
 const dossier = "/guastalla/2019/PC-2019-0042"
+
+// assertDigest checks that a file has the SHA-256 of content in Repr-Digest.
+func assertDigest(t *testing.T, g *harness.Gateway, p, content string) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(content))
+	want := "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"
+	if code, _, h := g.Status("HEAD", p, nil, ""); code != 200 || h.Get("Repr-Digest") != want {
+		t.Errorf("HEAD %s = %d with Repr-Digest %q, want %q", p, code, h.Get("Repr-Digest"), want)
+	}
+}
 
 // TestArchiveFiles: as an editor of the Comune, a file's page with its PDF or photo previewed in the
 // page, at a tablet's and a desktop's size; files and a folder dropped on a
@@ -121,6 +135,7 @@ func TestArchiveFiles(t *testing.T) {
 			if code, body, _ := g.Status("GET", dossier+"/"+name, nil, ""); code != 200 || body != content {
 				t.Errorf("dropped %s: %d %q", name, code, body)
 			}
+			assertDigest(t, g, dossier+"/"+name, content)
 		}
 		if code, _, _ := g.Status("PROPFIND", dossier+"/Tavole/vuota/", map[string]string{"Depth": "0"}, ""); code != 207 {
 			t.Errorf("the dropped empty folder: %d", code)
@@ -164,6 +179,7 @@ func TestArchiveFiles(t *testing.T) {
 		if code, body, _ := g.Status("GET", dossier+"/variante-2026.pdf", nil, ""); code != 200 || body != "%PDF bozza" {
 			t.Errorf("new name after rename: %d %q", code, body)
 		}
+		assertDigest(t, g, dossier+"/variante-2026.pdf", "%PDF bozza")
 		if err := chromedp.Run(ctx,
 			chromedp.Click(`//a[@class="file" and text()="variante-2026.pdf"]`, chromedp.BySearch),
 			chromedp.WaitVisible(`#elimina`, chromedp.ByID),
@@ -227,9 +243,17 @@ func TestArchiveFiles(t *testing.T) {
 			}
 			return nil
 		})
-		if len(zr.File) != len(want) || len(want) < 5 {
-			t.Fatalf("ZIP has %d files, the dossier %d", len(zr.File), len(want))
+		// SHA256SUMS lists each file's SHA-256 as sha256sum does, paths
+		// from the dossier's folder.
+		var sums strings.Builder
+		names := slices.Sorted(maps.Keys(want))
+		for _, name := range names {
+			fmt.Fprintf(&sums, "%x  %s\n", sha256.Sum256([]byte(want[name])), strings.TrimPrefix(name, "PC-2019-0042/"))
 		}
+		if len(zr.File) != len(want)+1 || len(want) < 5 {
+			t.Fatalf("ZIP has %d files, the dossier %d and SHA256SUMS", len(zr.File), len(want))
+		}
+		want["PC-2019-0042/SHA256SUMS"] = sums.String()
 		for _, f := range zr.File {
 			rc, err := f.Open()
 			if err != nil {
