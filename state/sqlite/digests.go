@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -22,39 +21,18 @@ const maxDigestsOf = 1 << 14
 // PutDigests records the digests in one transaction, each replacing the
 // one of its path; of two for one path, the later wins. A digest the store
 // must not hold (see checkDigest) refuses the lot, before anything is
-// written.
+// may hold (state.Digest.Check) refuses the lot, before anything is
 func (s *Store) PutDigests(ctx context.Context, ds []state.Digest) error {
 	if len(ds) == 0 {
 		return nil
 	}
 	for i, d := range ds {
-		if err := checkDigest(d); err != nil {
+		if err := d.Check(); err != nil {
 			return fmt.Errorf("sqlite: put %d digests: digest %d (%q): %w", len(ds), i, d.Path, err)
 		}
 	}
 	if err := s.write(ctx, func(tx *sql.Tx) error { return insertDigests(ctx, tx, ds) }); err != nil {
 		return fmt.Errorf("sqlite: put %d digests: %w", len(ds), err)
-	}
-	return nil
-}
-
-// checkDigest refuses what the store must not hold, as the PostgreSQL store
-// does, so that the stores agree on which digests can exist. An empty path
-// is no file's, and a zero Recorded has no unix nanoseconds: time.UnixNano
-// is undefined for it. A path or ETag that is not UTF-8, or holds a NUL,
-// could not be stored in PostgreSQL's text.
-func checkDigest(d state.Digest) error {
-	switch {
-	case d.Path == "":
-		return errors.New("the path must be set")
-	case !state.IsValidText(d.Path):
-		return errors.New("the path is not valid UTF-8 or holds a NUL")
-	case !state.IsValidText(d.ETag):
-		return errors.New("the ETag is not valid UTF-8 or holds a NUL")
-	case d.Size < 0:
-		return errors.New("the size is negative")
-	case d.Recorded.IsZero():
-		return errors.New("Recorded must be set")
 	}
 	return nil
 }

@@ -64,6 +64,28 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh) })
 	}
+	whole := func(t *testing.T) state.Store {
+		t.Helper()
+		s := open(t)
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		return s
+	}
+	for _, tt := range []struct {
+		name string
+		fn   func(t *testing.T, s state.DigestStore)
+	}{
+		{"DigestsRoundTrip", testDigestsRoundTrip},
+		{"TreeDigests", testTreeDigests},
+		{"MoveDigests", testMoveDigests},
+		{"DeleteDigests", testDeleteDigests},
+		{"PutDigestsRefusals", testPutDigestsRefusals},
+	} {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, whole(t)) })
+	}
 }
 
 // now returns the current time in whole microseconds.
