@@ -19,9 +19,9 @@ const digestColumns = `path, sha256, size, etag, recorded`
 const maxDigestsOf = 1 << 14
 
 // PutDigests records the digests in one transaction, each replacing the
-// one of its path; of two for one path, the later wins. A digest the store
-// must not hold (see checkDigest) refuses the lot, before anything is
+// one of its path; of two for one path, the later wins. A digest no store
 // may hold (state.Digest.Check) refuses the lot, before anything is
+// written.
 func (s *Store) PutDigests(ctx context.Context, ds []state.Digest) error {
 	if len(ds) == 0 {
 		return nil
