@@ -167,13 +167,13 @@ var migrations = []string{
 		ADD COLUMN target text NOT NULL DEFAULT '';`,
 
 	// The digests of files (state.DigestStore), one row a file. The
-	// primary key, in the "C" collation, serves the lookups, the ranges
-	// over a tree and their byte order.
+	// primary key's index, in the "C" collation, serves the lookups, the
+	// ranges over a tree and their byte order.
 	`CREATE TABLE digests (
 		path     text COLLATE "C" PRIMARY KEY,
-		sha256   bytea NOT NULL CHECK (length(sha256) = 32),
+		sha256   bytea NOT NULL,
 		size     bigint NOT NULL,
-		etag     text COLLATE "C" NOT NULL,
+		etag     text NOT NULL,
 		recorded timestamptz NOT NULL
 	);`,
 }
@@ -205,6 +205,7 @@ type Store struct {
 
 var (
 	_ state.ResourceStore = (*Store)(nil)
+	_ state.DigestStore   = (*Store)(nil)
 	_ state.AuthStore     = (*Store)(nil)
 	_ state.AccountStore  = (*Store)(nil)
 	_ state.AccessStore   = (*Store)(nil)
@@ -213,8 +214,8 @@ var (
 // Options tune a Store; zero values take the defaults.
 type Options struct {
 	// QueryTimeout bounds each query and transaction (default 10 s): past
-	// it the store is unavailable for that call. The audit export's
-	// stream is not bounded.
+	// it the store is unavailable for that call. The streams of the audit
+	// export and of a tree's digests are not bounded.
 	QueryTimeout time.Duration
 }
 

@@ -21,7 +21,8 @@ import (
 // rather than 500 whichever query met them; and it bounds each query by
 // timeout, so that a database that does not answer (a frozen server, a
 // network that drops packets) is unavailable after it, not a request that
-// hangs. Stream, for the audit export, is the one query without a bound.
+// hangs. Stream, for the audit export and a tree's digests, is the one
+// query without a bound.
 type guardedPool struct {
 	*pgxpool.Pool
 	timeout time.Duration
@@ -53,8 +54,9 @@ func (d guardedPool) Query(ctx context.Context, sql string, args ...any) (pgx.Ro
 	return rows{r, cancel}, nil
 }
 
-// Stream is Query without the bound: the rows of an export come as fast as
-// its reader takes them, for as long as it needs.
+// Stream is Query without the bound: the rows of an export, or of a walk
+// over a tree, come as fast as their reader takes them, for as long as it
+// needs.
 func (d guardedPool) Stream(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	r, err := d.Pool.Query(ctx, sql, args...)
 	if err != nil {

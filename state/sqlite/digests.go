@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -108,29 +109,31 @@ func chunks(s []string, n int) func(yield func([]string) bool) {
 // keeps its snapshot until TreeDigests returns, which holds back WAL
 // checkpoints for as long.
 func (s *Store) TreeDigests(ctx context.Context, p string, fn func(state.Digest) error) error {
+	d, err := scanDigest(s.rd.QueryRowContext(ctx, `SELECT `+digestColumns+` FROM digests WHERE path = ?`, p))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("sqlite: digests of the tree at %q: %w", p, err)
+	default:
+		if err := fn(d); err != nil {
+			return err // the caller's own error, not the store's
+		}
+	}
 	lo, hi := below(p)
-	for _, q := range []struct {
-		text string
-		args []any
-	}{
-		{`SELECT ` + digestColumns + ` FROM digests WHERE path = ?`, []any{p}},
-		{treeDigestsQuery, []any{lo, hi}},
-	} {
-		rows, err := s.rd.QueryContext(ctx, q.text, q.args...)
-		if err != nil {
-			return fmt.Errorf("sqlite: digests of the tree at %q: %w", p, err)
-		}
-		var fnErr error
-		err = scanDigests(rows, func(d state.Digest) error {
-			fnErr = fn(d)
-			return fnErr
-		})
-		if fnErr != nil {
-			return fnErr // the caller's own error, not the store's
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: digests of the tree at %q: %w", p, err)
-		}
+	rows, err := s.rd.QueryContext(ctx, treeDigestsQuery, lo, hi)
+	if err != nil {
+		return fmt.Errorf("sqlite: digests of the tree at %q: %w", p, err)
+	}
+	var fnErr error
+	err = scanDigests(rows, func(d state.Digest) error {
+		fnErr = fn(d)
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr // the caller's own error, not the store's
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: digests of the tree at %q: %w", p, err)
 	}
 	return nil
 }
@@ -144,24 +147,33 @@ const treeDigestsQuery = `SELECT ` + digestColumns + ` FROM digests WHERE path >
 func scanDigests(rows *sql.Rows, add func(state.Digest) error) error {
 	defer rows.Close()
 	for rows.Next() {
-		var (
-			d        state.Digest
-			sum      []byte
-			recorded int64
-		)
-		if err := rows.Scan(&d.Path, &sum, &d.Size, &d.ETag, &recorded); err != nil {
+		d, err := scanDigest(rows)
+		if err != nil {
 			return err
 		}
-		if len(sum) != len(d.SHA256) {
-			return fmt.Errorf("the digest of %q has %d bytes, not %d", d.Path, len(sum), len(d.SHA256))
-		}
-		copy(d.SHA256[:], sum)
-		d.Recorded = utc(recorded)
 		if err := add(d); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// scanDigest reads a digest selected as digestColumns.
+func scanDigest(row interface{ Scan(...any) error }) (state.Digest, error) {
+	var (
+		d        state.Digest
+		sum      []byte
+		recorded int64
+	)
+	if err := row.Scan(&d.Path, &sum, &d.Size, &d.ETag, &recorded); err != nil {
+		return state.Digest{}, err
+	}
+	if len(sum) != len(d.SHA256) {
+		return state.Digest{}, fmt.Errorf("the digest of %q has %d bytes, not %d", d.Path, len(sum), len(d.SHA256))
+	}
+	copy(d.SHA256[:], sum)
+	d.Recorded = utc(recorded)
+	return d, nil
 }
 
 // MoveDigests moves the digests of the tree at src to the tree at dst,

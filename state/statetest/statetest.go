@@ -30,7 +30,7 @@ import (
 // returns a new, empty store; Run closes it when the subtest ends, before
 // any cleanup open registered runs (to drop a database, say).
 func Run(t *testing.T, open func(t *testing.T) state.Store) {
-	fresh := func(t *testing.T) state.ResourceStore {
+	fresh := func(t *testing.T) state.Store {
 		t.Helper()
 		s := open(t)
 		t.Cleanup(func() {
@@ -62,29 +62,30 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 		{"ConcurrentLocks", testConcurrentLocks},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh) })
-	}
-	whole := func(t *testing.T) state.Store {
-		t.Helper()
-		s := open(t)
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, func(t *testing.T) state.ResourceStore { t.Helper(); return fresh(t) })
 		})
-		return s
 	}
-	for _, tt := range []struct {
+	digestTests := []struct {
 		name string
-		fn   func(t *testing.T, s state.DigestStore)
+		fn   func(t *testing.T, open func(*testing.T) state.DigestStore)
 	}{
-		{"DigestsRoundTrip", testDigestsRoundTrip},
+		{"DigestRoundTrip", testDigestRoundTrip},
+		{"PutDigestsReplaces", testPutDigestsReplaces},
+		{"DigestsOf", testDigestsOf},
 		{"TreeDigests", testTreeDigests},
+		{"TreeDigestsStop", testTreeDigestsStop},
+		{"TreeDigestsWhileWriting", testTreeDigestsWhileWriting},
 		{"MoveDigests", testMoveDigests},
 		{"DeleteDigests", testDeleteDigests},
-		{"PutDigestsRefusals", testPutDigestsRefusals},
-	} {
-		t.Run(tt.name, func(t *testing.T) { tt.fn(t, whole(t)) })
+		{"PutDigestsRefused", testPutDigestsRefused},
+		{"DigestsInvalidText", testDigestsInvalidText},
+		{"ConcurrentPutDigests", testConcurrentPutDigests},
+	}
+	for _, tt := range digestTests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, func(t *testing.T) state.DigestStore { t.Helper(); return fresh(t) })
+		})
 	}
 }
 
