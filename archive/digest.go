@@ -1,8 +1,12 @@
 package archive
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"strconv"
+
+	"github.com/bassareggiana/faldone/auth/access"
 
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/state"
@@ -89,6 +93,38 @@ func (o *Op) Digests(entries []backends.Entry) (map[string][32]byte, error) {
 		paths = paths[n:]
 	}
 	return out, nil
+}
+
+// Adopt reads the stored file e whole, records the digest of what it read
+// for e's version and returns it: for a file stored without one (by
+// another tool, or by a write that ended before its digest was kept),
+// whose content a caller must know. It reads the storage, unlike every
+// other way a digest comes: never on a request's path.
+func (o *Op) Adopt(e backends.Entry) ([32]byte, error) {
+	var sum [32]byte
+	p := namespacePath(e.Path)
+	if err := o.Allow(access.Read, p); err != nil {
+		return sum, err
+	}
+	obj, err := o.s.fs.Open(o.ctx, e.Path, nil)
+	if err != nil {
+		return sum, err
+	}
+	defer obj.Body.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, obj.Body)
+	if err != nil {
+		return sum, fmt.Errorf("read %s: %w", p, err)
+	}
+	if n != obj.Entry.Size {
+		return sum, fmt.Errorf("read %s: %d bytes of %d: %w", p, n, obj.Entry.Size, backends.ErrUnavailable)
+	}
+	sum = [32]byte(h.Sum(nil))
+	d := state.Digest{Path: p, SHA256: sum, Size: n, ETag: Version(obj.Entry), Recorded: o.s.now()}
+	if err := o.s.store.PutDigests(o.ctx, []state.Digest{d}); err != nil {
+		return sum, fmt.Errorf("record the digest of %s: %w", p, err)
+	}
+	return sum, nil
 }
 
 // record keeps the digest of the version e of a file just written. The

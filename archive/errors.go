@@ -31,7 +31,23 @@ var (
 	// ErrIncomplete: the content ended before its announced length, or
 	// could not be read: the sender's fault.
 	ErrIncomplete = backends.ErrIncomplete
+	// ErrDigestMismatch: the content's SHA-256 is not the one the writer
+	// said it would have (a *DigestMismatchError); nothing was written. A
+	// mismatch is the sender's content, as ErrIncomplete is.
+	ErrDigestMismatch = fmt.Errorf("SHA-256 differs from the expected one: %w", ErrIncomplete)
 )
+
+// DigestMismatchError is ErrDigestMismatch with both digests.
+type DigestMismatchError struct {
+	Want, Got [32]byte
+}
+
+func (e *DigestMismatchError) Error() string {
+	return fmt.Sprintf("SHA-256 %x, expected %x", e.Got, e.Want)
+}
+
+// Unwrap makes it ErrDigestMismatch, and so ErrIncomplete.
+func (e *DigestMismatchError) Unwrap() error { return ErrDigestMismatch }
 
 // errHidden is the refusal of a path the person may not know exists.
 var errHidden = fmt.Errorf("hidden by policy: %w", ErrNotFound)

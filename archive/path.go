@@ -55,3 +55,22 @@ func ValidName(s string) bool {
 	}
 	return true
 }
+
+// ShowableOnWindows reports whether Windows Explorer can show and open a
+// file of the name: none of <>:"|?*, no trailing dot or space, and not a
+// device name (CON, PRN, AUX, NUL, COM1–9, LPT1–9, with any extension).
+// Such names are stored as they are when a client writes them; an import
+// refuses them, since the archive staff would not be able to open them.
+func ShowableOnWindows(name string) bool {
+	if strings.ContainsAny(name, `<>:"|?*`) || strings.HasSuffix(name, ".") || strings.HasSuffix(name, " ") {
+		return false
+	}
+	base, _, _ := strings.Cut(name, ".")
+	switch strings.ToUpper(strings.TrimRight(base, " ")) {
+	case "CON", "PRN", "AUX", "NUL",
+		"COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
+		"LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9":
+		return false
+	}
+	return true
+}

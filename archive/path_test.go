@@ -55,3 +55,17 @@ func TestPath(t *testing.T) {
 		}
 	}
 }
+
+func TestShowableOnWindows(t *testing.T) {
+	for name, want := range map[string]bool{
+		"domanda.pdf": true, "PC-2019-0042": true, "perché è già così.dwg": true, "console.txt": true,
+		"CONTO.pdf": true, "com10.txt": true, ".DS_Store": true,
+		"a<b": false, "a:b": false, `a"b`: false, "a|b": false, "a?b": false, "a*b": false, "a>b": false,
+		"relazione.": false, "relazione ": false,
+		"CON": false, "con.txt": false, "Nul.tar.gz": false, "COM1": false, "lpt9.pdf": false, "AUX ": false,
+	} {
+		if got := ShowableOnWindows(name); got != want {
+			t.Errorf("ShowableOnWindows(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

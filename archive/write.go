@@ -17,29 +17,56 @@ import (
 // bytes than it announced, leaves the previous content as it was. It
 // returns the new entry and whether the file is new.
 func (o *Op) Put(p string, body io.Reader, size int64) (backends.Entry, bool, error) {
+	w, err := o.PutWith(p, body, size, PutOptions{})
+	return w.Entry, w.Created, err
+}
+
+// PutOptions are what a writer knows of the content beforehand.
+type PutOptions struct {
+	// SHA256, when set, is the digest the content must have (an import's
+	// manifest gives it): otherwise the upload is abandoned before it
+	// becomes visible, with a *DigestMismatchError.
+	SHA256 *[32]byte
+}
+
+// Written is what a Put wrote.
+type Written struct {
+	Entry   backends.Entry
+	Created bool     // the file is new
+	SHA256  [32]byte // of the content written
+}
+
+// PutWith is Put with what the writer knows of the content.
+func (o *Op) PutWith(p string, body io.Reader, size int64, opts PutOptions) (Written, error) {
+	e, created, sum, err := o.put(p, body, size, opts)
+	return Written{Entry: e, Created: created, SHA256: sum}, err
+}
+
+func (o *Op) put(p string, body io.Reader, size int64, opts PutOptions) (backends.Entry, bool, [32]byte, error) {
+	var none [32]byte
 	p, err := Path(p)
 	if err != nil {
-		return backends.Entry{}, false, err
+		return backends.Entry{}, false, none, err
 	}
 	if err := o.Allow(access.Write, p); err != nil {
-		return backends.Entry{}, false, err
+		return backends.Entry{}, false, none, err
 	}
 	if p == "/" {
-		return backends.Entry{}, false, fmt.Errorf("PUT on the root: %w", backends.ErrIsDir)
+		return backends.Entry{}, false, none, fmt.Errorf("PUT on the root: %w", backends.ErrIsDir)
 	}
 	// A Comune's own folder is no file to write.
 	if o.pinned(p) {
-		return backends.Entry{}, false, fmt.Errorf("PUT on %s: %w", p, backends.ErrPermission)
+		return backends.Entry{}, false, none, fmt.Errorf("PUT on %s: %w", p, backends.ErrPermission)
 	}
 	// One look finds the file that the upload replaces, a folder in its
 	// way and, mostly, the folder that will hold it: the storage is told
 	// what was found, and checks only the rest.
 	at, err := o.look(p)
 	if err != nil {
-		return backends.Entry{}, false, err
+		return backends.Entry{}, false, none, err
 	}
 	if at.Dir {
-		return backends.Entry{}, false, fmt.Errorf("PUT on the folder %s: %w", p, backends.ErrIsDir)
+		return backends.Entry{}, false, none, fmt.Errorf("PUT on the folder %s: %w", p, backends.ErrIsDir)
 	}
 	var old backends.Entry
 	exists := at.File != nil
@@ -47,21 +74,21 @@ func (o *Op) Put(p string, body io.Reader, size int64) (backends.Entry, bool, er
 		old = *at.File
 	}
 	if err := o.CheckWrite(Target{Path: p, Member: !exists}); err != nil {
-		return backends.Entry{}, false, err
+		return backends.Entry{}, false, none, err
 	}
 	// An upload known to exceed the quota is refused before it streams.
 	if q := o.s.opts.Quota; q != nil && size > 0 {
 		if _, avail, ok := q.Quota(p); ok && size-old.Size > avail {
-			return backends.Entry{}, false, fmt.Errorf("%d bytes beyond the quota of %s: %w", size, p, ErrTooLarge)
+			return backends.Entry{}, false, none, fmt.Errorf("%d bytes beyond the quota of %s: %w", size, p, ErrTooLarge)
 		}
 	}
 	told := backends.CreateOptions{ParentExists: o.parentKnown(p, at), NoDir: at.noDir}
 	up, err := o.s.fs.Create(o.ctx, backendPath(p), size, told)
 	if errors.Is(err, backends.ErrNotFound) || errors.Is(err, backends.ErrNotDir) {
-		return backends.Entry{}, false, fmt.Errorf("PUT %s: %w: %w", p, ErrConflict, err)
+		return backends.Entry{}, false, none, fmt.Errorf("PUT %s: %w: %w", p, ErrConflict, err)
 	}
 	if err != nil {
-		return backends.Entry{}, false, err
+		return backends.Entry{}, false, none, err
 	}
 	if o.s.opts.OnUpload != nil {
 		o.s.opts.OnUpload(1)
@@ -81,25 +108,28 @@ func (o *Op) Put(p string, body io.Reader, size int64) (backends.Entry, bool, er
 		err = fmt.Errorf("reading the content: %w: %w", ErrIncomplete, br.err)
 	case err == nil && size >= 0 && n != size:
 		err = fmt.Errorf("content has %d bytes, %d announced: %w", n, size, ErrIncomplete)
+	case err == nil && opts.SHA256 != nil && [32]byte(h.Sum(nil)) != *opts.SHA256:
+		err = &DigestMismatchError{Want: *opts.SHA256, Got: [32]byte(h.Sum(nil))}
 	}
 	if err != nil {
 		if aerr := up.Abort(o.ctx); aerr != nil {
 			o.s.log.Error("abort upload", "path", p, "err", aerr)
 		}
-		return backends.Entry{}, false, fmt.Errorf("PUT %s after %d bytes: %w", p, n, err)
+		return backends.Entry{}, false, none, fmt.Errorf("PUT %s after %d bytes: %w", p, n, err)
 	}
 	e, err := up.Commit(o.ctx)
 	if err != nil {
-		return backends.Entry{}, false, err
+		return backends.Entry{}, false, none, err
 	}
-	o.record(e, [32]byte(h.Sum(nil)))
+	sum := [32]byte(h.Sum(nil))
+	o.record(e, sum)
 	if q := o.s.opts.Quota; q != nil {
 		q.Add(p, e.Size-old.Size)
 	}
 	o.changed(p, false)
 	// The folder holds the file now.
 	o.s.folders.saw(parentOf(p), o.s.now())
-	return e, !exists, nil
+	return e, !exists, sum, nil
 }
 
 // Mkdir makes the folder p in a folder that exists.
