@@ -174,7 +174,7 @@ webdav:
 
 	// Guastalla, on S3: killed three times part-way, then run to the end.
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-	for i := range 3 {
+	for range 3 {
 		cmd := exec.Command(bin, importArgs("guastalla", filepath.Join(t.TempDir(), "killed.csv"))...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
