@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/bassareggiana/faldone/audit"
 	"github.com/bassareggiana/faldone/auth/access"
 
 	"github.com/bassareggiana/faldone/backends"
@@ -131,6 +132,7 @@ func (o *Op) Adopt(e backends.Entry) ([32]byte, error) {
 // content is stored whatever happens here: a digest that cannot be kept is
 // logged, and the file is one that verify reports as unknown.
 func (o *Op) record(e backends.Entry, sum [32]byte) {
+	audit.NoteSHA256(o.ctx, sum)
 	d := state.Digest{Path: namespacePath(e.Path), SHA256: sum, Size: e.Size, ETag: Version(e), Recorded: o.s.now()}
 	if err := o.s.store.PutDigests(o.ctx, []state.Digest{d}); err != nil {
 		o.s.log.Error("digest not recorded; `faldone verify --fill` records it", "path", d.Path, "err", err)

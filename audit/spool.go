@@ -122,17 +122,18 @@ type line struct {
 	Comune      string    `json:"comune,omitempty"`
 	Status      int       `json:"status"`
 	Bytes       int64     `json:"bytes"`
+	SHA256      string    `json:"sha256,omitempty"`
 }
 
 func toLine(r state.AuditRecord) line {
 	return line{r.Key, r.Time, r.RequestID, r.Person, r.Credential, r.Client, r.Method, r.Path, r.Target,
-		r.Destination, r.Comune, r.Status, r.Bytes}
+		r.Destination, r.Comune, r.Status, r.Bytes, r.SHA256}
 }
 
 func (l line) record() state.AuditRecord {
 	return state.AuditRecord{Key: l.Key, Time: l.Time, RequestID: l.RequestID, Person: l.Person,
 		Credential: l.Credential, Client: l.Client, Method: l.Method, Path: l.Path, Target: l.Target,
-		Destination: l.Destination, Comune: l.Comune, Status: l.Status, Bytes: l.Bytes}
+		Destination: l.Destination, Comune: l.Comune, Status: l.Status, Bytes: l.Bytes, SHA256: l.SHA256}
 }
 
 // encode returns r as one spool line, newline included.

@@ -52,5 +52,6 @@ func (a comunes) record(r *http.Request, start time.Time, person, credential, me
 		Time: start.UTC(), RequestID: audit.RequestID(r.Context()), Person: person, Credential: credential,
 		Client: audit.Client(r), Method: method, Path: p, Target: r.RequestURI,
 		Destination: destinationPath(r), Comune: a.comuneOf(p), Status: status, Bytes: n,
+		SHA256: audit.TakeSHA256(r.Context()),
 	}
 }

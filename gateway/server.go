@@ -510,7 +510,7 @@ func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics,
 		audited := aud != nil && r.Method != http.MethodOptions && !strings.HasPrefix(r.URL.Path, web.Prefix) && !opsPaths[r.URL.Path]
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
-		ctx, ident := auth.WithSlot(audit.WithRequestID(r.Context(), id))
+		ctx, ident := auth.WithSlot(audit.WithNote(audit.WithRequestID(r.Context(), id)))
 		r = r.WithContext(ctx) // for the handlers and for the record alike
 		if audited && !aud.Accepting() {
 			log.Error("audit log not taking records: request refused", "id", id, "method", r.Method, "backlog_bytes", aud.Backlog())

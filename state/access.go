@@ -61,6 +61,7 @@ type AuditRecord struct {
 	Comune      string
 	Status      int
 	Bytes       int64
+	SHA256      string // of the file a write stored, in hexadecimal; "" for other requests
 }
 
 // Valid returns r with every text field as ValidText makes it, the one
@@ -68,7 +69,7 @@ type AuditRecord struct {
 // and the exports. The path of a refused request can hold any byte.
 func (r AuditRecord) Valid() AuditRecord {
 	for _, f := range []*string{&r.Key, &r.RequestID, &r.Person, &r.Credential, &r.Client, &r.Method,
-		&r.Path, &r.Target, &r.Destination, &r.Comune} {
+		&r.Path, &r.Target, &r.Destination, &r.Comune, &r.SHA256} {
 		*f = ValidText(*f)
 	}
 	return r

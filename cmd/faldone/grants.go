@@ -229,11 +229,11 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		*t.out = v
 	}
-	header := []string{"time", "request_id", "person", "credential", "client", "method", "path", "destination", "comune", "status", "bytes", "local_time", "target"}
+	header := []string{"time", "request_id", "person", "credential", "client", "method", "path", "destination", "comune", "status", "bytes", "local_time", "target", "sha256"}
 	row := func(r state.AuditRecord) []string {
 		return []string{r.Time.UTC().Format(time.RFC3339Nano), r.RequestID, r.Person, r.Credential, r.Client, r.Method, r.Path,
 			r.Destination, r.Comune, strconv.Itoa(r.Status), strconv.FormatInt(r.Bytes, 10),
-			r.Time.In(cfg.Location).Format("02/01/2006 15:04:05"), r.Target}
+			r.Time.In(cfg.Location).Format("02/01/2006 15:04:05"), r.Target, r.SHA256}
 	}
 	if asCSV || asExcel {
 		w := csv.NewWriter(stdout)

@@ -123,15 +123,15 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 	defer closer.Close()
 	log := audit.Direct{Store: st, Lines: lines, Timeout: cfg.StateTimeout}
 	batch := audit.NewKey()
-	rec := func(method, p, target string, status int, n int64) {
+	rec := func(method, p, target string, status int, n int64, sum string) {
 		r := state.AuditRecord{Time: time.Now().UTC(), RequestID: "import-" + batch, Person: by, Credential: "cli",
-			Client: "cli", Method: method, Path: p, Target: target, Comune: comune, Status: status, Bytes: n}
+			Client: "cli", Method: method, Path: p, Target: target, Comune: comune, Status: status, Bytes: n, SHA256: sum}
 		if err := log.Record(r); err != nil {
 			fmt.Fprintln(stderr, "faldone: import: access log:", err)
 		}
 	}
 	if !dryRun {
-		rec("IMPORT-BEGIN", root, "from="+from, 0, 0)
+		rec("IMPORT-BEGIN", root, "from="+from, 200, 0, "")
 	}
 
 	prog := &importer.Progress{}
@@ -164,7 +164,11 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 			if status == 0 {
 				status = 422 // refused: the problem is in the report
 			}
-			rec("IMPORT", f.Path, f.Rel, status, f.Size)
+			sum := ""
+			if f.SHA256 != ([32]byte{}) {
+				sum = importer.Hex(f.SHA256)
+			}
+			rec("IMPORT", f.Path, f.Rel, status, f.Size, sum)
 		},
 	}, prog)
 	close(done)
@@ -195,7 +199,7 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 			status = 207
 		}
 		rec("IMPORT-END", root, fmt.Sprintf("from=%s files=%d imported=%d replaced=%d present=%d problems=%d",
-			from, sum.Files, sum.Imported, sum.Replaced, sum.Present, problems), status, sum.Bytes)
+			from, sum.Files, sum.Imported, sum.Replaced, sum.Present, problems), status, sum.Bytes, "")
 	}
 	if err != nil {
 		return err

@@ -150,7 +150,7 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 
 // The audit log.
 
-const auditColumns = `id, key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes`
+const auditColumns = `id, key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes, sha256`
 
 // appendAudit inserts the rows of parallel arrays, in their order, skipping
 // those whose key the log holds: ON CONFLICT DO NOTHING also skips a key
@@ -158,11 +158,11 @@ const auditColumns = `id, key, time, request_id, person, credential, client, met
 // reach the insert, which is the ORDER BY's order, the order of recs. An
 // empty key is NULL, which never conflicts.
 const appendAudit = `INSERT INTO audit
-	(key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes)
-	SELECT NULLIF(k, ''), t, rq, pe, cr, cl, me, pa, ta, de, co, st, by
+	(key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes, sha256)
+	SELECT NULLIF(k, ''), t, rq, pe, cr, cl, me, pa, ta, de, co, st, by, sh
 	FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-		$8::text[], $9::text[], $10::text[], $11::text[], $12::integer[], $13::bigint[])
-		WITH ORDINALITY AS r(k, t, rq, pe, cr, cl, me, pa, ta, de, co, st, by, n)
+		$8::text[], $9::text[], $10::text[], $11::text[], $12::integer[], $13::bigint[], $14::text[])
+		WITH ORDINALITY AS r(k, t, rq, pe, cr, cl, me, pa, ta, de, co, st, by, sh, n)
 	ORDER BY n
 	ON CONFLICT (key) DO NOTHING`
 
@@ -182,7 +182,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []state.AuditRecord) error
 	n := len(recs)
 	var (
 		keys, requestIDs, persons, credentials, clients, methods = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		paths, targets, destinations, comuni                     = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		paths, targets, destinations, comuni, sums               = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		times                                                    = make([]time.Time, n)
 		statuses                                                 = make([]int32, n)
 		sizes                                                    = make([]int64, n)
@@ -194,10 +194,10 @@ func (s *Store) AppendAudit(ctx context.Context, recs []state.AuditRecord) error
 		r = r.Valid()
 		keys[i], times[i], requestIDs[i], persons[i], credentials[i], clients[i] = r.Key, r.Time, r.RequestID, r.Person, r.Credential, r.Client
 		methods[i], paths[i], targets[i], destinations[i], comuni[i] = r.Method, r.Path, r.Target, r.Destination, r.Comune
-		statuses[i], sizes[i] = int32(r.Status), r.Bytes
+		statuses[i], sizes[i], sums[i] = int32(r.Status), r.Bytes, r.SHA256
 	}
 	if _, err := s.pool.Exec(ctx, appendAudit, keys, times, requestIDs, persons, credentials, clients, methods,
-		paths, targets, destinations, comuni, statuses, sizes); err != nil {
+		paths, targets, destinations, comuni, statuses, sizes, sums); err != nil {
 		return fmt.Errorf("postgres: append %d audit records: %w", n, err)
 	}
 	return nil
@@ -225,7 +225,7 @@ func (s *Store) Audit(ctx context.Context, f state.AuditFilter, fn func(state.Au
 		var r state.AuditRecord
 		var key *string
 		if err := rows.Scan(&r.ID, &key, &r.Time, &r.RequestID, &r.Person, &r.Credential, &r.Client, &r.Method,
-			&r.Path, &r.Target, &r.Destination, &r.Comune, &r.Status, &r.Bytes); err != nil {
+			&r.Path, &r.Target, &r.Destination, &r.Comune, &r.Status, &r.Bytes, &r.SHA256); err != nil {
 			return fmt.Errorf("postgres: audit: %w", err)
 		}
 		if key != nil {

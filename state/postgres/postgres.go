@@ -176,6 +176,10 @@ var migrations = []string{
 		etag     text NOT NULL,
 		recorded timestamptz NOT NULL
 	);`,
+
+	// The SHA-256 of the file a write stored, for the access log; ""
+	// for other requests and for records from before.
+	`ALTER TABLE audit ADD COLUMN sha256 text NOT NULL DEFAULT '';`,
 }
 
 // Keys of the transaction-scoped advisory locks the store takes. Advisory

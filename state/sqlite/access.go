@@ -187,7 +187,7 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 
 // The audit log.
 
-const auditColumns = `id, key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes`
+const auditColumns = `id, key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes, sha256`
 
 // AppendAudit adds the records in one transaction, so that a batch costs one
 // commit, and assigns their IDs in the order given; it ignores their ID
@@ -207,8 +207,8 @@ func (s *Store) AppendAudit(ctx context.Context, recs []state.AuditRecord) error
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit
-			(key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes)
-			VALUES (NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(key, time, request_id, person, credential, client, method, path, target, destination, comune, status, bytes, sha256)
+			VALUES (NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (key) DO NOTHING`)
 		if err != nil {
 			return err
@@ -217,7 +217,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []state.AuditRecord) error
 		for _, r := range recs {
 			r = r.Valid()
 			if _, err := stmt.ExecContext(ctx, r.Key, r.Time.UnixNano(), r.RequestID, r.Person, r.Credential,
-				r.Client, r.Method, r.Path, r.Target, r.Destination, r.Comune, r.Status, r.Bytes); err != nil {
+				r.Client, r.Method, r.Path, r.Target, r.Destination, r.Comune, r.Status, r.Bytes, r.SHA256); err != nil {
 				return err
 			}
 		}
@@ -254,7 +254,7 @@ func (s *Store) Audit(ctx context.Context, f state.AuditFilter, fn func(state.Au
 			key sql.NullString
 		)
 		if err := rows.Scan(&r.ID, &key, &at, &r.RequestID, &r.Person, &r.Credential, &r.Client, &r.Method,
-			&r.Path, &r.Target, &r.Destination, &r.Comune, &r.Status, &r.Bytes); err != nil {
+			&r.Path, &r.Target, &r.Destination, &r.Comune, &r.Status, &r.Bytes, &r.SHA256); err != nil {
 			return fmt.Errorf("sqlite: audit: %w", err)
 		}
 		r.Key = key.String

@@ -173,6 +173,10 @@ var migrations = []string{
 		etag     TEXT NOT NULL,
 		recorded INTEGER NOT NULL
 	) STRICT, WITHOUT ROWID;`,
+
+	// The SHA-256 of the file a write stored, for the access log; ""
+	// for other requests and for records from before.
+	`ALTER TABLE audit ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.

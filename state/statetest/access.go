@@ -473,6 +473,9 @@ func testAuditRoundTrip(t *testing.T, open func(*testing.T) state.AccessStore) {
 	}
 	refused := state.AuditRecord{Time: n, RequestID: "r", Client: "198.51.100.7", Method: "PROPFIND", Path: "/luzzara", Comune: "luzzara", Status: 401}
 	large := newRecord("admin", "/guastalla/archivio.zip", n)
+	written := newRecord("RSSMRA80A01H501U", "/guastalla/2019/PC-2019-0042/tavola.dwg", n)
+	written.Method, written.Status = "PUT", 201
+	written.SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 	large.Credential, large.Bytes, large.Status = "local:admin", math.MaxInt64, 206
 	unicode := newRecord("RSSMRA80A01H501U", "/reggio-emilia/2020/Città – «vecchia»/日本語 🏛️.dwg", n)
 	unicode.Destination = "/reggio-emilia/2020/Città – «nuova»/è.dwg"
@@ -492,6 +495,7 @@ func testAuditRoundTrip(t *testing.T, open func(*testing.T) state.AccessStore) {
 		{"quotes and wildcards", quotes},
 		{"in another zone", zone},
 		{"before 1970, negative size", old},
+		{"a write with its SHA-256", written},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

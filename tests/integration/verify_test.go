@@ -3,14 +3,26 @@ package integration
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bassareggiana/faldone/tests/harness"
 )
+
+// lineWith returns the first line of s that contains sub, "" if none.
+func lineWith(s, sub string) string {
+	for l := range strings.Lines(s) {
+		if strings.Contains(l, sub) {
+			return strings.TrimRight(l, "\r\n")
+		}
+	}
+	return ""
+}
 
 // TestVerify: files written through the gateway, on S3 (Guastalla) and on
 // disk (Luzzara), are proved intact; a file changed behind the gateway in
@@ -38,6 +50,17 @@ func TestVerify(t *testing.T) {
 	for p, body := range files {
 		if code, _, _ := g.Status("PUT", p, nil, body); code != http.StatusCreated {
 			t.Fatalf("PUT %s: %d", p, code)
+		}
+	}
+	// The access log records each write's SHA-256.
+	const want = "PUT,/guastalla/2019/PC-2019-0001/tavola.dwg,,guastalla,201,13,"
+	putSum := fmt.Sprintf("%x", sha256.Sum256([]byte("linee e quote")))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, out, _ := runCLI(t, bin, t.TempDir(), "", "audit", "--csv", "--config", g.ConfigFile(), "--data", g.DataDir)
+		if line := lineWith(out, want); strings.HasSuffix(line, ","+putSum) {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the access log has no PUT record ending with the SHA-256 %s: %q\n%s", putSum, line, out)
 		}
 	}
 	if code, out := verify(); code != 0 || !strings.Contains(out, "verified 4 files") || !strings.Contains(out, "4 intact") {
