@@ -21,26 +21,62 @@ func (o *Op) Put(p string, body io.Reader, size int64) (backends.Entry, bool, er
 	return w.Entry, w.Created, err
 }
 
-// PutOptions are what a writer knows of the content beforehand.
+// PutOptions are what a writer knows of the content beforehand, and what
+// it wants done with a file already at the path (an import's needs).
 type PutOptions struct {
 	// SHA256, when set, is the digest the content must have (an import's
 	// manifest gives it): otherwise the upload is abandoned before it
 	// becomes visible, with a *DigestMismatchError.
 	SHA256 *[32]byte
+	// KeepSame, with SHA256: a file already at the path with that digest
+	// is left as it is, and nothing is read from body (Written.Kept). A
+	// file stored without a digest is read once to learn it (Adopt).
+	KeepSame bool
+	// NoReplace: a file already at the path with other content is left as
+	// it is, with an *ExistsError.
+	NoReplace bool
 }
 
 // Written is what a Put wrote.
 type Written struct {
 	Entry   backends.Entry
 	Created bool     // the file is new
-	SHA256  [32]byte // of the content written
+	Kept    bool     // KeepSame found the same content there: nothing was written
+	SHA256  [32]byte // of the content, written or kept
 }
+
+// ExistsError: NoReplace found a file with other content at the path. It
+// is ErrDestinationExists.
+type ExistsError struct {
+	SHA256 [32]byte // of the file there, when Known
+	Known  bool
+}
+
+func (e *ExistsError) Error() string {
+	if !e.Known {
+		return "a file without a recorded SHA-256 is there"
+	}
+	return fmt.Sprintf("a file with SHA-256 %x is there", e.SHA256)
+}
+
+func (e *ExistsError) Unwrap() error { return ErrDestinationExists }
 
 // PutWith is Put with what the writer knows of the content.
 func (o *Op) PutWith(p string, body io.Reader, size int64, opts PutOptions) (Written, error) {
 	e, created, sum, err := o.put(p, body, size, opts)
+	if k, ok := err.(kept); ok {
+		return Written{Entry: k.e, Kept: true, SHA256: k.sum}, nil
+	}
 	return Written{Entry: e, Created: created, SHA256: sum}, err
 }
+
+// kept is put's way of saying that KeepSame left the file e as it was.
+type kept struct {
+	e   backends.Entry
+	sum [32]byte
+}
+
+func (kept) Error() string { return "kept" }
 
 func (o *Op) put(p string, body io.Reader, size int64, opts PutOptions) (backends.Entry, bool, [32]byte, error) {
 	var none [32]byte
@@ -72,6 +108,11 @@ func (o *Op) put(p string, body io.Reader, size int64, opts PutOptions) (backend
 	exists := at.File != nil
 	if exists {
 		old = *at.File
+		if opts.KeepSame || opts.NoReplace {
+			if err := o.keep(old, opts); err != nil {
+				return backends.Entry{}, false, none, err
+			}
+		}
 	}
 	if err := o.CheckWrite(Target{Path: p, Member: !exists}); err != nil {
 		return backends.Entry{}, false, none, err
@@ -130,6 +171,28 @@ func (o *Op) put(p string, body io.Reader, size int64, opts PutOptions) (backend
 	// The folder holds the file now.
 	o.s.folders.saw(parentOf(p), o.s.now())
 	return e, !exists, sum, nil
+}
+
+// keep decides, for KeepSame and NoReplace, on the file e already there:
+// a kept error to leave it, an *ExistsError to refuse, nil to replace it.
+func (o *Op) keep(e backends.Entry, opts PutOptions) error {
+	stored, known, err := o.Digest(e)
+	if err != nil {
+		return err
+	}
+	if !known && opts.KeepSame && opts.SHA256 != nil {
+		if stored, err = o.Adopt(e); err != nil {
+			return err
+		}
+		known = true
+	}
+	switch {
+	case known && opts.KeepSame && opts.SHA256 != nil && stored == *opts.SHA256:
+		return kept{e: e, sum: stored}
+	case opts.NoReplace:
+		return &ExistsError{SHA256: stored, Known: known}
+	}
+	return nil
 }
 
 // Mkdir makes the folder p in a folder that exists.

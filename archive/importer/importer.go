@@ -152,7 +152,16 @@ type run struct {
 
 	mkMu sync.Mutex      // folders are made one at a time: two workers never race to make one
 	made map[string]bool // folders made or seen, guarded by mkMu
+
+	big chan struct{} // the big files being written
 }
+
+// bigFile is the size from which a file's upload is a multipart one that
+// buffers parts; bigAtOnce of them are written at once.
+const (
+	bigFile   = 16 << 20
+	bigAtOnce = 2
+)
 
 // Run imports the delivery as caller (the command line's operator, whose
 // policy lets them write into Root). An error ends the import: the store
@@ -171,7 +180,8 @@ func Run(ctx context.Context, svc *archive.Service, caller archive.Caller, opts 
 	}
 	opts.Root = root
 	r := &run{ctx: ctx, svc: svc, caller: caller, opts: opts, prog: prog,
-		sum: Summary{Problems: map[Kind]int64{}}, seen: map[string]bool{}, made: map[string]bool{}}
+		sum: Summary{Problems: map[Kind]int64{}}, seen: map[string]bool{}, made: map[string]bool{},
+		big: make(chan struct{}, bigAtOnce)}
 	if m := opts.Manifest; m != nil {
 		for _, p := range m.Bad {
 			r.problem(p)
@@ -361,78 +371,18 @@ func (r *run) file(j job) error {
 	}
 	r.prog.Current.Store(j.orig)
 	op := r.svc.Begin(r.ctx, r.caller)
-
-	// What is there already decides: the same content is skipped, other
-	// content is a problem unless it is to be replaced.
-	e, err := op.Info(dest)
-	exists := err == nil
-	switch {
-	case errors.Is(err, backends.ErrNotFound):
-	case err != nil:
-		return fmt.Errorf("import: %s: %w", dest, err)
-	case e.IsDir:
-		r.refuse(j, dest, Exists, "nell'archivio al suo posto c'è una cartella")
-		return nil
-	}
-	local := want
-	if exists || (want != nil && r.opts.DryRun) {
-		if local == nil {
-			sum, err := hashFile(j.abs)
-			if err != nil {
-				r.refuse(j, dest, Failed, "lettura non riuscita: "+err.Error())
-				return nil
-			}
-			local = &sum
-		}
-	}
-	if want != nil && r.opts.DryRun && !exists {
-		// The manifest's hash is checked against the bytes, as the write
-		// would: a dry run reads the file once.
+	if want == nil {
+		// No manifest: the delivery's own bytes say what the file is, so
+		// that one already in the archive with them is skipped.
 		sum, err := hashFile(j.abs)
 		if err != nil {
 			r.refuse(j, dest, Failed, "lettura non riuscita: "+err.Error())
 			return nil
 		}
-		if sum != *want {
-			r.refuse(j, dest, Mismatch, fmt.Sprintf("attesa %x, calcolata %x", *want, sum))
-			return nil
-		}
-	}
-	replacing := false
-	if exists {
-		stored, known, err := op.Digest(e)
-		if err != nil {
-			return fmt.Errorf("import: %s: %w", dest, err)
-		}
-		if !known && !r.opts.DryRun {
-			// Written before digests were kept, or by a write killed before
-			// its digest was: its bytes say what it is.
-			if stored, err = op.Adopt(e); err != nil {
-				return fmt.Errorf("import: %s: %w", dest, err)
-			}
-			known = true
-		}
-		switch {
-		case known && stored == *local:
-			r.done(File{Rel: j.rel, Path: dest, Size: j.size, Outcome: Present, SHA256: stored})
-			return nil
-		case !r.opts.Replace:
-			detail := fmt.Sprintf("nell'archivio %x, nella consegna %x: non sostituito (--replace per sostituirlo)", stored, *local)
-			if !known {
-				detail = "nell'archivio c'è già un file con questo nome, la cui impronta non è registrata"
-			}
-			r.refuse(j, dest, Exists, detail)
-			return nil
-		}
-		replacing = true
+		want = &sum
 	}
 	if r.opts.DryRun {
-		f := File{Rel: j.rel, Path: dest, Size: j.size, Outcome: Planned}
-		if local != nil {
-			f.SHA256 = *local
-		}
-		r.done(f)
-		return nil
+		return r.plan(op, j, dest, *want)
 	}
 	if err := r.mkdirAll(path.Dir(dest)); err != nil {
 		if archive.IsUnavailable(err) {
@@ -441,17 +391,43 @@ func (r *run) file(j job) error {
 		r.refuse(j, dest, Failed, "cartella non creata: "+err.Error())
 		return nil
 	}
+	if j.size >= bigFile {
+		// A big file's upload holds its parts in memory: a few at once
+		// keep the import's memory bounded, whatever the delivery holds.
+		select {
+		case r.big <- struct{}{}:
+			defer func() { <-r.big }()
+		case <-r.ctx.Done():
+			return r.ctx.Err()
+		}
+	}
 	f, err := os.Open(j.abs)
 	if err != nil {
 		r.refuse(j, dest, Failed, "lettura non riuscita: "+err.Error())
 		return nil
 	}
 	defer f.Close()
-	w, err := op.PutWith(dest, f, j.size, archive.PutOptions{SHA256: want})
-	var dm *archive.DigestMismatchError
+	// One look at the destination, made by the write itself: the same
+	// content there is kept without an upload, other content is kept
+	// unless Replace.
+	w, err := op.PutWith(dest, f, j.size, archive.PutOptions{SHA256: want, KeepSame: true, NoReplace: !r.opts.Replace})
+	var (
+		dm *archive.DigestMismatchError
+		ex *archive.ExistsError
+	)
 	switch {
 	case errors.As(err, &dm):
 		r.refuse(j, dest, Mismatch, fmt.Sprintf("attesa %x, calcolata %x", dm.Want, dm.Got))
+		return nil
+	case errors.As(err, &ex):
+		detail := fmt.Sprintf("nell'archivio %x, nella consegna %x: non sostituito (--replace per sostituirlo)", ex.SHA256, *want)
+		if !ex.Known {
+			detail = "nell'archivio c'è già un file con questo nome, la cui impronta non è registrata"
+		}
+		r.refuse(j, dest, Exists, detail)
+		return nil
+	case errors.Is(err, backends.ErrIsDir):
+		r.refuse(j, dest, Exists, "nell'archivio al suo posto c'è una cartella")
 		return nil
 	case errors.Is(err, archive.ErrIncomplete):
 		r.refuse(j, dest, Failed, "il file è cambiato durante la lettura")
@@ -463,10 +439,56 @@ func (r *run) file(j job) error {
 		return nil
 	}
 	out := Imported
-	if replacing {
+	switch {
+	case w.Kept:
+		out = Present
+	case !w.Created:
 		out = Replaced
 	}
 	r.done(File{Rel: j.rel, Path: dest, Size: w.Entry.Size, Outcome: out, SHA256: w.SHA256})
+	return nil
+}
+
+// plan is a dry run's look at one file: what the import would do, and the
+// problems it would meet, without writing anything (a file with no
+// recorded digest is not read: the import would).
+func (r *run) plan(op *archive.Op, j job, dest string, want [32]byte) error {
+	if r.opts.Manifest != nil {
+		// The bytes are checked against the manifest, as the write would.
+		sum, err := hashFile(j.abs)
+		if err != nil {
+			r.refuse(j, dest, Failed, "lettura non riuscita: "+err.Error())
+			return nil
+		}
+		if sum != want {
+			r.refuse(j, dest, Mismatch, fmt.Sprintf("attesa %x, calcolata %x", want, sum))
+			return nil
+		}
+	}
+	e, err := op.Info(dest)
+	switch {
+	case errors.Is(err, backends.ErrNotFound):
+		r.done(File{Rel: j.rel, Path: dest, Size: j.size, Outcome: Planned, SHA256: want})
+		return nil
+	case err != nil:
+		return fmt.Errorf("import: %s: %w", dest, err)
+	case e.IsDir:
+		r.refuse(j, dest, Exists, "nell'archivio al suo posto c'è una cartella")
+		return nil
+	}
+	stored, known, err := op.Digest(e)
+	if err != nil {
+		return fmt.Errorf("import: %s: %w", dest, err)
+	}
+	switch {
+	case known && stored == want:
+		r.done(File{Rel: j.rel, Path: dest, Size: j.size, Outcome: Present, SHA256: want})
+	case known && !r.opts.Replace:
+		r.refuse(j, dest, Exists, fmt.Sprintf("nell'archivio %x, nella consegna %x: non sostituito (--replace per sostituirlo)", stored, want))
+	default:
+		// Replaced, or without a digest: compared when the import reads it.
+		r.done(File{Rel: j.rel, Path: dest, Size: j.size, Outcome: Planned, SHA256: want})
+	}
 	return nil
 }
 
