@@ -176,6 +176,16 @@ var migrations = []string{
 		etag     text NOT NULL,
 		recorded timestamptz NOT NULL
 	);`,
+
+	// Leases (state.LeaseStore): a handful of rows, one for each piece of
+	// background work the replicas divide (a Comune's scrub), each kept
+	// until released and replaced once expired, not deleted by
+	// DeleteExpired.
+	`CREATE TABLE leases (
+		name    text COLLATE "C" PRIMARY KEY,
+		holder  text COLLATE "C" NOT NULL,
+		expires timestamptz NOT NULL
+	);`,
 }
 
 // Keys of the transaction-scoped advisory locks the store takes. Advisory
@@ -209,6 +219,7 @@ var (
 	_ state.AuthStore     = (*Store)(nil)
 	_ state.AccountStore  = (*Store)(nil)
 	_ state.AccessStore   = (*Store)(nil)
+	_ state.LeaseStore    = (*Store)(nil)
 )
 
 // Options tune a Store; zero values take the defaults.

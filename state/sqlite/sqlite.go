@@ -173,6 +173,16 @@ var migrations = []string{
 		etag     TEXT NOT NULL,
 		recorded INTEGER NOT NULL
 	) STRICT, WITHOUT ROWID;`,
+
+	// Leases (state.LeaseStore): a handful of rows, one for each piece of
+	// background work the replicas divide (a Comune's scrub), each kept
+	// until released and replaced once expired, not deleted by
+	// DeleteExpired.
+	`CREATE TABLE leases (
+		name    TEXT NOT NULL PRIMARY KEY,
+		holder  TEXT NOT NULL,
+		expires INTEGER NOT NULL
+	) STRICT;`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.
