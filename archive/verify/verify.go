@@ -51,6 +51,9 @@ const (
 	Unreadable Kind = "unreadable"
 )
 
+// Kinds returns every Kind, for those that count problems by kind.
+func Kinds() []Kind { return []Kind{Changed, Missing, Unknown, Unreadable} }
+
 // Problem is one file that verification could not prove intact.
 type Problem struct {
 	Path   string // namespace path
