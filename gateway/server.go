@@ -1,8 +1,9 @@
 // Package gateway wires the Faldone server: it reads the configuration,
 // opens the Comuni's storage and the state store, builds the archive
 // service, authentication, the WebDAV adapter and the pages over them, and
-// runs the listener, the access log, housekeeping and the ops endpoints
-// (/healthz, /readyz, /metrics). It holds no rule of its own.
+// runs the listener, the access log, housekeeping, the scheduled scrub and
+// the ops endpoints (/healthz, /readyz, /metrics). It holds no rule of its
+// own.
 package gateway
 
 import (
@@ -26,6 +27,8 @@ import (
 
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/archive/quota"
+	"github.com/bassareggiana/faldone/archive/scrub"
+	"github.com/bassareggiana/faldone/archive/verify"
 	"github.com/bassareggiana/faldone/audit"
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/access"
@@ -86,6 +89,7 @@ type Server struct {
 	handler http.Handler
 	tls     *tls.Config // nil: plain HTTP
 	proxies forwarded.Proxies
+	scrub   *scrub.Scrubber // nil: integrity.scrub_interval is 0
 }
 
 // New opens the storage and the state store described by cfg, which must
@@ -130,7 +134,37 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 		store.Close()
 		return nil, err
 	}
+	if s.scrub, err = s.newScrub(); err != nil {
+		store.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// newScrub makes the scheduled scrub of every Comune, reporting to the log
+// and the metrics; nil when integrity.scrub_interval is 0.
+func (s *Server) newScrub() (*scrub.Scrubber, error) {
+	in := s.cfg.Integrity
+	if in.ScrubInterval <= 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(s.cfg.Comuni))
+	for i, c := range s.cfg.Comuni {
+		ids[i] = c.ID
+	}
+	var kinds []string
+	for _, k := range verify.Kinds() {
+		kinds = append(kinds, string(k))
+	}
+	s.metrics.ScrubComuni(ids, kinds)
+	return scrub.New(s.ns, s.store, ids, scrub.Options{
+		Interval: in.ScrubInterval,
+		Rate:     in.ScrubBytesPerSecond(),
+		Log:      s.log,
+		Checked:  func(comune, _ string, size int64) { s.metrics.ScrubFile(comune, size) },
+		Problem:  func(comune string, p verify.Problem) { s.metrics.ScrubProblem(comune, string(p.Kind)) },
+		Passed:   s.metrics.ScrubPass,
+	})
 }
 
 // assemble builds the handler chain: access log, then either the pages
@@ -403,6 +437,19 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	go s.apps.Run(bg, time.Minute)
 	s.audit.Start()
 	go s.housekeeping(bg)
+	// Waited for: a pass stopped by the shutdown releases its lease, for
+	// another replica to take the Comune at once, before the store closes.
+	scrubbing := make(chan struct{})
+	if s.scrub != nil {
+		go func() {
+			defer close(scrubbing)
+			s.scrub.Run(bg)
+		}()
+		s.log.Info("scrub scheduled", "interval", s.cfg.Integrity.ScrubInterval, "rate_mb_s", s.cfg.Integrity.ScrubRate)
+	} else {
+		close(scrubbing)
+	}
+	defer func() { stopBG(); <-scrubbing }()
 	go s.usage.Run(bg)
 	go s.reviveStorage(bg)
 	s.log.Info("faldone listening", "addr", ln.Addr().String(), "tls", s.tls != nil, "data_dir", s.cfg.DataDir, "comuni", len(s.cfg.Comuni))

@@ -51,6 +51,9 @@ const (
 	Unreadable Kind = "unreadable"
 )
 
+// Kinds returns every Kind, for those that count problems by kind.
+func Kinds() []Kind { return []Kind{Changed, Missing, Unknown, Unreadable} }
+
 // Problem is one file that verification could not prove intact.
 type Problem struct {
 	Path   string // namespace path
@@ -63,6 +66,11 @@ type Problem struct {
 type Options struct {
 	// Fill records the digest of each file that has none.
 	Fill bool
+	// ReportOnly records nothing, not even the digest of a file rewritten
+	// with the same bytes bound to its new version (it counts as Rebound
+	// all the same): the scheduled scrub reports, and leaves recording to
+	// writes and to `faldone verify`. It excludes Fill.
+	ReportOnly bool
 	// Rate bounds the bytes read per second (0: no bound), so that a run
 	// over the whole archive leaves the storage to the people using it.
 	Rate int64
@@ -101,6 +109,9 @@ const batch = 500
 func Run(ctx context.Context, fs Storage, st Store, root string, opts Options) (Summary, error) {
 	v := &run{ctx: ctx, fs: fs, st: st, opts: opts, seen: map[uint64]struct{}{},
 		sum: Summary{Problems: map[Kind]int64{}}, start: time.Now()}
+	if opts.Fill && opts.ReportOnly {
+		return v.sum, errors.New("verify: Fill and ReportOnly exclude each other")
+	}
 	broot := strings.Trim(root, "/")
 	e, err := fs.Stat(ctx, broot)
 	if err != nil {
@@ -199,7 +210,7 @@ func (v *run) check(files []backends.Entry) error {
 			v.done(p, e.Size)
 			continue
 		}
-		sum, n, err := v.hash(e)
+		sum, n, read, err := v.hash(e)
 		if err != nil {
 			if ctxErr := v.ctx.Err(); ctxErr != nil {
 				return ctxErr
@@ -208,18 +219,22 @@ func (v *run) check(files []backends.Entry) error {
 			v.done(p, n)
 			continue
 		}
-		fresh := state.Digest{Path: p, SHA256: sum, Size: n, ETag: archive.Version(e), Recorded: time.Now()}
+		// Judged against the version read, which a write since the listing
+		// may have replaced: the bytes hashed are that version's.
+		fresh := state.Digest{Path: p, SHA256: sum, Size: n, ETag: archive.Version(read), Recorded: time.Now()}
 		switch {
 		case !has:
 			record = append(record, fresh)
 			v.sum.Filled++
+		case sum != d.SHA256 && archive.Version(read) != archive.Version(e) && v.writtenSince(p, read, sum):
+			v.sum.Intact++
 		case sum != d.SHA256:
 			why := "content differs from the recorded SHA-256"
-			if !archive.Current(d, e) {
+			if !archive.Current(d, read) {
 				why = "replaced in the storage since its SHA-256 was recorded, with other content"
 			}
 			v.problem(p, Changed, fmt.Sprintf("%s: recorded %s, read %s", why, hex.EncodeToString(d.SHA256[:]), hex.EncodeToString(sum[:])))
-		case !archive.Current(d, e):
+		case !archive.Current(d, read):
 			// The same bytes under a new version: the digest names it now.
 			record = append(record, fresh)
 			v.sum.Rebound++
@@ -228,7 +243,7 @@ func (v *run) check(files []backends.Entry) error {
 		}
 		v.done(p, n)
 	}
-	if len(record) > 0 {
+	if len(record) > 0 && !v.opts.ReportOnly {
 		if err := v.st.PutDigests(v.ctx, record); err != nil {
 			return fmt.Errorf("verify: record digests: %w", err)
 		}
@@ -244,14 +259,33 @@ func (v *run) done(p string, n int64) {
 	}
 }
 
-// hash reads the file e whole and returns its SHA-256 and length; a
-// length other than the listing's is a failure to read it.
-func (v *run) hash(e backends.Entry) (sum [32]byte, n int64, err error) {
+// writtenSince reports whether the file at p, listed before a write
+// replaced it, now has a digest recorded for the version read whose
+// content is sum: written through the archive while it was being
+// checked, not changed behind it. Asked only then, which is rare.
+func (v *run) writtenSince(p string, read backends.Entry, sum [32]byte) bool {
+	ds, err := v.st.DigestsOf(v.ctx, []string{p})
+	if err != nil {
+		return false // judged on what is known: reported as changed
+	}
+	d, ok := ds[p]
+	return ok && archive.Current(d, read) && d.SHA256 == sum
+}
+
+// hash reads the file e whole and returns its SHA-256 and length, and the
+// version that was read (which a write since the listing may have
+// replaced); a length other than the opened object's is a failure to
+// read it.
+func (v *run) hash(e backends.Entry) (sum [32]byte, n int64, read backends.Entry, err error) {
 	obj, err := v.fs.Open(v.ctx, e.Path, nil)
 	if err != nil {
-		return sum, 0, fmt.Errorf("open: %w", err)
+		return sum, 0, e, fmt.Errorf("open: %w", err)
 	}
 	defer obj.Body.Close()
+	read = obj.Entry
+	if archive.Version(read) == "" {
+		read = e // a storage that does not say which version it opened
+	}
 	h := sha256.New()
 	buf := make([]byte, 1<<20)
 	for {
@@ -263,13 +297,14 @@ func (v *run) hash(e backends.Entry) (sum [32]byte, n int64, err error) {
 			break
 		}
 		if rerr != nil {
-			return sum, n, fmt.Errorf("read after %d bytes: %w", n, rerr)
+			return sum, n, read, fmt.Errorf("read after %d bytes: %w", n, rerr)
 		}
 	}
 	if obj.Size >= 0 && n != obj.Size {
-		return sum, n, fmt.Errorf("read %d bytes of %d", n, obj.Size)
+		return sum, n, read, fmt.Errorf("read %d bytes of %d", n, obj.Size)
 	}
-	return [32]byte(h.Sum(nil)), n, nil
+	read.Size = n // what was read, also where the storage did not say
+	return [32]byte(h.Sum(nil)), n, read, nil
 }
 
 // pace sleeps as long as the bytes read so far are ahead of the rate.

@@ -51,6 +51,7 @@ type Config struct {
 	AppPasswords AppPasswords `yaml:"app_passwords"`
 	Access       Access       `yaml:"access"`
 	Audit        Audit        `yaml:"audit"`
+	Integrity    Integrity    `yaml:"integrity"`
 	// TLS turns HTTPS on; TrustedProxies are the reverse proxies whose
 	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
 	TLS            TLS      `yaml:"tls"`
@@ -139,6 +140,22 @@ type Audit struct {
 	// ShipTimeout bounds each write of records to the state store.
 	ShipTimeout time.Duration `yaml:"ship_timeout"`
 }
+
+// Integrity configures the scheduled scrub of `serve`: the files of each
+// Comune read again and compared with their recorded SHA-256, as `faldone
+// verify` does, every ScrubInterval; replicas divide the Comuni (a lease
+// each in the state store).
+type Integrity struct {
+	// ScrubInterval is how often each Comune is scrubbed; 0: never, the
+	// default.
+	ScrubInterval time.Duration `yaml:"scrub_interval"`
+	// ScrubRate bounds the reading of one replica's scrub, in MB (10^6
+	// bytes) per second, so that it leaves the storage to the people.
+	ScrubRate float64 `yaml:"scrub_rate"`
+}
+
+// ScrubBytesPerSecond is ScrubRate in bytes per second.
+func (i Integrity) ScrubBytesPerSecond() int64 { return int64(i.ScrubRate * 1e6) }
 
 // OIDC configures sign-in through an OpenID Provider (a SPID broker).
 // Sign-in is off while Issuer is empty.
@@ -263,6 +280,7 @@ func Default() Config {
 		StateTimeout:  10 * time.Second,
 		Sessions:      Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
 		Audit:         Audit{Retention: 10 * 365 * 24 * time.Hour, SpoolMaxBytes: 1 << 30, ShipTimeout: 5 * time.Second},
+		Integrity:     Integrity{ScrubRate: 20},
 		AppPasswords:  AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
 		TLS:           TLS{MinVersion: "1.2"},
 		TimeZone:      "Europe/Rome",
@@ -322,6 +340,20 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 			return fmt.Errorf("FALDONE_WEBDAV_ALLOW_INFINITE_DEPTH: %w", err)
 		}
 		c.WebDAV.AllowInfiniteDepth = b
+	}
+	if v, ok := lookup("FALDONE_INTEGRITY_SCRUB_INTERVAL"); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("FALDONE_INTEGRITY_SCRUB_INTERVAL: %w", err)
+		}
+		c.Integrity.ScrubInterval = d
+	}
+	if v, ok := lookup("FALDONE_INTEGRITY_SCRUB_RATE"); ok {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("FALDONE_INTEGRITY_SCRUB_RATE: %w", err)
+		}
+		c.Integrity.ScrubRate = r
 	}
 	return nil
 }
@@ -449,6 +481,16 @@ func (c *Config) Finish() error {
 	}
 	if c.Audit.ShipTimeout <= 0 {
 		return errors.New("audit.ship_timeout must be positive")
+	}
+	if c.Integrity.ScrubInterval < 0 {
+		return errors.New("integrity.scrub_interval must not be negative (0: no scrub)")
+	}
+	// A rate below one byte a second would read nothing: a scrub without a
+	// bound is `faldone verify`'s, run by an operator who watches it. NaN
+	// fails both comparisons; infinity, or any rate past an int64, the
+	// second.
+	if b := c.Integrity.ScrubRate * 1e6; !(b >= 1 && b < 1<<62) {
+		return errors.New("integrity.scrub_rate must be positive, in MB per second")
 	}
 	known := map[string]bool{"*": true}
 	for _, m := range c.Comuni {

@@ -86,6 +86,27 @@ func TestLoad(t *testing.T) {
 		{name: "no body idle timeout", yaml: "webdav:\n  body_idle_timeout: 0s\n", wantErr: "body_idle_timeout"},
 		{name: "negative min rate", yaml: "webdav:\n  body_min_rate: -1\n", wantErr: "body_min_rate"},
 		{name: "negative connection cap", yaml: "max_conns_per_address: -5\n", wantErr: "max_conns_per_address"},
+		{name: "no scrub by default", check: func(c Config) bool {
+			return c.Integrity.ScrubInterval == 0 && c.Integrity.ScrubRate == 20 && c.Integrity.ScrubBytesPerSecond() == 20e6
+		}},
+		{name: "scrub from the file", yaml: "integrity:\n  scrub_interval: 168h\n  scrub_rate: 2.5\n", check: func(c Config) bool {
+			return c.Integrity.ScrubInterval == 7*24*time.Hour && c.Integrity.ScrubBytesPerSecond() == 2.5e6
+		}},
+		{name: "scrub from env over the file", yaml: "integrity:\n  scrub_interval: 168h\n",
+			env: map[string]string{"FALDONE_INTEGRITY_SCRUB_INTERVAL": "24h", "FALDONE_INTEGRITY_SCRUB_RATE": "50"},
+			check: func(c Config) bool {
+				return c.Integrity.ScrubInterval == 24*time.Hour && c.Integrity.ScrubRate == 50
+			}},
+		{name: "scrub turned off from env", yaml: "integrity:\n  scrub_interval: 168h\n",
+			env: map[string]string{"FALDONE_INTEGRITY_SCRUB_INTERVAL": "0s"}, check: func(c Config) bool { return c.Integrity.ScrubInterval == 0 }},
+		{name: "bad scrub interval in env", env: map[string]string{"FALDONE_INTEGRITY_SCRUB_INTERVAL": "weekly"}, wantErr: "FALDONE_INTEGRITY_SCRUB_INTERVAL"},
+		{name: "bad scrub rate in env", env: map[string]string{"FALDONE_INTEGRITY_SCRUB_RATE": "fast"}, wantErr: "FALDONE_INTEGRITY_SCRUB_RATE"},
+		{name: "negative scrub interval", yaml: "integrity:\n  scrub_interval: -1h\n", wantErr: "integrity.scrub_interval"},
+		{name: "no scrub rate", yaml: "integrity:\n  scrub_rate: 0\n", wantErr: "integrity.scrub_rate"},
+		{name: "negative scrub rate", yaml: "integrity:\n  scrub_rate: -3\n", wantErr: "integrity.scrub_rate"},
+		{name: "scrub rate not a number", env: map[string]string{"FALDONE_INTEGRITY_SCRUB_RATE": "NaN"}, wantErr: "integrity.scrub_rate"},
+		{name: "infinite scrub rate", env: map[string]string{"FALDONE_INTEGRITY_SCRUB_RATE": "+Inf"}, wantErr: "integrity.scrub_rate"},
+		{name: "scrub rate below a byte a second", yaml: "integrity:\n  scrub_rate: 0.0000001\n", wantErr: "integrity.scrub_rate"},
 	})
 }
 

@@ -1,6 +1,7 @@
 // Package metrics holds the gateway's Prometheus metrics, in a registry of
 // its own (no global state): requests, latency, bytes, storage calls,
-// state-store latency, authentication failures, locks and uploads.
+// state-store latency, authentication failures, locks, uploads and the
+// scheduled scrub.
 package metrics
 
 import (
@@ -27,6 +28,9 @@ type Metrics struct {
 	storeDuration   *prometheus.HistogramVec
 	authFailures    *prometheus.CounterVec
 	uploadsInFlight prometheus.Gauge
+	// The scrub's, by Comune: each replica counts what it read itself.
+	scrubFiles, scrubBytes, scrubProblems *prometheus.CounterVec
+	scrubPassEnd, scrubPassDuration       *prometheus.GaugeVec
 }
 
 // New makes the collectors. activeLocks, called at each scrape, counts the
@@ -58,9 +62,25 @@ func New(activeLocks func(ctx context.Context) (int, error)) *Metrics {
 			Name: "faldone_auth_failures_total", Help: "Failed authentications by method.",
 		}, []string{"method"}),
 		uploadsInFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "faldone_uploads_in_flight", Help: "PUT bodies being received."}),
+		scrubFiles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "faldone_scrub_files_total", Help: "Files the scheduled scrub of this replica checked, by Comune.",
+		}, []string{"comune"}),
+		scrubBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "faldone_scrub_bytes_total", Help: "Bytes of the files the scheduled scrub of this replica checked, by Comune.",
+		}, []string{"comune"}),
+		scrubProblems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "faldone_scrub_problems_total", Help: "Files the scheduled scrub could not prove intact, by Comune and kind (changed, missing, unknown, unreadable).",
+		}, []string{"comune", "kind"}),
+		scrubPassEnd: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "faldone_scrub_last_pass_end_timestamp_seconds", Help: "When this replica last finished scrubbing the Comune, in unix seconds.",
+		}, []string{"comune"}),
+		scrubPassDuration: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "faldone_scrub_last_pass_duration_seconds", Help: "How long this replica's last finished scrub of the Comune took.",
+		}, []string{"comune"}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.bytesIn, m.bytesOut, m.s3Calls, m.s3Duration, m.storeDuration,
 		m.authFailures, m.uploadsInFlight,
+		m.scrubFiles, m.scrubBytes, m.scrubProblems, m.scrubPassEnd, m.scrubPassDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "faldone_active_locks", Help: "Live WebDAV locks."}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -112,6 +132,36 @@ func (m *Metrics) AuthFailure(method string) { m.authFailures.WithLabelValues(me
 
 // Upload tracks a PUT body: +1 when it starts, -1 when it ends.
 func (m *Metrics) Upload(delta int) { m.uploadsInFlight.Add(float64(delta)) }
+
+// ScrubComuni makes the scrub's counters of each Comune, and of each kind of
+// problem, at zero: a series that first appears at 1 is no increase to
+// Prometheus, and an alert on one would miss the first problem.
+func (m *Metrics) ScrubComuni(comuni, kinds []string) {
+	for _, c := range comuni {
+		m.scrubFiles.WithLabelValues(c)
+		m.scrubBytes.WithLabelValues(c)
+		for _, k := range kinds {
+			m.scrubProblems.WithLabelValues(c, k)
+		}
+	}
+}
+
+// ScrubFile records a file the scrub checked, of size bytes.
+func (m *Metrics) ScrubFile(comune string, size int64) {
+	m.scrubFiles.WithLabelValues(comune).Inc()
+	m.scrubBytes.WithLabelValues(comune).Add(float64(size))
+}
+
+// ScrubProblem records a file the scrub could not prove intact.
+func (m *Metrics) ScrubProblem(comune, kind string) {
+	m.scrubProblems.WithLabelValues(comune, kind).Inc()
+}
+
+// ScrubPass records a scrub of a Comune that ended at end, after took.
+func (m *Metrics) ScrubPass(comune string, end time.Time, took time.Duration) {
+	m.scrubPassEnd.WithLabelValues(comune).Set(float64(end.UnixNano()) / 1e9)
+	m.scrubPassDuration.WithLabelValues(comune).Set(took.Seconds())
+}
 
 // AuditBacklog reports, at each scrape, the bytes of audit records waiting
 // in the spool for the state store: above zero for long, the store is not

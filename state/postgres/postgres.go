@@ -180,6 +180,16 @@ var migrations = []string{
 	// The SHA-256 of the file a write stored, for the access log; ""
 	// for other requests and for records from before.
 	`ALTER TABLE audit ADD COLUMN sha256 text NOT NULL DEFAULT '';`,
+
+	// Leases (state.LeaseStore): a handful of rows, one for each piece of
+	// background work the replicas divide (a Comune's scrub), each kept
+	// until released and replaced once expired, not deleted by
+	// DeleteExpired.
+	`CREATE TABLE leases (
+		name    text COLLATE "C" PRIMARY KEY,
+		holder  text COLLATE "C" NOT NULL,
+		expires timestamptz NOT NULL
+	);`,
 }
 
 // Keys of the transaction-scoped advisory locks the store takes. Advisory
@@ -213,6 +223,7 @@ var (
 	_ state.AuthStore     = (*Store)(nil)
 	_ state.AccountStore  = (*Store)(nil)
 	_ state.AccessStore   = (*Store)(nil)
+	_ state.LeaseStore    = (*Store)(nil)
 )
 
 // Options tune a Store; zero values take the defaults.

@@ -177,6 +177,16 @@ var migrations = []string{
 	// The SHA-256 of the file a write stored, for the access log; ""
 	// for other requests and for records from before.
 	`ALTER TABLE audit ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';`,
+
+	// Leases (state.LeaseStore): a handful of rows, one for each piece of
+	// background work the replicas divide (a Comune's scrub), each kept
+	// until released and replaced once expired, not deleted by
+	// DeleteExpired.
+	`CREATE TABLE leases (
+		name    TEXT NOT NULL PRIMARY KEY,
+		holder  TEXT NOT NULL,
+		expires INTEGER NOT NULL
+	) STRICT;`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.

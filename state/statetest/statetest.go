@@ -87,6 +87,22 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 			tt.fn(t, func(t *testing.T) state.DigestStore { t.Helper(); return fresh(t) })
 		})
 	}
+	leaseTests := []struct {
+		name string
+		fn   func(t *testing.T, open func(*testing.T) state.LeaseStore)
+	}{
+		{"LeaseOneHolder", testLeaseOneHolder},
+		{"LeaseExpiry", testLeaseExpiry},
+		{"LeaseRenew", testLeaseRenew},
+		{"LeaseRelease", testLeaseRelease},
+		{"LeaseRefused", testLeaseRefused},
+		{"ConcurrentTakeLease", testConcurrentTakeLease},
+	}
+	for _, tt := range leaseTests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, func(t *testing.T) state.LeaseStore { t.Helper(); return fresh(t) })
+		})
+	}
 }
 
 // now returns the current time in whole microseconds.

@@ -56,11 +56,12 @@ func postgresDB(t *testing.T) string {
 
 // replicaConfig makes what replicas share, a fresh PostgreSQL database, an
 // S3 bucket and a server key, and returns the configuration of a gateway
-// serving the Comune guastalla from them, the database's URL and the key.
-func replicaConfig(t *testing.T) (yaml, dsn string, key []byte) {
+// serving the Comune guastalla from them, the database's URL, the key and
+// the S3 server.
+func replicaConfig(t *testing.T) (yaml, dsn string, key []byte, srv *harness.S3Server) {
 	t.Helper()
 	dsn = postgresDB(t)
-	srv := harness.StartS3(t)
+	srv = harness.StartS3(t)
 	srv.CreateBucket(t, bucket)
 	keyFile := filepath.Join(t.TempDir(), "faldone.key")
 	key = make([]byte, 32)
@@ -76,14 +77,14 @@ comuni:
     access_key_id: %s
     secret_access_key: %s
 `, dsn, keyFile, bucket, srv.Endpoint, srv.AccessKey, srv.SecretKey)
-	return yaml, dsn, key
+	return yaml, dsn, key, srv
 }
 
 // TestTwoReplicas: two gateways on one PostgreSQL and one S3 bucket behave
 // as one: locks, app passwords and grants taken or revoked through one are
 // honoured by the other at the next request.
 func TestTwoReplicas(t *testing.T) {
-	yaml, dsn, _ := replicaConfig(t)
+	yaml, dsn, _, _ := replicaConfig(t)
 	a := harness.StartServe(t, yaml)
 	b := harness.StartServe(t, yaml)
 
@@ -147,4 +148,35 @@ func TestTwoReplicas(t *testing.T) {
 		t.Fatalf("revoke the grant through A: %d", code)
 	}
 	mustStatus(t, grantee, "GET", "/guastalla/PC-2020-0001/domanda.pdf", nil, "", http.StatusNotFound)
+}
+
+// TestReplicasScrubOnce: two replicas scrubbing the same Comune, started
+// together, read its files once between them (a lease in PostgreSQL), and
+// a restart does not read them again before the interval is over.
+func TestReplicasScrubOnce(t *testing.T) {
+	yaml, _, _, srv := replicaConfig(t)
+	yaml += "integrity:\n  scrub_interval: 1h\n"
+	// Stored by another tool: each file's reading is a line, unknown.
+	seed(t, srv, "guastalla/2019", 3)
+	a, b := harness.StartServe(t, yaml), harness.StartServe(t, yaml)
+	passes := func() int {
+		return strings.Count(a.Log(), `msg="scrub: Comune verified" comune=guastalla`) +
+			strings.Count(b.Log(), `msg="scrub: Comune verified" comune=guastalla`)
+	}
+	for deadline := time.Now().Add(20 * time.Second); passes() == 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	check := func(when string) {
+		t.Helper()
+		unknown := strings.Count(a.Log()+b.Log(), `msg="scrub: file not proved intact" comune=guastalla path=/guastalla/2019/`)
+		if n := passes(); n != 1 || unknown != 3 {
+			t.Errorf("%s: %d scrubs of guastalla and %d problem lines, want 1 and 3\n--- A:\n%s\n--- B:\n%s", when, n, unknown, a.Log(), b.Log())
+		}
+	}
+	time.Sleep(2 * time.Second) // both have tried by now: each tries at start
+	check("after both started")
+	a.Restart()
+	b.Restart()
+	time.Sleep(2 * time.Second)
+	check("after both restarted")
 }

@@ -153,7 +153,7 @@ func TestBruteForce(t *testing.T) {
 		Users:     []harness.OIDCUser{{ID: "rossi", FiscalNumber: "TINIT-" + fiscal, GivenName: "Mario", FamilyName: "Rossi"}},
 		Resources: []harness.OIDCResource{{Indicator: "https://faldone.example/dav", Audience: audience}},
 	})
-	yaml, dsn, key := replicaConfig(t)
+	yaml, dsn, key, _ := replicaConfig(t)
 	// The burst opens 200 connections from one address: above the default
 	// cap per address (TestConnsPerAddress tests that cap), so it is raised
 	// here and the throttle, not the cap, answers every guess.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,78 @@ func TestVerify(t *testing.T) {
 	}
 	if code, out := verify("--comune", "nessuno"); code == 0 || !strings.Contains(out, `no Comune "nessuno"`) {
 		t.Errorf("verify of an unknown Comune: exit %d\n%s", code, out)
+	}
+}
+
+// TestScrub: serve with a scrub every few seconds finds a file changed
+// behind it, on S3 (Guastalla) and on disk (Luzzara): a log line for
+// each, and the counts at /metrics.
+func TestScrub(t *testing.T) {
+	g, srv, _ := s3Gateway(t, "metrics_allow: [127.0.0.1]\nintegrity:\n  scrub_interval: 2s\n  scrub_rate: 50\n")
+	for _, dir := range []string{"/guastalla/2019", "/luzzara/2020"} {
+		mustStatus(t, g, "MKCOL", dir, nil, "", http.StatusCreated)
+	}
+	for _, p := range []string{"/guastalla/2019/tavola.dwg", "/guastalla/2019/domanda.pdf", "/luzzara/2020/foto.jpg", "/luzzara/2020/relazione.pdf"} {
+		mustStatus(t, g, "PUT", p, nil, "contenuto di "+p, http.StatusCreated)
+	}
+	for _, f := range []string{
+		filepath.Join(srv.Dir, bucket, "guastalla/2019/tavola.dwg"),
+		filepath.Join(g.Archive("luzzara"), "2020/foto.jpg"),
+	} {
+		if err := os.WriteFile(f, []byte("cambiato da un altro programma"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Stored by another tool: no digest, which a scrub does not record.
+	if err := os.WriteFile(filepath.Join(g.Archive("luzzara"), "2020/nuovo.pdf"), []byte("nuovo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lines := []*regexp.Regexp{
+		regexp.MustCompile(`level=WARN msg="scrub: file not proved intact" comune=luzzara path=/luzzara/2020/nuovo.pdf kind=unknown detail="[^"]+"`),
+		regexp.MustCompile(`level=ERROR msg="scrub: file not proved intact" comune=guastalla path=/guastalla/2019/tavola.dwg kind=changed detail="[^"]+"`),
+		regexp.MustCompile(`level=ERROR msg="scrub: file not proved intact" comune=luzzara path=/luzzara/2020/foto.jpg kind=changed detail="[^"]+"`),
+	}
+	found := func() bool {
+		for _, re := range lines {
+			if !re.MatchString(g.Log()) {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(30 * time.Second); !found() && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !found() {
+		t.Fatalf("no scrub line for each changed file:\n%s", g.Log())
+	}
+	for _, p := range []string{"/guastalla/2019/domanda.pdf", "/luzzara/2020/relazione.pdf"} {
+		if strings.Contains(g.Log(), "path="+p+" kind=") {
+			t.Errorf("an intact file reported:\n%s", g.Log())
+		}
+	}
+	code, body := get(t, http.DefaultClient, g.URL+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`faldone_scrub_problems_total\{comune="guastalla",kind="changed"\} [1-9]`,
+		`faldone_scrub_problems_total\{comune="luzzara",kind="changed"\} [1-9]`,
+		`faldone_scrub_problems_total\{comune="luzzara",kind="unknown"\} [1-9]`,
+		`faldone_scrub_problems_total\{comune="luzzara",kind="missing"\} 0`,
+		`faldone_scrub_files_total\{comune="luzzara"\} [1-9]`,
+		`faldone_scrub_bytes_total\{comune="guastalla"\} [1-9]`,
+		`faldone_scrub_last_pass_end_timestamp_seconds\{comune="luzzara"\} \d`,
+		`faldone_scrub_last_pass_duration_seconds\{comune="guastalla"\} \d`,
+	} {
+		if !regexp.MustCompile(want).MatchString(body) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// A scrub reports, and records nothing.
+	for _, p := range []string{"/luzzara/2020/foto.jpg", "/luzzara/2020/nuovo.pdf"} {
+		if _, _, h := g.Status("HEAD", p, nil, ""); h.Get("Repr-Digest") != "" {
+			t.Errorf("%s has a Repr-Digest after the scrub: %q", p, h.Get("Repr-Digest"))
+		}
 	}
 }
