@@ -157,10 +157,11 @@ type run struct {
 }
 
 // bigFile is the size from which a file's upload is a multipart one that
-// buffers parts; bigAtOnce of them are written at once.
+// buffers parts; bigAtOnce of them are written at once (with small files
+// alongside), so that an import stays within 128 MiB.
 const (
 	bigFile   = 16 << 20
-	bigAtOnce = 2
+	bigAtOnce = 1
 )
 
 // Run imports the delivery as caller (the command line's operator, whose
