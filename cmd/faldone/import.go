@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -121,7 +122,26 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closer.Close()
-	log := audit.Direct{Store: st, Lines: lines, Timeout: cfg.StateTimeout}
+	// The import's records go through a spool of its own, as the server's
+	// do: shipped to the store in batches rather than a commit a file, and
+	// kept across a kill, to be shipped by the next import. Another import
+	// holding it, this one records directly.
+	var log interface{ Record(state.AuditRecord) error }
+	if spool, err := audit.Open(audit.Options{Dir: filepath.Join(cfg.DataDir, "audit-spool-import"), Lines: lines,
+		MaxBytes: cfg.Audit.SpoolMaxBytes, ShipTimeout: cfg.Audit.ShipTimeout}, st); err == nil {
+		spool.Start()
+		defer func() {
+			if err := spool.Close(time.Minute); err != nil {
+				fmt.Fprintln(stderr, "faldone: import: access log:", err)
+			}
+			if left := spool.Backlog(); left > 0 {
+				fmt.Fprintf(stderr, "faldone: import: %d bytes of access-log records wait in the spool, for the next import\n", left)
+			}
+		}()
+		log = spool
+	} else {
+		log = audit.Direct{Store: st, Lines: lines, Timeout: cfg.StateTimeout}
+	}
 	batch := audit.NewKey()
 	rec := func(method, p, target string, status int, n int64, sum string) {
 		r := state.AuditRecord{Time: time.Now().UTC(), RequestID: "import-" + batch, Person: by, Credential: "cli",

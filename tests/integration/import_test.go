@@ -171,6 +171,15 @@ webdav:
 	if got := readReport(t, report); !slices.Equal(got, problems) {
 		t.Errorf("luzzara's report:\n%q\nwant\n%q", got, problems)
 	}
+	// In the access log: a record a file, with its SHA-256, and the batch's.
+	_, log, _ := runCLI(t, bin, t.TempDir(), "", "audit", "--csv", "--config", g.ConfigFile(), "--data", g.DataDir, "--comune", "luzzara")
+	if n := strings.Count(log, ",IMPORT,/luzzara/2019/"); n != 2003 || !strings.Contains(log, ",IMPORT-END,/luzzara/2019,") {
+		t.Errorf("the access log has %d IMPORT records of luzzara, want 2003, and the batch's end:\n%.2000s", n, log)
+	}
+	big := sums["PC-2019-0002/rilievo.tif"]
+	if !strings.Contains(log, fmt.Sprintf(",201,%d,", 101<<20)) || !strings.Contains(log, fmt.Sprintf("%x", big)) {
+		t.Errorf("the access log lacks the big file's record with its SHA-256")
+	}
 
 	// Guastalla, on S3: killed three times part-way, then run to the end.
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
