@@ -223,7 +223,7 @@ func newClient(ctx context.Context, cfg Config) (*awss3.Client, error) {
 			so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noStallRetry)}, so.Retryables...)
 			so.Retryables = append(so.Retryables, retry.IsErrorRetryableFunc(damagedRetry))
 		})
-		if cfg.NoChecksums { // nor the CRC32 the SDK adds to a folder's marker
+		if cfg.NoChecksums { // nor on the requests the backend sends itself, such as a folder's marker
 			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		}
 		o.APIOptions = append(o.APIOptions, requestTimeoutMiddleware(requestTimeout, cmp.Or(cfg.Endpoint, "AWS")))
