@@ -53,7 +53,7 @@ func openArchive(ctx context.Context, cfg config.Config, observe func(string, er
 //
 // S3 credentials come from the Comune's configuration when set, else from the
 // standard AWS chain (environment, shared files).
-func openStorage(ctx context.Context, c config.Comune, timeouts config.S3, observe func(string, error, time.Duration)) (backends.Backend, error) {
+func openStorage(ctx context.Context, c config.Comune, settings config.S3, observe func(string, error, time.Duration)) (backends.Backend, error) {
 	u, err := url.Parse(c.Storage)
 	if err != nil {
 		return nil, fmt.Errorf("storage URL: %w", err)
@@ -82,8 +82,9 @@ func openStorage(ctx context.Context, c config.Comune, timeouts config.S3, obser
 			SecretKey: c.SecretAccessKey,
 			Observe:   observe,
 
-			RequestTimeout: timeouts.RequestTimeout,
-			StallTimeout:   timeouts.StallTimeout,
+			RequestTimeout: settings.RequestTimeout,
+			StallTimeout:   settings.StallTimeout,
+			NoChecksums:    !settings.UploadChecksums,
 		}
 		if cfg.Bucket == "" {
 			return nil, fmt.Errorf("storage URL %q names no bucket", redact(u))

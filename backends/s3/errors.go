@@ -56,6 +56,10 @@ func (b *Backend) classify(err error) error {
 		return fmt.Errorf("%w: a parent is a file: %w", backends.ErrNotFound, err)
 	case "ExistingObjectIsDirectory":
 		return fmt.Errorf("%w: %w", backends.ErrIsDir, err)
+	// Sent again as often as the retryer allows, and damaged every
+	// time: a later upload may still arrive whole.
+	case "BadDigest", "XAmzContentSHA256Mismatch":
+		return fmt.Errorf("%w: %s received other bytes than were sent: %w", backends.ErrUnavailable, b.endpoint, err)
 	case "SlowDown", "RequestTimeout", "ServiceUnavailable", "InternalError":
 		return fmt.Errorf("%w: %s: %w", backends.ErrUnavailable, b.endpoint, err)
 	}

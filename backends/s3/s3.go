@@ -12,7 +12,9 @@
 // the name: nothing reads content to describe it. Uploads go through the
 // SDK's transfer manager: a body smaller than the part size is one PutObject,
 // a larger one a multipart upload holding at most Concurrency+2 parts in
-// memory. The object appears only when the upload completes.
+// memory. The object appears only when the upload completes. Each request
+// of an upload carries the SHA-256 of its bytes, which S3 verifies (see
+// checksum.go).
 //
 // S3 renames nothing, so the backend is no [backends.Mover]: the gateway
 // moves by copying on the server side and deleting.
@@ -85,6 +87,13 @@ type Config struct {
 	// retries included; StallTimeout bounds how long a transfer may move
 	// no byte (see timeout.go). 30 s each when 0.
 	RequestTimeout, StallTimeout time.Duration
+	// NoChecksums sends uploads without the SHA-256 checksums that S3
+	// verifies (see checksum.go), for a server that refuses them.
+	NoChecksums bool
+
+	// clientOptions adjust the S3 client last, for tests that must see or
+	// change what goes on the wire.
+	clientOptions []func(*awss3.Options)
 }
 
 const (
@@ -175,6 +184,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		// upload's context unless this is set: a cancelled request would
 		// leave its parts behind.
 		o.FailTimeout = failTimeout
+		uploadChecksums(o, !cfg.NoChecksums)
 	})
 	endpoint := cfg.Endpoint
 	if endpoint == "" {
@@ -193,8 +203,9 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 }
 
 // newClient makes the S3 client: the SDK's standard retryer (three attempts
-// with exponential backoff on throttling, 5xx answers and network errors)
-// and a connection pool sized for a server that many clients use at once.
+// with exponential backoff on throttling, 5xx answers, network errors and
+// bodies that S3 received damaged) and a connection pool sized for a server
+// that many clients use at once.
 func newClient(ctx context.Context, cfg Config) (*awss3.Client, error) {
 	requestTimeout := cmp.Or(cfg.RequestTimeout, defaultRequestTimeout)
 	stallTimeout := cmp.Or(cfg.StallTimeout, defaultStallTimeout)
@@ -210,10 +221,17 @@ func newClient(ctx context.Context, cfg Config) (*awss3.Client, error) {
 		o.UsePathStyle = cfg.PathStyle
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noStallRetry)}, so.Retryables...)
+			so.Retryables = append(so.Retryables, retry.IsErrorRetryableFunc(damagedRetry))
 		})
+		if cfg.NoChecksums { // nor on the requests the backend sends itself, such as a folder's marker
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		}
 		o.APIOptions = append(o.APIOptions, requestTimeoutMiddleware(requestTimeout, cmp.Or(cfg.Endpoint, "AWS")))
 		if cfg.Observe != nil {
 			o.APIOptions = append(o.APIOptions, observeMiddleware(cfg.Observe))
+		}
+		for _, f := range cfg.clientOptions {
+			f(o)
 		}
 	}
 	region := cfg.Region

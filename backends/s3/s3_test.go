@@ -920,6 +920,8 @@ func TestClassify(t *testing.T) {
 		{api("QuotaExceeded"), backends.ErrTooLarge, ""},
 		{api("KeyTooLongError"), backends.ErrInvalidPath, ""},
 		{api("SlowDown"), backends.ErrUnavailable, "http://s3.example"},
+		{api("BadDigest"), backends.ErrUnavailable, "received other bytes than were sent"},
+		{api("XAmzContentSHA256Mismatch"), backends.ErrUnavailable, "received other bytes than were sent"},
 		{status(http.StatusBadGateway), backends.ErrUnavailable, "http://s3.example"},
 		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, backends.ErrUnavailable, "unreachable"},
 		{fmt.Errorf("request: %w", context.Canceled), context.Canceled, ""},

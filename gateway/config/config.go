@@ -221,10 +221,13 @@ type WebDAV struct {
 
 // S3 bounds the waits on S3 storage that does not answer: every request
 // without content must be answered within RequestTimeout, and a transfer
-// must move bytes at least once per StallTimeout.
+// must move bytes at least once per StallTimeout. UploadChecksums sends the
+// SHA-256 of every upload's bytes for S3 to verify; off, for a server that
+// refuses checksums, none is sent.
 type S3 struct {
-	RequestTimeout time.Duration `yaml:"request_timeout"`
-	StallTimeout   time.Duration `yaml:"stall_timeout"`
+	RequestTimeout  time.Duration `yaml:"request_timeout"`
+	StallTimeout    time.Duration `yaml:"stall_timeout"`
+	UploadChecksums bool          `yaml:"upload_checksums"`
 }
 
 // Comune is one mount of the namespace.
@@ -274,7 +277,7 @@ func Default() Config {
 
 		MaxConnsPerAddress: 128,
 
-		S3:            S3{RequestTimeout: 30 * time.Second, StallTimeout: 30 * time.Second},
+		S3:            S3{RequestTimeout: 30 * time.Second, StallTimeout: 30 * time.Second, UploadChecksums: true},
 		MetricsAllow:  []string{"127.0.0.0/8", "::1/128"},
 		ShutdownGrace: 30 * time.Second,
 		StateTimeout:  10 * time.Second,

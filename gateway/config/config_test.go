@@ -85,6 +85,10 @@ func TestLoad(t *testing.T) {
 		}},
 		{name: "no body idle timeout", yaml: "webdav:\n  body_idle_timeout: 0s\n", wantErr: "body_idle_timeout"},
 		{name: "negative min rate", yaml: "webdav:\n  body_min_rate: -1\n", wantErr: "body_min_rate"},
+		{name: "upload checksums by default", check: func(c Config) bool { return c.S3.UploadChecksums }},
+		{name: "upload checksums off", yaml: "s3:\n  upload_checksums: false\n", check: func(c Config) bool {
+			return !c.S3.UploadChecksums && c.S3.RequestTimeout == 30*time.Second
+		}},
 		{name: "negative connection cap", yaml: "max_conns_per_address: -5\n", wantErr: "max_conns_per_address"},
 		{name: "no scrub by default", check: func(c Config) bool {
 			return c.Integrity.ScrubInterval == 0 && c.Integrity.ScrubRate == 20 && c.Integrity.ScrubBytesPerSecond() == 20e6

@@ -10,12 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/bassareggiana/faldone/tests/harness"
 )
@@ -520,5 +522,54 @@ func TestS3FolderMoveRequests(t *testing.T) {
 		if code, _, _ := g.Status("HEAD", d+"/"+name, nil, ""); code != 404 {
 			t.Errorf("source %s after MOVE: %d", name, code)
 		}
+	}
+}
+
+// TestS3UploadChecksums: by default every request of an upload carries its
+// bytes' SHA-256, and S3 keeps for a small file the same digest that the
+// server answers in Repr-Digest; s3.upload_checksums: false sends none.
+func TestS3UploadChecksums(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string // x-amz-sdk-checksum-algorithm of every PutObject and UploadPart
+	}{
+		{name: "default", want: "SHA256"},
+		{name: "off", yaml: "s3:\n  upload_checksums: false\n", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, srv, counter := s3Gateway(t, tt.yaml)
+			var sent []string
+			counter.Inject(func(op string, r *http.Request) (int, bool) {
+				if op == "PutObject" || op == "UploadPart" {
+					sent = append(sent, op+" "+r.Header.Get("X-Amz-Sdk-Checksum-Algorithm"))
+				}
+				return 0, false
+			})
+			small, large := "versione 2", strings.Repeat("pagina ", 1_500_000) // one PutObject; two parts of 8 MiB
+			mustStatus(t, g, "PUT", "/guastalla/relazione.pdf", nil, small, http.StatusCreated)
+			mustStatus(t, g, "PUT", "/guastalla/tavola.dwg", nil, large, http.StatusCreated)
+			counter.Clear()
+			want := []string{"PutObject " + tt.want, "UploadPart " + tt.want, "UploadPart " + tt.want}
+			slices.Sort(sent)
+			if !slices.Equal(sent, want) {
+				t.Errorf("sent %q, want %q", sent, want)
+			}
+			head, err := srv.Client().HeadObject(t.Context(), &s3.HeadObjectInput{
+				Bucket: aws.String(bucket), Key: aws.String("guastalla/relazione.pdf"), ChecksumMode: types.ChecksumModeEnabled,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, h := g.Status("HEAD", "/guastalla/relazione.pdf", nil, "")
+			stored := aws.ToString(head.ChecksumSHA256)
+			switch digest := h.Get("Repr-Digest"); {
+			case tt.want != "" && digest != "sha-256=:"+stored+":":
+				t.Errorf("S3 keeps SHA-256 %q, the server answers Repr-Digest %q", stored, digest)
+			case tt.want == "" && stored != "":
+				t.Errorf("S3 keeps SHA-256 %q with checksums off", stored)
+			}
+		})
 	}
 }
