@@ -68,6 +68,29 @@ func TestVerify(t *testing.T) {
 		t.Fatalf("verify of an intact archive: exit %d\n%s", code, out)
 	}
 
+	// Copies and moves carry the digest, on S3 and on disk, a file at a
+	// time and a folder at a time.
+	for _, c := range []struct{ method, from, to, file, body string }{
+		{"COPY", "/guastalla/2019/PC-2019-0001/domanda.pdf", "/guastalla/2019/copia.pdf", "/guastalla/2019/copia.pdf", "%PDF-1.7 domanda"},
+		{"MOVE", "/guastalla/2019/copia.pdf", "/guastalla/2019/spostata.pdf", "/guastalla/2019/spostata.pdf", "%PDF-1.7 domanda"},
+		{"COPY", "/guastalla/2019/PC-2019-0001/", "/guastalla/2019/PC-2019-0001-copia/", "/guastalla/2019/PC-2019-0001-copia/tavola.dwg", "linee e quote"},
+		{"MOVE", "/guastalla/2019/PC-2019-0001-copia/", "/guastalla/2019/PC-2019-0002/", "/guastalla/2019/PC-2019-0002/tavola.dwg", "linee e quote"},
+		{"COPY", "/luzzara/2020/PC-2020-0007/", "/luzzara/2020/PC-2020-0008/", "/luzzara/2020/PC-2020-0008/relazione.pdf", "%PDF-1.7 relazione"},
+		{"MOVE", "/luzzara/2020/PC-2020-0008/relazione.pdf", "/luzzara/2020/relazione.pdf", "/luzzara/2020/relazione.pdf", "%PDF-1.7 relazione"},
+	} {
+		if code, _, _ := g.Status(c.method, c.from, map[string]string{"Destination": g.URL + c.to}, ""); code != http.StatusCreated {
+			t.Fatalf("%s %s: %d", c.method, c.from, code)
+		}
+		sum := sha256.Sum256([]byte(c.body))
+		_, _, h := g.Status("HEAD", c.file, nil, "")
+		if got, want := h.Get("Repr-Digest"), "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":"; got != want {
+			t.Errorf("after %s %s: Repr-Digest of %s %q, want %q", c.method, c.from, c.file, got, want)
+		}
+	}
+	if code, out := verify(); code != 0 || !strings.Contains(out, "verified 9 files") {
+		t.Fatalf("verify after the copies and moves: exit %d\n%s", code, out)
+	}
+
 	// Changed behind the gateway: in the bucket's folder, and on the disk.
 	for _, f := range []string{
 		filepath.Join(srv.Dir, bucket, "guastalla/2019/PC-2019-0001/tavola.dwg"),
