@@ -128,7 +128,8 @@ func (u *upload) Write(p []byte) (int, error) {
 // that says why, such as a cancelled context: it waits for that error.
 func (u *upload) failure(op string, err error) error {
 	<-u.done
-	return u.b.mapErr(op, u.path, cmp.Or(u.err, err))
+	// The manager's own abort may not be the last word (see cleanup).
+	return errors.Join(u.b.mapErr(op, u.path, cmp.Or(u.err, err)), u.cleanup())
 }
 
 // Commit ends the body, waits for the transfer manager to send the last part
@@ -231,3 +232,4 @@ func (u *upload) cleanup() error {
 	}
 	return abort()
 }
+
