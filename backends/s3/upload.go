@@ -232,4 +232,3 @@ func (u *upload) cleanup() error {
 	}
 	return abort()
 }
-
