@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -111,6 +112,13 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 		defer rep.Flush()
 	}
 
+	// What the import holds at once is some 40 MB (a big file's parts in
+	// flight, the small files' buffers); a soft limit has the collector
+	// keep the rest from piling up while the cores are busy uploading, so
+	// that an import fits beside the server on a small machine.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(96 << 20)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ns, err := gateway.OpenArchive(ctx, cfg)
