@@ -5,8 +5,10 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -28,7 +30,7 @@ import (
 const importJobs = 4
 
 // TestImportBenchmark measures issue 14's budget: `faldone import` of a
-// delivery against `rclone copy` of the same folder to the same bucket
+// delivery with its manifest (every file checked against it) against `rclone copy` of the same folder to the same bucket
 // with --transfers equal to --jobs, and the SDK's transfer manager as the
 // limit; each through its own counting proxy, medians of BENCH_RUNS.
 func TestImportBenchmark(t *testing.T) {
@@ -65,6 +67,9 @@ func TestImportBenchmark(t *testing.T) {
 		}
 		dir := t.TempDir()
 		t.Logf("%s: writing the delivery", dl.name)
+		// The scanning firm's index, as deliveries come with one.
+		var index bytes.Buffer
+		index.WriteString("percorso;sha256\r\n")
 		for i := range dl.files {
 			p := filepath.Join(dir, fmt.Sprintf("PC-2019-%04d", i/50), fmt.Sprintf("tavola-%05d.pdf", i))
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -76,10 +81,17 @@ func TestImportBenchmark(t *testing.T) {
 			}
 			n := newNoise(dl.size)
 			n.stamp(i)
-			if _, err := f.ReadFrom(n); err != nil {
+			h := sha256.New()
+			if _, err := f.ReadFrom(io.TeeReader(n, h)); err != nil {
 				t.Fatal(err)
 			}
 			f.Close()
+			rel, _ := filepath.Rel(dir, p)
+			fmt.Fprintf(&index, "%s;%x\r\n", filepath.ToSlash(rel), h.Sum(nil))
+		}
+		manifest := filepath.Join(t.TempDir(), "indice.csv")
+		if err := os.WriteFile(manifest, index.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
 		}
 		total := int64(dl.files) * dl.size
 		fal := &row{name: dl.name, subject: faldone}
@@ -98,7 +110,8 @@ func TestImportBenchmark(t *testing.T) {
 			os.WriteFile(cfg, []byte(fmt.Sprintf("comuni:\n  - id: %s\n    storage: %q\n    access_key_id: %q\n    secret_access_key: %q\n",
 				comune, storage, s3srv.AccessKey, s3srv.SecretKey)), 0o600)
 			cmd := exec.Command(harness.Binary(t), "import", "--config", cfg, "--data", data, "--comune", comune,
-				"--from", dir, "--to", fmt.Sprintf("/faldone-%d-r%d", len(rows), r), "--jobs", fmt.Sprint(importJobs))
+				"--from", dir, "--to", fmt.Sprintf("/faldone-%d-r%d", len(rows), r), "--jobs", fmt.Sprint(importJobs),
+				"--manifest", manifest)
 			cmd.Env = childEnv()
 			var peak int64
 			s := m.measure(t, func() { peak = runChild(t, cmd) })
