@@ -87,7 +87,20 @@ func TestVerify(t *testing.T) {
 			t.Errorf("after %s %s: Repr-Digest of %s %q, want %q", c.method, c.from, c.file, got, want)
 		}
 	}
-	if code, out := verify(); code != 0 || !strings.Contains(out, "verified 9 files") {
+	// Uploads from the pages, into S3 and onto the disk.
+	page := harness.NewBrowser(t, g)
+	page.SignIn(g.User, g.Pass)
+	for _, dir := range []string{"/guastalla/2019", "/luzzara/2020"} {
+		if code, _ := page.Upload("/_/carica"+dir, map[string][]byte{"caricata.pdf": []byte("%PDF dalla pagina")}); code != http.StatusOK {
+			t.Fatalf("page upload into %s: %d", dir, code)
+		}
+		sum := sha256.Sum256([]byte("%PDF dalla pagina"))
+		_, _, h := g.Status("HEAD", dir+"/caricata.pdf", nil, "")
+		if got, want := h.Get("Repr-Digest"), "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":"; got != want {
+			t.Errorf("page upload into %s: Repr-Digest %q, want %q", dir, got, want)
+		}
+	}
+	if code, out := verify(); code != 0 || !strings.Contains(out, "verified 11 files") {
 		t.Fatalf("verify after the copies and moves: exit %d\n%s", code, out)
 	}
 
