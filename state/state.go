@@ -99,6 +99,7 @@ func Ancestors(p string) []string {
 type Store interface {
 	ResourceStore
 	DigestStore
+	DossierStore
 	AuthStore
 	AccountStore
 	AccessStore

@@ -190,6 +190,14 @@ var migrations = []string{
 		holder  text COLLATE "C" NOT NULL,
 		expires timestamptz NOT NULL
 	);`,
+
+	// Closed dossiers (state.DossierStore).
+	`CREATE TABLE closed_dossiers (
+		path   text COLLATE "C" PRIMARY KEY,
+		by     text NOT NULL,
+		reason text NOT NULL,
+		closed timestamptz NOT NULL
+	);`,
 }
 
 // Keys of the transaction-scoped advisory locks the store takes. Advisory

@@ -187,6 +187,15 @@ var migrations = []string{
 		holder  TEXT NOT NULL,
 		expires INTEGER NOT NULL
 	) STRICT;`,
+
+	// Closed dossiers (state.DossierStore): the key's index serves the
+	// lookups of a path's ancestors and the ranges below it.
+	`CREATE TABLE closed_dossiers (
+		path   TEXT NOT NULL PRIMARY KEY,
+		by     TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		closed INTEGER NOT NULL
+	) STRICT;`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.

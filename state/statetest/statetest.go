@@ -87,6 +87,14 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 			tt.fn(t, func(t *testing.T) state.DigestStore { t.Helper(); return fresh(t) })
 		})
 	}
+	for _, tt := range []struct {
+		name string
+		fn   func(t *testing.T, s state.DossierStore)
+	}{
+		{"ClosedDossiers", testClosedDossiers},
+	} {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh(t)) })
+	}
 	leaseTests := []struct {
 		name string
 		fn   func(t *testing.T, open func(*testing.T) state.LeaseStore)
