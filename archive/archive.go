@@ -55,6 +55,8 @@ type Store interface {
 	MoveProps(ctx context.Context, src, dst string) error
 	DeleteProps(ctx context.Context, p string) error
 	DeleteLocks(ctx context.Context, p string) error
+	// The closed dossiers, which no change may touch.
+	ClosedDossiers(ctx context.Context, p string, below bool) ([]state.ClosedDossier, error)
 	// Digests of files (digest.go).
 	PutDigests(ctx context.Context, ds []state.Digest) error
 	DigestsOf(ctx context.Context, paths []string) (map[string]state.Digest, error)
@@ -314,7 +316,25 @@ func (o *Op) CheckWrite(targets ...Target) error {
 			return err
 		}
 	}
+	if err := o.checkClosed(targets...); err != nil {
+		return err
+	}
 	return o.checkLocks(targets...)
+}
+
+// checkClosed refuses a change inside a closed dossier, and a change of a
+// tree that holds one (a folder's move or delete).
+func (o *Op) checkClosed(targets ...Target) error {
+	for _, t := range targets {
+		closed, err := o.s.store.ClosedDossiers(o.ctx, t.Path, t.Tree)
+		if err != nil {
+			return err
+		}
+		if len(closed) > 0 {
+			return &ClosedError{closed[0]}
+		}
+	}
+	return nil
 }
 
 // checkLocks enforces the locks covering the targets.

@@ -52,6 +52,18 @@ func (e *DigestMismatchError) Unwrap() error { return ErrDigestMismatch }
 // errHidden is the refusal of a path the person may not know exists.
 var errHidden = fmt.Errorf("hidden by policy: %w", ErrNotFound)
 
+// ClosedError: what would change is in a closed dossier (or, for a change
+// of a folder's tree, holds one). It is ErrForbidden: nobody may change a
+// closed dossier until an administrator reopens it.
+type ClosedError struct {
+	state.ClosedDossier
+}
+
+func (e *ClosedError) Error() string { return "in the closed dossier " + e.Path }
+
+// Unwrap makes a ClosedError ErrForbidden.
+func (e *ClosedError) Unwrap() error { return ErrForbidden }
+
 // LockedError: a lock the caller does not hold covers what would change.
 type LockedError struct {
 	Root  string // the namespace path the lock is rooted at

@@ -49,6 +49,10 @@ func (o *Op) Lock(p string, want LockRequest) (state.Lock, bool, error) {
 			return state.Lock{}, false, err
 		}
 	}
+	// Every WebDAV lock is a write lock: none is taken in a closed dossier.
+	if err := o.checkClosed(Target{Path: p, Tree: want.Infinite}); err != nil {
+		return state.Lock{}, false, err
+	}
 	if !exists {
 		if err := o.checkLocks(Target{Path: p, Member: true}); err != nil {
 			return state.Lock{}, false, err

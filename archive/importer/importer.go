@@ -413,8 +413,9 @@ func (r *run) file(j job) error {
 	// unless Replace.
 	w, err := op.PutWith(dest, f, j.size, archive.PutOptions{SHA256: want, KeepSame: true, NoReplace: !r.opts.Replace})
 	var (
-		dm *archive.DigestMismatchError
-		ex *archive.ExistsError
+		dm     *archive.DigestMismatchError
+		ex     *archive.ExistsError
+		closed *archive.ClosedError
 	)
 	switch {
 	case errors.As(err, &dm):
@@ -429,6 +430,9 @@ func (r *run) file(j job) error {
 		return nil
 	case errors.Is(err, backends.ErrIsDir):
 		r.refuse(j, dest, Exists, "nell'archivio al suo posto c'è una cartella")
+		return nil
+	case errors.As(err, &closed):
+		r.refuse(j, dest, Failed, fmt.Sprintf("il fascicolo %s è chiuso dal %s: non si può modificare", closed.Path, closed.Closed.Format("02/01/2006")))
 		return nil
 	case errors.Is(err, archive.ErrIncomplete):
 		r.refuse(j, dest, Failed, "il file è cambiato durante la lettura")

@@ -42,6 +42,7 @@ Commands:
   grant          manage time-limited access grants: add, list, revoke
   audit          print or export (--csv) the access log, filtered
   locks          list and break WebDAV locks
+  dossier        close, reopen and list closed dossiers (fascicoli chiusi)
   import         bring a delivery of the digitised archive into a Comune, checked against its manifest
   verify         prove the files intact against their recorded SHA-256
   migrate        apply the state store's schema migrations and exit
@@ -94,6 +95,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return verifyCmd(args[1:], stdout, stderr)
 	case "import":
 		return importCmd(args[1:], stdout, stderr)
+	case "dossier":
+		return dossierCmd(args[1:], stdout, stderr)
 	case "migrate":
 		// Opening the store applies the migrations (under an advisory lock
 		// on PostgreSQL): the same as every start, for upgrade scripts.

@@ -27,13 +27,14 @@ import (
 type testStore interface {
 	state.ResourceStore
 	state.DigestStore
+	state.DossierStore
 }
 
 type davTest struct {
 	t     *testing.T
 	h     *Handler
 	root  string // the backend's folder on disk
-	store state.ResourceStore
+	store testStore
 }
 
 // userHeader names the person of a test request; locks record it.

@@ -328,6 +328,13 @@ func (rq *request) fail(err error) {
 		writeXML(rq.w, code, body)
 		return
 	}
+	var ce *archive.ClosedError
+	if errors.As(err, &ce) {
+		// A client learns why, and where: the dossier is read-only.
+		writeXML(rq.w, code, `<D:error xmlns:D="DAV:" xmlns:F="`+nsFaldone+`"><F:dossier-closed><D:href>`+
+			xmlText(href(ce.Path, true))+`</D:href></F:dossier-closed></D:error>`)
+		return
+	}
 	var le *archive.LockedError
 	if errors.As(err, &le) {
 		writeXML(rq.w, code, `<D:error xmlns:D="DAV:"><D:lock-token-submitted><D:href>`+

@@ -81,8 +81,13 @@ func (h *Handler) failure(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		locked  *archive.LockedError
 		partial *archive.PartialError
+		closed  *archive.ClosedError
 	)
 	switch {
+	case errors.As(err, &closed):
+		h.message(w, http.StatusForbidden, "Fascicolo chiuso",
+			"Fascicolo chiuso il "+dateText(closed.Closed, h.cfg.Location)+" da "+h.displayName(r.Context(), closed.By)+
+				": non si può modificare nulla al suo interno.")
 	case errors.As(err, &locked):
 		h.message(w, http.StatusLocked, "File in uso",
 			"È bloccato da "+h.displayName(r.Context(), locked.Owner)+", che lo sta modificando: riprova più tardi.")

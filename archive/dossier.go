@@ -1,0 +1,69 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/bassareggiana/faldone/backends"
+	"github.com/bassareggiana/faldone/state"
+)
+
+// Closing is a step of a dossier's life, not an operation of a person's
+// request: a manager (today through the command line) closes a dossier
+// folder once its procedure ends, and from then on CheckWrite and Lock
+// refuse every change inside it, by whoever, through whichever way in,
+// with a *ClosedError; an administrator reopens it.
+
+// DossierStore is what closing needs of the state store.
+type DossierStore interface {
+	CloseDossier(ctx context.Context, d state.ClosedDossier) error
+	ReopenDossier(ctx context.Context, p string) error
+}
+
+// CloseDossier closes the folder p, a dossier below a Comune's own folder,
+// as by, for reason. ErrExists: it is closed already.
+func (s *Service) CloseDossier(ctx context.Context, st DossierStore, p, by, reason string) (state.ClosedDossier, error) {
+	p, err := Path(p)
+	if err != nil {
+		return state.ClosedDossier{}, err
+	}
+	if strings.Count(p, "/") < 2 {
+		return state.ClosedDossier{}, fmt.Errorf("%s is not a dossier folder inside a Comune: %w", p, ErrForbidden)
+	}
+	if strings.TrimSpace(reason) == "" {
+		return state.ClosedDossier{}, errors.New("a closure needs its reason")
+	}
+	e, err := s.fs.Stat(ctx, backendPath(p))
+	if err != nil {
+		return state.ClosedDossier{}, err
+	}
+	if !e.IsDir {
+		return state.ClosedDossier{}, fmt.Errorf("%s: %w", p, backends.ErrNotDir)
+	}
+	d := state.ClosedDossier{Path: p, By: by, Reason: reason, Closed: s.now().UTC()}
+	if err := st.CloseDossier(ctx, d); err != nil {
+		if errors.Is(err, state.ErrExists) {
+			return state.ClosedDossier{}, fmt.Errorf("%s is closed already: %w", p, ErrExists)
+		}
+		return state.ClosedDossier{}, err
+	}
+	return d, nil
+}
+
+// ReopenDossier reopens the closed dossier p. ErrNotFound: it is not
+// closed.
+func (s *Service) ReopenDossier(ctx context.Context, st DossierStore, p string) error {
+	p, err := Path(p)
+	if err != nil {
+		return err
+	}
+	if err := st.ReopenDossier(ctx, p); err != nil {
+		if errors.Is(err, state.ErrNotFound) {
+			return fmt.Errorf("%s is not a closed dossier: %w", p, ErrNotFound)
+		}
+		return err
+	}
+	return nil
+}
