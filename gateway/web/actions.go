@@ -245,6 +245,11 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			failed++
 			lastErr = err
+			var closed *archive.ClosedError
+			if errors.As(err, &closed) {
+				h.failure(w, r, err) // says when and by whom
+				return
+			}
 			if errors.Is(err, archive.ErrNotFound) || errors.Is(err, archive.ErrForbidden) {
 				h.message(w, http.StatusForbidden, "Caricamento non consentito", "Non puoi caricare file in questa cartella.")
 				return

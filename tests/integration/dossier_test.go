@@ -1,0 +1,96 @@
+package integration
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+// TestClosedDossier: a dossier closed from the command line refuses every
+// change through WebDAV, the pages and the importer, on S3 and on disk,
+// and takes them again once reopened; both are in the access log.
+func TestClosedDossier(t *testing.T) {
+	g, _, _ := s3Gateway(t)
+	bin := harness.Binary(t)
+	cli := func(args ...string) (int, string) {
+		t.Helper()
+		code, out, errOut := runCLI(t, bin, t.TempDir(), "", append(args, "--config", g.ConfigFile(), "--data", g.DataDir)...)
+		return code, out + errOut
+	}
+	for _, dir := range []string{"/guastalla/2019", "/guastalla/2019/PC-2019-0042", "/luzzara/2020", "/luzzara/2020/PC-2020-0007"} {
+		mustStatus(t, g, "MKCOL", dir, nil, "", http.StatusCreated)
+	}
+	mustStatus(t, g, "PUT", "/guastalla/2019/PC-2019-0042/domanda.pdf", nil, "domanda", http.StatusCreated)
+	mustStatus(t, g, "PUT", "/luzzara/2020/PC-2020-0007/domanda.pdf", nil, "domanda", http.StatusCreated)
+
+	for _, d := range []string{"/guastalla/2019/PC-2019-0042", "/luzzara/2020/PC-2020-0007"} {
+		if code, out := cli("dossier", "close", d, "--reason", "Fine lavori, prot. 42/2026", "--by", "RSSMRA80A01H501U"); code != 0 || !strings.Contains(out, "closed") {
+			t.Fatalf("dossier close %s: exit %d\n%s", d, code, out)
+		}
+	}
+	if code, out := cli("dossier", "close", "/guastalla/2019/PC-2019-0042", "--reason", "di nuovo"); code == 0 || !strings.Contains(out, "closed already") {
+		t.Errorf("closing twice: exit %d\n%s", code, out)
+	}
+	if code, out := cli("dossier", "close", "/guastalla/2019/PC-2019-0042/domanda.pdf", "--reason", "x"); code == 0 {
+		t.Errorf("closing a file: exit 0\n%s", out)
+	}
+	if code, out := cli("dossier", "list"); code != 0 || !strings.Contains(out, "/luzzara/2020/PC-2020-0007") || !strings.Contains(out, "Fine lavori") {
+		t.Errorf("dossier list: exit %d\n%s", code, out)
+	}
+
+	for _, d := range []string{"/guastalla/2019/PC-2019-0042", "/luzzara/2020/PC-2020-0007"} {
+		code, body, _ := g.Status("PUT", d+"/domanda.pdf", nil, "altro")
+		if code != http.StatusForbidden || !strings.Contains(body, "dossier-closed") {
+			t.Errorf("PUT into %s: %d\n%s", d, code, body)
+		}
+		for _, m := range []struct{ method, p string }{{"DELETE", d + "/domanda.pdf"}, {"MKCOL", d + "/nuova"}, {"DELETE", d}} {
+			if code, _, _ := g.Status(m.method, m.p, nil, ""); code != http.StatusForbidden {
+				t.Errorf("%s %s: %d, want 403", m.method, m.p, code)
+			}
+		}
+		if code, body, _ := g.Status("GET", d+"/domanda.pdf", nil, ""); code != http.StatusOK || body != "domanda" {
+			t.Errorf("GET in a closed dossier: %d %q", code, body)
+		}
+	}
+	// The pages say why.
+	page := harness.NewBrowser(t, g)
+	page.SignIn(g.User, g.Pass)
+	code, body := page.Upload("/_/carica/guastalla/2019/PC-2019-0042", map[string][]byte{"nuova.pdf": []byte("x")})
+	if code != http.StatusForbidden || !strings.Contains(body, "Fascicolo chiuso il") {
+		t.Errorf("page upload into a closed dossier: %d\n%.800s", code, body)
+	}
+	// The importer too.
+	delivery := t.TempDir()
+	os.WriteFile(filepath.Join(delivery, "tavola.dwg"), []byte("tavola"), 0o644)
+	report := filepath.Join(t.TempDir(), "esito.csv")
+	if code, out := cli("import", "--comune", "guastalla", "--from", delivery, "--to", "/2019/PC-2019-0042", "--report", report); code == 0 {
+		t.Errorf("import into a closed dossier: exit 0\n%s", out)
+	}
+	if b, _ := os.ReadFile(report); !strings.Contains(string(b), "chiuso") {
+		t.Errorf("the import's report: %s", b)
+	}
+
+	// Reopened, it takes changes again.
+	if code, out := cli("dossier", "reopen", "/guastalla/2019/PC-2019-0042", "--reason", "Variante in corso d'opera"); code != 0 {
+		t.Fatalf("dossier reopen: exit %d\n%s", code, out)
+	}
+	mustStatus(t, g, "PUT", "/guastalla/2019/PC-2019-0042/domanda.pdf", nil, "variante", http.StatusNoContent)
+	if code, _, _ := g.Status("PUT", "/luzzara/2020/PC-2020-0007/domanda.pdf", nil, "x"); code != http.StatusForbidden {
+		t.Errorf("the other dossier was reopened too: %d", code)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, log := cli("audit", "--csv")
+		if strings.Contains(log, "RSSMRA80A01H501U,cli,cli,CLOSE,/guastalla/2019/PC-2019-0042,") &&
+			strings.Contains(log, ",cli,cli,REOPEN,/guastalla/2019/PC-2019-0042,") && strings.Contains(log, "reason=Variante in corso d'opera") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the access log lacks the closure and the reopening:\n%s", log)
+		}
+	}
+}
