@@ -250,6 +250,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		WriteLevel: write,
 		Grants:     s.store,
 		Locks:      s.store,
+		Dossiers:   s.store,
 		Manages:    rl.Manages,
 		Policy: func(ctx context.Context, sess state.Session) (web.Decider, error) {
 			pol, err := rl.Policy(ctx, auth.SessionIdentity(sess))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -313,6 +314,25 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 		err = h.changes(r, sess).run(http.MethodDelete, p, func(op *archive.Op) (int, error) {
 			return http.StatusNoContent, op.Delete(p)
 		})
+	case "chiudi":
+		reason := strings.TrimSpace(r.PostFormValue("motivo"))
+		if reason == "" || len(reason) > 200 || !utf8.ValidString(reason) {
+			h.message(w, http.StatusBadRequest, "Motivo mancante", "Scrivi il motivo della chiusura (al massimo 200 caratteri).")
+			return
+		}
+		if h.cfg.Dossiers == nil {
+			h.message(w, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
+			return
+		}
+		// Closing is a manager's: who may delete the folder whole.
+		err = h.changes(r, sess).run("CLOSE", p, func(op *archive.Op) (int, error) {
+			if !op.MayDelete(p, true) {
+				return 0, fmt.Errorf("close %s: %w", p, archive.ErrForbidden)
+			}
+			_, err := h.cfg.Archive.CloseDossier(r.Context(), h.cfg.Dossiers, p, sess.Person, reason)
+			return http.StatusOK, err
+		})
+		back = "/_/archivio" + escapedPath(p) + "/"
 	default:
 		h.message(w, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
 		return

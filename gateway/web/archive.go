@@ -76,6 +76,8 @@ type archivePage struct {
 	page
 	Heading, Query, Sort, Dir, ZipHref, PrevHref, NextHref string
 	GrantHref                                              string // the grants form for this folder, for its managers
+	Closed                                                 string // "chiuso il … da …", when the folder is in a closed dossier
+	CloseAction                                            string // the form that closes this dossier, for its managers
 	UploadAction, ChangeAction                             string // forms, when the person may write here
 	Crumbs                                                 []crumb
 	Entries                                                []archiveEntry
@@ -234,6 +236,21 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		}
 		if slices.Contains(manages, c) {
 			pg.GrantHref = "/_/accessi?" + url.Values{"percorso": {p}}.Encode()
+		}
+	}
+	if c, rest := access.SplitComune(p); rest != "" && h.cfg.Dossiers != nil {
+		closed, err := h.cfg.Dossiers.ClosedDossiers(r.Context(), p, false)
+		if err != nil {
+			h.unavailable(w, "closed dossiers", err)
+			return
+		}
+		if len(closed) > 0 {
+			d := closed[0]
+			pg.Closed = "Fascicolo chiuso il " + dateText(d.Closed, h.cfg.Location) + " da " + h.displayName(r.Context(), d.By) + ": " + d.Reason
+			// Nothing in it can change: no forms to change it.
+			pg.UploadAction, pg.ChangeAction = "", ""
+		} else if pg.GrantHref != "" && c != "" && op.MayDelete(p, true) {
+			pg.CloseAction = "/_/modifica" + escapedPath(p)
 		}
 	}
 	locked, err := h.lockedIn(r.Context(), p, pg.Entries)

@@ -11,8 +11,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/state"
 )
+
+// Dossiers is the closed dossiers' store, as the pages use it.
+type Dossiers interface {
+	archive.DossierStore
+	ClosedDossiers(ctx context.Context, p string, below bool) ([]state.ClosedDossier, error)
+}
 
 // Locks reads the WebDAV locks, so that a page can say who has a file open.
 type Locks interface {

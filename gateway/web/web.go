@@ -97,6 +97,9 @@ type Config struct {
 	Archive *archive.Service
 	// Locks, when set, tells who holds the WebDAV locks on the archive.
 	Locks Locks
+	// Dossiers, when set, keeps the closed dossiers: a folder's page says
+	// that it is closed, and its managers may close it.
+	Dossiers Dossiers
 	// SearchLimit bounds the entries a search looks at (default 50,000).
 	SearchLimit int
 	// Location is the zone in which the pages show times and read the days

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,27 @@ func TestClosedDossier(t *testing.T) {
 	if code != http.StatusForbidden || !strings.Contains(body, "Fascicolo chiuso il") {
 		t.Errorf("page upload into a closed dossier: %d\n%.800s", code, body)
 	}
+	// A closed dossier's page says so, and shows no form to change it.
+	ps := signInPages(t, g, g.User, g.Pass)
+	if _, body := ps.get("/_/archivio/luzzara/2020/PC-2020-0007/"); !strings.Contains(body, "Fascicolo chiuso il") ||
+		!strings.Contains(body, "Fine lavori, prot. 42/2026") || strings.Contains(body, `id="modulo-carica"`) {
+		t.Errorf("the closed dossier's page:\n%.1500s", body)
+	}
+	// A manager closes one from its page, with a reason.
+	mustStatus(t, g, "MKCOL", "/guastalla/2019/PC-2019-0050", nil, "", http.StatusCreated)
+	if _, body := ps.get("/_/archivio/guastalla/2019/PC-2019-0050/"); !strings.Contains(body, `id="modulo-chiudi"`) {
+		t.Fatalf("no close form for a manager:\n%.1500s", body)
+	}
+	if code, body := ps.change("/guastalla/2019/PC-2019-0050", "/guastalla/2019/PC-2019-0050", url.Values{"azione": {"chiudi"}}); code != http.StatusBadRequest {
+		t.Errorf("closing without a reason: %d\n%.300s", code, body)
+	}
+	if code, body := ps.change("/guastalla/2019/PC-2019-0050", "/guastalla/2019/PC-2019-0050", url.Values{"azione": {"chiudi"}, "motivo": {"Archiviazione"}}); code != http.StatusOK || !strings.Contains(body, "Fascicolo chiuso il") {
+		t.Errorf("closing from the page: %d\n%.800s", code, body)
+	}
+	if code, _, _ := g.Status("PUT", "/guastalla/2019/PC-2019-0050/x.pdf", nil, "x"); code != http.StatusForbidden {
+		t.Errorf("PUT into the dossier closed from its page: %d", code)
+	}
+
 	// The importer too.
 	delivery := t.TempDir()
 	os.WriteFile(filepath.Join(delivery, "tavola.dwg"), []byte("tavola"), 0o644)
