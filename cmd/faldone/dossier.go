@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -87,12 +86,7 @@ func dossierCmd(args []string, stdout, stderr io.Writer) error {
 	if len(reason) > 500 {
 		return &usageError{usage: synopsis, msg: "dossier " + sub + ": --reason is longer than 500 bytes"}
 	}
-	if by == "" {
-		by = "cli"
-		if u, err := user.Current(); err == nil {
-			by = "cli:" + u.Username
-		}
-	}
+	by = operatorName(by)
 	ns, err := gateway.OpenArchive(ctx, cfg)
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -86,12 +85,7 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("import: --to %q: not a path", to)
 	}
 	root := "/" + comune + strings.TrimSuffix(sub, "/")
-	if by == "" {
-		by = "cli"
-		if u, err := user.Current(); err == nil {
-			by = "cli:" + u.Username
-		}
-	}
+	by = operatorName(by)
 	var m *importer.Manifest
 	if manifest != "" {
 		if m, err = importer.ReadManifest(manifest); err != nil {

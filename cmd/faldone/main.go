@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -394,4 +395,16 @@ func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintln(stdout, h)
 	return nil
+}
+
+// operatorName is who runs a command, for the access log: the name given
+// with --by, or else the system user's.
+func operatorName(by string) string {
+	if by != "" {
+		return by
+	}
+	if u, err := user.Current(); err == nil {
+		return "cli:" + u.Username
+	}
+	return "cli"
 }
