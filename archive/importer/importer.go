@@ -377,7 +377,7 @@ func (r *run) file(j job) error {
 		// that one already in the archive with them is skipped.
 		sum, err := hashFile(j.abs)
 		if err != nil {
-			r.refuse(j, dest, Failed, "lettura non riuscita: "+err.Error())
+			r.refuse(j, dest, Failed, unreadable(err))
 			return nil
 		}
 		want = &sum
@@ -404,7 +404,7 @@ func (r *run) file(j job) error {
 	}
 	f, err := os.Open(j.abs)
 	if err != nil {
-		r.refuse(j, dest, Failed, "lettura non riuscita: "+err.Error())
+		r.refuse(j, dest, Failed, unreadable(err))
 		return nil
 	}
 	defer f.Close()
@@ -419,17 +419,17 @@ func (r *run) file(j job) error {
 	)
 	switch {
 	case errors.As(err, &dm):
-		r.refuse(j, dest, Mismatch, fmt.Sprintf("attesa %x, calcolata %x", dm.Want, dm.Got))
+		r.refuse(j, dest, Mismatch, mismatch(dm.Want, dm.Got))
 		return nil
 	case errors.As(err, &ex):
-		detail := fmt.Sprintf("nell'archivio %x, nella consegna %x: non sostituito (--replace per sostituirlo)", ex.SHA256, *want)
+		detail := otherContent(ex.SHA256, *want)
 		if !ex.Known {
 			detail = "nell'archivio c'è già un file con questo nome, la cui impronta non è registrata"
 		}
 		r.refuse(j, dest, Exists, detail)
 		return nil
 	case errors.Is(err, backends.ErrIsDir):
-		r.refuse(j, dest, Exists, "nell'archivio al suo posto c'è una cartella")
+		r.refuse(j, dest, Exists, folderInTheWay)
 		return nil
 	case errors.As(err, &closed):
 		r.refuse(j, dest, Failed, fmt.Sprintf("il fascicolo %s è chiuso dal %s: non si può modificare", closed.Path, closed.Closed.Format("02/01/2006")))
@@ -462,11 +462,11 @@ func (r *run) plan(op *archive.Op, j job, dest string, want [32]byte) error {
 		// The bytes are checked against the manifest, as the write would.
 		sum, err := hashFile(j.abs)
 		if err != nil {
-			r.refuse(j, dest, Failed, "lettura non riuscita: "+err.Error())
+			r.refuse(j, dest, Failed, unreadable(err))
 			return nil
 		}
 		if sum != want {
-			r.refuse(j, dest, Mismatch, fmt.Sprintf("attesa %x, calcolata %x", want, sum))
+			r.refuse(j, dest, Mismatch, mismatch(want, sum))
 			return nil
 		}
 	}
@@ -478,7 +478,7 @@ func (r *run) plan(op *archive.Op, j job, dest string, want [32]byte) error {
 	case err != nil:
 		return fmt.Errorf("import: %s: %w", dest, err)
 	case e.IsDir:
-		r.refuse(j, dest, Exists, "nell'archivio al suo posto c'è una cartella")
+		r.refuse(j, dest, Exists, folderInTheWay)
 		return nil
 	}
 	stored, known, err := op.Digest(e)
@@ -489,12 +489,25 @@ func (r *run) plan(op *archive.Op, j job, dest string, want [32]byte) error {
 	case known && stored == want:
 		r.done(File{Rel: j.rel, Path: dest, Size: j.size, Outcome: Present, SHA256: want})
 	case known && !r.opts.Replace:
-		r.refuse(j, dest, Exists, fmt.Sprintf("nell'archivio %x, nella consegna %x: non sostituito (--replace per sostituirlo)", stored, want))
+		r.refuse(j, dest, Exists, otherContent(stored, want))
 	default:
 		// Replaced, or without a digest: compared when the import reads it.
 		r.done(File{Rel: j.rel, Path: dest, Size: j.size, Outcome: Planned, SHA256: want})
 	}
 	return nil
+}
+
+// The details of the problems that an import and its dry run both meet,
+// worded once so that a dry run reports what the import would.
+
+const folderInTheWay = "nell'archivio al suo posto c'è una cartella"
+
+func unreadable(err error) string { return "lettura non riuscita: " + err.Error() }
+
+func mismatch(want, got [32]byte) string { return fmt.Sprintf("attesa %x, calcolata %x", want, got) }
+
+func otherContent(stored, delivered [32]byte) string {
+	return fmt.Sprintf("nell'archivio %x, nella consegna %x: non sostituito (--replace per sostituirlo)", stored, delivered)
 }
 
 // mkdirAll makes the folder p and those above it that are missing, each
