@@ -274,3 +274,58 @@ func Span(size int64, r *Range) (start, n int64, err error) {
 		return r.Start, r.Length, nil
 	}
 }
+
+// Keeper is implemented by backends that can set files aside, out of
+// sight, and bring them back: the recycle bin and the previous versions.
+// Kept content is named by locators, the backend's own opaque strings
+// (valid UTF-8, at most 1,024 bytes), which the caller records and hands
+// back. Kept content is invisible to every other call: never listed (not
+// even by a recursive listing of the root), unreachable by any path, not
+// in any size a listing sums. A locator stays valid until Purge, or
+// until a Restore that moved it back (see Restore).
+type Keeper interface {
+	// Discard removes the file or folder root with everything below it,
+	// as Delete would, and keeps every file of it: tree is the recursive
+	// listing of a folder root that the caller has just made (nil for a
+	// file). It returns the locator of each file kept, by its path as the
+	// entries give it. id (1–64 of [A-Za-z0-9_-], unique) names the set
+	// in the backend's own layout. On a failure part-way, what was
+	// removed is kept and named in the map returned with the error, and
+	// what was not is where it was. Cost: a disk, one rename of root; an
+	// unversioned bucket, one server-side copy a file and Delete's
+	// requests; a versioned bucket, a listing of versions a 1,000 files
+	// and Delete's requests, no copy.
+	Discard(ctx context.Context, root Entry, tree []Entry, id string) (map[string]string, error)
+	// Preserve keeps the content the file e has now, which stays where
+	// it is: a write is about to replace it. Cost: a disk, one hard link;
+	// an unversioned bucket, one server-side copy; a versioned bucket,
+	// one request that learns the current version.
+	Preserve(ctx context.Context, e Entry, id string) (string, error)
+	// OpenKept reads kept content, or part of it when r is not nil.
+	OpenKept(ctx context.Context, loc string, r *Range) (*Object, error)
+	// Restore makes the kept content loc the file dst, replacing a file
+	// there; dst's parent folder must exist (ErrNotFound), a folder at dst
+	// is ErrIsDir. A backend that can moves the content back (a disk:
+	// a rename), and loc is then no longer kept; otherwise it copies, and
+	// loc stays kept until the caller purges it.
+	Restore(ctx context.Context, loc, dst string) (Entry, error)
+	// Purge removes kept content for good, releasing its space (on a
+	// versioned bucket, the versions themselves). A locator no longer
+	// kept is not an error.
+	Purge(ctx context.Context, locs []string) error
+	// KeepMode names how this backend keeps content, for the log at
+	// start: "disk", "bucket versioning", "hidden prefix".
+	KeepMode() string
+}
+
+// Holder is implemented by backends whose storage can refuse, by itself,
+// to delete or overwrite what is held (S3 Object Lock): a closed dossier
+// is held so that not even the holder of the bucket's keys can remove it.
+type Holder interface {
+	// Holdable reports whether the storage holds objects (the bucket has
+	// Object Lock enabled), as learned at start.
+	Holdable() bool
+	// Hold puts (on) or lifts (off) the hold on every version of every
+	// object of the folder dir and below, and returns how many it set.
+	Hold(ctx context.Context, dir string, on bool) (int, error)
+}
