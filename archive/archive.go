@@ -57,6 +57,10 @@ type Store interface {
 	DeleteLocks(ctx context.Context, p string) error
 	// The closed dossiers, which no change may touch.
 	ClosedDossiers(ctx context.Context, p string, below bool) ([]state.ClosedDossier, error)
+	// The dead properties of many paths, for what the recycle bin keeps.
+	PropsOf(ctx context.Context, paths []string) (map[string][]state.Prop, error)
+	// The recycle bin and the versions (trash.go).
+	state.TrashStore
 	// Digests of files (digest.go).
 	PutDigests(ctx context.Context, ds []state.Digest) error
 	DigestsOf(ctx context.Context, paths []string) (map[string]state.Digest, error)
@@ -83,7 +87,9 @@ type Options struct {
 	// tree everything below it too. Caches of lookups forget what they
 	// knew of it.
 	Changed func(p string, tree bool)
-	Log     *slog.Logger
+	// Trash configures the recycle bin and the versions (trash.go).
+	Trash TrashOptions
+	Log   *slog.Logger
 }
 
 // Service runs the operations on one archive: the namespace backend with
@@ -104,6 +110,7 @@ func New(fs backends.Backend, store Store, opts Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	opts.Trash = opts.Trash.withDefaults()
 	return &Service{fs: fs, store: store, opts: opts, log: log, now: time.Now, bufs: make(chan []byte, 16), folders: newFolders()}
 }
 
@@ -112,7 +119,10 @@ type Caller struct {
 	// Principal names the account: locks record it, and only their owner
 	// may use their token.
 	Principal string
-	Policy    Policy
+	// Name is how records name the person (the recycle bin's "deleted
+	// by"); Principal when empty. From is the way in and the address.
+	Name, From string
+	Policy     Policy
 	// Tokens are the lock tokens the request submitted.
 	Tokens map[string]bool
 	// Check evaluates the protocol's own preconditions on the request's

@@ -49,7 +49,28 @@ func (s *Service) CloseDossier(ctx context.Context, st DossierStore, p, by, reas
 		}
 		return state.ClosedDossier{}, err
 	}
+	if err := s.hold(ctx, p, true); err != nil {
+		return d, fmt.Errorf("%s is closed, but the storage did not hold its objects: %w", p, err)
+	}
 	return d, nil
+}
+
+// hold puts or lifts the storage's own hold (S3 Object Lock's legal hold)
+// on every object of the dossier p, where the storage has one.
+func (s *Service) hold(ctx context.Context, p string, on bool) error {
+	h, ok := s.fs.(backends.Holder)
+	if !ok {
+		return nil
+	}
+	n, err := h.Hold(ctx, backendPath(p), on)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("dossier objects held by the storage", "path", p, "hold", on, "objects", n)
+	return nil
 }
 
 // ReopenDossier reopens the closed dossier p. ErrNotFound: it is not
@@ -64,6 +85,9 @@ func (s *Service) ReopenDossier(ctx context.Context, st DossierStore, p string) 
 			return fmt.Errorf("%s is not a closed dossier: %w", p, ErrNotFound)
 		}
 		return err
+	}
+	if err := s.hold(ctx, p, false); err != nil {
+		return fmt.Errorf("%s is reopened, but the storage did not lift its hold: %w", p, err)
 	}
 	return nil
 }

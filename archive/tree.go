@@ -44,7 +44,7 @@ func (o *Op) Delete(p string) error {
 	if err := o.CheckWrite(Target{Path: p, Tree: true, Member: true}); err != nil {
 		return err
 	}
-	return o.removeTree(e)
+	return o.discard(e)
 }
 
 // Copied is what a copy or move made.
@@ -169,21 +169,39 @@ func (o *Op) copyMove(sp, dst string, move, overwrite, infinite bool) (Copied, e
 		}
 	}
 	told := backends.CopyOptions{Source: &src, ParentExists: parentSeen, NoDir: at.noDir}
-	if dstExists && (de.IsDir || src.IsDir) {
-		if err := o.removeTree(de); err != nil {
+	// What the destination held goes to the recycle bin; a file that a
+	// file replaces becomes a version of it.
+	replacesFile := dstExists && !de.IsDir && !src.IsDir
+	if dstExists && !replacesFile {
+		if err := o.discard(de); err != nil {
 			return Copied{}, err
 		}
 		// Nothing is at the destination now; its folder may have gone
 		// with it, if nothing but the destination made it one.
 		told.NoDir, told.ParentExists = true, sameFolder
 	}
+	var keep func(written bool)
+	if replacesFile {
+		if keep, err = o.preserve(de); err != nil {
+			return Copied{}, err
+		}
+	}
 	if move {
 		err = o.move(src, dst, told)
 	} else {
 		err = o.copyTree(src, dst, infinite, told)
 	}
+	if keep != nil {
+		keep(err == nil)
+	}
 	if err == nil {
 		o.s.folders.saw(parentOf(dst), o.s.now())
+		if move {
+			o.departed(src, dst)
+		}
+		if !src.IsDir && !replacesFile {
+			o.arrived(dst)
+		}
 	}
 	return Copied{Replaced: dstExists, IsDir: src.IsDir}, err
 }

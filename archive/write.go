@@ -158,9 +158,26 @@ func (o *Op) put(p string, body io.Reader, size int64, opts PutOptions) (backend
 		}
 		return backends.Entry{}, false, none, fmt.Errorf("PUT %s after %d bytes: %w", p, n, err)
 	}
+	// The content it replaces is kept as a version, once the new one is
+	// whole: a write that fails keeps nothing it need not.
+	var keep func(written bool)
+	if exists {
+		if keep, err = o.preserve(old); err != nil {
+			if aerr := up.Abort(o.ctx); aerr != nil {
+				o.s.log.Error("abort upload", "path", p, "err", aerr)
+			}
+			return backends.Entry{}, false, none, err
+		}
+	}
 	e, err := up.Commit(o.ctx)
+	if keep != nil {
+		keep(err == nil)
+	}
 	if err != nil {
 		return backends.Entry{}, false, none, err
+	}
+	if !exists {
+		o.arrived(p)
 	}
 	sum := [32]byte(h.Sum(nil))
 	o.record(e, sum)

@@ -18,10 +18,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,6 +92,9 @@ type Server struct {
 	tls     *tls.Config // nil: plain HTTP
 	proxies forwarded.Proxies
 	scrub   *scrub.Scrubber // nil: integrity.scrub_interval is 0
+	archive *archive.Service
+	// holder names this replica in the leases of housekeeping.
+	holder string
 }
 
 // New opens the storage and the state store described by cfg, which must
@@ -102,7 +107,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 	if err := prepareDataDir(cfg, log); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, tls: tc}
+	s := &Server{cfg: cfg, log: log, tls: tc, holder: "serve-" + rand.Text()[:12]}
 	var comuni []web.Comune
 	m := metrics.New(func(ctx context.Context) (int, error) {
 		locks, err := s.store.Locks(ctx, "/", true, time.Now())
@@ -130,6 +135,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 		return nil, err
 	}
 	s.store, s.ns = store, ns
+	s.logKeepModes()
 	if err := s.assemble(ctx, ns, comuni, extra); err != nil {
 		store.Close()
 		return nil, err
@@ -283,9 +289,10 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	// names forgets.
 	var d *dav.Handler
 	svc := archive.New(ns, s.store, archive.Options{
-		Quota: s.usage, OnUpload: s.metrics.Upload, Log: log,
+		Quota: s.usage, OnUpload: s.metrics.Upload, Log: log, Trash: TrashOptions(cfg),
 		Changed: func(p string, tree bool) { d.Forget(p, tree) },
 	})
+	s.archive = svc
 	d = dav.New(svc, s.store, log, principal, davPolicy(rl), dav.Options{
 		PublicHosts:        cfg.PublicHosts,
 		AllowInfiniteDepth: cfg.WebDAV.AllowInfiniteDepth,
@@ -511,11 +518,57 @@ func (s *Server) housekeeping(ctx context.Context) {
 			s.log.Error("housekeeping: audit retention", "err", err)
 		}
 		s.abortStaleUploads(ctx, now.Add(-s.cfg.WebDAV.StaleUploadAge))
+		s.purgeTrash(ctx, now)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// trashLease is the lease of the recycle bin's retention purge: one
+// replica at a time lets go what the retention no longer keeps.
+const trashLease = "trash-purge"
+
+// purgeTrash runs the retention of the recycle bin and the versions, if
+// no other replica is running it.
+func (s *Server) purgeTrash(ctx context.Context, now time.Time) {
+	if s.cfg.Trash.Disabled || s.archive == nil {
+		return
+	}
+	ok, err := s.store.TakeLease(ctx, trashLease, s.holder, time.Hour, now)
+	if err != nil || !ok {
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("housekeeping: recycle bin lease", "err", err)
+		}
+		return
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.store.ReleaseLease(rctx, trashLease, s.holder); err != nil {
+			s.log.Error("housekeeping: release the recycle bin lease", "err", err)
+		}
+	}()
+	n, err := s.archive.PurgeExpired(ctx, now)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("housekeeping: recycle bin retention", "purged", n, "err", err)
+	}
+	if n > 0 {
+		s.log.Info("housekeeping: recycle bin retention", "purged", n, "retention", s.cfg.Trash.Retention, "version_age", s.cfg.Trash.VersionAge)
+	}
+}
+
+// logKeepModes says how each Comune keeps what is deleted or replaced.
+func (s *Server) logKeepModes() {
+	if s.cfg.Trash.Disabled {
+		s.log.Warn("recycle bin disabled: deletes and overwrites are for good")
+		return
+	}
+	modes := s.ns.KeepModes()
+	for _, comune := range slices.Sorted(maps.Keys(modes)) {
+		s.log.Info("recycle bin", "comune", comune, "mode", modes[comune], "retention", s.cfg.Trash.Retention)
 	}
 }
 

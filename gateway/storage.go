@@ -106,3 +106,10 @@ func redact(u *url.URL) string {
 	c.User = nil
 	return c.String()
 }
+
+// TrashOptions are the recycle bin's and the versions' options of cfg,
+// for the archive service of serve and of every command alike.
+func TrashOptions(cfg config.Config) archive.TrashOptions {
+	t := cfg.Trash
+	return archive.TrashOptions{Off: t.Disabled, Retention: t.Retention, MaxVersions: t.MaxVersions, VersionAge: t.VersionAge}
+}

@@ -91,7 +91,7 @@ func dossierCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc := archive.New(ns, st, archive.Options{})
+	svc := archive.New(ns, st, archive.Options{Trash: gateway.TrashOptions(cfg)})
 	p := fs.Arg(0)
 	method := "CLOSE"
 	if sub == "close" {

@@ -168,9 +168,9 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { show.run(done) })
 
-	svc := archive.New(ns, st, archive.Options{})
+	svc := archive.New(ns, st, archive.Options{Trash: gateway.TrashOptions(cfg)})
 	began := time.Now()
-	sum, err := importer.Run(ctx, svc, archive.Caller{Principal: by, Policy: operator{}}, importer.Options{
+	sum, err := importer.Run(ctx, svc, archive.Caller{Principal: by, From: "import", Policy: operator{}}, importer.Options{
 		From: from, Root: root, Manifest: m, DryRun: dryRun, Replace: replace, Jobs: jobs,
 		Problem: func(p importer.Problem) {
 			show.print(fmt.Sprintf("%s: %s: %s", p.Kind, p.Path, p.Detail))

@@ -98,6 +98,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return importCmd(args[1:], stdout, stderr)
 	case "dossier":
 		return dossierCmd(args[1:], stdout, stderr)
+	case "trash", "versions":
+		return trashCmd(args[0], args[1:], stdout, stderr)
 	case "migrate":
 		// Opening the store applies the migrations (under an advisory lock
 		// on PostgreSQL): the same as every start, for upgrade scripts.

@@ -52,6 +52,7 @@ type Config struct {
 	Access       Access       `yaml:"access"`
 	Audit        Audit        `yaml:"audit"`
 	Integrity    Integrity    `yaml:"integrity"`
+	Trash        Trash        `yaml:"trash"`
 	// TLS turns HTTPS on; TrustedProxies are the reverse proxies whose
 	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
 	TLS            TLS      `yaml:"tls"`
@@ -152,6 +153,20 @@ type Integrity struct {
 	// ScrubRate bounds the reading of one replica's scrub, in MB (10^6
 	// bytes) per second, so that it leaves the storage to the people.
 	ScrubRate float64 `yaml:"scrub_rate"`
+}
+
+// Trash configures the recycle bin (cestino) and the previous versions of
+// files: what a delete removes and what a write replaces is kept, out of
+// sight, for a while.
+type Trash struct {
+	// Disabled: deletes and overwrites are for good.
+	Disabled bool `yaml:"disabled"`
+	// Retention is how long the recycle bin keeps what was deleted.
+	Retention time.Duration `yaml:"retention"`
+	// MaxVersions is how many earlier versions a file keeps.
+	MaxVersions int `yaml:"max_versions"`
+	// VersionAge is how long a version is kept.
+	VersionAge time.Duration `yaml:"version_age"`
 }
 
 // ScrubBytesPerSecond is ScrubRate in bytes per second.
@@ -284,6 +299,7 @@ func Default() Config {
 		Sessions:      Sessions{Idle: 30 * time.Minute, Absolute: 8 * time.Hour},
 		Audit:         Audit{Retention: 10 * 365 * 24 * time.Hour, SpoolMaxBytes: 1 << 30, ShipTimeout: 5 * time.Second},
 		Integrity:     Integrity{ScrubRate: 20},
+		Trash:         Trash{Retention: 90 * 24 * time.Hour, MaxVersions: 20, VersionAge: 90 * 24 * time.Hour},
 		AppPasswords:  AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
 		TLS:           TLS{MinVersion: "1.2"},
 		TimeZone:      "Europe/Rome",
@@ -350,6 +366,13 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 			return fmt.Errorf("FALDONE_INTEGRITY_SCRUB_INTERVAL: %w", err)
 		}
 		c.Integrity.ScrubInterval = d
+	}
+	if v, ok := lookup("FALDONE_TRASH_RETENTION"); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("FALDONE_TRASH_RETENTION: %w", err)
+		}
+		c.Trash.Retention = d
 	}
 	if v, ok := lookup("FALDONE_INTEGRITY_SCRUB_RATE"); ok {
 		r, err := strconv.ParseFloat(v, 64)
@@ -484,6 +507,12 @@ func (c *Config) Finish() error {
 	}
 	if c.Audit.ShipTimeout <= 0 {
 		return errors.New("audit.ship_timeout must be positive")
+	}
+	if c.Trash.Retention <= 0 || c.Trash.VersionAge <= 0 {
+		return errors.New("trash.retention and trash.version_age must be positive (trash.disabled: true keeps nothing)")
+	}
+	if c.Trash.MaxVersions < 1 || c.Trash.MaxVersions > 1000 {
+		return errors.New("trash.max_versions must be between 1 and 1000")
 	}
 	if c.Integrity.ScrubInterval < 0 {
 		return errors.New("integrity.scrub_interval must not be negative (0: no scrub)")

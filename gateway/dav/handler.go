@@ -149,7 +149,7 @@ func (rq *request) serve() error {
 		return fmt.Errorf("authorization: %w", err)
 	}
 	// The tokens are those of the If header, parsed below.
-	rq.op = rq.svc.Begin(rq.ctx, archive.Caller{Principal: rq.user, Policy: rq.pol, Tokens: rq.tokens, Check: rq.checkConditions})
+	rq.op = rq.svc.Begin(rq.ctx, archive.Caller{Principal: rq.user, From: archive.From("WebDAV", rq.r.RemoteAddr), Policy: rq.pol, Tokens: rq.tokens, Check: rq.checkConditions})
 	// Every method needs to see its path; what more it needs is checked
 	// where the handler knows it (both ends of COPY and MOVE, a file or a
 	// folder for DELETE).

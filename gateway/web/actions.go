@@ -39,7 +39,7 @@ func (h *Handler) changes(r *http.Request, sess state.Session) *changes {
 		c.err = err
 		return c
 	}
-	c.op = h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, Policy: pol})
+	c.op = h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, From: archive.From("pagine", r.RemoteAddr), Policy: pol})
 	return c
 }
 

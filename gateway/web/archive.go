@@ -126,7 +126,7 @@ func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string
 		h.unavailable(w, "authorize", err)
 		return sess, "", nil, false
 	}
-	op := h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, Policy: pol})
+	op := h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, From: archive.From("pagine", r.RemoteAddr), Policy: pol})
 	if op.Allow(access.Read, p) != nil {
 		missing(w)
 		return sess, "", nil, false
