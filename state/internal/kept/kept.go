@@ -12,6 +12,26 @@ import (
 	"github.com/bassareggiana/faldone/state"
 )
 
+// Check refuses a record, with its items, that no store may hold:
+// k.Check's and each item's refusals, and two items at one Rel, which a
+// record's items cannot be.
+func Check(k state.Kept, items []state.KeptItem) error {
+	if err := k.Check(); err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(items))
+	for i, it := range items {
+		if err := it.Check(); err != nil {
+			return fmt.Errorf("item %d (%q): %w", i, it.Rel, err)
+		}
+		if seen[it.Rel] {
+			return fmt.Errorf("item %d: a second item at %q", i, it.Rel)
+		}
+		seen[it.Rel] = true
+	}
+	return nil
+}
+
 // version is the first byte of an encoding, so that another can follow.
 const version = 1
 
