@@ -104,9 +104,11 @@ type Store interface {
 	AccountStore
 	AccessStore
 	LeaseStore
+	TrashStore
 	// DeleteExpired removes, across the store, what has expired at now:
-	// sessions, flows, app passwords, locks, grants and attempt counts
-	// (the hourly housekeeping of every replica calls it).
+	// sessions, flows, app passwords, locks, grants and attempt counts,
+	// and the departures older than DepartureRetention (the hourly
+	// housekeeping of every replica calls it).
 	DeleteExpired(ctx context.Context, now time.Time) error
 	// Close releases the store.
 	Close() error

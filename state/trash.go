@@ -74,6 +74,11 @@ type Departure struct {
 	At       time.Time
 }
 
+// DepartureRetention is how long a departure is worth keeping: a save
+// sequence fills the path again within seconds, and Store.DeleteExpired
+// removes the departures older than this.
+const DepartureRetention = time.Hour
+
 // TrashStore keeps the recycle bin and the previous versions: the records
 // of kept resources (their content stays in the storage, where the
 // locators say), and the recent departures of files.
@@ -100,7 +105,8 @@ type TrashStore interface {
 	// DeleteKept removes the record id and its items; ErrNotFound.
 	DeleteKept(ctx context.Context, id string) error
 
-	// PutDeparture records d, replacing one recorded for d.From.
+	// PutDeparture records d, replacing one recorded for d.From; a
+	// departure older than DepartureRetention goes at DeleteExpired.
 	PutDeparture(ctx context.Context, d Departure) error
 	// TakeDeparture removes and returns the departure recorded for from,
 	// if it happened at or after since; ok is false when there is none
@@ -111,13 +117,13 @@ type TrashStore interface {
 
 // Check refuses a record no store may hold, so that the stores agree.
 func (k Kept) Check() error {
-	switch {
-	case !validKeptID(k.ID):
+	if !validKeptID(k.ID) {
 		return errors.New("the ID must be 1–64 of A-Z a-z 0-9 _ -")
-	case k.Kind != KindDeleted && k.Kind != KindVersion:
-		return errors.New("the kind must be deleted or version")
-	case k.Path == "" || k.Path[0] != '/' || !IsValidText(k.Path):
-		return errors.New("the path must be a namespace path of valid text")
+	}
+	if err := CheckKeptPlace(k.Kind, k.Path); err != nil {
+		return err
+	}
+	switch {
 	case !IsValidText(k.By) || !IsValidText(k.From) || !IsValidText(k.Storage):
 		return errors.New("By, From and Storage must be valid UTF-8 without NUL")
 	case k.Size < 0 || k.Files < 0:
@@ -139,6 +145,35 @@ func (it KeptItem) Check() error {
 		return errors.New("the size must not be negative")
 	case !it.IsDir && it.Locator == "":
 		return errors.New("a file needs its locator")
+	}
+	return nil
+}
+
+// Check refuses a departure no store may hold.
+func (d Departure) Check() error {
+	switch {
+	case d.From == "" || d.From[0] != '/' || !IsValidText(d.From):
+		return errors.New("From must be a namespace path of valid text")
+	case d.To == "" || d.To[0] != '/' || !IsValidText(d.To):
+		return errors.New("To must be a namespace path of valid text")
+	case !IsValidText(d.ETag):
+		return errors.New("the ETag must be valid UTF-8 without NUL")
+	case d.Size < 0:
+		return errors.New("the size must not be negative")
+	case d.At.IsZero():
+		return errors.New("At must be set")
+	}
+	return nil
+}
+
+// CheckKeptPlace refuses a kind and a path that no record may have, as
+// Kept.Check does: for ReclassifyKept and MoveVersions, which change them.
+func CheckKeptPlace(kind KeptKind, path string) error {
+	switch {
+	case kind != KindDeleted && kind != KindVersion:
+		return errors.New("the kind must be deleted or version")
+	case path == "" || path[0] != '/' || !IsValidText(path):
+		return errors.New("the path must be a namespace path of valid text")
 	}
 	return nil
 }

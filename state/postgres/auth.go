@@ -229,7 +229,8 @@ func (s *Store) TouchAppPasswords(ctx context.Context, used map[string]time.Time
 }
 
 // DeleteExpired removes the sessions, flows, app passwords, locks and
-// grants expired at now, in one transaction.
+// grants expired at now, and the departures older than
+// state.DepartureRetention, in one transaction.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
@@ -239,6 +240,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		b.Queue(`DELETE FROM locks WHERE expires <= $1`, now)
 		b.Queue(`DELETE FROM grants WHERE expires <= $1`, now)
 		b.Queue(`DELETE FROM attempts WHERE expires <= $1`, now)
+		b.Queue(`DELETE FROM departures WHERE at < $1`, now.Add(-state.DepartureRetention))
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {

@@ -198,6 +198,48 @@ var migrations = []string{
 		reason text NOT NULL,
 		closed timestamptz NOT NULL
 	);`,
+
+	// The recycle bin and the versions (state.TrashStore), as the SQLite
+	// store's. folded is the path as kept.Fold makes it, for the
+	// searches: lower() in the "C" collation folds ASCII alone. A
+	// record's items are read in the primary key's order, byte order of
+	// rel; mod_time is NULL for a zero time, sha256 NULL when there is
+	// none, props kept.EncodeProps's.
+	`CREATE TABLE kept (
+		id      text COLLATE "C" PRIMARY KEY,
+		kind    text COLLATE "C" NOT NULL,
+		path    text COLLATE "C" NOT NULL,
+		folded  text COLLATE "C" NOT NULL,
+		is_dir  boolean NOT NULL,
+		size    bigint NOT NULL,
+		files   bigint NOT NULL,
+		by      text NOT NULL,
+		origin  text NOT NULL,
+		at      timestamptz NOT NULL,
+		storage text NOT NULL
+	);
+	CREATE INDEX kept_path ON kept (path);
+	CREATE INDEX kept_kind_at ON kept (kind, at);
+	CREATE INDEX kept_at ON kept (at);
+	CREATE TABLE kept_items (
+		kept_id  text COLLATE "C" NOT NULL REFERENCES kept (id) ON DELETE CASCADE,
+		rel      text COLLATE "C" NOT NULL,
+		is_dir   boolean NOT NULL,
+		size     bigint NOT NULL,
+		mod_time timestamptz,
+		locator  text NOT NULL,
+		sha256   bytea,
+		props    bytea NOT NULL,
+		PRIMARY KEY (kept_id, rel)
+	);
+	CREATE TABLE departures (
+		from_path text COLLATE "C" PRIMARY KEY,
+		to_path   text NOT NULL,
+		etag      text NOT NULL,
+		size      bigint NOT NULL,
+		at        timestamptz NOT NULL
+	);
+	CREATE INDEX departures_at ON departures (at);`,
 }
 
 // Keys of the transaction-scoped advisory locks the store takes. Advisory

@@ -224,7 +224,8 @@ func (s *Store) TouchAppPasswords(ctx context.Context, used map[string]time.Time
 }
 
 // DeleteExpired removes the sessions, flows, app passwords, locks and
-// grants expired at now, in one transaction.
+// grants expired at now, and the departures older than
+// state.DepartureRetention, in one transaction.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	n := now.UnixNano()
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -240,7 +241,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 				return err
 			}
 		}
-		return nil
+		_, err := tx.ExecContext(ctx, `DELETE FROM departures WHERE at < ?`, now.Add(-state.DepartureRetention).UnixNano())
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: delete expired: %w", err)

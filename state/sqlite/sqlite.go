@@ -196,6 +196,50 @@ var migrations = []string{
 		reason TEXT NOT NULL,
 		closed INTEGER NOT NULL
 	) STRICT;`,
+
+	// The recycle bin and the versions (state.TrashStore). folded is the
+	// path as kept.Fold makes it, for the searches: SQLite's lower() folds
+	// ASCII alone. kept_path serves a path's versions and the ranges over
+	// a tree; kept_kind_at and kept_at the listings, newest first, and the
+	// retention's Before. A record's items, thousands for a folder, are
+	// clustered under it by WITHOUT ROWID, in byte order of rel; mod_time
+	// is NULL for a zero time, sha256 NULL when there is none, props
+	// kept.EncodeProps's. A departure lives for seconds, one a path.
+	`CREATE TABLE kept (
+		id      TEXT NOT NULL PRIMARY KEY,
+		kind    TEXT NOT NULL,
+		path    TEXT NOT NULL,
+		folded  TEXT NOT NULL,
+		is_dir  INTEGER NOT NULL,
+		size    INTEGER NOT NULL,
+		files   INTEGER NOT NULL,
+		by      TEXT NOT NULL,
+		origin  TEXT NOT NULL,
+		at      INTEGER NOT NULL,
+		storage TEXT NOT NULL
+	) STRICT;
+	CREATE INDEX kept_path ON kept (path);
+	CREATE INDEX kept_kind_at ON kept (kind, at);
+	CREATE INDEX kept_at ON kept (at);
+	CREATE TABLE kept_items (
+		kept_id  TEXT NOT NULL REFERENCES kept (id) ON DELETE CASCADE,
+		rel      TEXT NOT NULL,
+		is_dir   INTEGER NOT NULL,
+		size     INTEGER NOT NULL,
+		mod_time INTEGER,
+		locator  TEXT NOT NULL,
+		sha256   BLOB,
+		props    BLOB NOT NULL,
+		PRIMARY KEY (kept_id, rel)
+	) STRICT, WITHOUT ROWID;
+	CREATE TABLE departures (
+		from_path TEXT NOT NULL PRIMARY KEY,
+		to_path   TEXT NOT NULL,
+		etag      TEXT NOT NULL,
+		size      INTEGER NOT NULL,
+		at        INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX departures_at ON departures (at);`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.

@@ -95,6 +95,26 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh(t)) })
 	}
+	for _, tt := range []struct {
+		name string
+		fn   func(t *testing.T, s state.TrashStore)
+	}{
+		{"KeptRoundTrip", testKeptRoundTrip},
+		{"PutKeptExists", testPutKeptExists},
+		{"KeptNotFound", testKeptNotFound},
+		{"KeptItemsOrder", testKeptItemsOrder},
+		{"PutKeptMany", testPutKeptMany},
+		{"PutKeptRefused", testPutKeptRefused},
+		{"ListKept", testListKept},
+		{"ReclassifyKept", testReclassifyKept},
+		{"MoveVersions", testMoveVersions},
+		{"DeleteKept", testDeleteKept},
+		{"Departures", testDepartures},
+		{"ConcurrentTakeDeparture", testConcurrentTakeDeparture},
+	} {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, fresh(t)) })
+	}
+	t.Run("DeparturesExpire", func(t *testing.T) { testDeparturesExpire(t, fresh(t)) })
 	leaseTests := []struct {
 		name string
 		fn   func(t *testing.T, open func(*testing.T) state.LeaseStore)
