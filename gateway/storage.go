@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/local"
 	"github.com/bassareggiana/faldone/backends/namespace"

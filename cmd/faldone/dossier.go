@@ -11,10 +11,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/archive"
-	"github.com/bassareggiana/faldone/audit"
-	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/gateway"
-	"github.com/bassareggiana/faldone/state"
 )
 
 const dossierUsage = `Usage: faldone dossier close PATH --reason TEXT [--by NAME]
@@ -117,13 +114,5 @@ func dossierCmd(args []string, stdout, stderr io.Writer) error {
 		p, _ = archive.Path(p)
 		fmt.Fprintf(stdout, "dossier %s reopened\n", p)
 	}
-	lines, closer, err := audit.OpenLines(*cfg.Audit.File, nil)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-	comune, _ := access.SplitComune(p)
-	return audit.Direct{Store: st, Lines: lines, Timeout: cfg.StateTimeout}.Record(state.AuditRecord{
-		Time: time.Now().UTC(), RequestID: "cli-" + audit.NewKey(), Person: by, Credential: "cli", Client: "cli",
-		Method: method, Path: p, Target: "reason=" + reason, Comune: comune, Status: 200})
+	return recordCLI(cfg, st, by, method, p, "reason="+reason)
 }

@@ -44,6 +44,8 @@ Commands:
   audit          print or export (--csv) the access log, filtered
   locks          list and break WebDAV locks
   dossier        close, reopen and list closed dossiers (fascicoli chiusi)
+  trash          list, restore and purge the recycle bin (cestino)
+  versions       list and restore the earlier versions of a file
   import         bring a delivery of the digitised archive into a Comune, checked against its manifest
   verify         prove the files intact against their recorded SHA-256
   migrate        apply the state store's schema migrations and exit

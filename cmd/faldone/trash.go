@@ -14,8 +14,8 @@ import (
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/audit"
 	"github.com/bassareggiana/faldone/auth/access"
-	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway"
+	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/state"
 )
 
@@ -238,4 +238,3 @@ func recordCLI(cfg config.Config, st state.Store, by, method, p, target string) 
 		Time: time.Now().UTC(), RequestID: "cli-" + audit.NewKey(), Person: by, Credential: "cli", Client: "cli",
 		Method: method, Path: p, Target: target, Comune: comune, Status: 200})
 }
-

@@ -1,0 +1,296 @@
+package integration
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+// binWorld runs a gateway's commands and reads its recycle bin and versions.
+type binWorld struct {
+	t   *testing.T
+	g   *harness.Gateway
+	bin string
+}
+
+func newBinWorld(t *testing.T, g *harness.Gateway) *binWorld {
+	return &binWorld{t: t, g: g, bin: harness.Binary(t)}
+}
+
+// cli runs a command on the gateway's configuration and data.
+func (w *binWorld) cli(args ...string) (int, string) {
+	w.t.Helper()
+	code, out, errOut := runCLI(w.t, w.bin, w.t.TempDir(), "", append(args, "--config", w.g.ConfigFile(), "--data", w.g.DataDir)...)
+	return code, out + errOut
+}
+
+// ids runs a listing command and returns the IDs of the lines whose text
+// holds want (the first column; the header left out).
+func (w *binWorld) ids(want string, args ...string) []string {
+	w.t.Helper()
+	code, out := w.cli(args...)
+	if code != 0 {
+		w.t.Fatalf("%v: exit %d\n%s", args, code, out)
+	}
+	var ids []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for first := true; sc.Scan(); first = false {
+		if first || !strings.Contains(sc.Text(), want) {
+			continue
+		}
+		ids = append(ids, strings.Fields(sc.Text())[0])
+	}
+	return ids
+}
+
+// one is ids that must find exactly one line.
+func (w *binWorld) one(want string, args ...string) string {
+	w.t.Helper()
+	ids := w.ids(want, args...)
+	if len(ids) != 1 {
+		_, out := w.cli(args...)
+		w.t.Fatalf("%v: %d lines with %q, want 1\n%s", args, len(ids), want, out)
+	}
+	return ids[0]
+}
+
+// put writes body at p.
+func (w *binWorld) put(p, body string) {
+	w.t.Helper()
+	code, resp, _ := w.g.Status("PUT", p, nil, body)
+	if code != http.StatusCreated && code != http.StatusNoContent {
+		w.t.Fatalf("PUT %s: %d %s", p, code, resp)
+	}
+}
+
+// served checks that the drive serves want at p, with its Repr-Digest.
+func (w *binWorld) served(p, want string) {
+	w.t.Helper()
+	code, body, h := w.g.Status("GET", p, map[string]string{"Want-Repr-Digest": "sha-256=1"}, "")
+	if code != http.StatusOK || body != want {
+		w.t.Errorf("GET %s: %d, %d bytes %.40q; want %d bytes %.40q", p, code, len(body), body, len(want), want)
+		return
+	}
+	sum := sha256.Sum256([]byte(want))
+	if d := h.Get("Repr-Digest"); d != "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":" {
+		w.t.Errorf("GET %s: Repr-Digest %q, want the content's SHA-256", p, d)
+	}
+}
+
+// gone checks that nothing is at p.
+func (w *binWorld) gone(p string) {
+	w.t.Helper()
+	if code, _, _ := w.g.Status("GET", p, nil, ""); code != http.StatusNotFound {
+		w.t.Errorf("GET %s: %d, want 404", p, code)
+	}
+}
+
+// prop sets a dead property on p; hasProp checks it is there.
+func (w *binWorld) prop(p, value string) {
+	w.t.Helper()
+	body := `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:F="urn:faldone:test"><D:set><D:prop><F:protocollo>` + value + `</F:protocollo></D:prop></D:set></D:propertyupdate>`
+	if code, resp, _ := w.g.Status("PROPPATCH", p, map[string]string{"Content-Type": "application/xml"}, body); code != http.StatusMultiStatus {
+		w.t.Fatalf("PROPPATCH %s: %d %s", p, code, resp)
+	}
+}
+
+func (w *binWorld) hasProp(p, value string) {
+	w.t.Helper()
+	body := `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:F="urn:faldone:test"><D:prop><F:protocollo/></D:prop></D:propfind>`
+	code, resp, _ := w.g.Status("PROPFIND", p, map[string]string{"Depth": "0", "Content-Type": "application/xml"}, body)
+	if code != http.StatusMultiStatus || !strings.Contains(resp, value) {
+		w.t.Errorf("PROPFIND %s: %d, want the property %q\n%.600s", p, code, value, resp)
+	}
+}
+
+// listed reports whether a Depth 1 PROPFIND of dir names name.
+func (w *binWorld) listed(dir, name string) bool {
+	w.t.Helper()
+	code, resp, _ := w.g.Status("PROPFIND", dir, map[string]string{"Depth": "1"}, "")
+	if code != http.StatusMultiStatus {
+		w.t.Fatalf("PROPFIND %s: %d", dir, code)
+	}
+	return strings.Contains(resp, name)
+}
+
+// recycleBin runs every way of losing a file on the Comune's folder dir
+// (a WebDAV delete, a manager's delete of a 500-file dossier, a PUT over a
+// file, AutoCAD's and Office's save sequences) and restores each, through
+// the commands, checking bytes, digests, properties and names.
+func recycleBin(t *testing.T, w *binWorld, dir string) {
+	comune := strings.Split(dir, "/")[1]
+	mustStatus(t, w.g, "MKCOL", dir, nil, "", http.StatusCreated)
+
+	t.Run("file deleted", func(t *testing.T) {
+		w.t = t
+		p := dir + "/relazione tecnica è.pdf"
+		w.put(p, "relazione, prima stesura")
+		w.prop(p, "PG-2019-0042")
+		mustStatus(t, w.g, "DELETE", p, nil, "", http.StatusNoContent)
+		w.gone(p)
+		if w.listed(dir, "relazione") {
+			t.Errorf("the deleted file is still listed in %s", dir)
+		}
+		if w.listed("/"+comune, ".faldone") {
+			t.Errorf("the recycle bin's own folder is listed in /%s", comune)
+		}
+		id := w.one("relazione tecnica è.pdf", "trash", "list", "--comune", comune)
+		if code, out := w.cli("trash", "list", "--path", dir, "--search", "RELAZIONE"); code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "WebDAV") {
+			t.Errorf("trash list --search: exit %d\n%s", code, out)
+		}
+		if code, out := w.cli("trash", "restore", id); code != 0 {
+			t.Fatalf("trash restore: exit %d\n%s", code, out)
+		}
+		w.served(p, "relazione, prima stesura")
+		w.hasProp(p, "PG-2019-0042")
+		if ids := w.ids("relazione", "trash", "list", "--comune", comune); len(ids) != 0 {
+			t.Errorf("the restored entry is still in the bin: %v", ids)
+		}
+		// Restoring over something there asks for another name.
+		mustStatus(t, w.g, "DELETE", p, nil, "", http.StatusNoContent)
+		id = w.one("relazione tecnica è.pdf", "trash", "list", "--comune", comune)
+		w.put(p, "un altro file")
+		if code, out := w.cli("trash", "restore", id); code == 0 || !strings.Contains(out, "--as") {
+			t.Errorf("restore over a file: exit %d\n%s", code, out)
+		}
+		if code, out := w.cli("trash", "restore", id, "--as", dir+"/ripristinata/relazione.pdf"); code != 0 {
+			t.Fatalf("trash restore --as: exit %d\n%s", code, out)
+		}
+		w.served(dir+"/ripristinata/relazione.pdf", "relazione, prima stesura")
+		w.served(p, "un altro file")
+	})
+
+	t.Run("dossier of 500 files deleted", func(t *testing.T) {
+		w.t = t
+		d := dir + "/PC-2019-0042"
+		want := map[string]string{}
+		mustStatus(t, w.g, "MKCOL", d, nil, "", http.StatusCreated)
+		for _, sub := range []string{"/tavole", "/foto", "/vuota"} {
+			mustStatus(t, w.g, "MKCOL", d+sub, nil, "", http.StatusCreated)
+		}
+		for i := range 500 {
+			p := fmt.Sprintf("%s/%s/file-%03d.pdf", d, []string{"tavole", "foto"}[i%2], i)
+			want[p] = fmt.Sprintf("contenuto %d %s", i, strings.Repeat("x", i))
+		}
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 8)
+		for p, body := range want {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				if code, _, _ := w.g.Status("PUT", p, nil, body); code != http.StatusCreated {
+					t.Errorf("PUT %s: %d", p, code)
+				}
+			})
+		}
+		wg.Wait()
+		w.prop(d, "fascicolo")
+		w.prop(d+"/tavole/file-000.pdf", "tavola-zero")
+		mustStatus(t, w.g, "DELETE", d, nil, "", http.StatusNoContent)
+		w.gone(d + "/tavole/file-000.pdf")
+		id := w.one("PC-2019-0042/", "trash", "list", "--comune", comune)
+		if _, out := w.cli("trash", "list", "--comune", comune); !strings.Contains(out, " 500 ") {
+			t.Errorf("the entry does not count 500 files:\n%s", out)
+		}
+		if code, out := w.cli("trash", "restore", id); code != 0 {
+			t.Fatalf("trash restore of the dossier: exit %d\n%s", code, out)
+		}
+		for p, body := range want {
+			w.served(p, body)
+		}
+		w.hasProp(d, "fascicolo")
+		w.hasProp(d+"/tavole/file-000.pdf", "tavola-zero")
+		if code, _, _ := w.g.Status("PROPFIND", d+"/vuota", map[string]string{"Depth": "0"}, ""); code != http.StatusMultiStatus {
+			t.Errorf("the empty subfolder is not back: %d", code)
+		}
+	})
+
+	t.Run("file replaced by PUT", func(t *testing.T) {
+		w.t = t
+		p := dir + "/computo.xlsx"
+		w.put(p, "computo v1")
+		w.put(p, "computo v2")
+		w.served(p, "computo v2")
+		id := w.one("computo.xlsx", "versions", "list", p)
+		if code, out := w.cli("versions", "restore", p, id); code != 0 {
+			t.Fatalf("versions restore: exit %d\n%s", code, out)
+		}
+		w.served(p, "computo v1")
+		// The content it replaced is a version in turn.
+		id = w.one("computo.xlsx", "versions", "list", p)
+		if code, out := w.cli("versions", "restore", p, id, "--as", dir+"/computo v2.xlsx"); code != 0 {
+			t.Fatalf("versions restore --as: exit %d\n%s", code, out)
+		}
+		w.served(dir+"/computo v2.xlsx", "computo v2")
+	})
+
+	t.Run("AutoCAD save", func(t *testing.T) {
+		w.t = t
+		dwg, bak, tmp := dir+"/tavola.dwg", dir+"/tavola.bak", dir+"/tavola.tmp"
+		w.put(dwg, "disegno v1")
+		w.prop(dwg, "tavola-1")
+		for _, v := range []string{"disegno v2", "disegno v3"} {
+			w.put(tmp, v)
+			w.g.Status("DELETE", bak, nil, "")
+			mustStatus(t, w.g, "MOVE", dwg, map[string]string{"Destination": w.g.URL + bak}, "", http.StatusCreated)
+			mustStatus(t, w.g, "MOVE", tmp, map[string]string{"Destination": w.g.URL + dwg}, "", http.StatusCreated)
+		}
+		w.served(dwg, "disegno v3")
+		ids := w.ids("tavola.dwg", "versions", "list", dwg)
+		if len(ids) != 2 {
+			_, out := w.cli("versions", "list", dwg)
+			t.Fatalf("%d versions of the drawing after two saves, want 2\n%s", len(ids), out)
+		}
+		// Newest first: v2, then v1.
+		if code, out := w.cli("versions", "restore", dwg, ids[1]); code != 0 {
+			t.Fatalf("versions restore: exit %d\n%s", code, out)
+		}
+		w.served(dwg, "disegno v1")
+		w.hasProp(dwg, "tavola-1")
+	})
+
+	t.Run("Office save", func(t *testing.T) {
+		w.t = t
+		doc := dir + "/relazione.docx"
+		w.put(doc, "documento v1")
+		mustStatus(t, w.g, "DELETE", doc, nil, "", http.StatusNoContent)
+		w.put(doc, "documento v2")
+		id := w.one("relazione.docx", "versions", "list", doc)
+		if ids := w.ids("relazione.docx", "trash", "list", "--comune", comune); len(ids) != 0 {
+			t.Errorf("the saved document is also in the bin: %v", ids)
+		}
+		if code, out := w.cli("versions", "restore", doc, id); code != 0 {
+			t.Fatalf("versions restore: exit %d\n%s", code, out)
+		}
+		w.served(doc, "documento v1")
+	})
+
+	t.Run("purge", func(t *testing.T) {
+		w.t = t
+		p := dir + "/da-eliminare.pdf"
+		w.put(p, "x")
+		mustStatus(t, w.g, "DELETE", p, nil, "", http.StatusNoContent)
+		id := w.one("da-eliminare.pdf", "trash", "list", "--comune", comune)
+		if code, out := w.cli("trash", "purge", id); code != 0 {
+			t.Fatalf("trash purge: exit %d\n%s", code, out)
+		}
+		if code, out := w.cli("trash", "restore", id); code == 0 {
+			t.Errorf("restore after purge: exit 0\n%s", out)
+		}
+	})
+}
+
+// TestRecycleBin: on local disk and on an unversioned bucket.
+func TestRecycleBin(t *testing.T) {
+	g, _, _ := s3Gateway(t)
+	w := newBinWorld(t, g)
+	t.Run("disk", func(t *testing.T) { recycleBin(t, w, "/luzzara/2019") })
+	t.Run("s3", func(t *testing.T) { recycleBin(t, w, "/guastalla/2019") })
+}
