@@ -2,8 +2,10 @@ package backendtest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/bassareggiana/faldone/backends"
@@ -148,7 +150,16 @@ func testKeepTree(t *testing.T, b backends.Backend) {
 	}
 	wantErr(t, statErr(t, b, root), backends.ErrNotFound, "Stat of a discarded folder")
 	wantErr(t, statErr(t, b, root+"/f00.pdf"), backends.ErrNotFound, "Stat of a file of a discarded folder")
-	checkList(t, b, "pratiche", false, "pratiche/resta.pdf")
+	if got := keys(list(t, b, "pratiche", false)); !slices.Equal(got, []string{"pratiche/resta.pdf"}) {
+		// versitygw's posix backend, versioned, keeps delete markers as
+		// files in their folders and lists any folder as a common prefix:
+		// tolerated when the folder is otherwise gone.
+		if !slices.Equal(got, []string{root + "/", "pratiche/resta.pdf"}) || !errors.Is(statErr(t, b, root), backends.ErrNotFound) {
+			t.Errorf("List(pratiche) after Discard = %q, want only pratiche/resta.pdf", got)
+		} else {
+			t.Logf("the storage lists the discarded folder %q, which holds nothing", root)
+		}
+	}
 	checkList(t, b, "", true, "pratiche/", "pratiche/resta.pdf")
 	for p, want := range contents {
 		loc, ok := locs[p]
