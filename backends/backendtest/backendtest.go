@@ -8,7 +8,8 @@
 // It works the same whether folders are directories or zero-byte marker
 // objects, and it tests the optional capabilities ([backends.Mover],
 // [backends.FileStater], [backends.Prober], [backends.TreeCopier],
-// [backends.Checker]) only on backends that implement them.
+// [backends.Checker], [backends.Keeper]) only on backends that implement
+// them.
 //
 // What callers tell Create and Copy (backends.CreateOptions, CopyOptions)
 // the suite tells only when true, as the archive service does: a told call
@@ -65,6 +66,10 @@ func Run(t *testing.T, newBackend func(t *testing.T) backends.Backend) {
 		{"Probe", testProbe},
 		{"CopyListed", testCopyListed},
 		{"Check", testCheck},
+		{"KeepFile", testKeepFile},
+		{"KeepTree", testKeepTree},
+		{"KeepPreserve", testKeepPreserve},
+		{"KeepErrors", testKeepErrors},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, newBackend(t)) })

@@ -123,12 +123,12 @@ func (b *Backend) readDir(dir string) ([]child, error) {
 	children := make([]child, 0, len(des))
 	for _, de := range des {
 		name := de.Name()
-		// Temporary uploads are hidden; a name with a backslash could not
-		// be asked for.
-		if strings.HasPrefix(name, tmpPrefix) || strings.Contains(name, `\`) {
+		p := path.Join(dir, name)
+		// Temporary uploads and kept content are hidden; a name with a
+		// backslash could not be asked for.
+		if hidden(p) || strings.Contains(name, `\`) {
 			continue
 		}
-		p := path.Join(dir, name)
 		switch t := de.Type(); {
 		case t.IsDir():
 			children = append(children, child{de, p, p + "/", true})

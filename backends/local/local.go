@@ -33,7 +33,8 @@ import (
 
 // tmpPrefix starts the names of uploads in progress. Every operation treats
 // such names as absent, so they can never be read, listed, replaced or deleted
-// through the backend.
+// through the backend; so is the folder of kept content, backends.KeepFolder
+// in the root (see hidden and keep.go).
 const tmpPrefix = ".faldone-upload-"
 
 // Backend stores files in a directory.
@@ -423,7 +424,7 @@ func checkPath(p string) error {
 }
 
 // checkTarget refuses a path that cannot be written: an invalid one, the
-// root, or one using the names of uploads in progress.
+// root, or a hidden one (see hidden).
 func checkTarget(p string) error {
 	if err := checkPath(p); err != nil {
 		return err
@@ -434,9 +435,11 @@ func checkTarget(p string) error {
 	return nil
 }
 
-// hidden reports whether p goes through an upload in progress.
+// hidden reports whether p goes through an upload in progress, or is the
+// folder of kept content (backends.KeepFolder) or under it: the one rule by
+// which every operation and every listing treats such names as absent.
 func hidden(p string) bool {
-	return strings.HasPrefix(p, tmpPrefix) || strings.Contains(p, "/"+tmpPrefix)
+	return strings.HasPrefix(p, tmpPrefix) || strings.Contains(p, "/"+tmpPrefix) || backends.InKeepFolder(p)
 }
 
 // osName is the name of p for os.Root, which calls the root ".".

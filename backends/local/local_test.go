@@ -490,3 +490,5 @@ func readAll(t *testing.T, b *Backend, p string) string {
 	}
 	return string(data)
 }
+
+var _ backends.Keeper = (*Backend)(nil)

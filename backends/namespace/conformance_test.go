@@ -202,3 +202,42 @@ func (m *mounted) Move(ctx context.Context, src, dst string) error {
 }
 
 func (m *mounted) Check(ctx context.Context) error { return m.n.Check(ctx) }
+
+var _ backends.Keeper = (*mounted)(nil)
+
+// The kept content's locators are the namespace's, which the suite hands
+// back as they are; paths go in and out of the mount as elsewhere.
+
+func (m *mounted) Discard(ctx context.Context, root backends.Entry, tree []backends.Entry, id string) (map[string]string, error) {
+	root.Path = in(m.name, root.Path)
+	inTree := make([]backends.Entry, len(tree))
+	for i, e := range tree {
+		e.Path = in(m.name, e.Path)
+		inTree[i] = e
+	}
+	locs, err := m.n.Discard(ctx, root, inTree, id)
+	outLocs := map[string]string{}
+	for p, loc := range locs {
+		outLocs[out(m.name, p)] = loc
+	}
+	return outLocs, err
+}
+
+func (m *mounted) Preserve(ctx context.Context, e backends.Entry, id string) (string, error) {
+	e.Path = in(m.name, e.Path)
+	return m.n.Preserve(ctx, e, id)
+}
+
+func (m *mounted) OpenKept(ctx context.Context, loc string, r *backends.Range) (*backends.Object, error) {
+	return m.n.OpenKept(ctx, loc, r)
+}
+
+// Restore restores to the mount copyTo, as Copy copies there.
+func (m *mounted) Restore(ctx context.Context, loc, dst string) (backends.Entry, error) {
+	e, err := m.n.Restore(ctx, loc, in(m.copyTo, dst))
+	return m.entry(m.copyTo, e), err
+}
+
+func (m *mounted) Purge(ctx context.Context, locs []string) error { return m.n.Purge(ctx, locs) }
+
+func (m *mounted) KeepMode() string { return m.n.KeepModes()[m.name] }

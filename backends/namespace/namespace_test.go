@@ -262,3 +262,51 @@ func TestMountDownOnTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepers: locators carry the mount, a mount without a Keeper answers
+// ErrUnsupported, and KeepModes says each mount's mode.
+func TestKeepers(t *testing.T) {
+	g, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(Mount{Name: "guastalla", Backend: g}, Mount{Name: "nulla", Backend: plain{g}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if got := n.KeepMode(); got != "per mount" {
+		t.Errorf("KeepMode = %q", got)
+	}
+	if got := n.KeepModes(); got["guastalla"] != "disk" || got["nulla"] != "none" || len(got) != 2 {
+		t.Errorf("KeepModes = %v", got)
+	}
+	u, err := n.Create(ctx, "guastalla/a.txt", 1, backends.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Write([]byte("a"))
+	e, err := u.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locs, err := n.Discard(ctx, e, nil, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc := locs["guastalla/a.txt"]; !strings.HasPrefix(loc, "guastalla/") || len(locs) != 1 {
+		t.Errorf("Discard = %v, want a locator on guastalla", locs)
+	}
+	if _, err := n.Discard(ctx, backends.Entry{Path: "nulla/a.txt"}, nil, "k2"); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Discard on a mount without Keeper: %v", err)
+	}
+	if _, err := n.Hold(ctx, "guastalla", true); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Hold on a mount without Holder: %v", err)
+	}
+	if n.Holdable() {
+		t.Error("Holdable with no Holder mounted")
+	}
+}
+
+// plain hides every capability of a backend but the Backend's own.
+type plain struct{ backends.Backend }

@@ -38,6 +38,30 @@ func (b *Backend) Copy(ctx context.Context, src, dst string, opts backends.CopyO
 	if src == "" || opts.Source != nil && opts.Source.IsDir {
 		return backends.Entry{}, &fs.PathError{Op: "copy", Path: src, Err: backends.ErrIsDir}
 	}
+	return b.copyFrom(ctx, "copy", source{path: src, key: b.key(src)}, dst, opts)
+}
+
+// source is what a copy reads: the file at path, or kept content (a key
+// of the kept folder, or a version of a file's key).
+type source struct {
+	path    string // the file's path, or the kept content's locator
+	key     string
+	version string // "" for the current version
+	kept    bool
+}
+
+// copySource is the x-amz-copy-source of s.
+func (s source) copySource(bucket string) string {
+	cs := copySource(bucket, s.key)
+	if s.version != "" {
+		cs += "?versionId=" + url.QueryEscape(s.version)
+	}
+	return cs
+}
+
+// copyFrom is Copy from src, whose path has been checked, for op.
+func (b *Backend) copyFrom(ctx context.Context, op string, s source, dst string, opts backends.CopyOptions) (backends.Entry, error) {
+	src := s.path
 	if err := checkTarget(dst); err != nil {
 		return backends.Entry{}, err
 	}
@@ -54,30 +78,33 @@ func (b *Backend) Copy(ctx context.Context, src, dst string, opts backends.CopyO
 	var checks []func() error
 	if h == nil {
 		checks = append(checks, func() error {
-			out, err := b.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String(b.key(src))})
+			out, err := b.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String(s.key), VersionId: optional(s.version)})
+			if err != nil && s.kept {
+				return b.mapErr(op, src, err)
+			}
 			if err != nil {
-				return b.notFile(ctx, "copy", src, b.mapErr("copy", src, err))
+				return b.notFile(ctx, op, src, b.mapErr(op, src, err))
 			}
 			h, size, etag = headersOf(out), aws.ToInt64(out.ContentLength), aws.ToString(out.ETag)
 			return nil
 		})
 	}
 	if !opts.NoDir {
-		checks = append(checks, func() error { return b.refuseDir(ctx, "copy", dst) })
+		checks = append(checks, func() error { return b.refuseDir(ctx, op, dst) })
 	}
 	if !opts.ParentExists {
-		checks = append(checks, func() error { return b.requireDir(ctx, "copy", dst, parent(dst)) })
+		checks = append(checks, func() error { return b.requireDir(ctx, op, dst, parent(dst)) })
 	}
 	if err := concurrently(checks...); err != nil {
 		return backends.Entry{}, err
 	}
 	if size > b.copyThreshold {
-		return b.copyParts(ctx, src, dst, size, etag, h)
+		return b.copyParts(ctx, s, dst, size, etag, h)
 	}
 	out, err := b.client.CopyObject(ctx, &awss3.CopyObjectInput{
 		Bucket:     &b.bucket,
 		Key:        aws.String(b.key(dst)),
-		CopySource: aws.String(copySource(b.bucket, b.key(src))),
+		CopySource: aws.String(s.copySource(b.bucket)),
 		// Only a new content type needs REPLACE, but it also makes the
 		// copy of a file onto itself legal, which COPY is not.
 		MetadataDirective:  types.MetadataDirectiveReplace,
@@ -90,10 +117,10 @@ func (b *Backend) Copy(ctx context.Context, src, dst string, opts backends.CopyO
 	})
 	if err != nil {
 		// A source told and gone since is NoSuchKey: ErrNotFound.
-		return backends.Entry{}, b.mapErr("copy", dst, err)
+		return backends.Entry{}, b.mapErr(op, dst, err)
 	}
 	if out.CopyObjectResult == nil {
-		return backends.Entry{}, &fs.PathError{Op: "copy", Path: dst, Err: fmt.Errorf("%w: CopyObject answered without a result", backends.ErrUnavailable)}
+		return backends.Entry{}, &fs.PathError{Op: op, Path: dst, Err: fmt.Errorf("%w: CopyObject answered without a result", backends.ErrUnavailable)}
 	}
 	e := fileEntry(dst, size, out.CopyObjectResult.ETag, out.CopyObjectResult.LastModified)
 	e.Attrs = h.attrs() // what the copy was given
@@ -211,7 +238,7 @@ func (b *Backend) CopyListed(ctx context.Context, src backends.Entry, dst string
 
 // copyParts copies a large file with a multipart upload whose parts are
 // ranges of the source, Concurrency at a time. A failure aborts the upload.
-func (b *Backend) copyParts(ctx context.Context, src, dst string, size int64, etag string, h *headers) (backends.Entry, error) {
+func (b *Backend) copyParts(ctx context.Context, src source, dst string, size int64, etag string, h *headers) (backends.Entry, error) {
 	key := aws.String(b.key(dst))
 	created, err := b.client.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{
 		Bucket:             &b.bucket,
@@ -231,7 +258,7 @@ func (b *Backend) copyParts(ctx context.Context, src, dst string, size int64, et
 	errs := make([]error, len(ranges))
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	source := aws.String(copySource(b.bucket, b.key(src)))
+	cs := aws.String(src.copySource(b.bucket))
 	parallel(len(ranges), b.conc, func(i int) {
 		if pctx.Err() != nil {
 			errs[i] = pctx.Err()
@@ -243,7 +270,7 @@ func (b *Backend) copyParts(ctx context.Context, src, dst string, size int64, et
 			Key:             key,
 			UploadId:        created.UploadId,
 			PartNumber:      n,
-			CopySource:      source,
+			CopySource:      cs,
 			CopySourceRange: aws.String(ranges[i]),
 			// The source must not change between parts.
 			CopySourceIfMatch: aws.String(etag),
@@ -316,4 +343,12 @@ func copySource(bucket, key string) string {
 		segs[i] = strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 	}
 	return strings.Join(segs, "/")
+}
+
+// optional is nil for "", as the SDK wants an absent field.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -42,7 +42,7 @@ func (b *Backend) classify(err error) error {
 		return fmt.Errorf("bucket %q does not exist: %w: %w", b.bucket, backends.ErrNotFound, err)
 	case "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccountProblem":
 		return fmt.Errorf("%w to bucket %q: %w", backends.ErrAccessDenied, b.bucket, err)
-	case "NoSuchKey", "NotFound", "NoSuchUpload":
+	case "NoSuchKey", "NotFound", "NoSuchUpload", "NoSuchVersion":
 		return fmt.Errorf("%w: %w", backends.ErrNotFound, err)
 	case "InvalidRange":
 		return fmt.Errorf("%w: %w", backends.ErrRange, err)

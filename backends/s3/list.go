@@ -141,6 +141,11 @@ func (b *Backend) recursivePage(dir, token string, out *awss3.ListObjectsV2Outpu
 		// The last key may have been skipped: continue after it.
 		last := aws.ToString(out.Contents[len(out.Contents)-1].Key)
 		page.Next = strings.TrimPrefix(last, b.prefix)
+		if backends.InKeepFolder(page.Next) {
+			// Past the kept content at once: the ids of its sets sort
+			// before "~".
+			page.Next = backends.KeepFolder + "/~"
+		}
 	}
 	return page
 }

@@ -130,6 +130,10 @@ type Backend struct {
 	copyThreshold int64
 	copyPartSize  int64
 
+	// keep is what the bucket says of versioning and Object Lock, learned
+	// once (see keep.go).
+	keep keepState
+
 	// listFallbacks counts the listing pages that the scanner of S3's XML
 	// left to the SDK's decoder (see listxml.go).
 	listFallbacks atomic.Int64
@@ -570,6 +574,8 @@ func (b *Backend) Mkdir(ctx context.Context, p string) error {
 // Check verifies that the bucket exists and that the prefix can be listed,
 // with one ListObjectsV2 of one key: that proves more than a HeadBucket, and
 // costs the same. It writes nothing, as it runs for every readiness probe.
+// The first that passes also learns, with two more requests, whether the
+// bucket is versioned and holds objects (see keep.go).
 func (b *Backend) Check(ctx context.Context) error {
 	_, err := b.client.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{
 		Bucket:  &b.bucket,
@@ -577,7 +583,9 @@ func (b *Backend) Check(ctx context.Context) error {
 		MaxKeys: aws.Int32(1),
 	})
 	if err == nil {
-		return nil
+		// How the bucket keeps content, once in the backend's life.
+		_, _, err := b.learn(ctx)
+		return err
 	}
 	err = b.classify(err)
 	switch {
@@ -633,8 +641,15 @@ func unquote(etag string) string {
 
 // checkPath is backends.CheckPath: NUL bytes are refused because S3's XML
 // cannot carry them, other bytes than UTF-8 because keys must be; a
-// backslash is an ordinary character on S3.
-func checkPath(p string) error { return backends.CheckPath(p) }
+// backslash is an ordinary character on S3. It refuses the folder of kept
+// content too (backends.KeepFolder), which is no path: the one rule by
+// which every call refuses it and every listing skips its keys.
+func checkPath(p string) error {
+	if backends.InKeepFolder(p) {
+		return fmt.Errorf("%q, the kept content: %w", p, backends.ErrInvalidPath)
+	}
+	return backends.CheckPath(p)
+}
 
 // checkTarget refuses a path that cannot be written: an invalid one or the root.
 func checkTarget(p string) error {

@@ -45,13 +45,74 @@ var shared struct {
 	err  error
 }
 
+// sharedVersioned is a second versitygw, with versioning, for the tests of
+// versioned and locked buckets.
+var sharedVersioned struct {
+	once sync.Once
+	srv  *harness.S3Server
+	dir  string
+	err  error
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if shared.srv != nil {
 		shared.srv.Close()
 		os.RemoveAll(shared.dir)
 	}
+	if sharedVersioned.srv != nil {
+		sharedVersioned.srv.Close()
+		os.RemoveAll(sharedVersioned.dir)
+	}
 	os.Exit(code)
+}
+
+// versionedServer returns the shared server with versioning.
+func versionedServer(t *testing.T) *harness.S3Server {
+	t.Helper()
+	sv := &sharedVersioned
+	sv.once.Do(func() {
+		sv.dir, sv.err = os.MkdirTemp("", "faldone-s3v-")
+		if sv.err != nil {
+			return
+		}
+		sv.srv, sv.err = harness.NewS3(sv.dir, harness.WithVersioning(""))
+	})
+	if sv.err != nil {
+		t.Fatal(sv.err)
+	}
+	return sv.srv
+}
+
+// newVersioned returns a backend at the root of a new versioned bucket
+// (locked: with Object Lock) of the versioned server, through a counter.
+func newVersioned(t *testing.T, locked bool) (*Backend, *harness.S3Counter) {
+	t.Helper()
+	srv := versionedServer(t)
+	bucket := uniqueName("ver")
+	if locked {
+		srv.CreateBucketLocked(t, bucket)
+	} else {
+		srv.CreateBucketVersioned(t, bucket)
+	}
+	c := srv.Counting(t)
+	b, err := New(t.Context(), Config{
+		Bucket:    bucket,
+		Endpoint:  c.Endpoint,
+		Region:    srv.Region,
+		PathStyle: true,
+		AccessKey: srv.AccessKey,
+		SecretKey: srv.SecretKey,
+		PartSize:  partSize,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As Check does at start.
+	if _, _, err := b.learn(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return b, c
 }
 
 // server returns the shared server, with testBucket created.
@@ -132,6 +193,16 @@ func TestConformance(t *testing.T) {
 			return newBackend(t, through(srv.Counting(t)), func(cfg *Config) {
 				cfg.Bucket, cfg.Prefix = bucket, ""
 			})
+		})
+	})
+	// A versioned bucket keeps content as versions.
+	t.Run("versioned", func(t *testing.T) {
+		backendtest.Run(t, func(t *testing.T) backends.Backend {
+			b, _ := newVersioned(t, false)
+			if got := b.KeepMode(); got != modeVersioned {
+				t.Fatalf("KeepMode of a versioned bucket = %q", got)
+			}
+			return b
 		})
 	})
 }
@@ -516,6 +587,10 @@ func TestRequests(t *testing.T) {
 			b := newBackend(t, through(c))
 			if tt.setup != nil {
 				tt.setup(t, b)
+			}
+			// The bucket's versioning is learned once, as Check at start does.
+			if _, _, err := b.learn(t.Context()); err != nil {
+				t.Fatal(err)
 			}
 			c.Reset()
 			tt.op(t, b)
@@ -1106,4 +1181,247 @@ func total(counts map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+var _ backends.Keeper = (*Backend)(nil)
+
+// versionsOf lists the versions (not delete markers) of key in the bucket.
+func versionsOf(t *testing.T, c *harness.S3Counter, bucket, key string) []string {
+	t.Helper()
+	out, err := c.Client().ListObjectVersions(t.Context(), &awss3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, v := range out.Versions {
+		if aws.ToString(v.Key) == key {
+			ids = append(ids, aws.ToString(v.VersionId))
+		}
+	}
+	return ids
+}
+
+// TestVersionedKeep: Purge deletes the version itself; Delete leaves no
+// noncurrent version of what it deletes, but keeps the older one that
+// Preserve kept; and the requests each costs.
+func TestVersionedKeep(t *testing.T) {
+	b, c := newVersioned(t, false)
+	ctx := t.Context()
+	v1, v2 := []byte("prima"), []byte("seconda")
+	put(t, b, "a.pdf", v1)
+	e, err := b.Stat(ctx, "a.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Reset()
+	loc, err := b.Preserve(ctx, e, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Counts(); !maps.Equal(got, map[string]int{"HeadObject": 1}) {
+		t.Errorf("Preserve: requests %v", got)
+	}
+	if !strings.HasPrefix(loc, "v:") || !strings.HasSuffix(loc, ":a.pdf") {
+		t.Errorf("locator %q", loc)
+	}
+	put(t, b, "a.pdf", v2)
+	if n := len(versionsOf(t, c, b.bucket, "a.pdf")); n != 2 {
+		t.Fatalf("%d versions after an overwrite, want 2", n)
+	}
+	c.Reset()
+	if err := b.Delete(ctx, []string{"a.pdf"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Delete of one file with an older version: %v", c.Counts())
+	ids := versionsOf(t, c, b.bucket, "a.pdf")
+	if len(ids) != 1 || !strings.Contains(loc, ids[0]) {
+		t.Errorf("versions after Delete %v, want only the preserved one of %q", ids, loc)
+	}
+	if _, err := b.Stat(ctx, "a.pdf"); !errors.Is(err, backends.ErrNotFound) {
+		t.Errorf("Stat after Delete: %v", err)
+	}
+	obj, err := b.OpenKept(ctx, loc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(obj.Body)
+	obj.Body.Close()
+	if !bytes.Equal(got, v1) {
+		t.Errorf("preserved content %q", got)
+	}
+	c.Reset()
+	if err := b.Purge(ctx, []string{loc}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Purge of one version: %v", c.Counts())
+	if ids := versionsOf(t, c, b.bucket, "a.pdf"); len(ids) != 0 {
+		t.Errorf("versions after Purge %v, want none", ids)
+	}
+
+	// A file alone: Delete leaves nothing of it.
+	put(t, b, "solo.pdf", v1)
+	c.Reset()
+	if err := b.Delete(ctx, []string{"solo.pdf"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Counts(); !maps.Equal(got, map[string]int{"ListObjectVersions": 1, "DeleteObjects": 1}) {
+		t.Errorf("Delete of a file with no other version: requests %v", got)
+	}
+	if ids := versionsOf(t, c, b.bucket, "solo.pdf"); len(ids) != 0 {
+		t.Errorf("versions after Delete %v, want none", ids)
+	}
+
+	// A version still current is the file: Purge leaves it.
+	put(t, b, "vivo.pdf", v1)
+	e, _ = b.Stat(ctx, "vivo.pdf")
+	loc, err = b.Preserve(ctx, e, "p2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Purge(ctx, []string{loc}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, b, "vivo.pdf"); !bytes.Equal(got, v1) {
+		t.Errorf("Purge of the current version took the file: %q", got)
+	}
+
+	// Discard of a folder of 20 files: a listing of versions, no copy.
+	mkdir := func(p string) {
+		if err := b.Mkdir(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mkdir("d")
+	for i := range 20 {
+		put(t, b, fmt.Sprintf("d/f%02d.pdf", i), v1)
+	}
+	root, _ := b.Stat(ctx, "d")
+	var tree []backends.Entry
+	page, err := b.List(ctx, "d", backends.ListOptions{Recursive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree = page.Entries
+	c.Reset()
+	locs, err := b.Discard(ctx, root, tree, "t1")
+	if err != nil || len(locs) != 20 {
+		t.Fatalf("Discard = %d locators, %v", len(locs), err)
+	}
+	t.Logf("Discard of a folder of 20 files, versioned: %v", c.Counts())
+	if n := c.Counts()["CopyObject"]; n != 0 {
+		t.Errorf("Discard on a versioned bucket copied %d objects", n)
+	}
+	c.Reset()
+	if _, err := b.Restore(ctx, locs["d/f00.pdf"], "f00.pdf"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Restore, versioned: %v", c.Counts())
+}
+
+// TestHiddenKeep: the requests of the hidden prefix's Keeper, and a copy
+// that fails deletes nothing and leaves no copy.
+func TestHiddenKeep(t *testing.T) {
+	c := server(t).Counting(t)
+	b := newBackend(t, through(c))
+	ctx := t.Context()
+	if got := b.KeepMode(); got != modeHidden {
+		t.Fatalf("KeepMode = %q", got)
+	}
+	if err := b.Mkdir(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		put(t, b, fmt.Sprintf("d/f%02d.pdf", i), []byte("x"))
+	}
+	root, _ := b.Stat(ctx, "d")
+	page, err := b.List(ctx, "d", backends.ListOptions{Recursive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.FailAfter("CopyObject", 10, http.StatusForbidden)
+	if _, err := b.Discard(ctx, root, page.Entries, "t1"); err == nil {
+		t.Fatal("Discard with failing copies succeeded")
+	}
+	c.Clear()
+	if keys, _ := listAll(t, b, "d", true); len(keys) != 20 {
+		t.Errorf("after a failed Discard, %d files in d, want 20", len(keys))
+	}
+	out, err := c.Client().ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String(testBucket), Prefix: aws.String(b.prefix + backends.KeepFolder + "/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Contents) != 0 {
+		t.Errorf("a failed Discard left %d copies", len(out.Contents))
+	}
+	c.Reset()
+	locs, err := b.Discard(ctx, root, page.Entries, "t2")
+	if err != nil || len(locs) != 20 {
+		t.Fatalf("Discard = %d, %v", len(locs), err)
+	}
+	t.Logf("Discard of a folder of 20 files, hidden prefix: %v", c.Counts())
+	c.Reset()
+	e := put(t, b, "p.pdf", []byte("p"))
+	c.Reset()
+	loc, err := b.Preserve(ctx, e, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Counts(); !maps.Equal(got, map[string]int{"CopyObject": 1}) {
+		t.Errorf("Preserve: requests %v", got)
+	}
+	c.Reset()
+	if _, err := b.Restore(ctx, loc, "q.pdf"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Restore, hidden prefix: %v", c.Counts())
+	c.Reset()
+	all := []string{loc}
+	for _, l := range locs {
+		all = append(all, l)
+	}
+	if err := b.Purge(ctx, all); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Counts(); !maps.Equal(got, map[string]int{"DeleteObjects": 1}) {
+		t.Errorf("Purge of 21: requests %v", got)
+	}
+}
+
+// TestHold: a held version refuses a delete by id, and once the hold is
+// lifted it is deleted.
+func TestHold(t *testing.T) {
+	b, c := newVersioned(t, true)
+	ctx := t.Context()
+	if !b.Holdable() {
+		t.Fatal("a bucket with Object Lock is not Holdable")
+	}
+	if err := b.Mkdir(ctx, "chiusa"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, b, "chiusa/a.pdf", []byte("a"))
+	put(t, b, "chiusa/a.pdf", []byte("b"))
+	put(t, b, "chiusa/b.pdf", []byte("c"))
+	n, err := b.Hold(ctx, "chiusa", true)
+	if err != nil || n != 3 {
+		t.Fatalf("Hold on = %d, %v; want 3 versions", n, err)
+	}
+	ids := versionsOf(t, c, b.bucket, "chiusa/a.pdf")
+	if len(ids) != 2 {
+		t.Fatalf("versions %v", ids)
+	}
+	_, err = c.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(b.bucket), Key: aws.String("chiusa/a.pdf"), VersionId: aws.String(ids[1])})
+	if err == nil {
+		t.Error("a held version was deleted")
+	}
+	if n, err := b.Hold(ctx, "chiusa", false); err != nil || n != 3 {
+		t.Fatalf("Hold off = %d, %v", n, err)
+	}
+	_, err = c.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(b.bucket), Key: aws.String("chiusa/a.pdf"), VersionId: aws.String(ids[1])})
+	if err != nil {
+		t.Errorf("delete of a version no longer held: %v", err)
+	}
+	nb := newBackend(t)
+	if nb.Holdable() {
+		t.Error("a bucket without Object Lock is Holdable")
+	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // S3Server is a running versitygw: a real S3 server keeping each bucket as a
@@ -40,6 +41,11 @@ type S3Server struct {
 	// Dir is the posix root: the objects of bucket b are files under Dir/b/,
 	// and files placed there directly are listed too.
 	Dir string
+	// VersionsDir, when not "", is where versitygw keeps the versions of
+	// versioned buckets (--versioning-dir), beside Dir; "" when the server
+	// was started without versioning (see WithVersioning).
+	VersionsDir string
+	ownVersions bool // VersionsDir was made by NewS3, and Close removes it
 
 	cmd  *exec.Cmd
 	out  *SyncBuffer
@@ -112,38 +118,83 @@ func StartS3(t testing.TB) *S3Server {
 	return s
 }
 
+// StartS3Versioned is StartS3 with WithVersioning: buckets can be
+// versioned (CreateBucketVersioned) and hold objects (CreateBucketLocked).
+func StartS3Versioned(t testing.TB) *S3Server {
+	t.Helper()
+	s, err := NewS3(t.TempDir(), WithVersioning(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// S3Option adjusts how NewS3 starts versitygw.
+type S3Option func(*S3Server)
+
+// WithVersioning starts versitygw with versioning (--versioning-dir) over
+// the folder dir, which must lie outside the posix root; "" makes a
+// temporary folder beside it, which Close removes.
+func WithVersioning(dir string) S3Option {
+	return func(s *S3Server) {
+		s.VersionsDir = dir
+		if dir == "" {
+			s.ownVersions = true
+		}
+	}
+}
+
 // NewS3 starts versitygw over the existing folder dir, on a free loopback
 // port, with random root credentials. It is for a TestMain or a sync.Once
 // that shares one server among tests; Close stops it.
-func NewS3(dir string) (*S3Server, error) {
+func NewS3(dir string, opts ...S3Option) (*S3Server, error) {
 	bin, err := versityGW()
 	if err != nil {
 		return nil, err
 	}
+	var o S3Server
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.ownVersions {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, err
+		}
+		if o.VersionsDir, err = os.MkdirTemp(filepath.Dir(abs), filepath.Base(abs)+"-versions-"); err != nil {
+			return nil, fmt.Errorf("versitygw: %w", err)
+		}
+	}
 	var errs []error
 	// Another process may take the free port before versitygw binds it.
 	for range 3 {
-		s, err := startS3(bin, dir)
+		s, err := startS3(bin, dir, o.VersionsDir)
 		if err == nil {
+			s.ownVersions = o.ownVersions
 			return s, nil
 		}
 		errs = append(errs, err)
 	}
+	if o.ownVersions {
+		os.RemoveAll(o.VersionsDir)
+	}
 	return nil, errors.Join(errs...)
 }
 
-func startS3(bin, dir string) (*S3Server, error) {
+func startS3(bin, dir, versions string) (*S3Server, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	s := &S3Server{
-		Endpoint:  "http://" + addr,
-		AccessKey: "faldone-" + rand.Text()[:12],
-		SecretKey: rand.Text(),
-		Region:    "us-east-1",
-		Dir:       dir,
-		out:       &SyncBuffer{},
+		Endpoint:    "http://" + addr,
+		AccessKey:   "faldone-" + rand.Text()[:12],
+		SecretKey:   rand.Text(),
+		Region:      "us-east-1",
+		Dir:         dir,
+		VersionsDir: versions,
+		out:         &SyncBuffer{},
 	}
 	if err := s.launch(bin, addr); err != nil {
 		return nil, err
@@ -156,7 +207,11 @@ func startS3(bin, dir string) (*S3Server, error) {
 func (s *S3Server) launch(bin, addr string) error {
 	// Without --keep-alive versitygw closes every connection after one
 	// request, which no real S3 does.
-	s.cmd = exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet", "--keep-alive", "posix", s.Dir)
+	args := []string{"--port", addr, "--region", s.Region, "--quiet", "--keep-alive", "posix"}
+	if s.VersionsDir != "" {
+		args = append(args, "--versioning-dir", s.VersionsDir)
+	}
+	s.cmd = exec.Command(bin, append(args, s.Dir)...)
 	s.cmd.Env = append(s3Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
@@ -287,6 +342,9 @@ func (s *S3Server) waitReady(timeout time.Duration) error {
 // Close stops the server and waits for it to exit.
 func (s *S3Server) Close() error {
 	StopProcess(s.cmd.Process, s.done, 10*time.Second)
+	if s.ownVersions {
+		os.RemoveAll(s.VersionsDir)
+	}
 	return nil
 }
 
@@ -314,6 +372,34 @@ func (s *S3Server) CreateBucket(t testing.TB, name string) {
 	defer cancel()
 	if _, err := s.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("create bucket %q: %v", name, err)
+	}
+}
+
+// CreateBucketVersioned creates a bucket and enables its versioning, on a
+// server started with versioning.
+func (s *S3Server) CreateBucketVersioned(t testing.TB, name string) {
+	t.Helper()
+	s.CreateBucket(t, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := s.Client().PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+		Bucket:                  aws.String(name),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled},
+	})
+	if err != nil {
+		t.Fatalf("enable versioning of bucket %q: %v", name, err)
+	}
+}
+
+// CreateBucketLocked creates a bucket with Object Lock enabled, which
+// versions it too, on a server started with versioning.
+func (s *S3Server) CreateBucketLocked(t testing.TB, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := s.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("create bucket %q with Object Lock: %v", name, err)
 	}
 }
 
@@ -478,6 +564,10 @@ func s3Operation(r *http.Request) string {
 				return "ListObjectVersions"
 			case has("location"):
 				return "GetBucketLocation"
+			case has("versioning"):
+				return "GetBucketVersioning"
+			case has("object-lock"):
+				return "GetObjectLockConfiguration"
 			case len(q) == 0:
 				return "ListObjects"
 			}
@@ -518,7 +608,9 @@ func s3Operation(r *http.Request) string {
 			return "UploadPartCopy"
 		case has("partNumber") && has("uploadId"):
 			return "UploadPart"
-		case has("tagging"), has("acl"), has("retention"), has("legal-hold"):
+		case has("legal-hold"):
+			return "PutObjectLegalHold"
+		case has("tagging"), has("acl"), has("retention"):
 		case copySource:
 			return "CopyObject"
 		default:

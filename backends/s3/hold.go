@@ -1,0 +1,81 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/bassareggiana/faldone/backends"
+)
+
+// Holdable reports whether the bucket has Object Lock enabled, as learned
+// with its versioning (see keep.go); false when the bucket did not answer.
+func (b *Backend) Holdable() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
+	defer cancel()
+	_, locked, err := b.learn(ctx)
+	return err == nil && locked
+}
+
+// Hold puts or lifts a legal hold on every version of every file of the
+// folder dir and below: one ListObjectVersions a 1,000 versions (delete
+// markers and folder markers left out), and one PutObjectLegalHold a
+// version, 8 at once. It returns how many holds it set; on a failure,
+// those set before it.
+func (b *Backend) Hold(ctx context.Context, dir string, on bool) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := checkPath(dir); err != nil {
+		return 0, err
+	}
+	status := types.ObjectLockLegalHoldStatusOff
+	if on {
+		status = types.ObjectLockLegalHoldStatusOn
+	}
+	n := 0
+	in := &awss3.ListObjectVersionsInput{Bucket: &b.bucket, Prefix: aws.String(b.dirKey(dir)), MaxKeys: aws.Int32(pageSize)}
+	for {
+		out, err := b.client.ListObjectVersions(ctx, in)
+		if err != nil {
+			return n, b.mapErr("hold", dir, err)
+		}
+		var vs []types.ObjectVersion
+		for _, v := range out.Versions {
+			if !strings.HasSuffix(aws.ToString(v.Key), "/") {
+				vs = append(vs, v)
+			}
+		}
+		errs := make([]error, len(vs))
+		parallel(len(vs), checkConcurrency, func(i int) {
+			_, err := b.client.PutObjectLegalHold(ctx, &awss3.PutObjectLegalHoldInput{
+				Bucket:    &b.bucket,
+				Key:       vs[i].Key,
+				VersionId: vs[i].VersionId,
+				LegalHold: &types.ObjectLockLegalHold{Status: status},
+			})
+			if err != nil {
+				errs[i] = b.mapErr("hold", strings.TrimPrefix(aws.ToString(vs[i].Key), b.prefix), err)
+			}
+		})
+		for _, err := range errs {
+			if err == nil {
+				n++
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return n, fmt.Errorf("hold %q: %w", dir, err)
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return n, nil
+		}
+		in.KeyMarker, in.VersionIdMarker = out.NextKeyMarker, out.NextVersionIdMarker
+	}
+}
+
+var _ backends.Holder = (*Backend)(nil)
