@@ -152,7 +152,7 @@ func trashCmd(cmd string, args []string, stdout, stderr io.Writer) error {
 	case "trash purge":
 		switch {
 		case olderThan != "" && len(args) == 0:
-			d, err := days(olderThan)
+			d, err := parseAge(olderThan)
 			if err != nil || d <= 0 {
 				return &usageError{usage: synopsis, msg: fmt.Sprintf("trash purge: --older-than %q is not a positive duration", olderThan)}
 			}
@@ -214,8 +214,8 @@ func printKept(w io.Writer, cfg config.Config, ks []state.Kept, bin bool) error 
 	return tw.Flush()
 }
 
-// days parses a duration as Go does, or a whole number of days ("30d").
-func days(s string) (time.Duration, error) {
+// parseAge parses a duration as Go does, or a whole number of days ("30d").
+func parseAge(s string) (time.Duration, error) {
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		d, err := strconv.Atoi(n)
 		if err != nil || d > 100*365 {

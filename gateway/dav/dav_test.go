@@ -28,6 +28,7 @@ type testStore interface {
 	state.ResourceStore
 	state.DigestStore
 	state.DossierStore
+	state.TrashStore
 }
 
 type davTest struct {
