@@ -191,7 +191,8 @@ func (o *Op) describe(e backends.Entry, tree []backends.Entry, locs map[string]s
 
 // preserve sets aside the content the file e has now, which a write is
 // about to replace; done records it as a version once the write is made,
-// or lets it go when the write failed.
+// or lets it go when the write failed. Its properties and digest are
+// taken now, before the write changes them.
 func (o *Op) preserve(e backends.Entry) (done func(written bool), err error) {
 	k := o.s.keeper()
 	if k == nil {
@@ -202,20 +203,21 @@ func (o *Op) preserve(e backends.Entry) (done func(written bool), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("keep the version of %s: %w", namespacePath(e.Path), err)
 	}
+	p := namespacePath(e.Path)
+	items, rec, derr := o.describe(e, nil, map[string]string{e.Path: loc})
 	return func(written bool) {
 		if !written {
 			o.purge(k, []string{loc})
 			return
 		}
-		o.recordVersion(k, e, id, loc)
+		o.recordVersion(k, p, id, loc, items, rec, derr)
 	}, nil
 }
 
-// recordVersion records the kept content loc of the file e as a version
-// of it, and lets the oldest versions beyond the limit go.
-func (o *Op) recordVersion(k backends.Keeper, e backends.Entry, id, loc string) {
-	p := namespacePath(e.Path)
-	items, rec, err := o.describe(e, nil, map[string]string{e.Path: loc})
+// recordVersion records the kept content loc, described by items and rec
+// (or not, with err), as a version of the file p, and lets the oldest
+// versions beyond the limit go.
+func (o *Op) recordVersion(k backends.Keeper, p, id, loc string, items []state.KeptItem, rec state.Kept, err error) {
 	if err == nil {
 		rec.ID, rec.Kind, rec.Path, rec.At, rec.Storage = id, state.KindVersion, p, o.s.now().UTC(), k.KeepMode()
 		err = o.s.store.PutKept(o.ctx, rec, items)
@@ -254,12 +256,14 @@ func (o *Op) purge(k backends.Keeper, locs []string) {
 
 // departed records that the file src moved to dst, for a save sequence
 // that writes a new file at src in a moment; versions follow the files.
-func (o *Op) departed(src backends.Entry, dst string) {
+// A move that completed a save (the temporary file made the drawing) is
+// no departure: the temporary name written again is no save of it.
+func (o *Op) departed(src backends.Entry, dst string, record bool) {
 	sp := namespacePath(src.Path)
 	if err := o.s.store.MoveVersions(o.ctx, sp, dst); err != nil {
 		o.s.log.Error("versions did not follow a move", "from", sp, "to", dst, "err", err)
 	}
-	if src.IsDir || o.s.keeper() == nil {
+	if !record || src.IsDir || o.s.keeper() == nil {
 		return
 	}
 	d := state.Departure{From: sp, To: dst, Size: src.Size, At: o.s.now().UTC()}
@@ -272,42 +276,49 @@ func (o *Op) departed(src backends.Entry, dst string) {
 // sequence removed p's earlier content a moment ago (moved away, or
 // deleted), that content becomes a version of p. A failure is logged:
 // the new file is written, and the earlier content is still where the
-// sequence left it.
-func (o *Op) arrived(p string) {
+// sequence left it. It reports whether it found a save. A delete counts
+// only before a write (Office's sequence): a file moved onto a name just
+// deleted is AutoCAD's drawing becoming name.bak, which the delete of the
+// older name.bak preceded, and is no save of name.bak.
+func (o *Op) arrived(p string, written bool) bool {
 	k := o.s.keeper()
 	if k == nil {
-		return
+		return false
 	}
 	since := o.s.now().Add(-o.s.opts.Trash.Window)
 	d, ok, err := o.s.store.TakeDeparture(o.ctx, p, since)
 	if err != nil {
 		o.s.log.Error("departure lookup", "path", p, "err", err)
-		return
+		return false
 	}
 	if ok {
-		o.fromDeparture(k, p, d)
-		return
+		return o.fromDeparture(k, p, d)
+	}
+	if !written {
+		return false
 	}
 	gone, _, err := o.s.store.ListKept(o.ctx, state.KeptQuery{Kind: state.KindDeleted, Path: p, Limit: 1})
 	if err != nil {
 		o.s.log.Error("recycle bin lookup", "path", p, "err", err)
-		return
+		return false
 	}
 	if len(gone) == 1 && !gone[0].IsDir && !gone[0].At.Before(since) {
 		if err := o.s.store.ReclassifyKept(o.ctx, gone[0].ID, state.KindVersion, p); err != nil {
 			o.s.log.Error("deleted file not made a version", "path", p, "err", err)
-			return
+			return false
 		}
 		o.s.pruneVersions(o, p)
+		return true
 	}
+	return false
 }
 
 // fromDeparture keeps, as a version of p, the content that moved from p
 // to d.To, if it is still there: the versions that followed it come back.
-func (o *Op) fromDeparture(k backends.Keeper, p string, d state.Departure) {
+func (o *Op) fromDeparture(k backends.Keeper, p string, d state.Departure) bool {
 	e, err := o.s.fs.Stat(o.ctx, backendPath(d.To))
 	if err != nil || e.IsDir || e.Size != d.Size {
-		return
+		return false
 	}
 	if err := o.s.store.MoveVersions(o.ctx, d.To, p); err != nil {
 		o.s.log.Error("versions did not come back", "from", d.To, "to", p, "err", err)
@@ -316,21 +327,13 @@ func (o *Op) fromDeparture(k backends.Keeper, p string, d state.Departure) {
 	loc, err := k.Preserve(o.ctx, e, id)
 	if err != nil {
 		o.s.log.Error("earlier content of a save not kept", "path", p, "at", d.To, "err", err)
-		return
+		return false
 	}
 	// The version is p's, with what the file had at d.To (its properties
 	// and digest moved there with it).
 	items, rec, err := o.describe(e, nil, map[string]string{e.Path: loc})
-	if err == nil {
-		rec.ID, rec.Kind, rec.Path, rec.At, rec.Storage = id, state.KindVersion, p, o.s.now().UTC(), k.KeepMode()
-		err = o.s.store.PutKept(o.ctx, rec, items)
-	}
-	if err != nil {
-		o.s.log.Error("version of a save not recorded", "path", p, "err", err)
-		o.purge(k, []string{loc})
-		return
-	}
-	o.s.pruneVersions(o, p)
+	o.recordVersion(k, p, id, loc, items, rec, err)
+	return true
 }
 
 // Kept lists the recycle bin's entries or the versions that q selects,

@@ -196,11 +196,9 @@ func (o *Op) copyMove(sp, dst string, move, overwrite, infinite bool) (Copied, e
 	}
 	if err == nil {
 		o.s.folders.saw(parentOf(dst), o.s.now())
+		saved := !src.IsDir && !replacesFile && o.arrived(dst, false)
 		if move {
-			o.departed(src, dst)
-		}
-		if !src.IsDir && !replacesFile {
-			o.arrived(dst)
+			o.departed(src, dst, !saved)
 		}
 	}
 	return Copied{Replaced: dstExists, IsDir: src.IsDir}, err

@@ -177,7 +177,7 @@ func (o *Op) put(p string, body io.Reader, size int64, opts PutOptions) (backend
 		return backends.Entry{}, false, none, err
 	}
 	if !exists {
-		o.arrived(p)
+		o.arrived(p, true)
 	}
 	sum := [32]byte(h.Sum(nil))
 	o.record(e, sum)
