@@ -34,6 +34,9 @@ func (b *Backend) Hold(ctx context.Context, dir string, on bool) (int, error) {
 	if err := checkPath(dir); err != nil {
 		return 0, err
 	}
+	if !b.Holdable() {
+		return 0, fmt.Errorf("bucket %s has no Object Lock: %w", b.bucket, errors.ErrUnsupported)
+	}
 	status := types.ObjectLockLegalHoldStatusOff
 	if on {
 		status = types.ObjectLockLegalHoldStatusOn

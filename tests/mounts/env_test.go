@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/tests/harness"
 )
 
@@ -268,6 +269,11 @@ func checkStorage(t *testing.T, e *env, tr tree, extraFolders ...string) {
 		}
 		for _, obj := range page.Contents {
 			key := strings.TrimPrefix(aws.ToString(obj.Key), prefix)
+			// What the client deleted or replaced is in the recycle bin,
+			// which is no part of the drive.
+			if strings.HasPrefix(key, backends.KeepFolder+"/") {
+				continue
+			}
 			if dir, ok := strings.CutSuffix(key, "/"); ok {
 				if dir != "" && !folders[dir] {
 					problems = append(problems, "folder marker for a folder that should not exist: "+aws.ToString(obj.Key))
