@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -212,17 +211,7 @@ func (b *Backend) OpenKept(ctx context.Context, loc string, r *backends.Range) (
 		f.Close()
 		return nil, b.mapErr(err)
 	}
-	start, n, err := backends.Span(info.Size(), r)
-	if err != nil {
-		f.Close()
-		return nil, &fs.PathError{Op: "open", Path: loc, Err: err}
-	}
-	return &backends.Object{
-		Entry:  entry(loc, info),
-		Body:   readCloser{io.NewSectionReader(f, start, n), f},
-		Start:  start,
-		Length: n,
-	}, nil
+	return object(f, info, loc, r)
 }
 
 // Restore renames the kept file loc to dst, replacing a file there, and

@@ -93,6 +93,12 @@ func (b *Backend) Open(ctx context.Context, p string, r *backends.Range) (*backe
 	if err != nil {
 		return nil, err
 	}
+	return object(f, info, p, r)
+}
+
+// object is the open file f, at p, or the part of it r selects; f is
+// closed when r is outside it.
+func object(f *os.File, info fs.FileInfo, p string, r *backends.Range) (*backends.Object, error) {
 	start, n, err := backends.Span(info.Size(), r)
 	if err != nil {
 		f.Close()
