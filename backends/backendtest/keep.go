@@ -2,7 +2,6 @@ package backendtest
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -150,14 +149,17 @@ func testKeepTree(t *testing.T, b backends.Backend) {
 	}
 	wantErr(t, statErr(t, b, root), backends.ErrNotFound, "Stat of a discarded folder")
 	wantErr(t, statErr(t, b, root+"/f00.pdf"), backends.ErrNotFound, "Stat of a file of a discarded folder")
+	// Not even as a folder with nothing in it: a restore must find the
+	// place free.
 	if got := keys(list(t, b, "pratiche", false)); !slices.Equal(got, []string{"pratiche/resta.pdf"}) {
-		// versitygw's posix backend, versioned, keeps delete markers as
-		// files in their folders and lists any folder as a common prefix:
-		// tolerated when the folder is otherwise gone.
-		if !slices.Equal(got, []string{root + "/", "pratiche/resta.pdf"}) || !errors.Is(statErr(t, b, root), backends.ErrNotFound) {
-			t.Errorf("List(pratiche) after Discard = %q, want only pratiche/resta.pdf", got)
-		} else {
-			t.Logf("the storage lists the discarded folder %q, which holds nothing", root)
+		t.Errorf("List(pratiche) after Discard = %q, want only pratiche/resta.pdf", got)
+	}
+	_, err := b.List(ctx, root, backends.ListOptions{})
+	wantErr(t, err, backends.ErrNotFound, "List of a discarded folder")
+	if pr, ok := b.(backends.Prober); ok {
+		got, err := pr.Probe(ctx, root)
+		if err != nil || got.Dir || got.File != nil {
+			t.Errorf("Probe of a discarded folder = %+v, %v; want nothing there", got, err)
 		}
 	}
 	checkList(t, b, "", true, "pratiche/", "pratiche/resta.pdf")

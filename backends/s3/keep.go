@@ -59,6 +59,7 @@ type keepState struct {
 	known     bool
 	versioned bool // versioning Enabled
 	locked    bool // Object Lock Enabled
+	ghosts    bool // delimited listings show folders of delete markers (ghosts.go)
 }
 
 var (
@@ -77,12 +78,14 @@ func (b *Backend) learn(ctx context.Context) (versioned, locked bool, err error)
 		return b.keep.versioned, b.keep.locked, nil
 	}
 	var verr, lerr error
+	var ghosts bool
 	parallel(2, 2, func(i int) {
 		if i == 0 {
 			var out *awss3.GetBucketVersioningOutput
 			out, verr = b.client.GetBucketVersioning(ctx, &awss3.GetBucketVersioningInput{Bucket: &b.bucket})
 			if verr == nil {
 				versioned = out.Status == types.BucketVersioningStatusEnabled
+				ghosts = versioned && listsGhosts(out.ResultMetadata)
 			}
 			return
 		}
@@ -103,7 +106,7 @@ func (b *Backend) learn(ctx context.Context) (versioned, locked bool, err error)
 	if err := errors.Join(verr, lerr); err != nil {
 		return false, false, b.mapErr("keep mode", b.bucket, err)
 	}
-	b.keep.known, b.keep.versioned, b.keep.locked = true, versioned, locked
+	b.keep.known, b.keep.versioned, b.keep.locked, b.keep.ghosts = true, versioned, locked, ghosts
 	return versioned, locked, nil
 }
 

@@ -51,6 +51,9 @@ func (b *Backend) List(ctx context.Context, dir string, opts backends.ListOption
 	if err != nil {
 		return backends.Page{}, b.mapErr("list", dir, err)
 	}
+	if err := b.dropGhosts(ctx, out); err != nil {
+		return backends.Page{}, err
+	}
 	if opts.Token == "" && dir != "" && len(out.Contents) == 0 && len(out.CommonPrefixes) == 0 {
 		return backends.Page{}, b.missingDir(ctx, dir)
 	}

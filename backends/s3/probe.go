@@ -78,6 +78,9 @@ func (b *Backend) probeList(ctx context.Context, p, prefix string) (pr backends.
 	if err != nil {
 		return backends.Probe{}, "", false, b.mapErr("probe", p, err)
 	}
+	if err := b.dropGhosts(ctx, out); err != nil {
+		return backends.Probe{}, "", false, err
+	}
 	key, dirKey := b.key(p), b.dirKey(p)
 	// The root holds everything: it needs no sighting.
 	pr.Parent = parent(p) == "" || len(out.Contents) > 0 || len(out.CommonPrefixes) > 0

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -9,6 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/bassareggiana/faldone/tests/harness"
 )
@@ -291,6 +296,147 @@ func recycleBin(t *testing.T, w *binWorld, dir string) {
 func TestRecycleBin(t *testing.T) {
 	g, _, _ := s3Gateway(t)
 	w := newBinWorld(t, g)
+	if !strings.Contains(g.Log(), `comune=guastalla mode="hidden prefix"`) {
+		t.Errorf("the log does not say how guastalla keeps what is deleted:\n%s", tail(g.Log(), 3000))
+	}
 	t.Run("disk", func(t *testing.T) { recycleBin(t, w, "/luzzara/2019") })
 	t.Run("s3", func(t *testing.T) { recycleBin(t, w, "/guastalla/2019") })
+}
+
+// versionedGateway serves guastalla from a versioned bucket and reggiolo
+// from one with Object Lock, on a versitygw with versioning.
+func versionedGateway(t *testing.T) (*harness.Gateway, *harness.S3Server) {
+	t.Helper()
+	srv := harness.StartS3Versioned(t)
+	srv.CreateBucketVersioned(t, "versioned")
+	srv.CreateBucketLocked(t, "locked")
+	yaml := ""
+	for _, c := range []struct{ id, bucket string }{{"guastalla", "versioned"}, {"reggiolo", "locked"}} {
+		yaml += fmt.Sprintf(`  - id: %s
+    storage: "s3://%s/%s?endpoint=%s&region=us-east-1&path_style=true"
+    access_key_id: %s
+    secret_access_key: %s
+`, c.id, c.bucket, c.id, srv.Endpoint, srv.AccessKey, srv.SecretKey)
+	}
+	return harness.StartServe(t, "comuni:\n"+yaml), srv
+}
+
+// versionsOf lists, straight from the bucket, the versions and the delete
+// markers of the objects under prefix.
+func versionsOf(t *testing.T, srv *harness.S3Server, bucket, prefix string) (versions, markers []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
+	for {
+		out, err := srv.Client().ListObjectVersions(ctx, in)
+		if err != nil {
+			t.Fatalf("list the versions under %s: %v", prefix, err)
+		}
+		for _, v := range out.Versions {
+			versions = append(versions, aws.ToString(v.Key)+"@"+aws.ToString(v.VersionId))
+		}
+		for _, m := range out.DeleteMarkers {
+			markers = append(markers, aws.ToString(m.Key))
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return versions, markers
+		}
+		in.KeyMarker, in.VersionIdMarker = out.NextKeyMarker, out.NextVersionIdMarker
+	}
+}
+
+// TestRecycleBinVersioned: on a versioned bucket the bin is the bucket's
+// own versions: a delete copies nothing, and a purge lets the versions go.
+func TestRecycleBinVersioned(t *testing.T) {
+	g, srv := versionedGateway(t)
+	for _, want := range []string{`comune=guastalla mode="bucket versioning"`, `comune=reggiolo mode="bucket versioning"`} {
+		if !strings.Contains(g.Log(), want) {
+			t.Errorf("the log does not say %s:\n%s", want, tail(g.Log(), 3000))
+		}
+	}
+	w := newBinWorld(t, g)
+	recycleBin(t, w, "/guastalla/2019")
+	w.t = t
+
+	// Nothing of the bin is in a hidden prefix: it is all versions.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := srv.Client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("versioned"), Prefix: aws.String("guastalla/.faldone-cestino/")})
+	if err != nil || len(out.Contents) != 0 {
+		t.Errorf("a versioned bucket's bin copied objects into the hidden prefix: %d objects, %v", len(out.Contents), err)
+	}
+	// The purged file's content is gone from the bucket, every version.
+	if vs, _ := versionsOf(t, srv, "versioned", "guastalla/2019/da-eliminare.pdf"); len(vs) != 0 {
+		t.Errorf("versions left after the purge: %v", vs)
+	}
+	// A deleted file's version is there until the purge, then gone.
+	p := "/guastalla/2019/foto.jpg"
+	w.put(p, "foto")
+	mustStatus(t, g, "DELETE", p, nil, "", http.StatusNoContent)
+	if vs, _ := versionsOf(t, srv, "versioned", "guastalla/2019/foto.jpg"); len(vs) != 1 {
+		t.Errorf("a deleted file is not kept as one version of the bucket: %v", vs)
+	}
+	id := w.one("foto.jpg", "trash", "list", "--comune", "guastalla")
+	if code, out := w.cli("trash", "purge", id); code != 0 {
+		t.Fatalf("trash purge: exit %d\n%s", code, out)
+	}
+	if vs, _ := versionsOf(t, srv, "versioned", "guastalla/2019/foto.jpg"); len(vs) != 0 {
+		t.Errorf("versions left after the purge: %v", vs)
+	}
+}
+
+// TestClosedDossierObjectLock: closing a dossier on a bucket with Object
+// Lock puts a legal hold on every version of its files, so that not even
+// the bucket's keys delete them; reopening lifts it.
+func TestClosedDossierObjectLock(t *testing.T) {
+	g, srv := versionedGateway(t)
+	w := newBinWorld(t, g)
+	d := "/reggiolo/2021/PdC-2021-0003"
+	mustStatus(t, g, "MKCOL", "/reggiolo/2021", nil, "", http.StatusCreated)
+	mustStatus(t, g, "MKCOL", d, nil, "", http.StatusCreated)
+	mustStatus(t, g, "MKCOL", d+"/tavole", nil, "", http.StatusCreated)
+	w.put(d+"/domanda.pdf", "domanda v1")
+	w.put(d+"/domanda.pdf", "domanda v2") // v1 is a version now
+	w.put(d+"/tavole/pianta.dwg", "pianta")
+	if code, out := w.cli("dossier", "close", d, "--reason", "Agibilità rilasciata"); code != 0 {
+		t.Fatalf("dossier close: exit %d\n%s", code, out)
+	}
+	vs, _ := versionsOf(t, srv, "locked", "reggiolo/2021/PdC-2021-0003/")
+	if len(vs) < 3 {
+		t.Fatalf("%d versions in the dossier, want at least 3: %v", len(vs), vs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	deleteVersion := func(kv string) error {
+		key, id, _ := strings.Cut(kv, "@")
+		_, err := srv.Client().DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("locked"), Key: aws.String(key), VersionId: aws.String(id)})
+		return err
+	}
+	for _, kv := range vs {
+		if strings.HasSuffix(strings.Split(kv, "@")[0], "/") {
+			continue // a folder marker holds no document
+		}
+		if err := deleteVersion(kv); err == nil {
+			t.Errorf("a direct S3 delete of %s in the closed dossier succeeded", kv)
+		}
+	}
+	mustStatus(t, g, "DELETE", d+"/domanda.pdf", nil, "", http.StatusForbidden)
+	w.served(d+"/domanda.pdf", "domanda v2")
+
+	if code, out := w.cli("dossier", "reopen", d, "--reason", "Variante in corso d'opera"); code != 0 {
+		t.Fatalf("dossier reopen: exit %d\n%s", code, out)
+	}
+	// Reopened, the storage lets go again: the gateway deletes, and the
+	// bucket's owner may drop a version.
+	mustStatus(t, g, "DELETE", d+"/tavole/pianta.dwg", nil, "", http.StatusNoContent)
+	old, _ := versionsOf(t, srv, "locked", "reggiolo/2021/PdC-2021-0003/domanda.pdf")
+	if len(old) != 2 {
+		t.Fatalf("domanda.pdf has %d versions, want 2: %v", len(old), old)
+	}
+	for _, kv := range old {
+		if err := deleteVersion(kv); err != nil {
+			t.Errorf("a direct S3 delete of %s after the reopening: %v", kv, err)
+		}
+	}
 }
