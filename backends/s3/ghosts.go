@@ -66,4 +66,3 @@ func (b *Backend) dropGhosts(ctx context.Context, out *awss3.ListObjectsV2Output
 	out.CommonPrefixes = kept
 	return nil
 }
-
