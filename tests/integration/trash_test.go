@@ -440,3 +440,90 @@ func TestClosedDossierObjectLock(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionTwoReplicas: two replicas on one PostgreSQL and one bucket,
+// started together once the retention has passed, purge each entry of
+// the recycle bin and each version once, and the bucket lets their
+// copies go.
+func TestRetentionTwoReplicas(t *testing.T) {
+	yaml, _, _, srv := replicaConfig(t)
+	yaml += "trash:\n  retention: 3s\n  version_age: 3s\n"
+	a := harness.StartServe(t, yaml)
+	b := harness.StartServe(t, yaml)
+	mustStatus(t, a, "MKCOL", "/guastalla/r", nil, "", http.StatusCreated)
+	for i := range 20 {
+		mustStatus(t, a, "PUT", fmt.Sprintf("/guastalla/r/f%02d.pdf", i), nil, fmt.Sprintf("v1 %d", i), http.StatusCreated)
+	}
+	want := 0
+	for i := range 20 {
+		p := fmt.Sprintf("/guastalla/r/f%02d.pdf", i)
+		switch g := []*harness.Gateway{a, b}[i%2]; {
+		case i < 12: // deleted, through either replica
+			mustStatus(t, g, "DELETE", p, nil, "", http.StatusNoContent)
+		default: // replaced: the first content is a version
+			mustStatus(t, g, "PUT", p, nil, fmt.Sprintf("v2 %d", i), http.StatusNoContent)
+		}
+		want++
+	}
+	hidden := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := srv.Client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("guastalla/.faldone-cestino/")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Contents)
+	}
+	if n := hidden(); n != want {
+		t.Fatalf("%d kept copies in the bucket, want %d", n, want)
+	}
+
+	time.Sleep(3500 * time.Millisecond)
+	a.Stop()
+	b.Stop()
+	from := [2]int{len(a.Log()), len(b.Log())}
+	var wg sync.WaitGroup
+	for _, g := range []*harness.Gateway{a, b} {
+		wg.Go(g.Restart)
+	}
+	wg.Wait()
+	purged := func() (n int, lines string) {
+		for i, g := range []*harness.Gateway{a, b} {
+			for _, l := range strings.Split(g.Log()[from[i]:], "\n") {
+				if !strings.Contains(l, "recycle bin retention") {
+					continue
+				}
+				lines += l + "\n"
+				var k int
+				if _, err := fmt.Sscanf(l[strings.Index(l, "purged=")+len("purged="):], "%d", &k); err == nil {
+					n += k
+				}
+			}
+		}
+		return n, lines
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for n, _ := purged(); n < want && time.Now().Before(deadline); n, _ = purged() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // a second purge, if there were one, would show by now
+	n, lines := purged()
+	t.Logf("retention:\n%s", lines)
+	if n != want || strings.Contains(lines, "level=ERROR") {
+		t.Errorf("the replicas purged %d, want %d, once:\n%s", n, want, lines)
+	}
+	if n := hidden(); n != 0 {
+		t.Errorf("%d kept copies left in the bucket after the retention", n)
+	}
+	w := newBinWorld(t, a)
+	if ids := w.ids("/guastalla/r/", "trash", "list", "--comune", "guastalla"); len(ids) != 0 {
+		t.Errorf("entries left in the bin: %v", ids)
+	}
+	for i := 12; i < 20; i++ {
+		p := fmt.Sprintf("/guastalla/r/f%02d.pdf", i)
+		w.served(p, fmt.Sprintf("v2 %d", i))
+		if ids := w.ids("f", "versions", "list", p); len(ids) != 0 {
+			t.Errorf("versions of %s left: %v", p, ids)
+		}
+	}
+}
