@@ -96,7 +96,7 @@ func TestBenchmark(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Each subject has its own counting proxy: its S3 requests are its own.
-	fal := startFaldone(t, s3srv, s3srv.Counting(t), vgw)
+	fal := startFaldone(t, s3srv, s3srv.Counting(t), vgw, "")
 	defer fal.stop()
 	servers := []*davServer{fal}
 	var rcl *davServer
@@ -288,6 +288,15 @@ func TestBenchmark(t *testing.T) {
 			}
 		}
 	}
+
+	// The recycle bin: on this bucket, with a Faldone whose bin is off
+	// beside, then on a versioned one.
+	off := startFaldone(t, s3srv, s3srv.Counting(t), vgw, "trash:\n  disabled: true\n")
+	defer off.stop()
+	plain := bucketKind{name: "unversioned bucket", fal: fal, off: off, rcl: rcl, dir: dir, sd: sd}
+	versioned := startVersioned(t)
+	defer versioned.fal.stop()
+	benchRecycleBin(t, []bucketKind{plain, versioned}, runs, do, record)
 
 	// Other work on the machine weighs on every figure: say how much there was.
 	fmt.Printf("\n%s; benchmark took %v; load average %s at its start, %s at its end.\n\n",

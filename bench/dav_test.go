@@ -48,8 +48,8 @@ var httpClient = &http.Client{Transport: &http.Transport{
 const davUser, davPass = "bench", "bench-Pw-42"
 
 // startFaldone starts `faldone serve` with the Comune on the bucket,
-// through counter.
-func startFaldone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter, vgwPID string) *davServer {
+// through counter; extraYAML is more of its configuration.
+func startFaldone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter, vgwPID, extraYAML string) *davServer {
 	dir := t.TempDir()
 	hash, err := auth.HashPassword(davPass)
 	if err != nil {
@@ -61,7 +61,7 @@ func startFaldone(t *testing.T, s3 *harness.S3Server, counter *harness.S3Counter
 		// The role of the Comune's staff who file dossiers, so that every
 		// request and every listed entry goes through authorization.
 		"access:\n  assignments:\n    - {person: %s, comune: %s, role: manager}\n",
-		comune, storage, s3.AccessKey, s3.SecretKey, davUser, hash, davUser, comune)
+		comune, storage, s3.AccessKey, s3.SecretKey, davUser, hash, davUser, comune) + extraYAML
 	cfg := filepath.Join(dir, "faldone.yaml")
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

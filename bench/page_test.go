@@ -42,7 +42,7 @@ func TestArchivePageRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fal := startFaldone(t, s3srv, s3srv.Counting(t), vgw)
+	fal := startFaldone(t, s3srv, s3srv.Counting(t), vgw, "")
 	defer fal.stop()
 	host := strings.TrimSuffix(fal.base, "/"+comune)
 	page := host + "/_/archivio/" + comune + "/" + dir

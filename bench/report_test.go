@@ -79,6 +79,8 @@ const (
 	parallelReads        // throughput at least 80 % of direct S3
 	smallWrites          // at least 1.2× rclone's files per second, at most 2 requests a file
 	saveSequence         // at most 1.15× direct S3's time, at most 12 requests a save
+	keepCopy             // the recycle bin on an unversioned bucket: at most one server-side copy a file
+	noCopy               // the recycle bin on a versioned bucket: no copy at all
 )
 
 const rssBudget = 128 << 20
@@ -163,6 +165,9 @@ func total(reqs map[string]int) int {
 	return n
 }
 
+// copies counts a run's server-side copies.
+func copies(s sample) int { return s.reqs["CopyObject"] + s.reqs["UploadPartCopy"] }
+
 // ratio is a's figure divided by b's, as a factor.
 func ratio(a, b summary, okA, okB bool) string {
 	if !okA || !okB || b.value == 0 {
@@ -201,6 +206,14 @@ func verdict(w work, s map[string]summary) string {
 	case w.target == smallWrites && okF && okR:
 		x, n := f.value/rc.value, perOp(f.median)
 		return fmt.Sprintf("≥ 1.2× rclone, ≤ 2 req/file: %s (%.2f×, %.1f)", met(x >= 1.2 && n <= 2), x, n)
+	case w.target == keepCopy && okF:
+		n := float64(copies(f.median)) / float64(max(f.median.ops, 1))
+		if w.per == "" {
+			return fmt.Sprintf("≤ 1 copy a file: %d copies", copies(f.median))
+		}
+		return fmt.Sprintf("≤ 1 copy a %s: %s (%.1f)", w.per, met(n <= 1), n)
+	case w.target == noCopy && okF:
+		return fmt.Sprintf("no copy: %s (%d)", met(copies(f.median) == 0), copies(f.median))
 	case w.target == saveSequence && okF && okD:
 		x, n := f.value/d.value, perOp(f.median)
 		return fmt.Sprintf("≤ 1.15× direct, ≤ 12 req/save: %s (%.2f×, %.1f)", met(x <= 1.15 && n <= 12), x, n)

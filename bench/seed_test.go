@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -35,6 +36,9 @@ const (
 type seeder struct {
 	root   string     // the bucket's folder
 	client *s3.Client // straight to versitygw, past every counting proxy
+	// api writes every file with PutObject instead: on a versioned
+	// bucket, whose objects' versions only versitygw itself records.
+	api bool
 }
 
 // folder creates the marker object of the folder key (with its final
@@ -51,6 +55,20 @@ func (sd *seeder) folder(t *testing.T, key string) {
 // files creates the folder key and n files of size bytes in it, named by name.
 func (sd *seeder) files(t *testing.T, key string, n, size int, name func(int) string) {
 	sd.folder(t, key)
+	if sd.api {
+		errs := make([]error, n)
+		parallel(n, 16, func(i int) {
+			_, errs[i] = sd.client.PutObject(context.Background(), &s3.PutObjectInput{
+				Bucket: aws.String(bucket), Key: aws.String(key + name(i)), Body: strings.NewReader(smallFile(i, size)),
+			})
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("seed %s: %v", key+name(i), err)
+			}
+		}
+		return
+	}
 	dir := filepath.Join(sd.root, filepath.FromSlash(key))
 	for i := range n {
 		sd.write(t, filepath.Join(dir, name(i)), strings.NewReader(smallFile(i, size)))
@@ -72,6 +90,22 @@ func (sd *seeder) write(t *testing.T, path string, r io.Reader) {
 	}
 	if err := syscall.Setxattr(path, "user.etag", []byte(hex.EncodeToString(h.Sum(nil))), 0); err != nil {
 		t.Fatalf("etag of %s: %v", path, err)
+	}
+}
+
+// object writes the object key with r's bytes: with PutObject when the
+// seeder writes through the API, else straight into the bucket's folder.
+func (sd *seeder) object(t *testing.T, key string, r io.Reader) {
+	if !sd.api {
+		sd.write(t, filepath.Join(sd.root, filepath.FromSlash(key)), r)
+		return
+	}
+	body, err := io.ReadAll(r)
+	if err == nil {
+		_, err = sd.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+	}
+	if err != nil {
+		t.Fatalf("seed %s: %v", key, err)
 	}
 }
 
