@@ -121,12 +121,11 @@ func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string
 		h.message(w, http.StatusBadRequest, "Percorso non valido", "Il percorso richiesto non è valido.")
 		return sess, "", nil, false
 	}
-	pol, err := h.cfg.Policy(r.Context(), sess)
+	op, err := h.begin(r, sess)
 	if err != nil {
 		h.unavailable(w, "authorize", err)
 		return sess, "", nil, false
 	}
-	op := h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, From: archive.From("pagine", r.RemoteAddr), Policy: pol})
 	if op.Allow(access.Read, p) != nil {
 		missing(w)
 		return sess, "", nil, false
