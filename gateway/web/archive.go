@@ -76,6 +76,7 @@ type archivePage struct {
 	page
 	Heading, Query, Sort, Dir, ZipHref, PrevHref, NextHref string
 	GrantHref                                              string // the grants form for this folder, for its managers
+	TrashHref                                              string // the Comune's recycle bin, for its editors
 	Closed                                                 string // "chiuso il … da …", when the folder is in a closed dossier
 	CloseAction                                            string // the form that closes this dossier, for its managers
 	UploadAction, ChangeAction                             string // forms, when the person may write here
@@ -222,6 +223,9 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		pg.UploadAction = "/_/carica" + escapedPath(p)
 		pg.ChangeAction = "/_/modifica" + escapedPath(p)
 	}
+	if c, rest := access.SplitComune(p); c != "" && rest == "" && op.MayWrite(p) {
+		pg.TrashHref = "/_/cestino" + escapedPath(p) + "/"
+	}
 	if p != "/" {
 		pg.Heading = path.Base(p)
 		pg.ZipHref = "/_/zip" + escapedPath(p)
@@ -320,7 +324,7 @@ func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
 	}
 	name := path.Base(p)
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.zip"; filename*=UTF-8''%s.zip`, asciiName(name), url.PathEscape(name)))
+	w.Header().Set("Content-Disposition", attachment(name+".zip"))
 	zw := zip.NewWriter(w)
 	var (
 		files int
@@ -406,6 +410,12 @@ func (h *Handler) zipFile(op *archive.Op, zw *zip.Writer, name string, e backend
 			"recorded", hex.EncodeToString(recorded[:]), "read", hex.EncodeToString(sum[:]))
 	}
 	return sum, nil
+}
+
+// attachment is the Content-Disposition of a download saved as name: the
+// plain filename for old clients, the UTF-8 one for the others.
+func attachment(name string) string {
+	return fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, asciiName(name), url.PathEscape(name))
 }
 
 // asciiName is a file name for clients that read only the plain filename.
