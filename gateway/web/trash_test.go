@@ -88,6 +88,7 @@ func (p roles) Decide(a access.Action, np string) access.Verdict {
 // bin, and the access log it writes.
 type pages struct {
 	t        *testing.T
+	store    *sqlite.Store
 	h        *Handler
 	svc      *archive.Service
 	sessions *auth.Sessions
@@ -110,7 +111,7 @@ func newPages(t *testing.T) *pages {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pages{t: t, svc: archive.New(fs, st, archive.Options{}), sessions: auth.NewSessions(st, time.Hour, 8*time.Hour)}
+	p := &pages{t: t, store: st, svc: archive.New(fs, st, archive.Options{}), sessions: auth.NewSessions(st, time.Hour, 8*time.Hour)}
 	p.h, err = New(Config{
 		Sessions: p.sessions, Archive: p.svc, Location: rome, Log: slog.New(slog.DiscardHandler),
 		Policy: func(_ context.Context, s state.Session) (Decider, error) { return roles(s.Person), nil },
@@ -325,5 +326,99 @@ func TestTrashPage(t *testing.T) {
 	}
 	if w := ed.do("POST", bin, url.Values{"id": {id}, "azione": {"ripristina"}}, nil); w.Code != http.StatusNotFound {
 		t.Errorf("restore of a purged entry: %d", w.Code)
+	}
+}
+
+var versionRE = regexp.MustCompile(`href="/_/versione/([^"]+)" download`)
+
+func TestVersionsOnTheFilePage(t *testing.T) {
+	p := newPages(t)
+	const file = "/guastalla/2019/PC-2019-0042/relazione.txt"
+	const scheda = "/_/scheda" + file
+	p.put("editore", file, "prima stesura")
+	p.put("editore", file, "seconda stesura, più lunga")
+	ed := p.signIn("editore")
+
+	body := ed.do("GET", scheda, nil, nil).Body.String()
+	ids := versionRE.FindAllStringSubmatch(body, -1)
+	if len(ids) != 1 || !strings.Contains(body, "Ripristina come versione corrente") {
+		t.Fatalf("the file's page: %d versions\n%s", len(ids), body)
+	}
+	id := ids[0][1]
+	if rd := p.signIn("lettore").do("GET", scheda, nil, nil).Body.String(); !strings.Contains(rd, "/_/versione/"+id) || strings.Contains(rd, "Ripristina come versione corrente") {
+		t.Errorf("a reader sees the versions to download, and no restore:\n%s", rd)
+	}
+
+	for _, tt := range []struct {
+		name, rng string
+		code      int
+		body      string
+	}{
+		{"whole", "", 200, "prima stesura"},
+		{"a range", "bytes=6-12", 206, "stesura"},
+		{"a suffix", "bytes=-4", 206, "sura"},
+	} {
+		t.Run("download "+tt.name, func(t *testing.T) {
+			w := ed.do("GET", "/_/versione/"+id, nil, map[string]string{"Range": tt.rng})
+			if w.Code != tt.code || w.Body.String() != tt.body {
+				t.Errorf("%d %q, want %d %q", w.Code, w.Body, tt.code, tt.body)
+			}
+			if cd := w.Header().Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="relazione.txt"`) {
+				t.Errorf("Content-Disposition %q", cd)
+			}
+			if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+				t.Errorf("Content-Type %q", ct)
+			}
+		})
+	}
+	if w := ed.do("GET", "/_/versione/"+id, nil, map[string]string{"Range": "bytes=100-"}); w.Code != http.StatusRequestedRangeNotSatisfiable {
+		t.Errorf("a range past the end: %d", w.Code)
+	}
+	if w := ed.do("GET", "/_/versione/NESSUNA", nil, nil); w.Code != http.StatusNotFound {
+		t.Errorf("an unknown version: %d", w.Code)
+	}
+
+	// Restored beside it under a name taken: asked again, nothing replaced.
+	p.put("editore", "/guastalla/2019/PC-2019-0042/altra.txt", "altro")
+	w := ed.do("POST", "/_/versione/"+id, url.Values{"azione": {"ripristina-come"}, "nome": {"altra.txt"}}, nil)
+	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), `id="errore-versione"`) {
+		t.Errorf("restore as a name taken: %d\n%s", w.Code, w.Body)
+	}
+	if got, _ := p.read("/guastalla/2019/PC-2019-0042/altra.txt"); got != "altro" {
+		t.Errorf("the file there was replaced: %q", got)
+	}
+	if w := p.signIn("lettore").do("POST", "/_/versione/"+id, url.Values{"azione": {"ripristina"}}, nil); w.Code != http.StatusForbidden {
+		t.Errorf("a reader's restore: %d", w.Code)
+	}
+
+	// Restored as the current content: the current one is a version now.
+	w = ed.do("POST", "/_/versione/"+id, url.Values{"azione": {"ripristina"}}, nil)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != scheda {
+		t.Fatalf("restore: %d → %q\n%s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	if got, _ := p.read(file); got != "prima stesura" {
+		t.Errorf("after the restore the file holds %q", got)
+	}
+	if last := p.audit[len(p.audit)-1]; last != "editore RESTORE "+file+" 204" {
+		t.Errorf("access log: %q", last)
+	}
+	ids = versionRE.FindAllStringSubmatch(ed.do("GET", scheda, nil, nil).Body.String(), -1)
+	if len(ids) != 1 {
+		t.Fatalf("versions after the restore: %d", len(ids))
+	}
+	if got := ed.do("GET", "/_/versione/"+ids[0][1], nil, nil).Body.String(); got != "seconda stesura, più lunga" {
+		t.Errorf("the version after the restore holds %q", got)
+	}
+
+	// In a closed dossier nothing is restored, and the page says why.
+	if _, err := p.svc.CloseDossier(t.Context(), p.store, "/guastalla/2019/PC-2019-0042", "responsabile", "Fine lavori"); err != nil {
+		t.Fatal(err)
+	}
+	w = ed.do("POST", "/_/versione/"+ids[0][1], url.Values{"azione": {"ripristina"}}, nil)
+	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "Fascicolo chiuso il") {
+		t.Errorf("restore in a closed dossier: %d\n%s", w.Code, w.Body)
+	}
+	if got, _ := p.read(file); got != "prima stesura" {
+		t.Errorf("the closed dossier's file changed: %q", got)
 	}
 }
