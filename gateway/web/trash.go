@@ -304,7 +304,7 @@ func (h *Handler) trashChange(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, archive.ErrDestinationExists) {
 		taken := strings.TrimPrefix(dst, comune+"/")
 		again(http.StatusConflict, freeName(taken, k.IsDir),
-			"Al posto di «"+taken+"» c'è ora un altro elemento, che non è stato toccato: scegli un nuovo nome o percorso e premi «Ripristina».")
+			"Al posto di «"+taken+"» c'è ora un altro elemento, che non è stato toccato: scegli un nuovo nome o percorso e premi «Ripristina con questo nome».")
 		return
 	}
 	if err != nil {
