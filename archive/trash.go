@@ -633,6 +633,10 @@ func (o *Op) Purge(id string) (state.Kept, error) {
 	return k, o.s.purgeKept(o.ctx, id)
 }
 
+// MayPurge reports whether the person may let what was kept from p go
+// for good: the rule Purge applies, for a page to offer it or not.
+func (o *Op) MayPurge(p string) bool { return o.Allow(access.DeleteTree, p) == nil }
+
 // purgeKept lets the kept resource id go: its content, then its record.
 func (s *Service) purgeKept(ctx context.Context, id string) error {
 	var locs []string

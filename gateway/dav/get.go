@@ -37,7 +37,7 @@ func (rq *request) get() error {
 		return nil
 	}
 
-	rng := parseRange(rq.r.Header.Get("Range"))
+	rng := ParseRange(rq.r.Header.Get("Range"))
 	obj, err := rq.op.Open(rq.path, rng)
 	if errors.Is(err, backends.ErrIsDir) {
 		return rq.folderPage()
@@ -114,10 +114,10 @@ func (rq *request) entryHeaders(e backends.Entry) {
 	}
 }
 
-// parseRange parses a Range header with a single byte range. Anything else,
+// ParseRange parses a Range header with a single byte range. Anything else,
 // multiple ranges included, yields nil: the whole file is served, as HTTP
-// allows.
-func parseRange(s string) *backends.Range {
+// allows. The pages read a range of a kept file by it too.
+func ParseRange(s string) *backends.Range {
 	spec, ok := strings.CutPrefix(s, "bytes=")
 	if !ok || strings.Contains(spec, ",") {
 		return nil

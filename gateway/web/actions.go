@@ -34,13 +34,18 @@ type changes struct {
 
 func (h *Handler) changes(r *http.Request, sess state.Session) *changes {
 	c := &changes{h: h, r: r, sess: sess}
+	c.op, c.err = h.begin(r, sess)
+	return c
+}
+
+// begin opens the archive for one page request, as the session's person,
+// with the same policy as their WebDAV requests.
+func (h *Handler) begin(r *http.Request, sess state.Session) (*archive.Op, error) {
 	pol, err := h.cfg.Policy(r.Context(), sess)
 	if err != nil {
-		c.err = err
-		return c
+		return nil, err
 	}
-	c.op = h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, From: archive.From("pagine", r.RemoteAddr), Policy: pol})
-	return c
+	return h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, From: archive.From("pagine", r.RemoteAddr), Policy: pol}), nil
 }
 
 // run runs one change and records it in the access log, with the status a

@@ -76,6 +76,7 @@ type archivePage struct {
 	page
 	Heading, Query, Sort, Dir, ZipHref, PrevHref, NextHref string
 	GrantHref                                              string // the grants form for this folder, for its managers
+	TrashHref                                              string // the Comune's recycle bin, for its editors
 	Closed                                                 string // "chiuso il … da …", when the folder is in a closed dossier
 	CloseAction                                            string // the form that closes this dossier, for its managers
 	UploadAction, ChangeAction                             string // forms, when the person may write here
@@ -121,12 +122,11 @@ func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string
 		h.message(w, http.StatusBadRequest, "Percorso non valido", "Il percorso richiesto non è valido.")
 		return sess, "", nil, false
 	}
-	pol, err := h.cfg.Policy(r.Context(), sess)
+	op, err := h.begin(r, sess)
 	if err != nil {
 		h.unavailable(w, "authorize", err)
 		return sess, "", nil, false
 	}
-	op := h.cfg.Archive.Begin(r.Context(), archive.Caller{Principal: sess.Person, From: archive.From("pagine", r.RemoteAddr), Policy: pol})
 	if op.Allow(access.Read, p) != nil {
 		missing(w)
 		return sess, "", nil, false
@@ -222,6 +222,9 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	if p != "/" && op.MayWrite(p) {
 		pg.UploadAction = "/_/carica" + escapedPath(p)
 		pg.ChangeAction = "/_/modifica" + escapedPath(p)
+	}
+	if c, rest := access.SplitComune(p); c != "" && rest == "" && op.MayWrite(p) {
+		pg.TrashHref = "/_/cestino" + escapedPath(p) + "/"
 	}
 	if p != "/" {
 		pg.Heading = path.Base(p)
@@ -321,7 +324,7 @@ func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
 	}
 	name := path.Base(p)
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.zip"; filename*=UTF-8''%s.zip`, asciiName(name), url.PathEscape(name)))
+	w.Header().Set("Content-Disposition", attachment(name+".zip"))
 	zw := zip.NewWriter(w)
 	var (
 		files int
@@ -407,6 +410,12 @@ func (h *Handler) zipFile(op *archive.Op, zw *zip.Writer, name string, e backend
 			"recorded", hex.EncodeToString(recorded[:]), "read", hex.EncodeToString(sum[:]))
 	}
 	return sum, nil
+}
+
+// attachment is the Content-Disposition of a download saved as name: the
+// plain filename for old clients, the UTF-8 one for the others.
+func attachment(name string) string {
+	return fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, asciiName(name), url.PathEscape(name))
 }
 
 // asciiName is a file name for clients that read only the plain filename.

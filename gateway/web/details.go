@@ -38,27 +38,42 @@ type detailsPage struct {
 	PDF, Image, CanRename, CanDelete               bool
 	Locks                                          []lockInfo
 	Crumbs                                         []crumb
+	Versions                                       []versionRow // newest first
+	CanRestore                                     bool         // a version may become the content
+	VersionError                                   string       // why the last restore of a version did not happen
 }
 
 // details shows a file: its size, type and date, who has it locked, a
-// preview of PDFs and images, and what the person may do with it.
+// preview of PDFs and images, its earlier versions, and what the person
+// may do with it.
 func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
 	sess, p, op, ok := h.readable(w, r, "/_/scheda", false, h.fileNotFound)
 	if !ok {
 		return
 	}
+	pg, ok := h.detailsOf(w, r, sess, op, p)
+	if !ok {
+		return
+	}
+	h.cfg.Audit(r, sess.Person, "DETAILS", p, http.StatusOK)
+	h.render(w, http.StatusOK, "scheda.html", pg)
+}
+
+// detailsOf is the page of the file p, or false when it answered the
+// browser itself (a folder, a file missing, a failure).
+func (h *Handler) detailsOf(w http.ResponseWriter, r *http.Request, sess state.Session, op *archive.Op, p string) (detailsPage, bool) {
 	e, err := op.Info(p)
 	if err != nil {
 		if statusOfBackend(err) == http.StatusNotFound {
 			h.fileNotFound(w)
-			return
+			return detailsPage{}, false
 		}
 		h.unavailable(w, "stat file", err)
-		return
+		return detailsPage{}, false
 	}
 	if e.IsDir {
 		http.Redirect(w, r, "/_/archivio"+escapedPath(p)+"/", http.StatusSeeOther)
-		return
+		return detailsPage{}, false
 	}
 	dir := path.Dir(p)
 	pg := detailsPage{page: page{Title: e.Name(), Session: &sess, CSRF: sess.CSRF}, Name: e.Name(),
@@ -72,7 +87,7 @@ func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
 	sum, known, err := op.Digest(e)
 	if err != nil {
 		h.unavailable(w, "read digest", err)
-		return
+		return pg, false
 	}
 	if known {
 		pg.SHA256 = hex.EncodeToString(sum[:])
@@ -81,7 +96,7 @@ func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
 		locks, err := h.cfg.Locks.Locks(r.Context(), p, false, time.Now())
 		if err != nil {
 			h.unavailable(w, "read locks", err)
-			return
+			return pg, false
 		}
 		for _, l := range locks {
 			if !l.Covers(p) {
@@ -94,8 +109,12 @@ func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
 			pg.Locks = append(pg.Locks, li)
 		}
 	}
-	h.cfg.Audit(r, sess.Person, "DETAILS", p, http.StatusOK)
-	h.render(w, http.StatusOK, "scheda.html", pg)
+	if pg.Versions, err = h.versions(r, op, p); err != nil {
+		h.unavailable(w, "list versions", err)
+		return pg, false
+	}
+	pg.CanRestore = op.MayWrite(p)
+	return pg, true
 }
 
 // displayName is how the pages name a person: the name their sign-in gave,

@@ -2,7 +2,7 @@
 // (or a local account), the personal page with the app passwords that
 // network drives use, the managers' grants, and the archive itself —
 // folders, search, file pages, ZIP downloads, uploads, new folders, renames
-// and deletions — which it reads and changes only through the archive
+// and deletions, the recycle bin and the earlier versions of files — which it reads and changes only through the archive
 // service, putting the kind of each failure in words. Pages are in
 // Italian, rendered on the server from embedded templates.
 package web
@@ -153,6 +153,10 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /_/scheda/", h.details)
 	h.mux.HandleFunc("POST /_/carica/", h.upload)
 	h.mux.HandleFunc("POST /_/modifica/", h.change)
+	h.mux.HandleFunc("GET /_/cestino/", h.trash)
+	h.mux.HandleFunc("POST /_/cestino/", h.trashChange)
+	h.mux.HandleFunc("GET /_/versione/{id}", h.version)
+	h.mux.HandleFunc("POST /_/versione/{id}", h.versionChange)
 	h.mux.HandleFunc("GET /_/accessi", h.grantsPage)
 	h.mux.HandleFunc("POST /_/accessi", h.createGrant)
 	h.mux.HandleFunc("POST /_/accessi/revoca", h.revokeGrant)
