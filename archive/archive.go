@@ -89,6 +89,8 @@ type Options struct {
 	Changed func(p string, tree bool)
 	// Trash configures the recycle bin and the versions (trash.go).
 	Trash TrashOptions
+	// Closing configures how the storage keeps a closed dossier (dossier.go).
+	Closing ClosingOptions
 	Log   *slog.Logger
 }
 

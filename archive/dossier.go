@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/state"
@@ -55,19 +56,43 @@ func (s *Service) CloseDossier(ctx context.Context, st DossierStore, p, by, reas
 	return d, nil
 }
 
-// hold puts or lifts the storage's own hold (S3 Object Lock's legal hold)
-// on every object of the dossier p, where the storage has one.
+// ClosingOptions configure how the storage itself keeps a closed dossier,
+// where it can (S3 Object Lock).
+type ClosingOptions struct {
+	// Retention, when positive, is a compliance retention of that long from
+	// the closing, which nobody lifts or shortens, a reopening included;
+	// zero is a legal hold, lifted by a reopening.
+	Retention time.Duration
+}
+
+// hold puts or lifts the storage's own hold (S3 Object Lock's legal hold,
+// or its compliance retention) on every object of the dossier p, where
+// the storage has one.
 func (s *Service) hold(ctx context.Context, p string, on bool) error {
 	h, ok := s.fs.(backends.Holder)
 	if !ok {
 		return nil
 	}
-	n, err := h.Hold(ctx, backendPath(p), on)
+	var until time.Time
+	if r := s.opts.Closing.Retention; r > 0 {
+		if !on {
+			// A compliance retention outlives the closing: a reopened
+			// dossier takes new versions, and its kept ones wait.
+			s.log.Info("dossier reopened; its objects stay under the storage's compliance retention", "path", p)
+			return nil
+		}
+		until = s.now().Add(r)
+	}
+	n, err := h.Hold(ctx, backendPath(p), on, until)
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if !until.IsZero() {
+		s.log.Info("dossier objects retained by the storage", "path", p, "mode", "compliance", "until", until.UTC().Format(time.RFC3339), "objects", n)
+		return nil
 	}
 	s.log.Info("dossier objects held by the storage", "path", p, "hold", on, "objects", n)
 	return nil

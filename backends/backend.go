@@ -327,5 +327,8 @@ type Holder interface {
 	Holdable() bool
 	// Hold puts (on) or lifts (off) the hold on every version of every
 	// object of the folder dir and below, and returns how many it set.
-	Hold(ctx context.Context, dir string, on bool) (int, error)
+	// On with a zero until is a legal hold, which lasts until lifted; with
+	// until, a compliance retention until then, which nobody lifts or
+	// shortens, not even the bucket's owner: off leaves it as it is.
+	Hold(ctx context.Context, dir string, on bool, until time.Time) (int, error)
 }

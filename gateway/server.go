@@ -288,10 +288,10 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	// pages alike; what it changes, the WebDAV handler's cache of missing
 	// names forgets.
 	var d *dav.Handler
-	svc := archive.New(ns, s.store, archive.Options{
-		Quota: s.usage, OnUpload: s.metrics.Upload, Log: log, Trash: TrashOptions(cfg),
-		Changed: func(p string, tree bool) { d.Forget(p, tree) },
-	})
+	opts := ArchiveOptions(cfg)
+	opts.Quota, opts.OnUpload, opts.Log = s.usage, s.metrics.Upload, log
+	opts.Changed = func(p string, tree bool) { d.Forget(p, tree) }
+	svc := archive.New(ns, s.store, opts)
 	s.archive = svc
 	d = dav.New(svc, s.store, log, principal, davPolicy(rl), dav.Options{
 		PublicHosts:        cfg.PublicHosts,

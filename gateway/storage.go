@@ -108,9 +108,16 @@ func redact(u *url.URL) string {
 	return c.String()
 }
 
-// TrashOptions are the recycle bin's and the versions' options of cfg,
-// for the archive service of serve and of every command alike.
-func TrashOptions(cfg config.Config) archive.TrashOptions {
+// ArchiveOptions are the archive service's options of cfg, for serve and
+// for every command alike: the recycle bin's and the versions', and how
+// the storage keeps a closed dossier.
+func ArchiveOptions(cfg config.Config) archive.Options {
 	t := cfg.Trash
-	return archive.TrashOptions{Off: t.Disabled, Retention: t.Retention, MaxVersions: t.MaxVersions, VersionAge: t.VersionAge}
+	o := archive.Options{
+		Trash: archive.TrashOptions{Off: t.Disabled, Retention: t.Retention, MaxVersions: t.MaxVersions, VersionAge: t.VersionAge},
+	}
+	if cfg.Dossiers.ObjectLock == config.Compliance {
+		o.Closing.Retention = cfg.Dossiers.Retention
+	}
+	return o
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/bassareggiana/faldone/backends"
 )
@@ -188,7 +189,7 @@ func (n *Namespace) Holdables() map[string]bool {
 }
 
 // Hold holds the folder dir on its mount; dir may be the mount itself.
-func (n *Namespace) Hold(ctx context.Context, dir string, on bool) (int, error) {
+func (n *Namespace) Hold(ctx context.Context, dir string, on bool, until time.Time) (int, error) {
 	name, b, rest, err := n.resolve(dir)
 	if err != nil {
 		return 0, err
@@ -197,6 +198,6 @@ func (n *Namespace) Hold(ctx context.Context, dir string, on bool) (int, error) 
 	if !ok {
 		return 0, fmt.Errorf("mount %q holds nothing: %w", name, errors.ErrUnsupported)
 	}
-	count, err := h.Hold(ctx, rest, on)
+	count, err := h.Hold(ctx, rest, on, until)
 	return count, n.seen(ctx, name, err)
 }

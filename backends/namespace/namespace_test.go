@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/local"
@@ -300,7 +301,7 @@ func TestKeepers(t *testing.T) {
 	if _, err := n.Discard(ctx, backends.Entry{Path: "nulla/a.txt"}, nil, "k2"); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("Discard on a mount without Keeper: %v", err)
 	}
-	if _, err := n.Hold(ctx, "guastalla", true); !errors.Is(err, errors.ErrUnsupported) {
+	if _, err := n.Hold(ctx, "guastalla", true, time.Time{}); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("Hold on a mount without Holder: %v", err)
 	}
 	if n.Holdable() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -22,12 +23,13 @@ func (b *Backend) Holdable() bool {
 	return err == nil && locked
 }
 
-// Hold puts or lifts a legal hold on every version of every file of the
-// folder dir and below: one ListObjectVersions a 1,000 versions (delete
-// markers and folder markers left out), and one PutObjectLegalHold a
-// version, 8 at once. It returns how many holds it set; on a failure,
-// those set before it.
-func (b *Backend) Hold(ctx context.Context, dir string, on bool) (int, error) {
+// Hold puts or lifts a legal hold, or sets a compliance retention until
+// until, on every version of every file of the folder dir and below: one
+// ListObjectVersions a 1,000 versions (delete markers and folder markers
+// left out), and one PutObjectLegalHold or PutObjectRetention a version,
+// 8 at once. Lifting (off) touches legal holds only. It returns how many
+// versions it set; on a failure, those set before it.
+func (b *Backend) Hold(ctx context.Context, dir string, on bool, until time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -37,9 +39,29 @@ func (b *Backend) Hold(ctx context.Context, dir string, on bool) (int, error) {
 	if !b.Holdable() {
 		return 0, fmt.Errorf("bucket %s has no Object Lock: %w", b.bucket, errors.ErrUnsupported)
 	}
+	retain := on && !until.IsZero()
 	status := types.ObjectLockLegalHoldStatusOff
 	if on {
 		status = types.ObjectLockLegalHoldStatusOn
+	}
+	set := func(v types.ObjectVersion) error {
+		var err error
+		if retain {
+			_, err = b.client.PutObjectRetention(ctx, &awss3.PutObjectRetentionInput{
+				Bucket:    &b.bucket,
+				Key:       v.Key,
+				VersionId: v.VersionId,
+				Retention: &types.ObjectLockRetention{Mode: types.ObjectLockRetentionModeCompliance, RetainUntilDate: aws.Time(until.UTC())},
+			})
+		} else {
+			_, err = b.client.PutObjectLegalHold(ctx, &awss3.PutObjectLegalHoldInput{
+				Bucket:    &b.bucket,
+				Key:       v.Key,
+				VersionId: v.VersionId,
+				LegalHold: &types.ObjectLockLegalHold{Status: status},
+			})
+		}
+		return err
 	}
 	n := 0
 	in := &awss3.ListObjectVersionsInput{Bucket: &b.bucket, Prefix: aws.String(b.dirKey(dir)), MaxKeys: aws.Int32(pageSize)}
@@ -56,13 +78,7 @@ func (b *Backend) Hold(ctx context.Context, dir string, on bool) (int, error) {
 		}
 		errs := make([]error, len(vs))
 		parallel(len(vs), checkConcurrency, func(i int) {
-			_, err := b.client.PutObjectLegalHold(ctx, &awss3.PutObjectLegalHoldInput{
-				Bucket:    &b.bucket,
-				Key:       vs[i].Key,
-				VersionId: vs[i].VersionId,
-				LegalHold: &types.ObjectLockLegalHold{Status: status},
-			})
-			if err != nil {
+			if err := set(vs[i]); err != nil {
 				errs[i] = b.mapErr("hold", strings.TrimPrefix(aws.ToString(vs[i].Key), b.prefix), err)
 			}
 		})

@@ -1401,7 +1401,7 @@ func TestHold(t *testing.T) {
 	put(t, b, "chiusa/a.pdf", []byte("a"))
 	put(t, b, "chiusa/a.pdf", []byte("b"))
 	put(t, b, "chiusa/b.pdf", []byte("c"))
-	n, err := b.Hold(ctx, "chiusa", true)
+	n, err := b.Hold(ctx, "chiusa", true, time.Time{})
 	if err != nil || n != 3 {
 		t.Fatalf("Hold on = %d, %v; want 3 versions", n, err)
 	}
@@ -1413,12 +1413,25 @@ func TestHold(t *testing.T) {
 	if err == nil {
 		t.Error("a held version was deleted")
 	}
-	if n, err := b.Hold(ctx, "chiusa", false); err != nil || n != 3 {
+	if n, err := b.Hold(ctx, "chiusa", false, time.Time{}); err != nil || n != 3 {
 		t.Fatalf("Hold off = %d, %v", n, err)
 	}
 	_, err = c.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(b.bucket), Key: aws.String("chiusa/a.pdf"), VersionId: aws.String(ids[1])})
 	if err != nil {
 		t.Errorf("delete of a version no longer held: %v", err)
+	}
+	// A compliance retention outlasts a lifting of the hold.
+	put(t, b, "chiusa/c.pdf", []byte("d"))
+	if n, err := b.Hold(ctx, "chiusa", true, time.Now().Add(time.Hour)); err != nil || n != 3 {
+		t.Fatalf("Hold with a retention = %d, %v; want the 3 versions left", n, err)
+	}
+	if _, err := b.Hold(ctx, "chiusa", false, time.Time{}); err != nil {
+		t.Fatalf("Hold off: %v", err)
+	}
+	cv := versionsOf(t, c, b.bucket, "chiusa/c.pdf")
+	_, err = c.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(b.bucket), Key: aws.String("chiusa/c.pdf"), VersionId: aws.String(cv[0])})
+	if err == nil {
+		t.Error("a version under a compliance retention was deleted")
 	}
 	nb := newBackend(t)
 	if nb.Holdable() {

@@ -89,7 +89,7 @@ func trashCmd(cmd string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc := archive.New(ns, st, archive.Options{Trash: gateway.TrashOptions(cfg)})
+	svc := archive.New(ns, st, gateway.ArchiveOptions(cfg))
 	by = operatorName(by)
 	op := svc.Begin(ctx, archive.Caller{Principal: by, From: "riga di comando", Policy: operator{}})
 	args = fs.Args()
@@ -156,9 +156,9 @@ func trashCmd(cmd string, args []string, stdout, stderr io.Writer) error {
 			if err != nil || d <= 0 {
 				return &usageError{usage: synopsis, msg: fmt.Sprintf("trash purge: --older-than %q is not a positive duration", olderThan)}
 			}
-			opts := gateway.TrashOptions(cfg)
-			opts.Retention, opts.VersionAge = d, d
-			n, err := archive.New(ns, st, archive.Options{Trash: opts}).PurgeExpired(ctx, time.Now())
+			opts := gateway.ArchiveOptions(cfg)
+			opts.Trash.Retention, opts.Trash.VersionAge = d, d
+			n, err := archive.New(ns, st, opts).PurgeExpired(ctx, time.Now())
 			fmt.Fprintf(stdout, "purged %d kept entries older than %s\n", n, olderThan)
 			if err != nil {
 				return fmt.Errorf("trash purge: %w", err)

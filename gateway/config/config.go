@@ -53,6 +53,7 @@ type Config struct {
 	Audit        Audit        `yaml:"audit"`
 	Integrity    Integrity    `yaml:"integrity"`
 	Trash        Trash        `yaml:"trash"`
+	Dossiers     Dossiers     `yaml:"dossiers"`
 	// TLS turns HTTPS on; TrustedProxies are the reverse proxies whose
 	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
 	TLS            TLS      `yaml:"tls"`
@@ -168,6 +169,24 @@ type Trash struct {
 	// VersionAge is how long a version is kept.
 	VersionAge time.Duration `yaml:"version_age"`
 }
+
+// Dossiers configures how the storage itself keeps a closed dossier, where
+// a Comune's bucket has S3 Object Lock.
+type Dossiers struct {
+	// ObjectLock is "legal_hold" (the default: every version held until
+	// an administrator reopens the dossier) or "compliance" (a compliance
+	// retention of Retention from the closing, which nobody lifts or
+	// shortens, a reopening included).
+	ObjectLock string `yaml:"object_lock"`
+	// Retention is how long a compliance retention lasts.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// Object Lock modes of a closed dossier.
+const (
+	LegalHold  = "legal_hold"
+	Compliance = "compliance"
+)
 
 // ScrubBytesPerSecond is ScrubRate in bytes per second.
 func (i Integrity) ScrubBytesPerSecond() int64 { return int64(i.ScrubRate * 1e6) }
@@ -300,6 +319,7 @@ func Default() Config {
 		Audit:         Audit{Retention: 10 * 365 * 24 * time.Hour, SpoolMaxBytes: 1 << 30, ShipTimeout: 5 * time.Second},
 		Integrity:     Integrity{ScrubRate: 20},
 		Trash:         Trash{Retention: 90 * 24 * time.Hour, MaxVersions: 20, VersionAge: 90 * 24 * time.Hour},
+		Dossiers:      Dossiers{ObjectLock: LegalHold},
 		AppPasswords:  AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
 		TLS:           TLS{MinVersion: "1.2"},
 		TimeZone:      "Europe/Rome",
@@ -513,6 +533,15 @@ func (c *Config) Finish() error {
 	}
 	if c.Trash.MaxVersions < 1 || c.Trash.MaxVersions > 1000 {
 		return errors.New("trash.max_versions must be between 1 and 1000")
+	}
+	switch c.Dossiers.ObjectLock {
+	case LegalHold:
+	case Compliance:
+		if c.Dossiers.Retention <= 0 {
+			return errors.New("dossiers.retention must be positive with dossiers.object_lock: compliance")
+		}
+	default:
+		return fmt.Errorf("dossiers.object_lock %q: want %s or %s", c.Dossiers.ObjectLock, LegalHold, Compliance)
 	}
 	if c.Integrity.ScrubInterval < 0 {
 		return errors.New("integrity.scrub_interval must not be negative (0: no scrub)")

@@ -77,6 +77,12 @@ func TestLoad(t *testing.T) {
 			return c.Location == time.UTC || c.Location.String() == "UTC"
 		}},
 		{name: "bad time zone", yaml: "time_zone: Europe/Reggio\n", wantErr: "time_zone"},
+		{name: "legal hold by default", check: func(c Config) bool { return c.Dossiers.ObjectLock == LegalHold }},
+		{name: "compliance retention", yaml: "dossiers:\n  object_lock: compliance\n  retention: 87600h\n", check: func(c Config) bool {
+			return c.Dossiers.ObjectLock == Compliance && c.Dossiers.Retention == 87600*time.Hour
+		}},
+		{name: "compliance without retention", yaml: "dossiers:\n  object_lock: compliance\n", wantErr: "dossiers.retention"},
+		{name: "bad object lock", yaml: "dossiers:\n  object_lock: governance\n", wantErr: "dossiers.object_lock"},
 		{name: "slow-client limits by default", check: func(c Config) bool {
 			return c.WebDAV.BodyIdleTimeout == time.Minute && c.WebDAV.BodyMinRate == 500 && c.MaxConnsPerAddress == 128
 		}},

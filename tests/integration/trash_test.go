@@ -305,7 +305,7 @@ func TestRecycleBin(t *testing.T) {
 
 // versionedGateway serves guastalla from a versioned bucket and reggiolo
 // from one with Object Lock, on a versitygw with versioning.
-func versionedGateway(t *testing.T) (*harness.Gateway, *harness.S3Server) {
+func versionedGateway(t *testing.T, extraYAML ...string) (*harness.Gateway, *harness.S3Server) {
 	t.Helper()
 	srv := harness.StartS3Versioned(t)
 	srv.CreateBucketVersioned(t, "versioned")
@@ -318,7 +318,7 @@ func versionedGateway(t *testing.T) (*harness.Gateway, *harness.S3Server) {
     secret_access_key: %s
 `, c.id, c.bucket, c.id, srv.Endpoint, srv.AccessKey, srv.SecretKey)
 	}
-	return harness.StartServe(t, "comuni:\n"+yaml), srv
+	return harness.StartServe(t, "comuni:\n"+yaml+strings.Join(extraYAML, "")), srv
 }
 
 // versionsOf lists, straight from the bucket, the versions and the delete
@@ -526,4 +526,39 @@ func TestRetentionTwoReplicas(t *testing.T) {
 			t.Errorf("versions of %s left: %v", p, ids)
 		}
 	}
+}
+
+// TestClosedDossierCompliance: with dossiers.object_lock: compliance, a
+// closed dossier's versions are retained by the storage for the retention,
+// and a reopening does not release them.
+func TestClosedDossierCompliance(t *testing.T) {
+	g, srv := versionedGateway(t, "dossiers:\n  object_lock: compliance\n  retention: 1h\n")
+	w := newBinWorld(t, g)
+	d := "/reggiolo/2022/SCIA-2022-0011"
+	mustStatus(t, g, "MKCOL", "/reggiolo/2022", nil, "", http.StatusCreated)
+	mustStatus(t, g, "MKCOL", d, nil, "", http.StatusCreated)
+	w.put(d+"/asseverazione.pdf", "asseverazione")
+	if code, out := w.cli("dossier", "close", d, "--reason", "Fine lavori"); code != 0 {
+		t.Fatalf("dossier close: exit %d\n%s", code, out)
+	}
+	if code, out := w.cli("dossier", "reopen", d, "--reason", "Errore materiale"); code != 0 {
+		t.Fatalf("dossier reopen: exit %d\n%s", code, out)
+	}
+	vs, _ := versionsOf(t, srv, "locked", "reggiolo/2022/SCIA-2022-0011/asseverazione.pdf")
+	if len(vs) != 1 {
+		t.Fatalf("versions %v", vs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	key, id, _ := strings.Cut(vs[0], "@")
+	out, err := srv.Client().GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String("locked"), Key: aws.String(key), VersionId: aws.String(id)})
+	if err != nil || out.Retention == nil || out.Retention.Mode != "COMPLIANCE" || time.Until(aws.ToTime(out.Retention.RetainUntilDate)) < 50*time.Minute {
+		t.Errorf("retention of the closed dossier's version: %+v, %v", out, err)
+	}
+	if _, err := srv.Client().DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("locked"), Key: aws.String(key), VersionId: aws.String(id)}); err == nil {
+		t.Error("a direct S3 delete of a version under compliance retention succeeded after the reopening")
+	}
+	// Reopened, the dossier takes changes again: a new version.
+	w.put(d+"/asseverazione.pdf", "asseverazione, integrazione")
+	w.served(d+"/asseverazione.pdf", "asseverazione, integrazione")
 }
