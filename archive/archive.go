@@ -91,7 +91,7 @@ type Options struct {
 	Trash TrashOptions
 	// Closing configures how the storage keeps a closed dossier (dossier.go).
 	Closing ClosingOptions
-	Log   *slog.Logger
+	Log     *slog.Logger
 }
 
 // Service runs the operations on one archive: the namespace backend with
