@@ -134,6 +134,10 @@ type headers struct {
 	contentDisposition *string
 	contentEncoding    *string
 	contentLanguage    *string
+	// versionID is the version that the lookup described, on a versioned
+	// bucket: what a discard or a preserve of the entry keeps, without
+	// asking the bucket again. No copy carries it.
+	versionID string
 }
 
 func headersOf(out *awss3.HeadObjectOutput) *headers {
@@ -143,6 +147,7 @@ func headersOf(out *awss3.HeadObjectOutput) *headers {
 		contentDisposition: out.ContentDisposition,
 		contentEncoding:    out.ContentEncoding,
 		contentLanguage:    out.ContentLanguage,
+		versionID:          aws.ToString(out.VersionId),
 	}
 }
 
@@ -162,6 +167,9 @@ func (h *headers) attrs() string {
 		if p != nil {
 			v.Set(name, *p)
 		}
+	}
+	if h.versionID != "" {
+		v.Set("v", h.versionID)
 	}
 	if len(v) == 0 {
 		return attrsPrefix
@@ -188,6 +196,8 @@ func parseAttrs(a string) (*headers, bool) {
 				h.metadata = map[string]string{}
 			}
 			h.metadata[k[2:]] = val
+		case k == "v":
+			h.versionID = val
 		case k == "cc":
 			h.cacheControl = &val
 		case k == "cd":
@@ -199,6 +209,15 @@ func parseAttrs(a string) (*headers, bool) {
 		}
 	}
 	return h, true
+}
+
+// describedVersion is the version of the file e that the lookup which made
+// e described, or "" when it read none (a listing; an unversioned bucket).
+func describedVersion(e backends.Entry) string {
+	if h, ok := parseAttrs(e.Attrs); ok {
+		return h.versionID
+	}
+	return ""
 }
 
 // CopyListed copies a file found by a listing with one CopyObject, which

@@ -208,7 +208,11 @@ func deletionsOf(root backends.Entry, files, tree []backends.Entry) []string {
 // markers on a versioned bucket, so that the versions stay).
 //
 // Versioned: one ListObjectVersions a 1,000 versions under root finds the
-// current version of each file, then Delete's requests; nothing is copied.
+// current version of each file, then Delete's requests; nothing is
+// copied. A file whose entry a HeadObject made needs no listing: the
+// version it read is kept (should another client write the file in
+// between, that newer content stays among the bucket's versions, out of
+// the bin).
 // Hidden prefix: one CopyObject a file, 8 at once (UploadPartCopy requests
 // above 5 GiB), then Delete's requests; a failed copy deletes nothing,
 // removes the copies made (one DeleteObjects a 1,000) and is returned.
@@ -229,7 +233,11 @@ func (b *Backend) Discard(ctx context.Context, root backends.Entry, tree []backe
 	}
 	files := filesOf(root, tree)
 	locs := make(map[string]string, len(files))
-	if versioned {
+	if v := describedVersion(root); versioned && !root.IsDir && v != "" {
+		// The lookup that described the file read its version: that
+		// content is the one kept.
+		locs[root.Path] = versionLoc(v, root.Path)
+	} else if versioned {
 		prefix := b.key(root.Path)
 		if root.IsDir {
 			prefix = b.dirKey(root.Path)

@@ -1316,6 +1316,29 @@ func TestVersionedKeep(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("Restore, versioned: %v", c.Counts())
+
+	// A file that a HeadObject described is kept in the version it read:
+	// its delete is all a discard costs, and restores the bytes read.
+	put(t, b, "uno.pdf", v1)
+	put(t, b, "uno.pdf", v2)
+	one, err := b.Stat(ctx, "uno.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Reset()
+	locs, err = b.Discard(ctx, one, nil, "t3")
+	if err != nil || len(locs) != 1 {
+		t.Fatalf("Discard of one file = %v, %v", locs, err)
+	}
+	if got := c.Counts(); got["ListObjectVersions"] != 0 || got["CopyObject"] != 0 {
+		t.Errorf("Discard of a file described by a HeadObject: requests %v, want no listing nor copy", got)
+	}
+	if _, err := b.Restore(ctx, locs["uno.pdf"], "uno.pdf"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, b, "uno.pdf"); !bytes.Equal(got, v2) {
+		t.Errorf("the discarded file restored as %q, want %q", got, v2)
+	}
 }
 
 // TestHiddenKeep: the requests of the hidden prefix's Keeper, and a copy
