@@ -137,11 +137,11 @@ func benchRecycleBin(t *testing.T, kinds []bucketKind, runs int, do func(work, s
 		del, delOff := rows(k, fmt.Sprintf("DELETE of a %d MiB file (per file, %d files)", binFileSize>>20, binFiles), secondsEach, "file")
 		over, overOff := rows(k, fmt.Sprintf("PUT over a %d MiB file (per file, %d files)", binFileSize>>20, binFiles), secondsEach, "file")
 		tree, treeOff := rows(k, fmt.Sprintf("DELETE of a %s-file folder (%d KiB files)", thousands(binTreeFiles), binTreeSize>>10), seconds, "")
-		var saves []struct{ on, off work }
+		var saves []pair
 		for _, size := range drawingSizes {
 			on, off := rows(k, fmt.Sprintf("AutoCAD save sequence, %d MiB drawing (per save, %d saves)", size, savesBin), secondsEach, "save")
 			on.target, off.target = saveSequence, saveSequence
-			saves = append(saves, struct{ on, off work }{on, off})
+			saves = append(saves, pair{on, off})
 		}
 		for r := range runs {
 			at := func(sub string, off bool) string {
@@ -193,10 +193,7 @@ func benchRecycleBin(t *testing.T, kinds []bucketKind, runs int, do func(work, s
 					}},
 			} {
 				for _, s := range k.servers() {
-					row := w.on
-					if s.off {
-						row = w.off
-					}
+					row := pair{w.on, w.off}.of(s.off)
 					if !do(row, s.s.name) {
 						continue
 					}
@@ -216,10 +213,7 @@ func benchRecycleBin(t *testing.T, kinds []bucketKind, runs int, do func(work, s
 				sv := saves[i]
 				folder := func(sub string, off bool) string { return fmt.Sprintf("%sautocad-%dmib/", at(sub, off), size) }
 				for _, s := range k.servers() {
-					row := sv.on
-					if s.off {
-						row = sv.off
-					}
+					row := sv.of(s.off)
 					if !do(row, s.s.name) {
 						continue
 					}
@@ -236,6 +230,17 @@ func benchRecycleBin(t *testing.T, kinds []bucketKind, runs int, do func(work, s
 			}
 		}
 	}
+}
+
+// pair is a row and its "recycle bin off" twin.
+type pair struct{ on, off work }
+
+// of is the row a server records in: off's, for the Faldone whose bin is off.
+func (p pair) of(off bool) work {
+	if off {
+		return p.off
+	}
+	return p.on
 }
 
 // savesBin is the number of AutoCAD saves per run of the recycle bin's

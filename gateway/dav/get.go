@@ -65,17 +65,7 @@ func (rq *request) get() error {
 	h := rq.w.Header()
 	rq.entryHeaders(obj.Entry)
 	rq.digestHeader(obj.Entry)
-	h.Set("Content-Type", obj.ContentType)
-	// Archived HTML or SVG must not run as a page of this origin.
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox")
-	h.Set("Content-Length", strconv.FormatInt(obj.Length, 10))
-	status := http.StatusOK
-	if rng != nil {
-		status = http.StatusPartialContent
-		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", obj.Start, obj.Start+obj.Length-1, obj.Size))
-	}
-	rq.w.WriteHeader(status)
+	rq.w.WriteHeader(ContentHeaders(h, obj, rng != nil))
 	// One read and one write at a time: the sockets' buffers overlap the
 	// storage and the client, and the S3 backend's reads of a large body
 	// come in pieces of hundreds of kilobytes. A second goroutine reading
@@ -112,6 +102,22 @@ func (rq *request) entryHeaders(e backends.Entry) {
 	if !e.ModTime.IsZero() {
 		h.Set("Last-Modified", e.ModTime.UTC().Format(http.TimeFormat))
 	}
+}
+
+// ContentHeaders sets the headers of a response that sends obj's content,
+// the range of it that was asked for when ranged, and returns the
+// response's status. The pages' downloads of kept files send theirs so too.
+func ContentHeaders(h http.Header, obj *backends.Object, ranged bool) int {
+	h.Set("Content-Type", obj.ContentType)
+	// Archived HTML or SVG must not run as a page of this origin.
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
+	h.Set("Content-Length", strconv.FormatInt(obj.Length, 10))
+	if !ranged {
+		return http.StatusOK
+	}
+	h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", obj.Start, obj.Start+obj.Length-1, obj.Size))
+	return http.StatusPartialContent
 }
 
 // ParseRange parses a Range header with a single byte range. Anything else,

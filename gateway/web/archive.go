@@ -108,23 +108,33 @@ func previewable(ct string) bool {
 		strings.HasPrefix(ct, "image/gif") || strings.HasPrefix(ct, "image/webp")
 }
 
+// signedIn opens a page request's archive operation: it needs a session,
+// and answers the browser itself otherwise.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (state.Session, *archive.Op, bool) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return sess, nil, false
+	}
+	op, err := h.begin(r, sess)
+	if err != nil {
+		h.unavailable(w, "authorize", err)
+		return sess, nil, false
+	}
+	return sess, op, true
+}
+
 // readable opens a page about the archive path that follows prefix in the
 // URL: it needs a session, a valid path (the root only when root is set)
 // and the right to read there, and answers the browser itself otherwise. A
 // path the person may not read gets what a missing one gets, missing.
 func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string, root bool, missing func(http.ResponseWriter)) (state.Session, string, *archive.Op, bool) {
-	sess, ok := h.session(w, r)
+	sess, op, ok := h.signedIn(w, r)
 	if !ok {
 		return sess, "", nil, false
 	}
 	p, ok := archivePath(r, prefix)
 	if !ok || (p == "/" && !root) {
 		h.message(w, http.StatusBadRequest, "Percorso non valido", "Il percorso richiesto non è valido.")
-		return sess, "", nil, false
-	}
-	op, err := h.begin(r, sess)
-	if err != nil {
-		h.unavailable(w, "authorize", err)
 		return sess, "", nil, false
 	}
 	if op.Allow(access.Read, p) != nil {

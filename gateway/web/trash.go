@@ -64,13 +64,8 @@ func (h *Handler) trashComune(w http.ResponseWriter, r *http.Request, op *archiv
 // trash shows a Comune's recycle bin: what was deleted, by whom, when and
 // from where, newest first, with a search and pages.
 func (h *Handler) trash(w http.ResponseWriter, r *http.Request) {
-	sess, ok := h.session(w, r)
+	sess, op, ok := h.signedIn(w, r)
 	if !ok {
-		return
-	}
-	op, err := h.begin(r, sess)
-	if err != nil {
-		h.unavailable(w, "authorize", err)
 		return
 	}
 	comune, ok := h.trashComune(w, r, op)
@@ -359,13 +354,8 @@ func (h *Handler) versions(r *http.Request, op *archive.Op, p string) ([]version
 // version sends an earlier version of a file, or a part of it, as a
 // download with the file's name.
 func (h *Handler) version(w http.ResponseWriter, r *http.Request) {
-	sess, ok := h.session(w, r)
+	sess, op, ok := h.signedIn(w, r)
 	if !ok {
-		return
-	}
-	op, err := h.begin(r, sess)
-	if err != nil {
-		h.unavailable(w, "authorize", err)
 		return
 	}
 	id := r.PathValue("id")
@@ -392,17 +382,9 @@ func (h *Handler) version(w http.ResponseWriter, r *http.Request) {
 	defer obj.Body.Close()
 	p := "/" + obj.Path
 	hd := w.Header()
-	hd.Set("Content-Type", obj.ContentType)
 	hd.Set("Content-Disposition", attachment(path.Base(p)))
-	// Archived HTML or SVG must not run as a page of this origin.
-	hd.Set("Content-Security-Policy", "sandbox")
 	hd.Set("Accept-Ranges", "bytes")
-	hd.Set("Content-Length", strconv.FormatInt(obj.Length, 10))
-	status := http.StatusOK
-	if rng != nil {
-		status = http.StatusPartialContent
-		hd.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", obj.Start, obj.Start+obj.Length-1, obj.Size))
-	}
+	status := dav.ContentHeaders(hd, obj, rng != nil)
 	w.WriteHeader(status)
 	if _, err := io.Copy(w, io.LimitReader(obj.Body, obj.Length)); err != nil {
 		// The status is sent: all that is left is to log the broken stream.
