@@ -222,6 +222,13 @@ func TestTrashPage(t *testing.T) {
 		t.Error("an editor is offered to purge")
 	}
 	id := ids[0]
+	// A deleted file downloads from the bin, to look before restoring.
+	if !strings.Contains(body, `href="/_/versione/`+id+`"`) {
+		t.Error("the bin offers no download of the deleted file")
+	}
+	if w := ed.do("GET", "/_/versione/"+id, nil, nil); w.Code != http.StatusOK || w.Body.String() != "%PDF domanda" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("download from the bin: %d %q %v", w.Code, w.Body.String(), w.Header())
+	}
 
 	t.Run("who may see it", func(t *testing.T) {
 		for _, tt := range []struct {
