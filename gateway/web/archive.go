@@ -233,8 +233,12 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		pg.UploadAction = "/_/carica" + escapedPath(p)
 		pg.ChangeAction = "/_/modifica" + escapedPath(p)
 	}
-	if c, rest := access.SplitComune(p); c != "" && rest == "" && op.MayWrite(p) {
-		pg.TrashHref = "/_/cestino" + escapedPath(p) + "/"
+	// The Comune's bin; from a folder inside, searched for what was deleted in it.
+	if c, rest := access.SplitComune(p); c != "" && op.MayWrite("/"+c) {
+		pg.TrashHref = "/_/cestino/" + url.PathEscape(c) + "/"
+		if rest = strings.Trim(rest, "/"); rest != "" {
+			pg.TrashHref += "?" + url.Values{"cerca": {rest + "/"}}.Encode()
+		}
 	}
 	if p != "/" {
 		pg.Heading = path.Base(p)

@@ -107,7 +107,8 @@ func TestTrash(t *testing.T) {
 			if err := chromedp.Run(ctx,
 				chromedp.EmulateViewport(size.w, size.h),
 				harness.SignIn(g.URL, editore, editorePass),
-				chromedp.Navigate(g.URL+"/_/archivio/guastalla/"),
+				// From the dossier's folder: the bin searched for what was deleted in it.
+				chromedp.Navigate(g.URL+"/_/archivio/guastalla/"+relDossier+"/"),
 				chromedp.Click(`#apri-cestino`, chromedp.ByID),
 				chromedp.WaitVisible(binRow(rel), chromedp.BySearch),
 				chromedp.Text(binRow(rel)+`//span[@class="chi"]`, &by, chromedp.BySearch),
