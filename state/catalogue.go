@@ -15,14 +15,14 @@ import (
 // Dossier is the catalogue record of a dossier folder. Every field but
 // Path is optional. Dates are ISO dates ("2019-03-05"), "" when unknown.
 type Dossier struct {
-	Path       string   // the folder: "/guastalla/2019/PC-2019-0042"
-	Comune     string   // the Comune's id: "guastalla"
-	Year       int      // 0 when unknown
-	Type       string   // one of the configured types: "PdC", "SCIA", "CILA", …
-	Number     string   // the dossier's number as the Comune writes it: "PC-2019-0042"
-	Subject    string   // oggetto
+	Path       string      // the folder: "/guastalla/2019/PC-2019-0042"
+	Comune     string      // the Comune's id: "guastalla"
+	Year       int         // 0 when unknown
+	Type       string      // one of the configured types: "PdC", "SCIA", "CILA", …
+	Number     string      // the dossier's number as the Comune writes it: "PC-2019-0042"
+	Subject    string      // oggetto
 	Applicants []Applicant // richiedenti
-	Designer   string   // tecnico progettista
+	Designer   string      // tecnico progettista
 	Addresses  []Address
 	Parcels    []Parcel // riferimenti catastali
 	Protocol   string   // protocol number
