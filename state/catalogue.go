@@ -3,6 +3,8 @@ package state
 import (
 	"context"
 	"time"
+
+	"github.com/bassareggiana/faldone/catalogue/words"
 )
 
 // The dossier catalogue: one record for each dossier folder (fascicolo),
@@ -85,13 +87,12 @@ type FileText struct {
 	Text    string
 }
 
-// DossierQuery selects dossiers for a search. Words are matched against
-// every field of the record and the text of its files: each word must
-// match (its stem; a word with a digit as a prefix, and the last word as
-// a prefix too). The filters narrow, and Scope says what the person may
-// read.
+// DossierQuery selects dossiers for a search. Terms (words.Query) are
+// matched against the words of the record, or else the words of one of
+// its files: each term must match (see words.Term.Matches). The filters
+// narrow, and Scope says what the person may read.
 type DossierQuery struct {
-	Words            string
+	Terms            []words.Term
 	Comuni           []string // any of them; none: all
 	YearFrom, YearTo int      // 0: open
 	Type             string
@@ -166,6 +167,9 @@ type CatalogueStore interface {
 	Dossiers(ctx context.Context, p string, fn func(Dossier) error) error
 	// SearchDossiers finds the dossiers q selects, best first.
 	SearchDossiers(ctx context.Context, q DossierQuery) (DossierResult, error)
+	// CatalogueWords returns the folded words of the records that start
+	// with key, for near words of a term (words.Term.NearOf), at most limit.
+	CatalogueWords(ctx context.Context, key string, limit int) ([]string, error)
 
 	// PutFileText indexes the text of a file; DeleteFileText drops the
 	// text of the file p, or of every file at and below it.
