@@ -240,6 +240,54 @@ var migrations = []string{
 		at        INTEGER NOT NULL
 	) STRICT;
 	CREATE INDEX departures_at ON departures (at);`,
+	// The dossier catalogue (state.CatalogueStore). A record's fields
+	// without a column are cat.Encode's JSON. dossier_words and file_words
+	// are FTS5 indexes without content of their own, fed with the stems of
+	// catalogue/words (FTS5 has no Italian stemmer), their rowids those of
+	// dossiers and file_texts; the text kept is the start of each file's,
+	// for snippets. catalogue_words is the records' vocabulary, for near
+	// words; index_jobs the queue of files to index, any replica's to take.
+	`CREATE TABLE dossiers (
+		id         INTEGER PRIMARY KEY,
+		path       TEXT NOT NULL UNIQUE,
+		comune     TEXT NOT NULL,
+		year       INTEGER NOT NULL,
+		type       TEXT NOT NULL,
+		number     TEXT NOT NULL,
+		deleted    INTEGER NOT NULL,
+		record     BLOB NOT NULL,
+		updated    INTEGER NOT NULL,
+		updated_by TEXT NOT NULL
+	) STRICT;
+	CREATE INDEX dossiers_comune_year ON dossiers (comune, year);
+	CREATE TABLE dossier_parcels (
+		dossier INTEGER NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
+		sheet   TEXT NOT NULL,
+		number  TEXT NOT NULL,
+		sub     TEXT NOT NULL
+	) STRICT;
+	CREATE INDEX dossier_parcels_sheet ON dossier_parcels (sheet, number);
+	CREATE INDEX dossier_parcels_dossier ON dossier_parcels (dossier);
+	CREATE VIRTUAL TABLE dossier_words USING fts5 (words, streets, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
+	CREATE TABLE catalogue_words (word TEXT NOT NULL PRIMARY KEY) STRICT, WITHOUT ROWID;
+	CREATE TABLE file_texts (
+		id      INTEGER PRIMARY KEY,
+		path    TEXT NOT NULL UNIQUE,
+		dossier TEXT NOT NULL,
+		etag    TEXT NOT NULL,
+		text    TEXT NOT NULL
+	) STRICT;
+	CREATE INDEX file_texts_dossier ON file_texts (dossier);
+	CREATE VIRTUAL TABLE file_words USING fts5 (words, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
+	CREATE TABLE index_jobs (
+		path    TEXT NOT NULL PRIMARY KEY,
+		queued  INTEGER NOT NULL,
+		holder  TEXT NOT NULL,
+		taken   INTEGER NOT NULL,
+		attempt INTEGER NOT NULL,
+		failed  INTEGER NOT NULL
+	) STRICT;
+	CREATE INDEX index_jobs_queued ON index_jobs (failed, queued);`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.

@@ -1,0 +1,532 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bassareggiana/faldone/catalogue/words"
+	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/state/internal/cat"
+)
+
+var _ state.CatalogueStore = (*Store)(nil)
+
+// maxIndexAttempts is how many times a job of the text index is tried
+// before it is counted as failed for good.
+const maxIndexAttempts = 3
+
+const dossierColumns = `path, comune, year, type, number, deleted, record, updated, updated_by`
+
+// PutDossier creates or replaces the record of d.Path, its words and its
+// parcels, in one transaction.
+func (s *Store) PutDossier(ctx context.Context, d state.Dossier) error {
+	if err := cat.Check(d); err != nil {
+		return fmt.Errorf("sqlite: put dossier: %w", err)
+	}
+	if d.Comune == "" {
+		d.Comune, _, _ = strings.Cut(d.Path[1:], "/")
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO dossiers (`+dossierColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (path) DO UPDATE SET comune = excluded.comune, year = excluded.year, type = excluded.type,
+				number = excluded.number, deleted = excluded.deleted, record = excluded.record,
+				updated = excluded.updated, updated_by = excluded.updated_by
+			RETURNING id`,
+			d.Path, d.Comune, d.Year, d.Type, d.Number, d.Deleted, cat.Encode(d), d.Updated.UnixNano(), d.UpdatedBy).Scan(&id)
+		if err != nil {
+			return err
+		}
+		return indexDossier(ctx, tx, id, d)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: put dossier %q: %w", d.Path, err)
+	}
+	return nil
+}
+
+// indexDossier makes the words and the parcels of the record id anew.
+func indexDossier(ctx context.Context, tx *sql.Tx, id int64, d state.Dossier) error {
+	all, streets := cat.Text(d)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM dossier_words WHERE rowid = ?`, id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO dossier_words (rowid, words, streets) VALUES (?, ?, ?)`,
+		id, words.Stems(all), words.Stems(streets)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM dossier_parcels WHERE dossier = ?`, id); err != nil {
+		return err
+	}
+	for _, p := range d.Parcels {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dossier_parcels (dossier, sheet, number, sub) VALUES (?, ?, ?, ?)`,
+			id, p.Sheet, p.Number, p.Sub); err != nil {
+			return err
+		}
+	}
+	for _, w := range cat.Vocabulary(d) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO catalogue_words (word) VALUES (?) ON CONFLICT DO NOTHING`, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DossierByPath returns the record of the folder p.
+func (s *Store) DossierByPath(ctx context.Context, p string) (state.Dossier, error) {
+	d, err := scanDossier(s.rd.QueryRowContext(ctx, `SELECT `+dossierColumns+` FROM dossiers WHERE path = ?`, p))
+	if errors.Is(err, sql.ErrNoRows) {
+		return state.Dossier{}, state.ErrNotFound
+	}
+	if err != nil {
+		return state.Dossier{}, fmt.Errorf("sqlite: dossier %q: %w", p, err)
+	}
+	return d, nil
+}
+
+func scanDossier(row interface{ Scan(...any) error }) (state.Dossier, error) {
+	var d state.Dossier
+	var rec []byte
+	var updated int64
+	if err := row.Scan(&d.Path, &d.Comune, &d.Year, &d.Type, &d.Number, &d.Deleted, &rec, &updated, &d.UpdatedBy); err != nil {
+		return d, err
+	}
+	d.Updated = time.Unix(0, updated).UTC()
+	return d, cat.Decode(rec, &d)
+}
+
+// atOrBelow is the condition, on the column col, of the paths at p or
+// below it, with its arguments.
+func atOrBelow(col, p string) (string, []any) {
+	lo, hi := below(p)
+	return `(` + col + ` = ? OR (` + col + ` > ? AND ` + col + ` < ?))`, []any{p, lo, hi}
+}
+
+// DeleteDossiers drops the records at and below p and the text of their
+// files.
+func (s *Store) DeleteDossiers(ctx context.Context, p string) error {
+	where, args := atOrBelow("path", p)
+	fwhere, fargs := atOrBelow("dossier", p)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`DELETE FROM dossier_words WHERE rowid IN (SELECT id FROM dossiers WHERE ` + where + `)`, args},
+			{`DELETE FROM dossiers WHERE ` + where, args},
+			{`DELETE FROM file_words WHERE rowid IN (SELECT id FROM file_texts WHERE ` + fwhere + `)`, fargs},
+			{`DELETE FROM file_texts WHERE ` + fwhere, fargs},
+		} {
+			if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete dossiers %q: %w", p, err)
+	}
+	return nil
+}
+
+// MoveDossiers moves the records at and below from below to, with the
+// text of their files; the records' words are made anew, their folder's
+// name being among them.
+func (s *Store) MoveDossiers(ctx context.Context, from, to string) error {
+	if from == to {
+		return nil
+	}
+	where, args := atOrBelow("path", from)
+	fwhere, fargs := atOrBelow("dossier", from)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, `+dossierColumns+` FROM dossiers WHERE `+where+` ORDER BY path`, args...)
+		if err != nil {
+			return err
+		}
+		type moved struct {
+			id int64
+			d  state.Dossier
+		}
+		var ms []moved
+		for rows.Next() {
+			var m moved
+			d, err := scanDossier(scanFunc(func(dest ...any) error { return rows.Scan(append([]any{&m.id}, dest...)...) }))
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			m.d = d
+			ms = append(ms, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// Out of the way first: a move may put one record where another
+		// of the same tree was.
+		if _, err := tx.ExecContext(ctx, `UPDATE dossiers SET path = '#' || id WHERE `+where, args...); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			m.d.Path = to + strings.TrimPrefix(m.d.Path, from)
+			m.d.Comune, _, _ = strings.Cut(m.d.Path[1:], "/")
+			if _, err := tx.ExecContext(ctx, `UPDATE dossiers SET path = ?, comune = ? WHERE id = ?`, m.d.Path, m.d.Comune, m.id); err != nil {
+				return err
+			}
+			if err := indexDossier(ctx, tx, m.id, m.d); err != nil {
+				return err
+			}
+		}
+		n := len(from)
+		_, err = tx.ExecContext(ctx, `UPDATE file_texts SET path = ? || substr(path, ?), dossier = ? || substr(dossier, ?) WHERE `+fwhere,
+			append([]any{to, n + 1, to, n + 1}, fargs...)...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: move dossiers %q to %q: %w", from, to, err)
+	}
+	return nil
+}
+
+// scanFunc makes a Scan of a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// MarkDossiersDeleted sets Deleted on the records at and below p.
+func (s *Store) MarkDossiersDeleted(ctx context.Context, p string, deleted bool) error {
+	where, args := atOrBelow("path", p)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE dossiers SET deleted = ? WHERE `+where, append([]any{deleted}, args...)...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: mark dossiers %q: %w", p, err)
+	}
+	return nil
+}
+
+// Dossiers calls fn with each record at and below p, in path order.
+func (s *Store) Dossiers(ctx context.Context, p string, fn func(state.Dossier) error) error {
+	where, args := atOrBelow("path", p)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+dossierColumns+` FROM dossiers WHERE `+where+` ORDER BY path`, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: dossiers %q: %w", p, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		d, err := scanDossier(rows)
+		if err != nil {
+			return fmt.Errorf("sqlite: dossiers %q: %w", p, err)
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// match is the FTS5 query of terms: each term's stem, its word as a
+// prefix, its near words' stems, any of them; every term.
+func match(terms []words.Term) string {
+	parts := make([]string, 0, len(terms))
+	for _, t := range terms {
+		var alts []string
+		if t.Stem != "" {
+			alts = append(alts, `"`+t.Stem+`"`)
+		}
+		if t.Prefix {
+			alts = append(alts, `"`+t.Folded+`"*`)
+		}
+		for _, n := range t.Near {
+			alts = append(alts, `"`+words.Stem(n)+`"`)
+		}
+		parts = append(parts, "("+strings.Join(alts, " OR ")+")")
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// dossierFilter is the condition, on dossiers d, of q's filters and scope.
+func dossierFilter(q state.DossierQuery) (string, []any) {
+	conds := []string{"d.deleted = 0"}
+	var args []any
+	in := func(col string, vals []string) {
+		conds = append(conds, col+` IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+`)`)
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	if len(q.Comuni) > 0 {
+		in("d.comune", q.Comuni)
+	}
+	if q.YearFrom > 0 {
+		conds, args = append(conds, "d.year >= ?"), append(args, q.YearFrom)
+	}
+	if q.YearTo > 0 {
+		conds, args = append(conds, "d.year <= ?"), append(args, q.YearTo)
+	}
+	if q.Type != "" {
+		conds, args = append(conds, "d.type = ?"), append(args, q.Type)
+	}
+	if q.Sheet != "" || q.Parcel != "" {
+		var pc []string
+		if q.Sheet != "" {
+			pc, args = append(pc, "sheet = ?"), append(args, q.Sheet)
+		}
+		if q.Parcel != "" {
+			pc, args = append(pc, "number = ?"), append(args, q.Parcel)
+		}
+		conds = append(conds, `d.id IN (SELECT dossier FROM dossier_parcels WHERE `+strings.Join(pc, " AND ")+`)`)
+	}
+	if !q.Scope.All {
+		var sc []string
+		if len(q.Scope.Comuni) > 0 {
+			sc = append(sc, `d.comune IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(q.Scope.Comuni)), ", ")+`)`)
+			for _, c := range q.Scope.Comuni {
+				args = append(args, c)
+			}
+		}
+		for _, p := range q.Scope.Paths {
+			w, a := atOrBelow("d.path", p)
+			sc, args = append(sc, w), append(args, a...)
+		}
+		if len(sc) == 0 {
+			sc = []string{"0"}
+		}
+		conds = append(conds, "("+strings.Join(sc, " OR ")+")")
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// SearchDossiers finds the dossiers q selects: those whose record's words
+// match, and those with a file whose words do, each once, best first.
+func (s *Store) SearchDossiers(ctx context.Context, q state.DossierQuery) (state.DossierResult, error) {
+	if q.Limit < 0 || q.Offset < 0 {
+		return state.DossierResult{}, errors.New("sqlite: search dossiers: Limit and Offset must not be negative")
+	}
+	filter, fargs := dossierFilter(q)
+	street := match(words.Query(q.Street))
+	var cands []cat.Candidate
+	collect := func(query string, args []any, file bool) error {
+		rows, err := s.r.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c cat.Candidate
+			dest := []any{&c.Path, &c.Comune, &c.Type, &c.Year, &c.Score}
+			if file {
+				dest = append(dest, &c.File)
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			cands = append(cands, c)
+		}
+		return rows.Err()
+	}
+	var err error
+	switch {
+	case len(q.Terms) == 0 && street == "":
+		err = collect(`SELECT d.path, d.comune, d.type, d.year, 0 FROM dossiers d WHERE `+filter, fargs, false)
+	default:
+		expr := match(q.Terms)
+		if street != "" {
+			expr = strings.TrimPrefix(expr+" AND {streets} : ("+street+")", " AND ")
+		}
+		err = collect(`SELECT d.path, d.comune, d.type, d.year, -bm25(dossier_words) FROM dossier_words
+			JOIN dossiers d ON d.id = dossier_words.rowid WHERE dossier_words MATCH ? AND `+filter,
+			append([]any{expr}, fargs...), false)
+		if err == nil && len(q.Terms) > 0 {
+			cond, args := filter, append([]any{match(q.Terms)}, fargs...)
+			if street != "" {
+				cond += ` AND d.id IN (SELECT rowid FROM dossier_words WHERE dossier_words MATCH ?)`
+				args = append(args, "{streets} : ("+street+")")
+			}
+			err = collect(`SELECT d.path, d.comune, d.type, d.year, -bm25(file_words), f.path FROM file_words
+				JOIN file_texts f ON f.id = file_words.rowid JOIN dossiers d ON d.path = f.dossier
+				WHERE file_words MATCH ? AND `+cond, args, true)
+		}
+	}
+	if err != nil {
+		return state.DossierResult{}, fmt.Errorf("sqlite: search dossiers: %w", err)
+	}
+	page, res := cat.Rank(cands, q.Limit, q.Offset)
+	if res.Hits, err = s.hits(ctx, page); err != nil {
+		return state.DossierResult{}, fmt.Errorf("sqlite: search dossiers: %w", err)
+	}
+	return res, nil
+}
+
+// hits reads the records of a page of candidates, and the text of the
+// files that matched.
+func (s *Store) hits(ctx context.Context, page []cat.Candidate) ([]state.DossierHit, error) {
+	hits := make([]state.DossierHit, len(page))
+	for i, c := range page {
+		d, err := scanDossier(s.rd.QueryRowContext(ctx, `SELECT `+dossierColumns+` FROM dossiers WHERE path = ?`, c.Path))
+		if err != nil {
+			return nil, err
+		}
+		hits[i] = state.DossierHit{Dossier: d, Rank: c.Score, File: c.File}
+		if c.File != "" {
+			if err := s.rd.QueryRowContext(ctx, `SELECT text FROM file_texts WHERE path = ?`, c.File).Scan(&hits[i].Text); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return hits, nil
+}
+
+// CatalogueWords returns the records' folded words that start with key.
+func (s *Store) CatalogueWords(ctx context.Context, key string, limit int) ([]string, error) {
+	if key == "" {
+		return nil, nil
+	}
+	rows, err := s.rd.QueryContext(ctx, `SELECT word FROM catalogue_words WHERE word >= ? AND word < ? ORDER BY word LIMIT ?`,
+		key, cat.After(key), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: catalogue words: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var w string
+		if err := rows.Scan(&w); err != nil {
+			return nil, fmt.Errorf("sqlite: catalogue words: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// PutFileText indexes the text of a file, replacing what was indexed of it.
+func (s *Store) PutFileText(ctx context.Context, t state.FileText) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO file_texts (path, dossier, etag, text) VALUES (?, ?, ?, ?)
+			ON CONFLICT (path) DO UPDATE SET dossier = excluded.dossier, etag = excluded.etag, text = excluded.text
+			RETURNING id`, t.Path, t.Dossier, t.ETag, cat.Cut(t.Text)).Scan(&id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM file_words WHERE rowid = ?`, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO file_words (rowid, words) VALUES (?, ?)`, id, words.Stems(t.Text))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: put file text %q: %w", t.Path, err)
+	}
+	return nil
+}
+
+// DeleteFileText drops the text of the file p, or of every file below it.
+func (s *Store) DeleteFileText(ctx context.Context, p string) error {
+	where, args := atOrBelow("path", p)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM file_words WHERE rowid IN (SELECT id FROM file_texts WHERE `+where+`)`, args...); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM file_texts WHERE `+where, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete file text %q: %w", p, err)
+	}
+	return nil
+}
+
+// QueueIndex queues the files for indexing; a path queued again waits
+// again, even while a replica works it.
+func (s *Store) QueueIndex(ctx context.Context, paths []string, now time.Time) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO index_jobs (path, queued, holder, taken, attempt, failed) VALUES (?, ?, '', 0, 0, 0)
+			ON CONFLICT (path) DO UPDATE SET queued = excluded.queued, attempt = 0, failed = 0`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, p := range paths {
+			if _, err := stmt.ExecContext(ctx, p, now.UnixNano()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: queue index: %w", err)
+	}
+	return nil
+}
+
+// TakeIndexJobs takes up to n jobs, the longest waiting first: those no
+// replica holds, or holds since before stale.
+func (s *Store) TakeIndexJobs(ctx context.Context, holder string, n int, now, stale time.Time) ([]state.IndexJob, error) {
+	var jobs []state.IndexJob
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE index_jobs SET holder = ?, taken = ?
+			WHERE path IN (SELECT path FROM index_jobs WHERE failed = 0 AND (holder = '' OR taken < ?) ORDER BY queued LIMIT ?)
+			RETURNING path, queued, holder, taken, attempt`, holder, now.UnixNano(), stale.UnixNano(), n)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var j state.IndexJob
+			var queued, taken int64
+			if err := rows.Scan(&j.Path, &queued, &j.Holder, &taken, &j.Attempt); err != nil {
+				return err
+			}
+			j.Queued, j.Taken = time.Unix(0, queued).UTC(), time.Unix(0, taken).UTC()
+			jobs = append(jobs, j)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: take index jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+// FinishIndexJob removes a job done, unless the file was queued again
+// since it was taken; a failure counts an attempt, and the job waits again
+// until its attempts run out.
+func (s *Store) FinishIndexJob(ctx context.Context, p string, failed bool) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if !failed {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM index_jobs WHERE path = ? AND queued <= taken`, p); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE index_jobs SET holder = '' WHERE path = ?`, p)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE index_jobs SET holder = '', attempt = attempt + 1,
+			failed = CASE WHEN attempt + 1 >= ? THEN 1 ELSE 0 END WHERE path = ?`, maxIndexAttempts, p)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: finish index job %q: %w", p, err)
+	}
+	return nil
+}
+
+// IndexStatus counts the files indexed and the jobs waiting and failed.
+func (s *Store) IndexStatus(ctx context.Context) (state.IndexStatus, error) {
+	var st state.IndexStatus
+	err := s.rd.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM file_texts),
+		(SELECT count(*) FROM index_jobs WHERE failed = 0), (SELECT count(*) FROM index_jobs WHERE failed = 1)`).
+		Scan(&st.Files, &st.Waiting, &st.Failed)
+	if err != nil {
+		return st, fmt.Errorf("sqlite: index status: %w", err)
+	}
+	return st, nil
+}
