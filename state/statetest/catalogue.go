@@ -134,16 +134,16 @@ func testDossierWords(t *testing.T, s state.CatalogueStore) {
 		q    string
 		want []string
 	}{
-		{"progetto", []string{g42}},             // the stem: "progetti" in the subject
+		{"progetto", []string{g42}},               // the stem: "progetti" in the subject
 		{"ampliamenti fabbricati", []string{g42}}, // every word, stemmed
-		{"ampliamento autorimessa", nil},         // every word must match
+		{"ampliamento autorimessa", nil},          // every word must match
 		{"via gonzaga", []string{g42, l42}},
 		{"Nicolo", []string{g42}}, // accents folded: Nicolò
 		{"CAFFE", []string{g42}},
 		{"rossi maria", []string{g42}}, // not Rossini: a word, not a prefix
 		{"rossi x", nil},
 		{"rossi", []string{g42, l100}}, // the last word, a prefix too: Rossini
-		{"0042", []string{g42, l42}},  // part of the number
+		{"0042", []string{g42, l42}},   // part of the number
 		{"PC-2019", []string{g42, l42}},
 		{"2019-0042", []string{g42, l42}},
 		{"SCIA-2020-0007", []string{g7}},
@@ -151,7 +151,7 @@ func testDossierWords(t *testing.T, s state.CatalogueStore) {
 		{"CFFNCL70A01E253X", []string{g42}},
 		{"mappale 345", []string{g42, l42}},
 		{"san girolamo", []string{g42}},
-		{"Anna Verdi", nil}, // the person responsible is no word of the search
+		{"Anna Verdi", nil},                            // the person responsible is no word of the search
 		{"manutenzione della copertura", []string{g7}}, // "della" left out
 		{"inesistente", nil},
 	} {
