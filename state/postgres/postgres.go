@@ -240,6 +240,57 @@ var migrations = []string{
 		at        timestamptz NOT NULL
 	);
 	CREATE INDEX departures_at ON departures (at);`,
+
+	// The dossier catalogue (state.CatalogueStore), as the SQLite store's,
+	// with PostgreSQL's own full text: words and streets are the italian
+	// configuration's tsvectors (its Snowball stems, its stop words) of
+	// the text as catalogue/words folds it (accents off, its tokens), in
+	// GIN indexes that answer prefixes (:*) too.
+	`CREATE TABLE dossiers (
+		id         bigserial PRIMARY KEY,
+		path       text COLLATE "C" NOT NULL UNIQUE,
+		comune     text COLLATE "C" NOT NULL,
+		year       integer NOT NULL,
+		type       text NOT NULL,
+		number     text NOT NULL,
+		deleted    boolean NOT NULL,
+		record     bytea NOT NULL,
+		updated    timestamptz NOT NULL,
+		updated_by text NOT NULL,
+		words      tsvector NOT NULL,
+		streets    tsvector NOT NULL
+	);
+	CREATE INDEX dossiers_comune_year ON dossiers (comune, year);
+	CREATE INDEX dossiers_words ON dossiers USING gin (words);
+	CREATE INDEX dossiers_streets ON dossiers USING gin (streets);
+	CREATE TABLE dossier_parcels (
+		dossier bigint NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
+		sheet   text COLLATE "C" NOT NULL,
+		number  text COLLATE "C" NOT NULL,
+		sub     text COLLATE "C" NOT NULL
+	);
+	CREATE INDEX dossier_parcels_sheet ON dossier_parcels (sheet, number);
+	CREATE INDEX dossier_parcels_dossier ON dossier_parcels (dossier);
+	CREATE TABLE catalogue_words (word text COLLATE "C" PRIMARY KEY);
+	CREATE TABLE file_texts (
+		id      bigserial PRIMARY KEY,
+		path    text COLLATE "C" NOT NULL UNIQUE,
+		dossier text COLLATE "C" NOT NULL,
+		etag    text NOT NULL,
+		text    text NOT NULL,
+		words   tsvector NOT NULL
+	);
+	CREATE INDEX file_texts_dossier ON file_texts (dossier);
+	CREATE INDEX file_texts_words ON file_texts USING gin (words);
+	CREATE TABLE index_jobs (
+		path    text COLLATE "C" PRIMARY KEY,
+		queued  timestamptz NOT NULL,
+		holder  text NOT NULL,
+		taken   timestamptz NOT NULL,
+		attempt integer NOT NULL,
+		failed  boolean NOT NULL
+	);
+	CREATE INDEX index_jobs_queued ON index_jobs (failed, queued);`,
 }
 
 // Keys of the transaction-scoped advisory locks the store takes. Advisory

@@ -494,6 +494,8 @@ func (s *Store) TakeIndexJobs(ctx context.Context, holder string, n int, now, st
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: take index jobs: %w", err)
 	}
+	// RETURNING keeps no order of its own.
+	cat.SortJobs(jobs)
 	return jobs, nil
 }
 

@@ -217,3 +217,10 @@ func After(key string) string {
 	r[len(r)-1]++
 	return string(r)
 }
+
+// SortJobs orders jobs as they were queued, the longest waiting first.
+func SortJobs(jobs []state.IndexJob) {
+	slices.SortFunc(jobs, func(a, b state.IndexJob) int {
+		return cmp.Or(a.Queued.Compare(b.Queued), strings.Compare(a.Path, b.Path))
+	})
+}
