@@ -105,6 +105,7 @@ type Store interface {
 	AccessStore
 	LeaseStore
 	TrashStore
+	CatalogueStore
 	// DeleteExpired removes, across the store, what has expired at now:
 	// sessions, flows, app passwords, locks, grants and attempt counts,
 	// and the departures older than DepartureRetention (the hourly
