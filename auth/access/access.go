@@ -205,3 +205,28 @@ func (p *Policy) onTheWay(np string) bool {
 
 // Visible reports whether a listing may show the entry at np.
 func (p *Policy) Visible(np string) bool { return p.Decide(Read, np) == Allow }
+
+// Readable is what the subject may read among the Comuni comuni, for a
+// search that must find nothing else: the Comuni it reads whole, and the
+// subtrees of its grants in the others. The folders on the way to a grant,
+// which a listing shows, are not in it.
+func (p *Policy) Readable(comuni []string) (whole, grants []string) {
+	in := map[string]bool{}
+	for _, c := range comuni {
+		if p.scope != nil && !p.scope[c] {
+			continue
+		}
+		if p.s.Admin || p.s.Roles[c] >= Reader {
+			whole = append(whole, c)
+			in[c] = true
+		}
+	}
+	for _, g := range p.s.Grants {
+		c, _ := SplitComune(g.Path)
+		if in[c] || (p.scope != nil && !p.scope[c]) || g.Path == "/" {
+			continue
+		}
+		grants = append(grants, g.Path)
+	}
+	return whole, grants
+}

@@ -1,6 +1,9 @@
 package access
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestDecide(t *testing.T) {
 	const dossier = "/guastalla/2019/PC-2019-0042"
@@ -65,6 +68,27 @@ func TestDecide(t *testing.T) {
 		p := NewPolicy(subjects[tt.who])
 		if got := p.Decide(tt.action, tt.path); got != tt.want {
 			t.Errorf("%s %s %s = %v, want %v", tt.who, tt.action, tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestReadable(t *testing.T) {
+	comuni := []string{"guastalla", "luzzara", "reggiolo"}
+	for _, tt := range []struct {
+		name          string
+		s             Subject
+		whole, grants []string
+	}{
+		{"admin", Subject{Admin: true}, comuni, nil},
+		{"a role", Subject{Roles: map[string]Role{"luzzara": Reader}}, []string{"luzzara"}, nil},
+		{"a grant", Subject{Grants: []Grant{{Path: "/guastalla/2019/PC-2019-0042"}}}, nil, []string{"/guastalla/2019/PC-2019-0042"}},
+		{"a grant where a role reads all", Subject{Roles: map[string]Role{"guastalla": Editor}, Grants: []Grant{{Path: "/guastalla/2019"}}}, []string{"guastalla"}, nil},
+		{"a credential's scope", Subject{Admin: true, Comuni: []string{"reggiolo"}, Grants: []Grant{{Path: "/guastalla/x"}}}, []string{"reggiolo"}, nil},
+		{"nothing", Subject{}, nil, nil},
+	} {
+		whole, grants := NewPolicy(tt.s).Readable(comuni)
+		if !slices.Equal(whole, tt.whole) || !slices.Equal(grants, tt.grants) {
+			t.Errorf("%s: Readable = %v, %v; want %v, %v", tt.name, whole, grants, tt.whole, tt.grants)
 		}
 	}
 }
