@@ -91,6 +91,8 @@ type Options struct {
 	Trash TrashOptions
 	// Closing configures how the storage keeps a closed dossier (dossier.go).
 	Closing ClosingOptions
+	// Catalogue follows the changes for the dossier catalogue; nil: none.
+	Catalogue Cataloguer
 	Log     *slog.Logger
 }
 

@@ -84,8 +84,17 @@ func (o *Op) by() string {
 }
 
 // discard removes the file or folder e into the recycle bin, or for good
-// when nothing keeps. Its dead properties, digests and locks go with it.
+// when nothing keeps. Its dead properties, digests and locks go with it;
+// the catalogue follows.
 func (o *Op) discard(e backends.Entry) error {
+	if err := o.discardTree(e); err != nil {
+		return err
+	}
+	o.s.catalogue().Deleted(o.ctx, namespacePath(e.Path), e.IsDir)
+	return nil
+}
+
+func (o *Op) discardTree(e backends.Entry) error {
 	k := o.s.keeper()
 	if k == nil {
 		return o.removeTree(e)
@@ -511,6 +520,11 @@ func (o *Op) Restore(id, as string) (string, error) {
 		return "", err
 	}
 	o.s.folders.saw(parentOf(dst), o.s.now())
+	if k.Kind == state.KindDeleted {
+		o.s.catalogue().Restored(o.ctx, k.Path, dst, k.IsDir, o.by())
+	} else {
+		o.s.catalogue().Written(o.ctx, dst)
+	}
 	o.purge(kp, restored)
 	if err := o.s.store.DeleteKept(o.ctx, id); err != nil && !errors.Is(err, state.ErrNotFound) {
 		return dst, err
@@ -637,10 +651,18 @@ func (o *Op) Purge(id string) (state.Kept, error) {
 // for good: the rule Purge applies, for a page to offer it or not.
 func (o *Op) MayPurge(p string) bool { return o.Allow(access.DeleteTree, p) == nil }
 
-// purgeKept lets the kept resource id go: its content, then its record.
+// purgeKept lets the kept resource id go: its content, then its record;
+// the catalogue follows.
 func (s *Service) purgeKept(ctx context.Context, id string) error {
+	k, err := s.store.KeptByID(ctx, id)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil // another purge was first
+	}
+	if err != nil {
+		return err
+	}
 	var locs []string
-	err := s.store.KeptItems(ctx, id, func(it state.KeptItem) error {
+	err = s.store.KeptItems(ctx, id, func(it state.KeptItem) error {
 		if it.Locator != "" {
 			locs = append(locs, it.Locator)
 		}
@@ -659,6 +681,9 @@ func (s *Service) purgeKept(ctx context.Context, id string) error {
 	}
 	if err := s.store.DeleteKept(ctx, id); err != nil && !errors.Is(err, state.ErrNotFound) {
 		return err
+	}
+	if k.Kind == state.KindDeleted {
+		s.catalogue().Purged(ctx, k.Path, k.IsDir)
 	}
 	return nil
 }

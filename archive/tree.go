@@ -199,6 +199,9 @@ func (o *Op) copyMove(sp, dst string, move, overwrite, infinite bool) (Copied, e
 		saved := !src.IsDir && !replacesFile && o.arrived(dst, false)
 		if move {
 			o.departed(src, dst, !saved)
+			o.s.catalogue().Moved(o.ctx, namespacePath(src.Path), dst, src.IsDir, o.by())
+		} else {
+			o.s.catalogue().Copied(o.ctx, namespacePath(src.Path), dst, src.IsDir, o.by())
 		}
 	}
 	return Copied{Replaced: dstExists, IsDir: src.IsDir}, err

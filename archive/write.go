@@ -187,6 +187,7 @@ func (o *Op) put(p string, body io.Reader, size int64, opts PutOptions) (backend
 	o.changed(p, false)
 	// The folder holds the file now.
 	o.s.folders.saw(parentOf(p), o.s.now())
+	o.s.catalogue().Written(o.ctx, p)
 	return e, !exists, sum, nil
 }
 
@@ -240,6 +241,7 @@ func (o *Op) Mkdir(p string) error {
 	now := o.s.now()
 	o.s.folders.saw(p, now)
 	o.s.folders.saw(parentOf(p), now)
+	o.s.catalogue().FolderMade(o.ctx, p, o.by())
 	return nil
 }
 
