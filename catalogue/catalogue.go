@@ -168,7 +168,7 @@ func (c *Catalogue) Moved(ctx context.Context, from, to string, isDir bool, by s
 		if err := c.store.DeleteFileText(ctx, from); err != nil {
 			c.fail("move of a file's text", from, err)
 		}
-		c.queue(ctx, to)
+		c.queue(ctx, to, isDir)
 	}
 }
 
@@ -179,7 +179,7 @@ func (c *Catalogue) Copied(ctx context.Context, from, to string, isDir bool, by 
 	if isDir {
 		c.FolderMade(ctx, to, by)
 	}
-	c.queue(ctx, to)
+	c.queue(ctx, to, isDir)
 }
 
 // Deleted follows a delete of p: dossiers at or below it leave the
@@ -212,7 +212,7 @@ func (c *Catalogue) Restored(ctx context.Context, from, to string, isDir bool, b
 		}
 		c.FolderMade(ctx, to, by)
 	}
-	c.queue(ctx, to)
+	c.queue(ctx, to, isDir)
 }
 
 // Purged follows the end of what the recycle bin kept of p: the records
@@ -237,11 +237,13 @@ func (c *Catalogue) Purged(ctx context.Context, p string, isDir bool) {
 }
 
 // Written follows a write of the file p: its text is indexed again.
-func (c *Catalogue) Written(ctx context.Context, p string) { c.queue(ctx, p) }
+func (c *Catalogue) Written(ctx context.Context, p string) { c.queue(ctx, p, false) }
 
-// queue queues p, a file or a folder inside the dossiers, for indexing.
-func (c *Catalogue) queue(ctx context.Context, p string) {
-	if _, ok := c.opts.Rule.DossierOf(p); !ok && !c.opts.Rule.Above(p) {
+// queue queues p for indexing: a file inside a dossier, or a folder that
+// holds some (the worker indexes the files below it).
+func (c *Catalogue) queue(ctx context.Context, p string, isDir bool) {
+	r := c.opts.Rule
+	if isDir && !r.Above(p) && !r.IsDossier(p) && !r.Inside(p) || !isDir && !r.Inside(p) {
 		return
 	}
 	if err := c.store.QueueIndex(ctx, []string{p}, c.opts.Now().UTC()); err != nil {

@@ -37,6 +37,9 @@ func (r Rule) DossierOf(p string) (string, bool) {
 	return "/" + strings.Join(parts[:r.depth()], "/"), true
 }
 
+// Inside reports whether p is inside a dossier folder.
+func (r Rule) Inside(p string) bool { return depth(p) > r.depth() }
+
 // Above reports whether p is a folder above the dossiers (a Comune, a
 // year), whose moves and deletes carry whole dossiers.
 func (r Rule) Above(p string) bool { return depth(p) < r.depth() }
