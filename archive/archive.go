@@ -93,7 +93,7 @@ type Options struct {
 	Closing ClosingOptions
 	// Catalogue follows the changes for the dossier catalogue; nil: none.
 	Catalogue Cataloguer
-	Log     *slog.Logger
+	Log       *slog.Logger
 }
 
 // Service runs the operations on one archive: the namespace backend with
