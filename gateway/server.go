@@ -37,6 +37,7 @@ import (
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/namespace"
+	"github.com/bassareggiana/faldone/gateway/api"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
 	"github.com/bassareggiana/faldone/gateway/forwarded"
@@ -288,7 +289,8 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	// pages alike; what it changes, the WebDAV handler's cache of missing
 	// names forgets.
 	var d *dav.Handler
-	opts := ArchiveOptions(cfg)
+	cat := Catalogue(cfg, s.store, log)
+	opts := ArchiveOptions(cfg, cat, log)
 	opts.Quota, opts.OnUpload, opts.Log = s.usage, s.metrics.Upload, log
 	opts.Changed = func(p string, tree bool) { d.Forget(p, tree) }
 	svc := archive.New(ns, s.store, opts)
@@ -309,6 +311,23 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		return err
 	}
 	drive := authn.Wrap(d)
+	endpoints := authn.Wrap(api.New(api.Config{
+		Catalogue: cat,
+		Policy: func(r *http.Request) (*access.Policy, error) {
+			id, _ := auth.FromContext(r.Context())
+			return rl.Policy(r.Context(), id)
+		},
+		Audit: func(r *http.Request, method, target string, status int) {
+			id, _ := auth.FromContext(r.Context())
+			rec := s.comunes.record(r, time.Now(), id.Name, id.Credential, method, "/", status, 0)
+			rec.Target, rec.Destination = target, ""
+			if err := s.audit.Record(rec); err != nil {
+				log.Error("audit: record not written", "request_id", rec.RequestID, "err", err)
+			}
+		},
+		Comuni: ids,
+		Log:    log,
+	}))
 	proxies, err := forwarded.Parse(cfg.TrustedProxies)
 	if err != nil {
 		return err
@@ -317,6 +336,10 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	// host and scheme (behind a trusted proxy) or no forwarding headers.
 	ops := s.opsHandler()
 	s.handler = proxies.Handler(accessLog(log, s.audit, s.comunes, s.metrics, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, api.Prefix) {
+			endpoints.ServeHTTP(w, r)
+			return
+		}
 		if strings.HasPrefix(r.URL.Path, web.Prefix) {
 			pages.ServeHTTP(w, r)
 			return

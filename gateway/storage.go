@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/bassareggiana/faldone/backends/local"
 	"github.com/bassareggiana/faldone/backends/namespace"
 	"github.com/bassareggiana/faldone/backends/s3"
+	"github.com/bassareggiana/faldone/catalogue"
 	"github.com/bassareggiana/faldone/gateway/config"
 )
 
@@ -109,15 +111,33 @@ func redact(u *url.URL) string {
 }
 
 // ArchiveOptions are the archive service's options of cfg, for serve and
-// for every command alike: the recycle bin's and the versions', and how
-// the storage keeps a closed dossier.
-func ArchiveOptions(cfg config.Config) archive.Options {
+// for every command alike: the recycle bin's and the versions', how the
+// storage keeps a closed dossier, and the catalogue that follows the
+// changes (none when cat is nil).
+func ArchiveOptions(cfg config.Config, cat *catalogue.Catalogue, log *slog.Logger) archive.Options {
 	t := cfg.Trash
 	o := archive.Options{
 		Trash: archive.TrashOptions{Off: t.Disabled, Retention: t.Retention, MaxVersions: t.MaxVersions, VersionAge: t.VersionAge},
+		Log:   log,
+	}
+	if cat != nil {
+		o.Catalogue = cat
 	}
 	if cfg.Dossiers.ObjectLock == config.Compliance {
 		o.Closing.Retention = cfg.Dossiers.Retention
 	}
 	return o
+}
+
+// Catalogue is the dossier catalogue of cfg on store.
+func Catalogue(cfg config.Config, store catalogue.Store, log *slog.Logger) *catalogue.Catalogue {
+	ids := make([]string, len(cfg.Comuni))
+	for i, c := range cfg.Comuni {
+		ids[i] = c.ID
+	}
+	var types []catalogue.Type
+	for _, t := range cfg.Catalogue.Types {
+		types = append(types, catalogue.Type{Name: t.Name, Prefixes: t.Prefixes})
+	}
+	return catalogue.New(store, catalogue.Options{Rule: catalogue.Rule{Depth: cfg.Catalogue.Depth}, Types: types, Comuni: ids, Log: log})
 }

@@ -88,7 +88,7 @@ func dossierCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc := archive.New(ns, st, gateway.ArchiveOptions(cfg))
+	svc := archive.New(ns, st, gateway.ArchiveOptions(cfg, gateway.Catalogue(cfg, st, nil), nil))
 	p := fs.Arg(0)
 	method := "CLOSE"
 	if sub == "close" {

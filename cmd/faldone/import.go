@@ -168,7 +168,7 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { show.run(done) })
 
-	svc := archive.New(ns, st, gateway.ArchiveOptions(cfg))
+	svc := archive.New(ns, st, gateway.ArchiveOptions(cfg, gateway.Catalogue(cfg, st, nil), nil))
 	began := time.Now()
 	sum, err := importer.Run(ctx, svc, archive.Caller{Principal: by, From: "import", Policy: operator{}}, importer.Options{
 		From: from, Root: root, Manifest: m, DryRun: dryRun, Replace: replace, Jobs: jobs,

@@ -89,7 +89,7 @@ func trashCmd(cmd string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc := archive.New(ns, st, gateway.ArchiveOptions(cfg))
+	svc := archive.New(ns, st, gateway.ArchiveOptions(cfg, gateway.Catalogue(cfg, st, nil), nil))
 	by = operatorName(by)
 	op := svc.Begin(ctx, archive.Caller{Principal: by, From: "riga di comando", Policy: operator{}})
 	args = fs.Args()
@@ -156,7 +156,7 @@ func trashCmd(cmd string, args []string, stdout, stderr io.Writer) error {
 			if err != nil || d <= 0 {
 				return &usageError{usage: synopsis, msg: fmt.Sprintf("trash purge: --older-than %q is not a positive duration", olderThan)}
 			}
-			opts := gateway.ArchiveOptions(cfg)
+			opts := gateway.ArchiveOptions(cfg, gateway.Catalogue(cfg, st, nil), nil)
 			opts.Trash.Retention, opts.Trash.VersionAge = d, d
 			n, err := archive.New(ns, st, opts).PurgeExpired(ctx, time.Now())
 			fmt.Fprintf(stdout, "purged %d kept entries older than %s\n", n, olderThan)

@@ -54,6 +54,7 @@ type Config struct {
 	Integrity    Integrity    `yaml:"integrity"`
 	Trash        Trash        `yaml:"trash"`
 	Dossiers     Dossiers     `yaml:"dossiers"`
+	Catalogue    Catalogue    `yaml:"catalogue"`
 	// TLS turns HTTPS on; TrustedProxies are the reverse proxies whose
 	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
 	TLS            TLS      `yaml:"tls"`
@@ -180,6 +181,27 @@ type Dossiers struct {
 	ObjectLock string `yaml:"object_lock"`
 	// Retention is how long a compliance retention lasts.
 	Retention time.Duration `yaml:"retention"`
+}
+
+// Catalogue configures the dossier catalogue.
+type Catalogue struct {
+	// Depth is the level of the dossier folders below the root: 3 is
+	// /<comune>/<anno>/<numero>.
+	Depth int `yaml:"depth"`
+	// Types are the kinds of dossier, each with the starts of the numbers
+	// that tell it; empty: catalogue.DefaultTypes.
+	Types []CatalogueType `yaml:"types"`
+	// Columns maps other names of a register's columns to the Italian
+	// ones (faldone catalogue import), e.g. "N. pratica: numero".
+	Columns map[string]string `yaml:"columns"`
+	// IndexDisabled: no text is extracted from the documents.
+	IndexDisabled bool `yaml:"index_disabled"`
+}
+
+// CatalogueType is a kind of dossier.
+type CatalogueType struct {
+	Name     string   `yaml:"name"`
+	Prefixes []string `yaml:"prefixes"`
 }
 
 // Object Lock modes of a closed dossier.
@@ -320,6 +342,7 @@ func Default() Config {
 		Integrity:     Integrity{ScrubRate: 20},
 		Trash:         Trash{Retention: 90 * 24 * time.Hour, MaxVersions: 20, VersionAge: 90 * 24 * time.Hour},
 		Dossiers:      Dossiers{ObjectLock: LegalHold},
+		Catalogue:     Catalogue{Depth: 3},
 		AppPasswords:  AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
 		TLS:           TLS{MinVersion: "1.2"},
 		TimeZone:      "Europe/Rome",
@@ -533,6 +556,14 @@ func (c *Config) Finish() error {
 	}
 	if c.Trash.MaxVersions < 1 || c.Trash.MaxVersions > 1000 {
 		return errors.New("trash.max_versions must be between 1 and 1000")
+	}
+	if c.Catalogue.Depth < 2 || c.Catalogue.Depth > 8 {
+		return errors.New("catalogue.depth must be between 2 (/<comune>/<numero>) and 8")
+	}
+	for _, t := range c.Catalogue.Types {
+		if strings.TrimSpace(t.Name) == "" {
+			return errors.New("catalogue.types: every type needs its name")
+		}
 	}
 	switch c.Dossiers.ObjectLock {
 	case LegalHold:

@@ -1,0 +1,89 @@
+package integration
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+)
+
+// apiAnswer is what GET /_/api/cerca answers.
+type apiAnswer struct {
+	Total   int `json:"totale"`
+	Results []struct {
+		Path    string `json:"percorso"`
+		Comune  string `json:"comune"`
+		Year    int    `json:"anno"`
+		Type    string `json:"tipo"`
+		Number  string `json:"numero"`
+		Excerpt string `json:"estratto"`
+	} `json:"risultati"`
+	Facets map[string]map[string]int `json:"faccette"`
+}
+
+// cerca runs a search through the JSON endpoint, as g's person.
+func cerca(t *testing.T, g interface {
+	Status(method, path string, header map[string]string, body string) (int, string, http.Header)
+}, params url.Values) apiAnswer {
+	t.Helper()
+	code, body, h := g.Status("GET", "/_/api/cerca?"+params.Encode(), nil, "")
+	if code != http.StatusOK || h.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Fatalf("GET /_/api/cerca?%s: %d %s\n%s", params.Encode(), code, h.Get("Content-Type"), body)
+	}
+	var a apiAnswer
+	if err := json.Unmarshal([]byte(body), &a); err != nil {
+		t.Fatalf("the answer is no JSON: %v\n%s", err, body)
+	}
+	return a
+}
+
+func (a apiAnswer) paths() []string {
+	var ps []string
+	for _, r := range a.Results {
+		ps = append(ps, r.Path)
+	}
+	slices.Sort(ps)
+	return ps
+}
+
+// TestCatalogueFollowsTheDrive: a dossier folder made, renamed, deleted
+// and restored through WebDAV is found, and found again, by the JSON
+// endpoint, as the drive's credentials allow.
+func TestCatalogueFollowsTheDrive(t *testing.T) {
+	g, _, _ := s3Gateway(t)
+	for _, dir := range []string{"/guastalla/2019", "/guastalla/2019/PC-2019-0042", "/luzzara/2020", "/luzzara/2020/SCIA-2020-0007"} {
+		mustStatus(t, g, "MKCOL", dir, nil, "", http.StatusCreated)
+	}
+	a := cerca(t, g, url.Values{"q": {"0042"}})
+	if !slices.Equal(a.paths(), []string{"/guastalla/2019/PC-2019-0042/"}) || a.Results[0].Year != 2019 || a.Results[0].Type != "PdC" {
+		t.Fatalf("a new dossier: %+v", a)
+	}
+	if a := cerca(t, g, url.Values{"comune": {"luzzara"}}); !slices.Equal(a.paths(), []string{"/luzzara/2020/SCIA-2020-0007/"}) || a.Facets["tipo"]["SCIA"] != 1 {
+		t.Errorf("by Comune: %+v", a)
+	}
+	mustStatus(t, g, "MOVE", "/guastalla/2019/PC-2019-0042", map[string]string{"Destination": g.URL + "/guastalla/2019/PC-2019-0043"}, "", http.StatusCreated)
+	if a := cerca(t, g, url.Values{"q": {"PC-2019"}}); !slices.Equal(a.paths(), []string{"/guastalla/2019/PC-2019-0043/"}) {
+		t.Errorf("after a rename: %+v", a)
+	}
+	mustStatus(t, g, "DELETE", "/guastalla/2019/PC-2019-0043", nil, "", http.StatusNoContent)
+	if a := cerca(t, g, url.Values{"q": {"PC-2019"}}); a.Total != 0 {
+		t.Errorf("a deleted dossier found: %+v", a)
+	}
+	w := newBinWorld(t, g)
+	id := w.one("PC-2019-0043", "trash", "list", "--comune", "guastalla")
+	if code, out := w.cli("trash", "restore", id); code != 0 {
+		t.Fatalf("trash restore: %d\n%s", code, out)
+	}
+	if a := cerca(t, g, url.Values{"q": {"PC-2019"}}); !slices.Equal(a.paths(), []string{"/guastalla/2019/PC-2019-0043/"}) {
+		t.Errorf("restored: %+v", a)
+	}
+	for _, bad := range []url.Values{{"anno": {"duemila"}}, {"comune": {"parma"}}, {"foglio": {"2a"}}, {"pagina": {"0"}}} {
+		if code, body, _ := g.Status("GET", "/_/api/cerca?"+bad.Encode(), nil, ""); code != http.StatusBadRequest || !json.Valid([]byte(body)) {
+			t.Errorf("%v: %d %s", bad, code, body)
+		}
+	}
+	if code, _, _ := g.As("nessuno", "sbagliata").Status("GET", "/_/api/cerca?q=x", nil, ""); code != http.StatusUnauthorized {
+		t.Errorf("without credentials: %d", code)
+	}
+}
