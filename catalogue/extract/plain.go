@@ -37,7 +37,7 @@ func decodeText(data []byte) string {
 	return string(s)
 }
 
-// isUTF8 reports whether data reads as UTF-8: valid, or with many more
+// isUTF8 reports whether data reads as UTF-8: valid, or with more
 // valid multi-byte sequences than invalid bytes. Windows-1252 text has
 // no valid multi-byte sequences but by chance ("Ã©" is rare in Italian).
 func isUTF8(data []byte) bool {
@@ -61,7 +61,7 @@ func isUTF8(data []byte) bool {
 		}
 		i += n
 	}
-	return multi > 4*bad
+	return multi > bad
 }
 
 // htmlText adds the text of an HTML page: no tags, no scripts or styles,
