@@ -267,6 +267,9 @@ func (x *Extractor) extract(ctx context.Context, name string, f format, data []b
 func sniff(data []byte) format {
 	head := data[:min(len(data), 1024)]
 	switch {
+	case looksP7M(data):
+		// Before PDF: an envelope holds the PDF's header in its first bytes.
+		return fmtP7M
 	case bytes.Contains(head, []byte("%PDF-")):
 		// pdftotext, like readers, accepts junk before the header.
 		return fmtPDF
@@ -275,8 +278,6 @@ func sniff(data []byte) format {
 	case bytes.HasPrefix(data, []byte("\xd0\xcf\x11\xe0")):
 		// OLE compound file: legacy .doc/.xls or an encrypted OOXML.
 		return fmtUnsupported
-	case looksP7M(data):
-		return fmtP7M
 	}
 	if !looksText(head) {
 		return fmtUnsupported
