@@ -221,8 +221,13 @@ func (x *Extractor) Text(ctx context.Context, name string, r io.Reader) (string,
 // extract dispatches data to its format's extractor; depth counts the
 // envelopes opened.
 func (x *Extractor) extract(ctx context.Context, name string, f format, data []byte, depth int) (string, error) {
-	if f == fmtSniff {
+	switch {
+	case f == fmtSniff:
 		f = sniff(data)
+	case f != fmtP7M && looksP7M(data):
+		// A signed file that lost its .p7m ("relazione.pdf" holding an
+		// envelope): the envelope's content is then sniffed.
+		f = fmtP7M
 	}
 	t := newSink(x.maxText)
 	var err error

@@ -134,6 +134,8 @@ func TestP7M(t *testing.T) {
 		{"documento.p7m", derP7M(t, doc), "Via Caffè 12"},
 		{"documento", berP7M(t, doc, 100), "Via Caffè 12"},
 		{"documento", b64(derP7M(t, doc)), "Via Caffè 12"},
+		// An envelope that lost its .p7m.
+		{"relazione.pdf", derP7M(t, doc), "Via Caffè 12"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

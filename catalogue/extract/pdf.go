@@ -47,7 +47,12 @@ func (x *Extractor) pdf(ctx context.Context, data []byte, t *sink) error {
 			// Not err itself: exec's errors name the program's host path.
 			return fmt.Errorf("pdftotext: %s: %s", exit.ProcessState, firstLine(errOut.buf.String()))
 		}
-		return fmt.Errorf("pdftotext: %w", errors.Unwrap(err))
+		// Not err itself either: it may name the host path (fork/exec
+		// /usr/bin/pdftotext: …); what it wraps says why.
+		if u := errors.Unwrap(err); u != nil {
+			return fmt.Errorf("pdftotext did not run: %w", u)
+		}
+		return errors.New("pdftotext did not run")
 	}
 	t.text(out.buf.String())
 	return nil

@@ -237,6 +237,47 @@ func TestPDFOutputCap(t *testing.T) {
 	}
 }
 
+// TestPDFToTextGone: a pdftotext removed after New fails the file, with
+// an error that does not name where it was.
+func TestPDFToTextGone(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "pdftotext")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	x := newExtractor(t, Options{PDFToText: script})
+	if err := os.Remove(script); err != nil {
+		t.Fatal(err)
+	}
+	_, err := x.Text(context.Background(), "relazione.pdf", bytes.NewReader(pdfOf(t, relazione)))
+	if err == nil || errors.Is(err, ErrNoText) || strings.Contains(err.Error(), dir) {
+		t.Fatalf("error %v: want a failure that does not name %s", err, dir)
+	}
+}
+
+func TestNew(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "pdftotext")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []Options{
+		{PDFToText: filepath.Join(dir, "missing")},
+		{PDFToText: notExec},
+		{MaxInput: -1},
+		{MaxText: -1},
+		{Timeout: -time.Second},
+	} {
+		if _, err := New(opts); err == nil {
+			t.Errorf("New(%+v) succeeded", opts)
+		}
+	}
+	x := newExtractor(t, Options{})
+	if x.maxInput != DefaultMaxInput || x.maxText != DefaultMaxText || x.timeout != DefaultTimeout || !filepath.IsAbs(x.pdftotext) {
+		t.Errorf("defaults: %+v", *x)
+	}
+}
+
 // BenchmarkPDF50 extracts a 50-page PDF.
 func BenchmarkPDF50(b *testing.B) {
 	x := newExtractor(b, Options{})
