@@ -4,8 +4,8 @@
 //
 // It knows PDF (through poppler's pdftotext, run as a bounded subprocess),
 // PDFs and other documents in CAdES envelopes (.p7m), plain text (UTF-8 or
-// Windows-1252), HTML, XML, JSON, Office Open XML (.docx, .xlsx, .pptx) and
-// OpenDocument (.odt, .ods, .odp). Everything is bounded: the bytes read,
+// Windows-1252), HTML, XML, JSON, emails (.eml, PEC included), Office
+// Open XML (.docx, .xlsx, .pptx) and OpenDocument (.odt, .ods, .odp). Everything is bounded: the bytes read,
 // the bytes decompressed, the text kept and the time a subprocess runs,
 // because the archive holds files uploaded by the public.
 //
@@ -123,6 +123,7 @@ const (
 	fmtXLSX
 	fmtPPTX
 	fmtODF
+	fmtEML
 )
 
 // formatOf returns the format a file's extension tells; an extension not
@@ -149,6 +150,8 @@ func formatOf(name string) format {
 		return fmtPPTX
 	case ".odt", ".ods", ".odp", ".ott":
 		return fmtODF
+	case ".eml":
+		return fmtEML
 	case
 		// Images and drawings.
 		".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".bmp", ".webp", ".heic", ".svg",
@@ -157,7 +160,7 @@ func formatOf(name string) format {
 		".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz",
 		".mp3", ".mp4", ".mov", ".avi", ".wav", ".exe",
 		// Legacy binary Office formats, detached signatures, timestamps.
-		".doc", ".xls", ".ppt", ".p7s", ".tsd", ".tsr", ".m7m":
+		".doc", ".xls", ".ppt", ".msg", ".p7s", ".tsd", ".tsr", ".m7m":
 		return fmtUnsupported
 	}
 	return fmtSniff
@@ -254,6 +257,8 @@ func (x *Extractor) extract(ctx context.Context, name string, f format, data []b
 		xmlText(decodeText(data), t)
 	case fmtJSON:
 		jsonText(decodeText(data), t)
+	case fmtEML:
+		err = emlText(data, t, 0)
 	case fmtDOCX, fmtXLSX, fmtPPTX, fmtODF:
 		err = x.office(ctx, f, data, t)
 	}
@@ -295,6 +300,11 @@ func sniff(data []byte) format {
 		return fmtXML
 	case strings.HasPrefix(s, "{"), strings.HasPrefix(s, "["):
 		return fmtJSON
+	}
+	for _, h := range []string{"received:", "return-path:", "delivered-to:", "mime-version:", "message-id:"} {
+		if strings.HasPrefix(s, h) {
+			return fmtEML
+		}
 	}
 	return fmtText
 }

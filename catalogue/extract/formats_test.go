@@ -343,6 +343,8 @@ func TestSupported(t *testing.T) {
 		{"pagina.html", true},
 		{"metadati.xml", true},
 		{"dati.json", true},
+		{"pec.eml", true},
+		{"outlook.msg", false},
 		{"LEGGIMI", true},
 		{"foto.jpg", false},
 		{"scansione.TIF", false},

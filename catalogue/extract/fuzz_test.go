@@ -12,12 +12,12 @@ import (
 )
 
 // FuzzText feeds any bytes to the formats read in process (text, HTML,
-// XML, JSON, office zips, p7m envelopes, and sniffing): no panic, and any
+// XML, JSON, emails, office zips, p7m envelopes, and sniffing): no panic, and any
 // text is valid UTF-8 in NFC, within MaxText, with whitespace collapsed.
 // pdftotext is not needed: the Extractor is built by hand with a missing
 // one, which only envelopes holding a PDF reach, and fail on.
 func FuzzText(f *testing.F) {
-	names := []string{"a.txt", "a.html", "a.xml", "a.json", "a.docx", "a.odt", "a.xlsx", "a.pptx", "a.p7m", "a"}
+	names := []string{"a.txt", "a.html", "a.xml", "a.json", "a.docx", "a.odt", "a.xlsx", "a.pptx", "a.eml", "a.p7m", "a"}
 	seeds := []string{
 		"perch\xe9 citt\xe0",
 		"<html><script>x</script><p>Via Caff&egrave;</p><td>a</td><td>b</td>",
@@ -31,8 +31,9 @@ func FuzzText(f *testing.F) {
 	}
 	f.Add(uint8(4), zipOf(f, [2]string{"word/document.xml", docxXML}))
 	f.Add(uint8(5), zipOf(f, [2]string{"content.xml", odtXML}))
-	f.Add(uint8(8), derP7M(f, []byte("perché")))
-	f.Add(uint8(8), berP7M(f, []byte("<p>perché</p>"), 3))
+	f.Add(uint8(9), derP7M(f, []byte("perché")))
+	f.Add(uint8(9), berP7M(f, []byte("<p>perché</p>"), 3))
+	f.Add(uint8(8), []byte(pecOf()))
 	x := &Extractor{maxInput: 1 << 20, maxText: 256, timeout: time.Second, pdftotext: "/nonexistent/pdftotext"}
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
 		name := names[int(kind)%len(names)]
