@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"path"
 	"time"
 
 	"github.com/bassareggiana/faldone/auth/access"
@@ -39,7 +40,10 @@ type Options struct {
 	Rule   Rule
 	Types  []Type   // DefaultTypes when nil
 	Comuni []string // the ids of the Comuni, for what a search may find
-	Log    *slog.Logger
+	// Indexable tells, by its name, whether a file has text to index
+	// (extract.Supported); nil: every file.
+	Indexable func(name string) bool
+	Log       *slog.Logger
 	Now    func() time.Time
 }
 
@@ -245,6 +249,9 @@ func (c *Catalogue) queue(ctx context.Context, p string, isDir bool) {
 	r := c.opts.Rule
 	if isDir && !r.Above(p) && !r.IsDossier(p) && !r.Inside(p) || !isDir && !r.Inside(p) {
 		return
+	}
+	if !isDir && c.opts.Indexable != nil && !c.opts.Indexable(path.Base(p)) {
+		return // a drawing, a photo: no words to index
 	}
 	if err := c.store.QueueIndex(ctx, []string{p}, c.opts.Now().UTC()); err != nil {
 		c.fail("queue for the text index", p, err)

@@ -25,18 +25,11 @@ type IndexStore interface {
 	DeleteFileText(ctx context.Context, p string) error
 }
 
-// File is what the indexer learns of a path of the archive.
-type File struct {
-	IsDir bool
-	ETag  string
-	Size  int64
-}
-
 // Files reads the archive for the indexer, past every person's rights.
 type Files interface {
-	// Stat describes p; an error wrapping state.ErrNotFound or
-	// backends.ErrNotFound (NotFound tells) when nothing is there.
-	Stat(ctx context.Context, p string) (File, error)
+	// Stat describes p: a folder, or a file in its version etag; an error
+	// that NotFound tells when nothing is there.
+	Stat(ctx context.Context, p string) (isDir bool, etag string, err error)
 	Open(ctx context.Context, p string) (io.ReadCloser, error)
 	// Files calls fn with every file below the folder p.
 	Files(ctx context.Context, p string, fn func(p string) error) error
@@ -137,14 +130,14 @@ func (x *Indexer) RunOnce(ctx context.Context) (int, error) {
 // index indexes the file p, the files below the folder p, or drops the
 // text of what is no longer there.
 func (x *Indexer) index(ctx context.Context, p string) error {
-	f, err := x.files.Stat(ctx, p)
+	isDir, etag, err := x.files.Stat(ctx, p)
 	if x.files.NotFound(err) {
 		return x.store.DeleteFileText(ctx, p)
 	}
 	if err != nil {
 		return err
 	}
-	if f.IsDir {
+	if isDir {
 		var below []string
 		err := x.files.Files(ctx, p, func(fp string) error {
 			if x.rule.Inside(fp) && x.opts.Supported(path.Base(fp)) {
@@ -177,5 +170,5 @@ func (x *Indexer) index(ctx context.Context, p string) error {
 	case err != nil:
 		return err
 	}
-	return x.store.PutFileText(ctx, state.FileText{Path: p, Dossier: dossier, ETag: f.ETag, Text: text})
+	return x.store.PutFileText(ctx, state.FileText{Path: p, Dossier: dossier, ETag: etag, Text: text})
 }

@@ -37,6 +37,8 @@ import (
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/backends/namespace"
+	"github.com/bassareggiana/faldone/catalogue"
+	"github.com/bassareggiana/faldone/catalogue/extract"
 	"github.com/bassareggiana/faldone/gateway/api"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
@@ -96,6 +98,8 @@ type Server struct {
 	archive *archive.Service
 	// holder names this replica in the leases of housekeeping.
 	holder string
+	// indexer works the queue of the text index; nil when it is off.
+	indexer *catalogue.Indexer
 }
 
 // New opens the storage and the state store described by cfg, which must
@@ -145,7 +149,30 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, extra map[str
 		store.Close()
 		return nil, err
 	}
+	s.indexer = s.newIndexer()
 	return s, nil
+}
+
+// newIndexer makes the worker of the text index, unless it is off or
+// poppler's pdftotext is missing, which the log says.
+func (s *Server) newIndexer() *catalogue.Indexer {
+	if s.cfg.Catalogue.IndexDisabled {
+		s.log.Info("text index disabled (catalogue.index_disabled): dossiers are found by their records alone")
+		return nil
+	}
+	x, err := extract.New(extract.Options{})
+	if err != nil {
+		s.log.Error("text index off: the words inside documents are not indexed (install poppler-utils)", "err", err)
+		return nil
+	}
+	return catalogue.NewIndexer(s.store, s.archive.Reader(), x, catalogue.Rule{Depth: s.cfg.Catalogue.Depth}, catalogue.IndexerOptions{
+		Holder:    s.holder,
+		Supported: extract.Supported,
+		NoText: func(err error) bool {
+			return errors.Is(err, extract.ErrNoText) || errors.Is(err, extract.ErrUnsupported) || errors.Is(err, extract.ErrTooLarge)
+		},
+		Log: s.log,
+	})
 }
 
 // newScrub makes the scheduled scrub of every Comune, reporting to the log
@@ -483,6 +510,9 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	defer func() { stopBG(); <-scrubbing }()
 	go s.usage.Run(bg)
 	go s.reviveStorage(bg)
+	if s.indexer != nil {
+		go s.indexer.Run(bg)
+	}
 	s.log.Info("faldone listening", "addr", ln.Addr().String(), "tls", s.tls != nil, "data_dir", s.cfg.DataDir, "comuni", len(s.cfg.Comuni))
 	if ready != nil {
 		ready(ln.Addr().String())

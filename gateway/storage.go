@@ -16,6 +16,7 @@ import (
 	"github.com/bassareggiana/faldone/backends/namespace"
 	"github.com/bassareggiana/faldone/backends/s3"
 	"github.com/bassareggiana/faldone/catalogue"
+	"github.com/bassareggiana/faldone/catalogue/extract"
 	"github.com/bassareggiana/faldone/gateway/config"
 )
 
@@ -139,5 +140,6 @@ func Catalogue(cfg config.Config, store catalogue.Store, log *slog.Logger) *cata
 	for _, t := range cfg.Catalogue.Types {
 		types = append(types, catalogue.Type{Name: t.Name, Prefixes: t.Prefixes})
 	}
-	return catalogue.New(store, catalogue.Options{Rule: catalogue.Rule{Depth: cfg.Catalogue.Depth}, Types: types, Comuni: ids, Log: log})
+	return catalogue.New(store, catalogue.Options{Rule: catalogue.Rule{Depth: cfg.Catalogue.Depth}, Types: types, Comuni: ids,
+		Indexable: extract.Supported, Log: log})
 }

@@ -1,11 +1,16 @@
 package integration
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"codeberg.org/go-pdf/fpdf"
 )
 
 // apiAnswer is what GET /_/api/cerca answers.
@@ -86,4 +91,58 @@ func TestCatalogueFollowsTheDrive(t *testing.T) {
 	if code, _, _ := g.As("nessuno", "sbagliata").Status("GET", "/_/api/cerca?q=x", nil, ""); code != http.StatusUnauthorized {
 		t.Errorf("without credentials: %d", code)
 	}
+}
+
+// pdfOf writes a PDF whose one page holds text, in the core Helvetica
+// font (Windows-1252, so accents go through the translator).
+func pdfOf(t *testing.T, text string) string {
+	t.Helper()
+	pdf := fpdf.New("P", "mm", "A4", "")
+	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	pdf.SetFont("Helvetica", "", 12)
+	pdf.AddPage()
+	pdf.MultiCell(0, 6, tr(text), "", "", false)
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// TestCatalogueWordsInside: a word found only inside a PDF of a dossier
+// finds the dossier once the background index has read it, with an
+// excerpt; rewritten, the old words go; deleted, the file's text goes.
+func TestCatalogueWordsInside(t *testing.T) {
+	g, _, _ := s3Gateway(t)
+	const d = "/guastalla/2019/PC-2019-0042"
+	for _, dir := range []string{"/guastalla/2019", d, "/luzzara/2020"} {
+		mustStatus(t, g, "MKCOL", dir, nil, "", http.StatusCreated)
+	}
+	rel := d + "/relazione geologica.pdf"
+	mustStatus(t, g, "PUT", rel, nil, pdfOf(t, "Relazione geologica: il terreno è argilloso, le fondazioni saranno a platea."), http.StatusCreated)
+	mustStatus(t, g, "PUT", d+"/tavola.dwg", nil, "AC1032 argilloso", http.StatusCreated) // a drawing: not read
+	mustStatus(t, g, "PUT", "/luzzara/2020/sparso.pdf", nil, pdfOf(t, "argilloso anche qui"), http.StatusCreated)
+	waitFor := func(q string, want []string) apiAnswer {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			a := cerca(t, g, url.Values{"q": {q}})
+			if slices.Equal(a.paths(), want) || time.Now().After(deadline) {
+				if !slices.Equal(a.paths(), want) {
+					t.Fatalf("search %q: %v, want %v\n%s", q, a.paths(), want, tail(g.Log(), 3000))
+				}
+				return a
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	a := waitFor("argillosi fondazione", []string{d + "/"})
+	if !strings.Contains(a.Results[0].Excerpt, "argilloso") {
+		t.Errorf("the excerpt: %q", a.Results[0].Excerpt)
+	}
+	mustStatus(t, g, "PUT", rel, nil, pdfOf(t, "Relazione sismica: zona 3."), http.StatusNoContent)
+	waitFor("sismica", []string{d + "/"})
+	waitFor("argilloso", nil)
+	mustStatus(t, g, "DELETE", rel, nil, "", http.StatusNoContent)
+	waitFor("sismica", nil)
 }
