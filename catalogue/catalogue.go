@@ -44,7 +44,7 @@ type Options struct {
 	// (extract.Supported); nil: every file.
 	Indexable func(name string) bool
 	Log       *slog.Logger
-	Now    func() time.Time
+	Now       func() time.Time
 }
 
 // Catalogue keeps the dossier records and searches them.
