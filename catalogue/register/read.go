@@ -111,10 +111,12 @@ func (e *HeaderError) Error() string { return "register: header: " + e.Reason }
 // hundreds of thousands of rows is not held in memory (only the paths
 // seen, to warn of duplicates).
 //
-// The encoding is decided on the first 64 KiB: a byte-order mark, or text
-// that is valid UTF-8, is UTF-8; anything else is Windows-1252, where every
-// byte is a character. Should a later cell not be valid UTF-8 after all, it
-// and everything after it are read as Windows-1252. Every value is trimmed
+// The encoding is decided on the start of the register (its header line
+// at least, what one read gives at most, up to 64 KiB): a byte-order mark,
+// or text that is valid UTF-8, is UTF-8; anything else is Windows-1252,
+// where every byte is a character. Should a later cell not be valid UTF-8
+// after all, it and every cell after it are read as Windows-1252 (the
+// cells before had no accent then, or they would not have been UTF-8). Every value is trimmed
 // and composed (NFC).
 type Reader struct {
 	csv    *csv.Reader
@@ -131,14 +133,14 @@ type Reader struct {
 	warns  []Warning
 }
 
-// peekSize is how much of a register decides its encoding and separator.
+// peekSize bounds what of a register decides its separator and encoding.
 const peekSize = 64 << 10
 
 // NewReader reads r's header. Its errors are a *HeaderError, or r's.
 func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	br := bufio.NewReaderSize(r, peekSize)
-	head, err := br.Peek(peekSize)
-	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+	head, err := peekLine(br)
+	if err != nil {
 		return nil, fmt.Errorf("register: %w", err)
 	}
 	rd := &Reader{opts: opts, dec: charmap.Windows1252.NewDecoder(), seen: map[string]int{}}
@@ -171,6 +173,30 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		rd.comune = id
 	}
 	return rd, nil
+}
+
+// peekLine returns the start of br without consuming it: as much as is
+// buffered, and at least the first line (or all of a shorter register,
+// or the first 64 KiB of a longer line). It waits for no more than that,
+// so that a register piped in is read as it comes.
+func peekLine(br *bufio.Reader) ([]byte, error) {
+	for {
+		n := br.Buffered()
+		if n > 0 {
+			b, _ := br.Peek(n)
+			if bytes.IndexByte(b, '\n') >= 0 || n >= peekSize {
+				return b, nil
+			}
+		}
+		_, err := br.Peek(n + 1)
+		if err == io.EOF {
+			b, _ := br.Peek(br.Buffered())
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // validPrefix reports whether b is valid UTF-8 but for a rune cut short
