@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -124,6 +126,7 @@ type Reader struct {
 	header []string
 	col    [nFields]int // the field's index in a row, -1 when absent
 	comuni map[string]string
+	ids    string // the Comuni's ids, for the errors
 	comune string
 	cp1252 bool
 	dec    *encoding.Decoder
@@ -160,11 +163,14 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 		return nil, err
 	}
 	rd.comuni = map[string]string{}
+	ids := map[string]bool{}
 	for k, id := range opts.Comuni {
 		rd.comuni[k] = id
 		rd.comuni[fold(k)] = id
 		rd.comuni[id] = id
+		ids[id] = true
 	}
+	rd.ids = strings.Join(slices.Sorted(maps.Keys(ids)), ", ")
 	if opts.Comune != "" {
 		id, ok := rd.resolveComune(opts.Comune)
 		if !ok {
@@ -534,7 +540,7 @@ func (p *rowParser) place(d *state.Dossier) {
 	if c != "" {
 		id, ok := p.rd.resolveComune(c)
 		if !ok {
-			p.fail(fComune, c, "not one of the Comuni")
+			p.fail(fComune, c, "not one of the Comuni: "+p.rd.ids)
 			return
 		}
 		d.Comune = id
@@ -552,7 +558,7 @@ func (p *rowParser) place(d *state.Dossier) {
 			return
 		case d.Comune == "":
 			if id, ok := p.rd.resolveComune(first); !ok || id != first {
-				p.fail(fPath, v, "the first folder is none of the Comuni")
+				p.fail(fPath, v, "the first folder is none of the Comuni: "+p.rd.ids)
 				return
 			}
 			d.Comune = first

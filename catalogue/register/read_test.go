@@ -150,6 +150,9 @@ func TestRead500Windows1252(t *testing.T) {
 	if len(reg.Warnings) != 0 {
 		t.Errorf("warnings: %v", reg.Warnings)
 	}
+	if r := reg.Errors[3].Reason; !strings.Contains(r, "boretto, brescello, gualtieri, guastalla, luzzara, novellara, poviglio, reggiolo") {
+		t.Errorf("the unknown Comune's reason %q does not list the Comuni", r)
+	}
 	if len(reg.Rows) != len(want) {
 		t.Fatalf("%d rows, want %d", len(reg.Rows), len(want))
 	}
