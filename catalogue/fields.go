@@ -1,7 +1,8 @@
-// Package catalogue holds what the dossier catalogue's writers share: the
-// rules a record's fields follow, so that the register import and the
-// pages' edit form accept and refuse the same values.
 package catalogue
+
+// The rules a record's fields follow, which the catalogue's writers share,
+// so that the register import and the pages' edit form accept and refuse
+// the same values. (The package's doc is catalogue.go's, on main.)
 
 import (
 	"fmt"
