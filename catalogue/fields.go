@@ -2,7 +2,7 @@ package catalogue
 
 // The rules a record's fields follow, which the catalogue's writers share,
 // so that the register import and the pages' edit form accept and refuse
-// the same values. (The package's doc is catalogue.go's, on main.)
+// the same values.
 
 import (
 	"fmt"
