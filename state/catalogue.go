@@ -151,8 +151,11 @@ type IndexStatus struct {
 
 // CatalogueStore keeps the dossier catalogue.
 type CatalogueStore interface {
-	// PutDossier creates or replaces the record of d.Path.
+	// PutDossier creates or replaces the record of d.Path; PutDossiers
+	// does so for each of ds, in one transaction (an import's batch): all
+	// or none.
 	PutDossier(ctx context.Context, d Dossier) error
+	PutDossiers(ctx context.Context, ds []Dossier) error
 	// DossierByPath returns the record of the folder p; ErrNotFound.
 	DossierByPath(ctx context.Context, p string) (Dossier, error)
 	// DeleteDossiers drops the records at and below p, and the text of

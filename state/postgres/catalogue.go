@@ -29,32 +29,51 @@ const dossierColumns = `path, comune, year, type, number, deleted, record, updat
 // PutDossier creates or replaces the record of d.Path, its words and its
 // parcels, in one transaction.
 func (s *Store) PutDossier(ctx context.Context, d state.Dossier) error {
-	if err := cat.Check(d); err != nil || !state.IsValidText(string(cat.Encode(d))) {
-		return fmt.Errorf("postgres: put dossier: %w", errors.Join(err, errors.New("text a store cannot hold")))
-	}
-	if d.Comune == "" {
-		d.Comune, _, _ = strings.Cut(d.Path[1:], "/")
-	}
-	all, streets := cat.Text(d)
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO dossiers (`+dossierColumns+`, words, streets)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('`+textConfig+`', $10), to_tsvector('`+textConfig+`', $11))
-			ON CONFLICT (path) DO UPDATE SET comune = excluded.comune, year = excluded.year, type = excluded.type,
-				number = excluded.number, deleted = excluded.deleted, record = excluded.record,
-				updated = excluded.updated, updated_by = excluded.updated_by, words = excluded.words, streets = excluded.streets
-			RETURNING id`,
-			d.Path, d.Comune, d.Year, d.Type, d.Number, d.Deleted, cat.Encode(d), d.Updated, d.UpdatedBy,
-			words.Folded(all), words.Folded(streets)).Scan(&id)
-		if err != nil {
-			return err
+	return s.PutDossiers(ctx, []state.Dossier{d})
+}
+
+// PutDossiers is PutDossier for each of ds, in one transaction.
+func (s *Store) PutDossiers(ctx context.Context, ds []state.Dossier) error {
+	for i := range ds {
+		if err := cat.Check(ds[i]); err != nil {
+			return fmt.Errorf("postgres: put dossier: %w", err)
 		}
-		return indexDossier(ctx, tx, id, d)
+		if !state.IsValidText(string(cat.Encode(ds[i]))) || !storable(ds[i].Path) {
+			return fmt.Errorf("postgres: put dossier %q: text a store cannot hold", ds[i].Path)
+		}
+		if ds[i].Comune == "" {
+			ds[i].Comune, _, _ = strings.Cut(ds[i].Path[1:], "/")
+		}
+	}
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		for _, d := range ds {
+			if err := putDossier(ctx, tx, d); err != nil {
+				return fmt.Errorf("%q: %w", d.Path, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("postgres: put dossier %q: %w", d.Path, err)
+		return fmt.Errorf("postgres: put dossiers: %w", err)
 	}
 	return nil
+}
+
+func putDossier(ctx context.Context, tx pgx.Tx, d state.Dossier) error {
+	all, streets := cat.Text(d)
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO dossiers (`+dossierColumns+`, words, streets)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('`+textConfig+`', $10), to_tsvector('`+textConfig+`', $11))
+		ON CONFLICT (path) DO UPDATE SET comune = excluded.comune, year = excluded.year, type = excluded.type,
+			number = excluded.number, deleted = excluded.deleted, record = excluded.record,
+			updated = excluded.updated, updated_by = excluded.updated_by, words = excluded.words, streets = excluded.streets
+		RETURNING id`,
+		d.Path, d.Comune, d.Year, d.Type, d.Number, d.Deleted, cat.Encode(d), d.Updated, d.UpdatedBy,
+		words.Folded(all), words.Folded(streets)).Scan(&id)
+	if err != nil {
+		return err
+	}
+	return indexDossier(ctx, tx, id, d)
 }
 
 // indexDossier makes the parcels and the vocabulary of the record id anew.

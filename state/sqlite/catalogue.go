@@ -24,29 +24,45 @@ const dossierColumns = `path, comune, year, type, number, deleted, record, updat
 // PutDossier creates or replaces the record of d.Path, its words and its
 // parcels, in one transaction.
 func (s *Store) PutDossier(ctx context.Context, d state.Dossier) error {
-	if err := cat.Check(d); err != nil {
-		return fmt.Errorf("sqlite: put dossier: %w", err)
-	}
-	if d.Comune == "" {
-		d.Comune, _, _ = strings.Cut(d.Path[1:], "/")
+	return s.PutDossiers(ctx, []state.Dossier{d})
+}
+
+// PutDossiers is PutDossier for each of ds, in one transaction.
+func (s *Store) PutDossiers(ctx context.Context, ds []state.Dossier) error {
+	for i := range ds {
+		if err := cat.Check(ds[i]); err != nil {
+			return fmt.Errorf("sqlite: put dossier: %w", err)
+		}
+		if ds[i].Comune == "" {
+			ds[i].Comune, _, _ = strings.Cut(ds[i].Path[1:], "/")
+		}
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO dossiers (`+dossierColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (path) DO UPDATE SET comune = excluded.comune, year = excluded.year, type = excluded.type,
-				number = excluded.number, deleted = excluded.deleted, record = excluded.record,
-				updated = excluded.updated, updated_by = excluded.updated_by
-			RETURNING id`,
-			d.Path, d.Comune, d.Year, d.Type, d.Number, d.Deleted, cat.Encode(d), d.Updated.UnixNano(), d.UpdatedBy).Scan(&id)
-		if err != nil {
-			return err
+		for _, d := range ds {
+			if err := putDossier(ctx, tx, d); err != nil {
+				return fmt.Errorf("%q: %w", d.Path, err)
+			}
 		}
-		return indexDossier(ctx, tx, id, d)
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: put dossier %q: %w", d.Path, err)
+		return fmt.Errorf("sqlite: put dossiers: %w", err)
 	}
 	return nil
+}
+
+func putDossier(ctx context.Context, tx *sql.Tx, d state.Dossier) error {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO dossiers (`+dossierColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (path) DO UPDATE SET comune = excluded.comune, year = excluded.year, type = excluded.type,
+			number = excluded.number, deleted = excluded.deleted, record = excluded.record,
+			updated = excluded.updated, updated_by = excluded.updated_by
+		RETURNING id`,
+		d.Path, d.Comune, d.Year, d.Type, d.Number, d.Deleted, cat.Encode(d), d.Updated.UnixNano(), d.UpdatedBy).Scan(&id)
+	if err != nil {
+		return err
+	}
+	return indexDossier(ctx, tx, id, d)
 }
 
 // indexDossier makes the words and the parcels of the record id anew.
