@@ -62,3 +62,21 @@ func (r Reader) Files(ctx context.Context, p string, fn func(string) error) erro
 func (Reader) NotFound(err error) bool {
 	return errors.Is(err, backends.ErrNotFound) || errors.Is(err, ErrNotFound)
 }
+
+// Folders lists the folders directly in the folder p; none when p is not
+// there (a Comune without its folder yet).
+func (r Reader) Folders(ctx context.Context, p string) ([]string, error) {
+	var out []string
+	for e, err := range r.s.system(ctx).List(p, false) {
+		if r.NotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if e.IsDir {
+			out = append(out, namespacePath(e.Path))
+		}
+	}
+	return out, nil
+}

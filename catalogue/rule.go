@@ -1,6 +1,7 @@
 package catalogue
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"unicode"
@@ -130,4 +131,30 @@ func typeOf(name string, types []Type) string {
 		}
 	}
 	return best
+}
+
+// Lister lists the folders directly in a folder, by namespace path.
+type Lister interface {
+	Folders(ctx context.Context, p string) ([]string, error)
+}
+
+// Walk calls fn with every dossier folder at or below root, as the storage
+// holds them: one listing of each folder above the dossiers.
+func (r Rule) Walk(ctx context.Context, l Lister, root string, fn func(p string) error) error {
+	if r.IsDossier(root) {
+		return fn(root)
+	}
+	if !r.Above(root) {
+		return nil
+	}
+	subs, err := l.Folders(ctx, root)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if err := r.Walk(ctx, l, s, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }

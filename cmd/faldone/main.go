@@ -47,6 +47,7 @@ Commands:
   trash          list, restore and purge the recycle bin (cestino)
   versions       list and restore the earlier versions of a file
   import         bring a delivery of the digitised archive into a Comune, checked against its manifest
+  catalogue      import and export the register of dossiers (catalogo), and the text index's status
   verify         prove the files intact against their recorded SHA-256
   migrate        apply the state store's schema migrations and exit
   hash-password  print the argon2id hash of a password (asked for, or read from standard input)
@@ -100,6 +101,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return importCmd(args[1:], stdout, stderr)
 	case "dossier":
 		return dossierCmd(args[1:], stdout, stderr)
+	case "catalogue":
+		return catalogueCmd(args[1:], stdout, stderr)
 	case "trash", "versions":
 		return trashCmd(args[0], args[1:], stdout, stderr)
 	case "migrate":

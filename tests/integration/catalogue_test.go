@@ -3,14 +3,20 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/bassareggiana/faldone/tests/harness"
 )
 
 // apiAnswer is what GET /_/api/cerca answers.
@@ -145,4 +151,170 @@ func TestCatalogueWordsInside(t *testing.T) {
 	waitFor("argilloso", nil)
 	mustStatus(t, g, "DELETE", rel, nil, "", http.StatusNoContent)
 	waitFor("sismica", nil)
+}
+
+// register writes a register of n rows as the Comuni's software exports
+// it: Windows-1252, ";", Italian columns. Row 7 is the one the searches
+// look for; the rows in bad are broken as people break them.
+func register(t *testing.T, n int, bad map[int][2]string) string {
+	t.Helper()
+	streets := []string{"Via Roma", "Via XX Settembre", "Piazza Mazzini", "Via Cesare Battisti", "Strada Provinciale 62", "Via Po"}
+	surnames := []string{"Rossi", "Bianchi", "Ferrari", "Russo", "Esposito", "Romano", "Colombo", "Ricci"}
+	var b strings.Builder
+	b.WriteString("comune;anno;tipo;numero;percorso;oggetto;richiedenti;indirizzo;foglio;mappale;subalterno;protocollo;data_protocollo\r\n")
+	for i := range n {
+		comune, year := "guastalla", 2019
+		if i%2 == 1 {
+			comune, year = "luzzara", 2020
+		}
+		number := fmt.Sprintf("PC-%d-%04d", year, i)
+		row := map[string]string{
+			"comune": comune, "anno": fmt.Sprint(year), "tipo": "PdC", "numero": number,
+			"percorso":    fmt.Sprintf("/%s/%d/%s/", comune, year, number),
+			"oggetto":     "Ristrutturazione di edificio residenziale",
+			"richiedenti": surnames[i%len(surnames)] + " Mario",
+			"indirizzo":   fmt.Sprintf("%s %d", streets[i%len(streets)], i%40+1),
+			"foglio":      fmt.Sprint(10 + i%30), "mappale": fmt.Sprint(100 + i), "subalterno": "",
+			"protocollo": fmt.Sprint(1000 + i), "data_protocollo": fmt.Sprintf("%02d/03/%d", i%28+1, year),
+		}
+		if i == 7 {
+			row["oggetto"] = "Ampliamento del fabbricato con nuova autorimessa"
+			row["richiedenti"] = "Nicolò Caffè|Anna Verdi"
+			row["indirizzo"] = "Via Gonzaga, 12/A"
+			row["foglio"], row["mappale"], row["subalterno"] = "21", "345", "3"
+		}
+		if f, ok := bad[i]; ok {
+			row[f[0]] = f[1]
+		}
+		var cells []string
+		for _, c := range strings.Split("comune;anno;tipo;numero;percorso;oggetto;richiedenti;indirizzo;foglio;mappale;subalterno;protocollo;data_protocollo", ";") {
+			cells = append(cells, row[c])
+		}
+		b.WriteString(strings.Join(cells, ";") + "\r\n")
+	}
+	out, err := charmap.Windows1252.NewEncoder().String(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestCatalogueRegister: a register of 500 rows, Windows-1252, with bad
+// rows, imported on each state store: the report names the bad rows and
+// the folders; the searches by address, parcel, applicant (accents aside,
+// one typing mistake away), part of the number and a word inside a PDF
+// find the right dossier; a grantee finds only the granted one, and the
+// counts are of what it may see; an import again changes nothing.
+func TestCatalogueRegister(t *testing.T) {
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			extra := ""
+			if store == "postgres" {
+				extra = fmt.Sprintf("state_url: %q\n", postgresDB(t))
+			}
+			g, _, _ := s3Gateway(t, extra)
+			catalogueRegister(t, g)
+		})
+	}
+}
+
+func catalogueRegister(t *testing.T, g *harness.Gateway) {
+	w := newBinWorld(t, g)
+	for _, dir := range []string{"/guastalla/2019", "/luzzara/2020", "/guastalla/2019/PC-2019-9999"} {
+		mustStatus(t, g, "MKCOL", dir, nil, "", http.StatusCreated)
+	}
+	for i := 0; i < 20; i++ { // folders for the first twenty rows
+		comune, year := "guastalla", 2019
+		if i%2 == 1 {
+			comune, year = "luzzara", 2020
+		}
+		mustStatus(t, g, "MKCOL", fmt.Sprintf("/%s/%d/PC-%d-%04d", comune, year, year, i), nil, "", http.StatusCreated)
+	}
+	bad := map[int][2]string{100: {"data_protocollo", "31/02/2019"}, 201: {"anno", "20x9"}, 300: {"foglio", "2a"}, 401: {"comune", "Parma"}}
+	file := filepath.Join(t.TempDir(), "registro.csv")
+	if err := os.WriteFile(file, []byte(register(t, 500, bad)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(t.TempDir(), "report.txt")
+	code, out := w.cli("catalogue", "import", file, "--report", report)
+	if code != 0 || !strings.Contains(out, "imported 496 of 500 rows; 4 bad rows, 476 rows without a folder, 1 folders without a row") {
+		t.Fatalf("catalogue import: exit %d\n%s", code, out)
+	}
+	rep, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"line 102", "line 203", "line 302", "line 403", "31/02/2019", "20x9", "2a", "Parma",
+		"no row: /guastalla/2019/PC-2019-9999/", "no folder: /guastalla/2019/PC-2019-0020/"} {
+		if !strings.Contains(string(rep), want) {
+			t.Errorf("the report does not say %q:\n%.3000s", want, rep)
+		}
+	}
+	const d7 = "/luzzara/2020/PC-2020-0007/"
+	for _, tt := range []struct {
+		name   string
+		params url.Values
+		want   []string
+	}{
+		{"address", url.Values{"q": {"via gonzaga"}}, []string{d7}},
+		{"street filter", url.Values{"via": {"Gonzaga"}}, []string{d7}},
+		{"foglio and mappale", url.Values{"foglio": {"21"}, "mappale": {"345"}}, []string{d7}},
+		{"applicant, accents aside", url.Values{"q": {"caffe nicolo"}}, []string{d7}},
+		{"applicant, a typing mistake", url.Values{"q": {"Cafe"}}, []string{d7}},
+		{"part of the number", url.Values{"q": {"2020-0007"}}, []string{d7}},
+		{"subject and Comune", url.Values{"q": {"autorimessa"}, "comune": {"luzzara"}}, []string{d7}},
+		{"subject in another Comune", url.Values{"q": {"autorimessa"}, "comune": {"guastalla"}}, nil},
+	} {
+		if a := cerca(t, g, tt.params); !slices.Equal(a.paths(), tt.want) {
+			t.Errorf("%s (%v): %v, want %v", tt.name, tt.params, a.paths(), tt.want)
+		}
+	}
+	if a := cerca(t, g, url.Values{"q": {"ristrutturazione"}}); a.Total != 495 || a.Facets["comune"]["guastalla"]+a.Facets["comune"]["luzzara"] != 495 {
+		t.Errorf("the other rows: %d found, facets %v", a.Total, a.Facets["comune"])
+	}
+	// A word inside a PDF of the dossier.
+	mustStatus(t, g, "PUT", d7+"relazione geotecnica.pdf", nil, pdfOf(t, "Indagine geotecnica: falda a tre metri."), http.StatusCreated)
+	deadline := time.Now().Add(30 * time.Second)
+	for a := cerca(t, g, url.Values{"q": {"falda"}}); !slices.Equal(a.paths(), []string{d7}); a = cerca(t, g, url.Values{"q": {"falda"}}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a word inside a PDF: %v", a.paths())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// A grantee finds what the grant shows, and counts nothing else.
+	const tecnico = "BNCLCU75B12E253Z" // a geometra, signed in by fiscal number
+	if code, out, errOut := runCLI(t, w.bin, t.TempDir(), "Pw-geometra-42\n", "user", "add", tecnico, "--config", g.ConfigFile(), "--data", g.DataDir); code != 0 {
+		t.Fatalf("user add: %d\n%s%s", code, out, errOut)
+	}
+	geometra := g.As(tecnico, "Pw-geometra-42")
+	until := time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+	if code, out := w.cli("grant", "add", "--person", tecnico, "--path", strings.TrimSuffix(d7, "/"), "--until", until, "--reason", "Prot. 1/2026"); code != 0 {
+		t.Fatalf("grant add: %d\n%s", code, out)
+	}
+	a := cerca(t, geometra, url.Values{"q": {"ristrutturazione"}})
+	if a.Total != 0 || len(a.Facets["comune"]) != 0 {
+		t.Errorf("a grantee finds other dossiers: %+v", a)
+	}
+	if a := cerca(t, geometra, url.Values{"q": {"PC"}}); !slices.Equal(a.paths(), []string{d7}) || a.Total != 1 || a.Facets["comune"]["luzzara"] != 1 {
+		t.Errorf("a grantee's search: %+v", a)
+	}
+	// Again: nothing more changes.
+	if code, out := w.cli("catalogue", "import", file); code != 0 || !strings.Contains(out, "imported 496 of 500") {
+		t.Fatalf("catalogue import again: exit %d\n%s", code, out)
+	}
+	if a := cerca(t, g, url.Values{"q": {"ristrutturazione"}}); a.Total != 495 {
+		t.Errorf("after the second import: %d", a.Total)
+	}
+	// Exported as it was imported.
+	exported := filepath.Join(t.TempDir(), "export.csv")
+	if code, out := w.cli("catalogue", "export", "--comune", "luzzara", "--output", exported); code != 0 {
+		t.Fatalf("catalogue export: %d\n%s", code, out)
+	}
+	text, _ := os.ReadFile(exported)
+	if n := strings.Count(string(text), "\r\n"); n != 1+248 || !strings.Contains(string(text), "Nicolò Caffè|Anna Verdi") || !strings.Contains(string(text), "Via Gonzaga, 12/A") {
+		t.Errorf("export: %d lines\n%.600s", n, text)
+	}
+	if code, out := w.cli("catalogue", "status"); code != 0 || !strings.Contains(out, "files indexed: 1") {
+		t.Errorf("catalogue status: %d\n%s", code, out)
+	}
 }

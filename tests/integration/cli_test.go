@@ -42,7 +42,8 @@ func TestCLIHelp(t *testing.T) {
 	bin := harness.Binary(t)
 	for _, cmd := range []string{"", "serve", "demo", "user", "user add", "user passwd", "user list", "user remove",
 		"grant", "grant add", "grant list", "grant revoke", "audit", "locks", "locks list", "locks break",
-		"migrate", "hash-password", "cert", "version", "verify", "import", "dossier", "dossier close", "dossier reopen", "dossier list"} {
+		"migrate", "hash-password", "cert", "version", "verify", "import", "dossier", "dossier close", "dossier reopen", "dossier list",
+		"catalogue", "catalogue import", "catalogue export", "catalogue status", "trash", "trash list", "versions"} {
 		words := strings.Fields(cmd)
 		t.Run("faldone "+cmd, func(t *testing.T) {
 			for _, args := range [][]string{append(append([]string{}, words...), "--help"), append(append([]string{}, words...), "-h"), append([]string{"help"}, words...)} {

@@ -1,0 +1,184 @@
+// Package load brings a register (catalogue/register) into the catalogue
+// and writes the catalogue back as one: `faldone catalogue import` and
+// `export`. An import is idempotent: a record is made, or completed with
+// the register's values, by path; running it twice changes nothing more.
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/bassareggiana/faldone/catalogue"
+	"github.com/bassareggiana/faldone/catalogue/register"
+	"github.com/bassareggiana/faldone/state"
+)
+
+// batch is how many records go to the store in one transaction.
+const batch = 500
+
+// Store is what an import and an export need of the state store.
+type Store interface {
+	DossierByPath(ctx context.Context, p string) (state.Dossier, error)
+	PutDossiers(ctx context.Context, ds []state.Dossier) error
+	Dossiers(ctx context.Context, p string, fn func(state.Dossier) error) error
+}
+
+// Options are the choices of an import.
+type Options struct {
+	Register register.Options
+	DryRun   bool   // read and check, write nothing
+	By       string // who imports, for the records' UpdatedBy
+	// Folders calls fn with every dossier folder in the storage, for the
+	// report of rows without a folder and folders without a row; nil
+	// leaves both out.
+	Folders func(ctx context.Context, fn func(p string) error) error
+	Now     func() time.Time
+}
+
+// Report is what an import did.
+type Report struct {
+	Rows     int // rows read, bad ones included
+	Imported int // records made or completed (or that would be, in a dry run)
+	Bad      []register.RowError
+	Warnings []register.Warning
+	NoFolder []string // rows whose dossier folder is not in the storage
+	NoRow    []string // dossier folders that no row names
+}
+
+// Import reads the register r into store.
+func Import(ctx context.Context, store Store, r io.Reader, opts Options) (Report, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	var rep Report
+	rd, err := register.NewReader(r, opts.Register)
+	if err != nil {
+		return rep, err
+	}
+	named := map[string]bool{}
+	var pending []state.Dossier
+	flush := func() error {
+		if len(pending) == 0 || opts.DryRun {
+			pending = pending[:0]
+			return nil
+		}
+		if err := store.PutDossiers(ctx, pending); err != nil {
+			return err
+		}
+		pending = pending[:0]
+		return nil
+	}
+	now := opts.Now().UTC()
+	for {
+		row, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return rep, err
+		}
+		d := row.Dossier
+		named[d.Path] = true
+		old, err := store.DossierByPath(ctx, d.Path)
+		switch {
+		case err == nil:
+			d = merge(old, d)
+		case !errors.Is(err, state.ErrNotFound):
+			return rep, err
+		}
+		d.Updated, d.UpdatedBy = now, opts.By
+		pending = append(pending, d)
+		rep.Imported++
+		if len(pending) == batch {
+			if err := flush(); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return rep, err
+	}
+	rep.Bad, rep.Warnings = rd.Errors(), rd.Warnings()
+	rep.Rows = rep.Imported + len(rep.Bad)
+	if opts.Folders == nil {
+		return rep, nil
+	}
+	inStorage := map[string]bool{}
+	err = opts.Folders(ctx, func(p string) error {
+		inStorage[p] = true
+		if !named[p] && (opts.Register.Comune == "" || comuneOf(p) == opts.Register.Comune) {
+			rep.NoRow = append(rep.NoRow, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("dossier folders: %w", err)
+	}
+	for p := range named {
+		if !inStorage[p] {
+			rep.NoFolder = append(rep.NoFolder, p)
+		}
+	}
+	slices.Sort(rep.NoFolder)
+	slices.Sort(rep.NoRow)
+	return rep, nil
+}
+
+// merge is the record old completed with the register's record d: what
+// d says replaces, what it leaves empty stays; the recycle bin's mark stays.
+func merge(old, d state.Dossier) state.Dossier {
+	str := func(o *string, n string) {
+		if n != "" {
+			*o = n
+		}
+	}
+	m := old
+	if d.Year != 0 {
+		m.Year = d.Year
+	}
+	for _, f := range []struct {
+		o *string
+		n string
+	}{
+		{&m.Comune, d.Comune}, {&m.Type, d.Type}, {&m.Number, d.Number}, {&m.Subject, d.Subject}, {&m.Designer, d.Designer},
+		{&m.Protocol, d.Protocol}, {&m.ProtocolDate, d.ProtocolDate}, {&m.Submitted, d.Submitted}, {&m.Issued, d.Issued},
+		{&m.Status, d.Status}, {&m.Notes, d.Notes}, {&m.Identifier, d.Identifier}, {&m.AggregationType, d.AggregationType},
+		{&m.DossierKind, d.DossierKind}, {&m.Administration, d.Administration}, {&m.Office, d.Office},
+		{&m.Responsible, d.Responsible}, {&m.Opened, d.Opened}, {&m.Closed, d.Closed},
+	} {
+		str(f.o, f.n)
+	}
+	if len(d.Applicants) > 0 {
+		m.Applicants = d.Applicants
+	}
+	if len(d.Addresses) > 0 {
+		m.Addresses = d.Addresses
+	}
+	if len(d.Parcels) > 0 {
+		m.Parcels = d.Parcels
+	}
+	return m
+}
+
+func comuneOf(p string) string {
+	d := catalogue.FromName(p, nil)
+	return d.Comune
+}
+
+// Export writes the records at and below p to w, as a register.
+func Export(ctx context.Context, store Store, w io.Writer, p string) (int, error) {
+	wr := register.NewWriter(w)
+	n := 0
+	err := store.Dossiers(ctx, p, func(d state.Dossier) error {
+		n++
+		return wr.Write(d)
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, wr.Flush()
+}
