@@ -177,6 +177,8 @@ type CatalogueStore interface {
 	// PutFileText indexes the text of a file; DeleteFileText drops the
 	// text of the file p, or of every file at and below it.
 	PutFileText(ctx context.Context, t FileText) error
+	// PutFileTexts is PutFileText for each of ts, in one transaction.
+	PutFileTexts(ctx context.Context, ts []FileText) error
 	DeleteFileText(ctx context.Context, p string) error
 
 	// QueueIndex queues the files paths for indexing (once each: a path

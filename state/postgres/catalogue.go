@@ -429,17 +429,26 @@ func (s *Store) CatalogueWords(ctx context.Context, key string, limit int) ([]st
 
 // PutFileText indexes the text of a file, replacing what was indexed of it.
 func (s *Store) PutFileText(ctx context.Context, t state.FileText) error {
-	if !storable(t.Path) || !storable(t.Text) || !storable(t.Dossier) || !storable(t.ETag) {
-		return fmt.Errorf("postgres: put file text %q: text a store cannot hold", t.Path)
-	}
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO file_texts (path, dossier, etag, text, words) VALUES ($1, $2, $3, $4, to_tsvector('`+textConfig+`', $5))
+	return s.PutFileTexts(ctx, []state.FileText{t})
+}
+
+// PutFileTexts is PutFileText for each of ts, in one transaction: one
+// round trip for the lot (a pipelined batch).
+func (s *Store) PutFileTexts(ctx context.Context, ts []state.FileText) error {
+	var b pgx.Batch
+	for _, t := range ts {
+		if !storable(t.Path) || !storable(t.Text) || !storable(t.Dossier) || !storable(t.ETag) {
+			return fmt.Errorf("postgres: put file text %q: text a store cannot hold", t.Path)
+		}
+		b.Queue(`INSERT INTO file_texts (path, dossier, etag, text, words) VALUES ($1, $2, $3, $4, to_tsvector('`+textConfig+`', $5))
 			ON CONFLICT (path) DO UPDATE SET dossier = excluded.dossier, etag = excluded.etag, text = excluded.text, words = excluded.words`,
 			t.Path, t.Dossier, t.ETag, cat.Cut(t.Text), words.Folded(t.Text))
-		return err
+	}
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, &b).Close()
 	})
 	if err != nil {
-		return fmt.Errorf("postgres: put file text %q: %w", t.Path, err)
+		return fmt.Errorf("postgres: put file texts: %w", err)
 	}
 	return nil
 }

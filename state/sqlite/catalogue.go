@@ -422,24 +422,38 @@ func (s *Store) CatalogueWords(ctx context.Context, key string, limit int) ([]st
 
 // PutFileText indexes the text of a file, replacing what was indexed of it.
 func (s *Store) PutFileText(ctx context.Context, t state.FileText) error {
+	return s.PutFileTexts(ctx, []state.FileText{t})
+}
+
+// PutFileTexts is PutFileText for each of ts, in one transaction.
+func (s *Store) PutFileTexts(ctx context.Context, ts []state.FileText) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO file_texts (path, dossier, etag, text) VALUES (?, ?, ?, ?)
-			ON CONFLICT (path) DO UPDATE SET dossier = excluded.dossier, etag = excluded.etag, text = excluded.text
-			RETURNING id`, t.Path, t.Dossier, t.ETag, cat.Cut(t.Text)).Scan(&id)
-		if err != nil {
-			return err
+		for _, t := range ts {
+			if err := putFileText(ctx, tx, t); err != nil {
+				return fmt.Errorf("%q: %w", t.Path, err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM file_words WHERE rowid = ?`, id); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO file_words (rowid, words) VALUES (?, ?)`, id, words.Stems(t.Text))
-		return err
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: put file text %q: %w", t.Path, err)
+		return fmt.Errorf("sqlite: put file texts: %w", err)
 	}
 	return nil
+}
+
+func putFileText(ctx context.Context, tx *sql.Tx, t state.FileText) error {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO file_texts (path, dossier, etag, text) VALUES (?, ?, ?, ?)
+		ON CONFLICT (path) DO UPDATE SET dossier = excluded.dossier, etag = excluded.etag, text = excluded.text
+		RETURNING id`, t.Path, t.Dossier, t.ETag, cat.Cut(t.Text)).Scan(&id)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM file_words WHERE rowid = ?`, id); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO file_words (rowid, words) VALUES (?, ?)`, id, words.Stems(t.Text))
+	return err
 }
 
 // DeleteFileText drops the text of the file p, or of every file below it.

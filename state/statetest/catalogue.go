@@ -289,9 +289,21 @@ func testDossierFileText(t *testing.T, s state.CatalogueStore) {
 	if ps, _ := search(t, s, state.DossierQuery{Terms: words.Query("geologica")}); len(ps) != 0 {
 		t.Errorf("deleted text found: %v", ps)
 	}
+	// A batch: all of it indexed.
+	if err := s.PutFileTexts(ctx, []state.FileText{
+		{Path: g42 + "/a.txt", Dossier: g42, Text: "verbale di sopralluogo"},
+		{Path: g42 + "/b.txt", Dossier: g42, Text: "collaudo statico"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"sopralluogo", "collaudo"} {
+		if ps, _ := search(t, s, state.DossierQuery{Terms: words.Query(q)}); !slices.Equal(ps, []string{g42}) {
+			t.Errorf("a batch's text %q: %v", q, ps)
+		}
+	}
 	st, err := s.IndexStatus(ctx)
-	if err != nil || st.Files != 1 {
-		t.Errorf("IndexStatus = %+v, %v; want 1 file", st, err)
+	if err != nil || st.Files != 3 {
+		t.Errorf("IndexStatus = %+v, %v; want 3 files", st, err)
 	}
 }
 
