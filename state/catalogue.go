@@ -158,6 +158,8 @@ type CatalogueStore interface {
 	PutDossiers(ctx context.Context, ds []Dossier) error
 	// DossierByPath returns the record of the folder p; ErrNotFound.
 	DossierByPath(ctx context.Context, p string) (Dossier, error)
+	// DossiersByPath returns the records of those of paths that have one.
+	DossiersByPath(ctx context.Context, paths []string) (map[string]Dossier, error)
 	// DeleteDossiers drops the records at and below p, and the text of
 	// their files.
 	DeleteDossiers(ctx context.Context, p string) error

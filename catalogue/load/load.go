@@ -22,7 +22,7 @@ const batch = 500
 
 // Store is what an import and an export need of the state store.
 type Store interface {
-	DossierByPath(ctx context.Context, p string) (state.Dossier, error)
+	DossiersByPath(ctx context.Context, paths []string) (map[string]state.Dossier, error)
 	PutDossiers(ctx context.Context, ds []state.Dossier) error
 	Dossiers(ctx context.Context, p string, fn func(state.Dossier) error) error
 }
@@ -61,10 +61,28 @@ func Import(ctx context.Context, store Store, r io.Reader, opts Options) (Report
 	}
 	named := map[string]bool{}
 	var pending []state.Dossier
+	now := opts.Now().UTC()
+	// A batch: the records there are read in one query, completed, and
+	// written in one transaction.
 	flush := func() error {
 		if len(pending) == 0 || opts.DryRun {
 			pending = pending[:0]
 			return nil
+		}
+		paths := make([]string, len(pending))
+		for i, d := range pending {
+			paths[i] = d.Path
+		}
+		old, err := store.DossiersByPath(ctx, paths)
+		if err != nil {
+			return err
+		}
+		for i, d := range pending {
+			if o, ok := old[d.Path]; ok {
+				d = merge(o, d)
+			}
+			d.Updated, d.UpdatedBy = now, opts.By
+			pending[i] = d
 		}
 		if err := store.PutDossiers(ctx, pending); err != nil {
 			return err
@@ -72,7 +90,6 @@ func Import(ctx context.Context, store Store, r io.Reader, opts Options) (Report
 		pending = pending[:0]
 		return nil
 	}
-	now := opts.Now().UTC()
 	for {
 		row, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -82,15 +99,14 @@ func Import(ctx context.Context, store Store, r io.Reader, opts Options) (Report
 			return rep, err
 		}
 		d := row.Dossier
-		named[d.Path] = true
-		old, err := store.DossierByPath(ctx, d.Path)
-		switch {
-		case err == nil:
-			d = merge(old, d)
-		case !errors.Is(err, state.ErrNotFound):
-			return rep, err
+		if named[d.Path] {
+			// Named again (the register's warning says so): the last row
+			// wins, as in one batch it would.
+			if err := flush(); err != nil {
+				return rep, err
+			}
 		}
-		d.Updated, d.UpdatedBy = now, opts.By
+		named[d.Path] = true
 		pending = append(pending, d)
 		rep.Imported++
 		if len(pending) == batch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,35 +46,38 @@ func (s *Store) PutDossiers(ctx context.Context, ds []state.Dossier) error {
 			ds[i].Comune, _, _ = strings.Cut(ds[i].Path[1:], "/")
 		}
 	}
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		for _, d := range ds {
-			if err := putDossier(ctx, tx, d); err != nil {
-				return fmt.Errorf("%q: %w", d.Path, err)
-			}
+	// One round trip for the lot: each record, its parcels (made anew in
+	// the same statement) and its vocabulary, queued in one batch.
+	var b pgx.Batch
+	for _, d := range ds {
+		all, streets := cat.Text(d)
+		sheets, numbers, subs := make([]string, len(d.Parcels)), make([]string, len(d.Parcels)), make([]string, len(d.Parcels))
+		for i, p := range d.Parcels {
+			sheets[i], numbers[i], subs[i] = p.Sheet, p.Number, p.Sub
 		}
-		return nil
+		b.Queue(`WITH d AS (
+				INSERT INTO dossiers (`+dossierColumns+`, words, streets)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('`+textConfig+`', $10), to_tsvector('`+textConfig+`', $11))
+				ON CONFLICT (path) DO UPDATE SET comune = excluded.comune, year = excluded.year, type = excluded.type,
+					number = excluded.number, deleted = excluded.deleted, record = excluded.record,
+					updated = excluded.updated, updated_by = excluded.updated_by, words = excluded.words, streets = excluded.streets
+				RETURNING id),
+			gone AS (DELETE FROM dossier_parcels WHERE dossier = (SELECT id FROM d))
+			INSERT INTO dossier_parcels (dossier, sheet, number, sub)
+			SELECT (SELECT id FROM d), s, n, u FROM unnest($12::text[], $13::text[], $14::text[]) AS p (s, n, u)`,
+			d.Path, d.Comune, d.Year, d.Type, d.Number, d.Deleted, cat.Encode(d), d.Updated, d.UpdatedBy,
+			words.Folded(all), words.Folded(streets), sheets, numbers, subs)
+		if v := cat.Vocabulary(d); len(v) > 0 {
+			b.Queue(`INSERT INTO catalogue_words (word) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, v)
+		}
+	}
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, &b).Close()
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: put dossiers: %w", err)
 	}
 	return nil
-}
-
-func putDossier(ctx context.Context, tx pgx.Tx, d state.Dossier) error {
-	all, streets := cat.Text(d)
-	var id int64
-	err := tx.QueryRow(ctx, `INSERT INTO dossiers (`+dossierColumns+`, words, streets)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('`+textConfig+`', $10), to_tsvector('`+textConfig+`', $11))
-		ON CONFLICT (path) DO UPDATE SET comune = excluded.comune, year = excluded.year, type = excluded.type,
-			number = excluded.number, deleted = excluded.deleted, record = excluded.record,
-			updated = excluded.updated, updated_by = excluded.updated_by, words = excluded.words, streets = excluded.streets
-		RETURNING id`,
-		d.Path, d.Comune, d.Year, d.Type, d.Number, d.Deleted, cat.Encode(d), d.Updated, d.UpdatedBy,
-		words.Folded(all), words.Folded(streets)).Scan(&id)
-	if err != nil {
-		return err
-	}
-	return indexDossier(ctx, tx, id, d)
 }
 
 // indexDossier makes the parcels and the vocabulary of the record id anew.
@@ -108,6 +112,28 @@ func (s *Store) DossierByPath(ctx context.Context, p string) (state.Dossier, err
 		return state.Dossier{}, fmt.Errorf("postgres: dossier %q: %w", p, err)
 	}
 	return d, nil
+}
+
+// DossiersByPath returns the records of those of paths that have one.
+func (s *Store) DossiersByPath(ctx context.Context, paths []string) (map[string]state.Dossier, error) {
+	ok := slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return !storable(p) })
+	rows, err := s.pool.Query(ctx, `SELECT `+dossierColumns+` FROM dossiers WHERE path = ANY($1)`, ok)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: dossiers by path: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]state.Dossier, len(paths))
+	for rows.Next() {
+		d, err := scanDossier(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: dossiers by path: %w", err)
+		}
+		out[d.Path] = d
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: dossiers by path: %w", err)
+	}
+	return out, nil
 }
 
 func scanDossier(row pgx.Row) (state.Dossier, error) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,6 +103,39 @@ func (s *Store) DossierByPath(ctx context.Context, p string) (state.Dossier, err
 		return state.Dossier{}, fmt.Errorf("sqlite: dossier %q: %w", p, err)
 	}
 	return d, nil
+}
+
+// DossiersByPath returns the records of those of paths that have one.
+func (s *Store) DossiersByPath(ctx context.Context, paths []string) (map[string]state.Dossier, error) {
+	out := make(map[string]state.Dossier, len(paths))
+	for chunk := range slices.Chunk(paths, 500) {
+		rows, err := s.r.QueryContext(ctx, `SELECT `+dossierColumns+` FROM dossiers WHERE path IN (`+
+			strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`, anys(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: dossiers by path: %w", err)
+		}
+		for rows.Next() {
+			d, err := scanDossier(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite: dossiers by path: %w", err)
+			}
+			out[d.Path] = d
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlite: dossiers by path: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 func scanDossier(row interface{ Scan(...any) error }) (state.Dossier, error) {

@@ -118,6 +118,10 @@ func testDossierRoundTrip(t *testing.T, s state.CatalogueStore) {
 			t.Errorf("PutDossier(%+v) accepted", bad)
 		}
 	}
+	byPath, err := s.DossiersByPath(t.Context(), []string{ds[1].Path, "/guastalla/2019/nessuna", ds[3].Path})
+	if err != nil || len(byPath) != 2 || !reflect.DeepEqual(byPath[ds[3].Path], ds[3]) {
+		t.Errorf("DossiersByPath = %v, %v", byPath, err)
+	}
 	var all []string
 	if err := s.Dossiers(t.Context(), "/guastalla", func(d state.Dossier) error { all = append(all, d.Path); return nil }); err != nil {
 		t.Fatal(err)
