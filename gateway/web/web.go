@@ -1,9 +1,10 @@
 // Package web serves the pages people see in a browser: sign-in with SPID
 // (or a local account), the personal page with the app passwords that
 // network drives use, the managers' grants, and the archive itself —
-// folders, the dossier catalogue's search, file pages, ZIP downloads, uploads, new folders, renames
-// and deletions, the recycle bin and the earlier versions of files — which it reads and changes only through the archive
-// service, putting the kind of each failure in words. Pages are in
+// folders, the dossier catalogue's search, file pages, ZIP downloads,
+// uploads, new folders, renames and deletions, the recycle bin and the
+// earlier versions of files — which it reads and changes only through the
+// archive service, putting the kind of each failure in words. Pages are in
 // Italian, rendered on the server from embedded templates.
 package web
 
