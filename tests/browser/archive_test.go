@@ -93,7 +93,7 @@ func TestArchivePages(t *testing.T) {
 				chromedp.WaitVisible(`#cerca`, chromedp.ByID),
 				chromedp.SendKeys(`#cerca`, "PC-2016-5000", chromedp.ByID),
 				chromedp.Click(`#cerca-vai`, chromedp.ByID),
-				chromedp.WaitVisible(`#conteggio`, chromedp.ByID),
+				chromedp.WaitVisible(`#risultati`, chromedp.ByID), // the folder page has a #conteggio too
 				chromedp.Text(`#conteggio`, &count, chromedp.ByID),
 				chromedp.Text(`#risultati li:first-child a.pratica`, &found),
 				chromedp.AttributeValue(`#risultati li:first-child a.pratica`, "href", &href, nil),
