@@ -95,11 +95,20 @@ type Result struct {
 	Near bool
 }
 
+// Reader is what a search needs of a person's rights: what they may read
+// among the Comuni, as *access.Policy tells it. The pages hold the policy
+// as the archive's decider, the endpoints as itself: both pass it here.
+type Reader interface {
+	Readable(comuni []string) (whole, grants []string)
+}
+
+var _ Reader = (*access.Policy)(nil)
+
 // Search finds, among what pol lets the person read, the dossiers q asks
 // for: a page of PageSize, best first. Words that find nothing are looked
 // for again among the catalogue's words one mistake away ("Cafe" finds
 // "Caffè").
-func (c *Catalogue) Search(ctx context.Context, pol *access.Policy, q Query) (Result, error) {
+func (c *Catalogue) Search(ctx context.Context, pol Reader, q Query) (Result, error) {
 	whole, grants := pol.Readable(c.opts.Comuni)
 	sq := state.DossierQuery{
 		Terms: words.Query(q.Text), Comuni: q.Comuni, YearFrom: q.YearFrom, YearTo: q.YearTo, Type: q.Type,

@@ -332,6 +332,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		FolderPage:         web.FolderPages,
 	})
 	wc.Archive = svc
+	wc.Catalogue = cat
 	wc.GrantRules = &grants.Service{Store: s.store, Archive: ns, Audit: s.audit, Location: cfg.Location}
 	pages, err := web.New(wc)
 	if err != nil {

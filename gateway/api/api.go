@@ -26,9 +26,9 @@ const Prefix = "/_/api/"
 // snippetWidth is the length, in bytes, of a result's excerpt.
 const snippetWidth = 240
 
-// maxPage bounds the page a search may ask for: past it, a script pages
-// through what it should filter.
-const maxPage = 500
+// MaxPage bounds the page a search may ask for: past it, a script pages
+// through what it should filter. The search page links no page past it.
+const MaxPage = 500
 
 // Config is what the endpoints need.
 type Config struct {
@@ -157,7 +157,7 @@ func ParseQuery(v map[string][]string, comuni, types []string) (catalogue.Query,
 	}
 	if p := get("pagina"); p != "" {
 		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > maxPage {
+		if err != nil || n < 1 || n > MaxPage {
 			return q, errors.New("pagina non valida")
 		}
 		q.Page = n

@@ -74,18 +74,20 @@ type grantLink struct {
 
 type archivePage struct {
 	page
-	Heading, Query, Sort, Dir, ZipHref, PrevHref, NextHref string
-	GrantHref                                              string // the grants form for this folder, for its managers
-	TrashHref                                              string // the Comune's recycle bin, for its editors
-	Closed                                                 string // "chiuso il … da …", when the folder is in a closed dossier
-	CloseAction                                            string // the form that closes this dossier, for its managers
-	UploadAction, ChangeAction                             string // forms, when the person may write here
-	Crumbs                                                 []crumb
-	Entries                                                []archiveEntry
-	Grants                                                 []grantLink // on the start page
-	Total, Page, Pages                                     int
-	Searched                                               string // the search limit, when a search stopped there
-	base                                                   string
+	Heading, Sort, Dir, ZipHref, PrevHref, NextHref string
+	GrantHref                                       string // the grants form for this folder, for its managers
+	TrashHref                                       string // the Comune's recycle bin, for its editors
+	Closed                                          string // "chiuso il … da …", when the folder is in a closed dossier
+	CloseAction                                     string // the form that closes this dossier, for its managers
+	UploadAction, ChangeAction                      string // forms, when the person may write here
+	Crumbs                                          []crumb
+	Entries                                         []archiveEntry
+	Grants                                          []grantLink // on the start page
+	Total, Page, Pages                              int
+	// SearchComune is the Comune the folder is in, whose dossiers the
+	// page's search box searches; SearchComuneName its name.
+	SearchComune, SearchComuneName string
+	base                           string
 }
 
 // SortHref is the link that sorts by key, reversing the order when the page
@@ -95,11 +97,7 @@ func (p archivePage) SortHref(key string) string {
 	if p.Sort == key && p.Dir == "asc" {
 		dir = "desc"
 	}
-	v := url.Values{"ordina": {key}, "verso": {dir}}
-	if p.Query != "" {
-		v.Set("cerca", p.Query)
-	}
-	return p.base + "?" + v.Encode()
+	return p.base + "?" + url.Values{"ordina": {key}, "verso": {dir}}.Encode()
 }
 
 // previewable types open in the browser; the others download.
@@ -144,23 +142,17 @@ func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string
 	return sess, p, op, true
 }
 
-// archive serves a folder of the archive as a page: breadcrumbs, search,
-// sorting and paging, with only what the person may see.
+// archive serves a folder of the archive as a page: breadcrumbs, sorting
+// and paging, with only what the person may see. Its search box searches
+// the catalogue (the search page), among the dossiers of the folder's
+// Comune.
 func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	sess, p, op, ok := h.readable(w, r, "/_/archivio", true, h.folderNotFound)
 	if !ok {
 		return
 	}
 	q := r.URL.Query()
-	query := strings.TrimSpace(q.Get("cerca"))
-	var entries []archiveEntry
-	complete := true
-	var err error
-	if query != "" {
-		entries, complete, err = h.search(op, p, query)
-	} else {
-		entries, err = h.listAll(op, p)
-	}
+	entries, err := h.listAll(op, p)
 	if err != nil {
 		if errors.Is(err, backends.ErrNotDir) {
 			http.Redirect(w, r, "/_/scheda"+escapedPath(p), http.StatusSeeOther) // a file: its own page
@@ -173,7 +165,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, "list folder", err)
 		return
 	}
-	pg := archivePage{page: page{Title: "Archivio", Session: &sess, CSRF: sess.CSRF}, Query: query,
+	pg := archivePage{page: page{Title: "Archivio", Session: &sess, CSRF: sess.CSRF},
 		Sort: q.Get("ordina"), Dir: q.Get("verso"), base: "/_/archivio" + escapedPath(p)}
 	if p != "/" {
 		pg.base += "/"
@@ -207,19 +199,12 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		}
 		return c
 	})
-	if !complete {
-		pg.Searched = thousandsText(h.searchLimit())
-	}
 	pg.Total = len(entries)
 	pg.Pages = max(1, (pg.Total+pageSize-1)/pageSize)
 	pg.Page, _ = strconv.Atoi(q.Get("pagina"))
 	pg.Page = min(max(pg.Page, 1), pg.Pages)
 	link := func(n int) string {
-		v := url.Values{"ordina": {pg.Sort}, "verso": {pg.Dir}, "pagina": {strconv.Itoa(n)}}
-		if pg.Query != "" {
-			v.Set("cerca", pg.Query)
-		}
-		return pg.base + "?" + v.Encode()
+		return pg.base + "?" + url.Values{"ordina": {pg.Sort}, "verso": {pg.Dir}, "pagina": {strconv.Itoa(n)}}.Encode()
 	}
 	if pg.Page > 1 {
 		pg.PrevHref = link(pg.Page - 1)
@@ -278,7 +263,14 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	for i := range pg.Entries {
 		pg.Entries[i].Locked = locked[pg.Entries[i].path]
 	}
-	if p == "/" && pg.Query == "" && h.cfg.Grants != nil {
+	if c, _ := access.SplitComune(p); c != "" && h.cfg.Catalogue != nil {
+		for _, k := range h.cfg.Comuni {
+			if k.ID == c {
+				pg.SearchComune, pg.SearchComuneName = k.ID, k.Name
+			}
+		}
+	}
+	if p == "/" && h.cfg.Grants != nil {
 		// The start page: the Comuni of the person's roles are the rows;
 		// the dossiers of their grants are linked above them.
 		gs, err := h.cfg.Grants.Grants(r.Context(), state.GrantFilter{Person: sess.Person, Live: true, Now: time.Now()})

@@ -1,9 +1,10 @@
 // Package web serves the pages people see in a browser: sign-in with SPID
 // (or a local account), the personal page with the app passwords that
 // network drives use, the managers' grants, and the archive itself —
-// folders, search, file pages, ZIP downloads, uploads, new folders, renames
-// and deletions, the recycle bin and the earlier versions of files — which it reads and changes only through the archive
-// service, putting the kind of each failure in words. Pages are in
+// folders, the dossier catalogue's search, file pages, ZIP downloads,
+// uploads, new folders, renames and deletions, the recycle bin and the
+// earlier versions of files — which it reads and changes only through the
+// archive service, putting the kind of each failure in words. Pages are in
 // Italian, rendered on the server from embedded templates.
 package web
 
@@ -32,6 +33,7 @@ import (
 	"github.com/bassareggiana/faldone/auth"
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/auth/oidc"
+	"github.com/bassareggiana/faldone/catalogue"
 	"github.com/bassareggiana/faldone/gateway/days"
 	"github.com/bassareggiana/faldone/gateway/grants"
 	"github.com/bassareggiana/faldone/state"
@@ -100,8 +102,9 @@ type Config struct {
 	// Dossiers, when set, keeps the closed dossiers: a folder's page says
 	// that it is closed, and its managers may close it.
 	Dossiers Dossiers
-	// SearchLimit bounds the entries a search looks at (default 50,000).
-	SearchLimit int
+	// Catalogue, when set, is the dossier catalogue the search page
+	// (/_/cerca) and every page's search box search.
+	Catalogue *catalogue.Catalogue
 	// Location is the zone in which the pages show times and read the days
 	// of the grant form (time_zone).
 	Location *time.Location
@@ -133,6 +136,8 @@ func New(cfg Config) (*Handler, error) {
 		"date":   func(t time.Time) string { return dateText(t, cfg.Location) },
 		"until":  func(t time.Time) string { return untilText(t, cfg.Location) },
 		"join":   func(s []string) string { return strings.Join(s, ", ") },
+		// searchable: the pages have the catalogue's search to offer.
+		"searchable": func() bool { return cfg.Catalogue != nil },
 	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
@@ -149,6 +154,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("POST /_/password", h.createPassword)
 	h.mux.HandleFunc("POST /_/password/revoca", h.revokePassword)
 	h.mux.HandleFunc("GET /_/archivio/", h.archive)
+	h.mux.HandleFunc("GET /_/cerca", h.searchPage)
 	h.mux.HandleFunc("GET /_/zip/", h.zipFolder)
 	h.mux.HandleFunc("GET /_/scheda/", h.details)
 	h.mux.HandleFunc("POST /_/carica/", h.upload)

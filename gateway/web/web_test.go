@@ -1,17 +1,8 @@
 package web
 
 import (
-	"context"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/bassareggiana/faldone/archive"
-	"github.com/bassareggiana/faldone/auth/access"
-	"github.com/bassareggiana/faldone/backends/local"
 )
 
 func TestSizeText(t *testing.T) {
@@ -53,75 +44,6 @@ func TestOwnerText(t *testing.T) {
 		if got := ownerText(tt.in); got != tt.want {
 			t.Errorf("ownerText(%q) = %q, want %q", tt.in, got, tt.want)
 		}
-	}
-}
-
-func TestThousandsText(t *testing.T) {
-	for _, tt := range []struct {
-		n    int
-		want string
-	}{{0, "0"}, {999, "999"}, {1000, "1.000"}, {50_000, "50.000"}, {1_234_567, "1.234.567"}, {-1000, "-1.000"}} {
-		if got := thousandsText(tt.n); got != tt.want {
-			t.Errorf("thousandsText(%d) = %q, want %q", tt.n, got, tt.want)
-		}
-	}
-}
-
-// allowAll lets the person see everything but what hidden names.
-type allowAll struct{ hidden string }
-
-func (a allowAll) Decide(_ access.Action, p string) access.Verdict {
-	if a.hidden != "" && strings.HasPrefix(p, a.hidden) {
-		return access.Hide
-	}
-	return access.Allow
-}
-
-func TestSearch(t *testing.T) {
-	dir := t.TempDir()
-	for _, f := range []string{
-		"guastalla/2019/PC-2019-0042/domanda.pdf",
-		"guastalla/2019/PC-2019-0043/domanda.pdf",
-		"guastalla/2020/SCIA-2020-0042.pdf",
-		"luzzara/2019/PC-2019-0042-variante/tavola.dwg",
-	} {
-		p := filepath.Join(dir, filepath.FromSlash(f))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte("x"), 0o644)
-	}
-	fs, err := local.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		name, folder, needle, hidden string
-		limit                        int
-		want                         []string
-		complete                     bool
-	}{
-		{"a dossier by number, from its Comune", "/guastalla", "pc-2019-0042", "", 0, []string{"2019/PC-2019-0042"}, true},
-		{"every Comune, from the root", "/", "0042", "", 0, []string{"guastalla/2019/PC-2019-0042", "guastalla/2020/SCIA-2020-0042.pdf", "luzzara/2019/PC-2019-0042-variante"}, true},
-		{"what the person may not see is not found", "/", "0042", "/luzzara", 0, []string{"guastalla/2019/PC-2019-0042", "guastalla/2020/SCIA-2020-0042.pdf"}, true},
-		{"files too", "/guastalla/2019", "domanda", "", 0, []string{"PC-2019-0042/domanda.pdf", "PC-2019-0043/domanda.pdf"}, true},
-		{"a Comune by name", "/", "luzz", "", 0, []string{"luzzara"}, true},
-		{"stopped at the limit, after the page that reached it", "/guastalla", "0043", "", 2, []string{"2019/PC-2019-0043"}, false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			h := &Handler{cfg: Config{SearchLimit: tt.limit, Location: time.UTC}}
-			op := archive.New(fs, nil, archive.Options{}).Begin(context.Background(), archive.Caller{Policy: allowAll{tt.hidden}})
-			found, complete, err := h.search(op, tt.folder, tt.needle)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for _, e := range found {
-				names = append(names, e.Name)
-			}
-			slices.Sort(names)
-			if !slices.Equal(names, tt.want) || complete != tt.complete {
-				t.Errorf("found %q (complete %v), want %q (complete %v)", names, complete, tt.want, tt.complete)
-			}
-		})
 	}
 }
 
