@@ -17,11 +17,14 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/bassareggiana/faldone/auth"
+	"github.com/bassareggiana/faldone/catalogue"
 	"github.com/bassareggiana/faldone/gateway"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/demo"
+	"github.com/bassareggiana/faldone/state"
 )
 
 // Version is this release of Faldone. `faldone version` adds the VCS
@@ -352,8 +355,12 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	for _, c := range cfg.Comuni {
 		ids = append(ids, c.ID)
 	}
-	if err := demo.Seed(filepath.Join(cfg.DataDir, "archivio"), ids); err != nil {
+	made, err := demo.Seed(filepath.Join(cfg.DataDir, "archivio"), ids)
+	if err != nil {
 		return fmt.Errorf("seed demo archive: %w", err)
+	}
+	if err := catalogueDemo(cfg, made); err != nil {
+		return fmt.Errorf("seed demo catalogue: %w", err)
 	}
 	hash, err := auth.HashPassword(*password)
 	if err != nil {
@@ -414,4 +421,30 @@ func operatorName(by string) string {
 		return "cli:" + u.Username
 	}
 	return "cli"
+}
+
+// catalogueDemo gives the sample dossiers seeded their catalogue records,
+// with what their names tell, and queues their files for the text index.
+func catalogueDemo(cfg config.Config, made []state.Dossier) error {
+	if len(made) == 0 {
+		return nil
+	}
+	ctx := context.Background()
+	st, err := gateway.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := time.Now().UTC()
+	var paths []string
+	for i, d := range made {
+		named := catalogue.FromName(d.Path, catalogue.DefaultTypes())
+		d.Year, d.Type, d.Updated = named.Year, named.Type, now
+		made[i] = d
+		paths = append(paths, d.Path)
+	}
+	if err := st.PutDossiers(ctx, made); err != nil {
+		return err
+	}
+	return st.QueueIndex(ctx, paths, now)
 }

@@ -12,6 +12,8 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+
+	"github.com/bassareggiana/faldone/state"
 )
 
 // dossiers are the sample dossiers created in every Comune: year and name.
@@ -23,22 +25,35 @@ var dossiers = [][2]string{
 
 // Seed fills root/<comune>/… with the sample archive for each Comune that has
 // no files yet, so that a demo restarted over the same folder keeps what
-// people stored in it.
-func Seed(root string, comuni []string) error {
+// people stored in it. It returns the records of the dossiers it made, for
+// the catalogue.
+func Seed(root string, comuni []string) ([]state.Dossier, error) {
 	photo, err := samplePhoto()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var made []state.Dossier
+	// What the sample dossiers are about, for their catalogue records.
+	sampleSubjects := []string{"Ampliamento di fabbricato residenziale", "Manutenzione straordinaria della copertura", "Nuova autorimessa pertinenziale", "Ristrutturazione con cambio d'uso", "Agibilità dell'edificio"}
+	sampleApplicants := []string{"Nicolò Caffè", "Maria Rossi", "Giuseppe Bianchi", "Anna Ferrari", "Luca Colombo"}
+	sampleStreets := []string{"Via Gonzaga", "Piazza Mazzini", "Via XX Settembre", "Via Cesare Battisti", "Via Po"}
 	for _, c := range comuni {
 		dir := filepath.Join(root, c)
 		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 			continue
 		}
-		for _, d := range dossiers {
+		for i, d := range dossiers {
 			ddir := filepath.Join(dir, d[0], d[1])
 			if err := os.MkdirAll(ddir, 0o750); err != nil {
-				return err
+				return nil, err
 			}
+			rec := state.Dossier{Path: "/" + c + "/" + d[0] + "/" + d[1], Comune: c, Number: d[1],
+				Subject:    sampleSubjects[i%len(sampleSubjects)],
+				Applicants: []state.Applicant{{Name: sampleApplicants[i%len(sampleApplicants)]}},
+				Addresses:  []state.Address{{Street: sampleStreets[i%len(sampleStreets)], Number: fmt.Sprint(3 + 7*i)}},
+				Parcels:    []state.Parcel{{Register: "F", Sheet: fmt.Sprint(10 + i), Number: fmt.Sprint(120 + 13*i)}},
+				UpdatedBy:  "demo"}
+			made = append(made, rec)
 			title := fmt.Sprintf("Comune di %s - pratica %s", c, d[1])
 			files := map[string][]byte{
 				"domanda.pdf":             samplePDF(title + " - domanda"),
@@ -49,12 +64,12 @@ func Seed(root string, comuni []string) error {
 			}
 			for name, content := range files {
 				if err := os.WriteFile(filepath.Join(ddir, name), content, 0o640); err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
 	}
-	return nil
+	return made, nil
 }
 
 // samplePDF returns a one-page PDF that shows text; the cross-reference

@@ -318,3 +318,22 @@ func catalogueRegister(t *testing.T, g *harness.Gateway) {
 		t.Errorf("catalogue status: %d\n%s", code, out)
 	}
 }
+
+// TestCatalogueDemo: the demo's sample dossiers are in the catalogue, and
+// the words of their PDFs are indexed, so that its search finds them.
+func TestCatalogueDemo(t *testing.T) {
+	g := harness.StartDemo(t, "")
+	if a := cerca(t, g, url.Values{"q": {"PC-2023-0031"}, "comune": {"guastalla"}}); !slices.Equal(a.paths(), []string{"/guastalla/2023/PC-2023-0031/"}) {
+		t.Errorf("a sample dossier by its number: %+v", a)
+	}
+	if a := cerca(t, g, url.Values{"q": {"Cafe"}}); a.Total == 0 {
+		t.Errorf("a sample applicant, one typing mistake away: %+v", a)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for a := cerca(t, g, url.Values{"q": {"relazione tecnica"}, "comune": {"luzzara"}}); a.Total == 0; a = cerca(t, g, url.Values{"q": {"relazione tecnica"}, "comune": {"luzzara"}}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the words of the sample PDFs are not indexed\n%s", tail(g.Log(), 3000))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
