@@ -398,13 +398,18 @@ func (s *Store) SearchDossiers(ctx context.Context, q state.DossierQuery) (state
 		if err == nil && len(q.Terms) > 0 {
 			var f params
 			t := f.add(tsquery(q.Terms))
-			conds := []string{"f.words @@ to_tsquery('" + textConfig + "', " + t + ")"}
+			var conds []string
 			if street != "" {
 				conds = append(conds, "d.streets @@ to_tsquery('"+textConfig+"', "+f.add(street)+")")
 			}
 			conds = append(conds, dossierFilter(&f, q))
-			err = collect(`SELECT d.path, d.comune, d.type, d.year, ts_rank(f.words, to_tsquery('`+textConfig+`', `+t+`)), f.path
-				FROM file_texts f JOIN dossiers d ON d.path = f.dossier WHERE `+strings.Join(conds, " AND "), f.args, true)
+			// Each dossier once, with its first file that matches: a
+			// common word matches many files of a dossier, and a rank of
+			// each would read each one's words again.
+			err = collect(`SELECT d.path, d.comune, d.type, d.year, 0::real, m.path
+				FROM (SELECT DISTINCT ON (dossier) dossier, path FROM file_texts
+					WHERE words @@ to_tsquery('`+textConfig+`', `+t+`) ORDER BY dossier, path) m
+				JOIN dossiers d ON d.path = m.dossier WHERE `+strings.Join(conds, " AND "), f.args, true)
 		}
 	}
 	if err != nil {

@@ -398,9 +398,11 @@ func (s *Store) SearchDossiers(ctx context.Context, q state.DossierQuery) (state
 				cond += ` AND d.id IN (SELECT rowid FROM dossier_words WHERE dossier_words MATCH ?)`
 				args = append(args, "{streets} : ("+street+")")
 			}
-			err = collect(`SELECT d.path, d.comune, d.type, d.year, -bm25(file_words), f.path FROM file_words
-				JOIN file_texts f ON f.id = file_words.rowid JOIN dossiers d ON d.path = f.dossier
-				WHERE file_words MATCH ? AND `+cond, args, true)
+			// Each dossier once, with its best file.
+			// (SQLite gives the bare column path of the row with the max.)
+			err = collect(`WITH w AS MATERIALIZED (SELECT rowid, -bm25(file_words) AS score FROM file_words WHERE file_words MATCH ?),
+				m AS (SELECT f.dossier, max(w.score) AS score, f.path FROM w JOIN file_texts f ON f.id = w.rowid GROUP BY f.dossier)
+				SELECT d.path, d.comune, d.type, d.year, m.score, m.path FROM m JOIN dossiers d ON d.path = m.dossier WHERE `+cond, args, true)
 		}
 	}
 	if err != nil {
