@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/bassareggiana/faldone/auth/access"
@@ -271,4 +272,60 @@ func (c *Catalogue) queue(ctx context.Context, p string, isDir bool) {
 // who makes the record again with faldone catalogue import.
 func (c *Catalogue) fail(what, p string, err error) {
 	c.log.Error("catalogue: "+what, "path", p, "err", err)
+}
+
+// Record returns the record of the dossier folder p: the one kept, or, for
+// a dossier folder without one, what its name tells (kept false).
+func (c *Catalogue) Record(ctx context.Context, p string) (d state.Dossier, kept bool, err error) {
+	d, err = c.store.DossierByPath(ctx, p)
+	if errors.Is(err, state.ErrNotFound) {
+		return FromName(p, c.opts.Types), false, nil
+	}
+	return d, err == nil, err
+}
+
+// Save keeps d, edited by by, if its fields are valid: else the fields'
+// errors, and nothing is kept. It returns the names of the fields that
+// changed, for the access log.
+func (c *Catalogue) Save(ctx context.Context, d state.Dossier, by string) (changed []string, invalid []FieldError, err error) {
+	if invalid = Validate(d); len(invalid) > 0 {
+		return nil, invalid, nil
+	}
+	old, _, err := c.Record(ctx, d.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	d.Comune, d.Deleted = old.Comune, old.Deleted
+	changed = Changed(old, d)
+	if len(changed) == 0 {
+		return nil, nil, nil
+	}
+	d.Updated, d.UpdatedBy = c.opts.Now().UTC(), by
+	return changed, nil, c.store.PutDossier(ctx, d)
+}
+
+// Changed names the fields of a record that b changes from a, in the
+// record's Italian words (those of the register's columns).
+func Changed(a, b state.Dossier) []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		same bool
+	}{
+		{"anno", a.Year == b.Year}, {"tipo", a.Type == b.Type}, {"numero", a.Number == b.Number},
+		{"oggetto", a.Subject == b.Subject}, {"richiedenti", slices.Equal(a.Applicants, b.Applicants)},
+		{"progettista", a.Designer == b.Designer}, {"indirizzi", slices.Equal(a.Addresses, b.Addresses)},
+		{"catasto", slices.Equal(a.Parcels, b.Parcels)}, {"protocollo", a.Protocol == b.Protocol},
+		{"data_protocollo", a.ProtocolDate == b.ProtocolDate}, {"data_presentazione", a.Submitted == b.Submitted},
+		{"data_rilascio", a.Issued == b.Issued}, {"stato", a.Status == b.Status}, {"note", a.Notes == b.Notes},
+		{"identificativo", a.Identifier == b.Identifier}, {"tipo_aggregazione", a.AggregationType == b.AggregationType},
+		{"tipologia_fascicolo", a.DossierKind == b.DossierKind}, {"amministrazione_titolare", a.Administration == b.Administration},
+		{"unita_organizzativa", a.Office == b.Office}, {"responsabile", a.Responsible == b.Responsible},
+		{"data_apertura", a.Opened == b.Opened}, {"data_chiusura", a.Closed == b.Closed},
+	} {
+		if !f.same {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }

@@ -293,10 +293,10 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 			}
 			return pol, nil
 		},
-		Audit: func(r *http.Request, person, method, p string, status int) {
+		AuditTarget: func(r *http.Request, person, method, p, target string, status int) {
 			// A page's action, on a path of its own, not the page's URL.
 			rec := s.comunes.record(r, time.Now(), person, "session", method, p, status, 0)
-			rec.Target, rec.Destination = "", ""
+			rec.Target, rec.Destination = target, ""
 			if err := s.audit.Record(rec); err != nil {
 				log.Error("audit: record not written", "request_id", rec.RequestID, "err", err)
 			}
@@ -307,6 +307,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		Location:      cfg.Location,
 		Log:           log,
 	}
+	wc.Audit = func(r *http.Request, person, method, p string, status int) { wc.AuditTarget(r, person, method, p, "", status) }
 	wc.Password = authn.Password
 	principal := func(r *http.Request) string {
 		id, _ := auth.FromContext(r.Context())

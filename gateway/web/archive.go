@@ -77,6 +77,7 @@ type archivePage struct {
 	Heading, Sort, Dir, ZipHref, PrevHref, NextHref string
 	GrantHref                                       string // the grants form for this folder, for its managers
 	TrashHref                                       string // the Comune's recycle bin, for its editors
+	RecordHref                                      string // the dossier's record, when the folder is a dossier
 	Closed                                          string // "chiuso il … da …", when the folder is in a closed dossier
 	CloseAction                                     string // the form that closes this dossier, for its managers
 	UploadAction, ChangeAction                      string // forms, when the person may write here
@@ -217,6 +218,9 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	if p != "/" && op.MayWrite(p) {
 		pg.UploadAction = "/_/carica" + escapedPath(p)
 		pg.ChangeAction = "/_/modifica" + escapedPath(p)
+	}
+	if h.cfg.Catalogue != nil && h.cfg.Catalogue.Rule().IsDossier(p) {
+		pg.RecordHref = "/_/fascicolo" + escapedPath(p)
 	}
 	// The Comune's bin; from a folder inside, searched for what was deleted in it.
 	if c, rest := access.SplitComune(p); c != "" && op.MayWrite("/"+c) {

@@ -91,6 +91,9 @@ type Config struct {
 	// Audit records the changes to grants, and the archive pages, in the
 	// access log.
 	Audit func(r *http.Request, person, method, path string, status int)
+	// AuditTarget is Audit with what the action was about (the fields a
+	// record's edit changed).
+	AuditTarget func(r *http.Request, person, method, path, target string, status int)
 	// Policy is the authorization of a session's person, the same that
 	// decides WebDAV requests.
 	Policy func(ctx context.Context, s state.Session) (Decider, error)
@@ -124,6 +127,10 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Location == nil {
 		return nil, errors.New("web: no time zone")
 	}
+	if cfg.AuditTarget == nil && cfg.Audit != nil {
+		audit := cfg.Audit
+		cfg.AuditTarget = func(r *http.Request, person, method, p, _ string, status int) { audit(r, person, method, p, status) }
+	}
 	static, _ := fs.Sub(staticFS, "static")
 	version, err := contentVersion(static)
 	if err != nil {
@@ -136,6 +143,13 @@ func New(cfg Config) (*Handler, error) {
 		"date":   func(t time.Time) string { return dateText(t, cfg.Location) },
 		"until":  func(t time.Time) string { return untilText(t, cfg.Location) },
 		"join":   func(s []string) string { return strings.Join(s, ", ") },
+		// dateIT writes an ISO date of a record as people write it: 05/03/2019.
+		"dateIT": func(iso string) string {
+			if t, err := time.Parse(time.DateOnly, iso); err == nil {
+				return t.Format("02/01/2006")
+			}
+			return iso
+		},
 		// searchable: the pages have the catalogue's search to offer.
 		"searchable": func() bool { return cfg.Catalogue != nil },
 	}
@@ -157,6 +171,8 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /_/cerca", h.searchPage)
 	h.mux.HandleFunc("GET /_/zip/", h.zipFolder)
 	h.mux.HandleFunc("GET /_/scheda/", h.details)
+	h.mux.HandleFunc("GET /_/fascicolo/", h.record)
+	h.mux.HandleFunc("POST /_/fascicolo/", h.saveRecord)
 	h.mux.HandleFunc("POST /_/carica/", h.upload)
 	h.mux.HandleFunc("POST /_/modifica/", h.change)
 	h.mux.HandleFunc("GET /_/cestino/", h.trash)

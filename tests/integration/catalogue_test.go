@@ -337,3 +337,85 @@ func TestCatalogueDemo(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 }
+
+// TestCatalogueRecordPage: an editor edits a dossier's record on its page,
+// with the form's rules, and the change is in the access log with the
+// fields it changed; a reader sees the record and no form, and may not
+// post one; a closed dossier's record does not change.
+func TestCatalogueRecordPage(t *testing.T) {
+	g, _, _ := s3Gateway(t, "access:\n  admins: [operatore]\n  assignments:\n    - {person: editore, comune: guastalla, role: editor}\n    - {person: lettore, comune: guastalla, role: reader}\n")
+	g.AddUser("editore", "editore-Pw-42")
+	g.AddUser("lettore", "lettore-Pw-42")
+	const d = "/guastalla/2019/PC-2019-0042"
+	for _, dir := range []string{"/guastalla/2019", d} {
+		mustStatus(t, g, "MKCOL", dir, nil, "", http.StatusCreated)
+	}
+	ed := signInPages(t, g, "editore", "editore-Pw-42")
+	if _, body := ed.get("/_/archivio" + d + "/"); !strings.Contains(body, `id="apri-scheda-fascicolo"`) {
+		t.Fatalf("no link to the record on the dossier's page:\n%.1500s", body)
+	}
+	code, page := ed.get("/_/fascicolo" + d)
+	m := csrfField.FindStringSubmatch(page)
+	if code != http.StatusOK || m == nil || !strings.Contains(page, `id="modulo-scheda"`) || !strings.Contains(page, `value="PC-2019-0042"`) {
+		t.Fatalf("the record's page: %d\n%.1500s", code, page)
+	}
+	form := url.Values{"csrf": {m[1]}, "tipo": {"PdC"}, "numero": {"PC-2019-0042"}, "anno": {"2019"},
+		"oggetto": {"Ampliamento con nuova veranda"}, "data_protocollo": {"05/03/2019"},
+		"richiedente_nome": {"Nicolò Caffè", ""}, "richiedente_cf": {"CFFNCL70A01E253X", ""},
+		"indirizzo_via": {"Via Gonzaga", ""}, "indirizzo_civico": {"12/A", ""}, "indirizzo_localita": {"", ""},
+		"catasto_registro": {"F", ""}, "catasto_foglio": {"21", ""}, "catasto_mappale": {"345", ""}, "catasto_sub": {"3", ""}}
+	if code, body := ed.post("/_/fascicolo"+d, form); code != http.StatusOK || !strings.Contains(body, `id="scheda-salvata"`) {
+		t.Fatalf("saving the record: %d\n%.1500s", code, body)
+	}
+	if a := cerca(t, g, url.Values{"q": {"veranda"}}); !slices.Equal(a.paths(), []string{d + "/"}) {
+		t.Errorf("the edited record is not found: %+v", a)
+	}
+	if a := cerca(t, g, url.Values{"foglio": {"21"}, "mappale": {"345"}}); !slices.Equal(a.paths(), []string{d + "/"}) {
+		t.Errorf("the edited parcel: %+v", a)
+	}
+	// The form's rules, in Italian; nothing saved.
+	bad := url.Values{}
+	for k, v := range form {
+		bad[k] = v
+	}
+	bad.Set("data_protocollo", "31/02/2019")
+	bad.Set("oggetto", "Non salvato")
+	bad["catasto_foglio"] = []string{"2a", ""}
+	if code, body := ed.post("/_/fascicolo"+d, bad); code != http.StatusBadRequest || !strings.Contains(body, "Data di protocollo") || !strings.Contains(body, "catastale") || !strings.Contains(body, "Non salvato") {
+		t.Errorf("an invalid record: %d\n%.2000s", code, body)
+	}
+	if a := cerca(t, g, url.Values{"q": {"salvato"}}); a.Total != 0 {
+		t.Errorf("an invalid record was saved: %+v", a)
+	}
+	// A reader sees the record, and may not change it.
+	rd := signInPages(t, g, "lettore", "lettore-Pw-42")
+	code, page = rd.get("/_/fascicolo" + d)
+	if code != http.StatusOK || strings.Contains(page, `id="modulo-scheda"`) || !strings.Contains(page, "Nicolò Caffè") || !strings.Contains(page, "foglio 21 mappale 345") {
+		t.Errorf("a reader's view: %d\n%.1500s", code, page)
+	}
+	rm := csrfField.FindStringSubmatch(page)
+	if rm == nil {
+		t.Fatal("no CSRF token on the reader's page")
+	}
+	form.Set("csrf", rm[1])
+	if code, _ := rd.post("/_/fascicolo"+d, form); code != http.StatusForbidden {
+		t.Errorf("a reader's post: %d", code)
+	}
+	// Closed: the record stays as it is.
+	w := newBinWorld(t, g)
+	if code, out := w.cli("dossier", "close", d, "--reason", "Fine lavori"); code != 0 {
+		t.Fatalf("dossier close: %d\n%s", code, out)
+	}
+	_, page = ed.get("/_/fascicolo" + d)
+	if strings.Contains(page, `id="modulo-scheda"`) || !strings.Contains(page, "Fascicolo chiuso il") {
+		t.Errorf("a closed dossier's record page:\n%.1500s", page)
+	}
+	form.Set("csrf", m[1])
+	if code, _ := ed.post("/_/fascicolo"+d, form); code != http.StatusForbidden {
+		t.Errorf("an edit of a closed dossier's record: %d", code)
+	}
+	// In the access log: who changed which fields.
+	if code, out := w.cli("audit", "--person", "editore"); code != 0 || !strings.Contains(out, "RECORD-EDIT") || !strings.Contains(out, "campi=oggetto,richiedenti,indirizzi,catasto,data_protocollo") {
+		t.Errorf("the access log: %d\n%s", code, out)
+	}
+}
