@@ -307,7 +307,9 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		Location:      cfg.Location,
 		Log:           log,
 	}
-	wc.Audit = func(r *http.Request, person, method, p string, status int) { wc.AuditTarget(r, person, method, p, "", status) }
+	wc.Audit = func(r *http.Request, person, method, p string, status int) {
+		wc.AuditTarget(r, person, method, p, "", status)
+	}
 	wc.Password = authn.Password
 	principal := func(r *http.Request) string {
 		id, _ := auth.FromContext(r.Context())
