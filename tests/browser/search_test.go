@@ -15,10 +15,9 @@ import (
 // TestSearch: the catalogue's search in the browser, at a tablet's and a
 // desktop's size. Dossiers made through WebDAV are found from the box in
 // the header; a facet narrows to a Comune; a result leads to its folder;
-// a bad year is told in Italian with the form kept; the page fits the
-// tablet's width and passes axe. (The text of files is not indexed by a
-// running gateway yet — no indexer is started — so excerpts are tested in
-// gateway/web.)
+// a bad year is told in Italian with the form kept; the dossier's record
+// is edited on its page and found by what was typed; the pages fit the
+// tablet's width and pass axe.
 func TestSearch(t *testing.T) {
 	dir := filepath.Join(harness.Root(), "tests", "a11y")
 	if err := harness.NpmCI(dir); err != nil {
@@ -85,6 +84,38 @@ func TestSearch(t *testing.T) {
 			); err != nil {
 				t.Fatalf("to the dossier: %v", err)
 			}
+			// Its record, edited on its page, and found by what was typed.
+			subject := "Ampliamento con veranda " + size.name
+			var saved string
+			if err := chromedp.Run(ctx,
+				chromedp.Click(`#apri-scheda-fascicolo`, chromedp.ByID),
+				chromedp.WaitVisible(`#modulo-scheda`, chromedp.ByID),
+				chromedp.SetValue(`#oggetto`, subject, chromedp.ByID),
+				chromedp.SetValue(`#catasto-foglio-0`, "21", chromedp.ByID),
+				chromedp.SetValue(`#catasto-mappale-0`, "345", chromedp.ByID),
+				chromedp.SetValue(`#data_protocollo`, "05/03/2020", chromedp.ByID),
+				chromedp.Evaluate(fitsJS, &fits),
+				chromedp.Click(`#salva-scheda`, chromedp.ByID),
+				chromedp.WaitVisible(`#scheda-salvata`, chromedp.ByID),
+				chromedp.Text(`#scheda-salvata`, &saved, chromedp.ByID),
+			); err != nil {
+				t.Fatalf("the dossier's record: %v", err)
+			}
+			screenshot(t, ctx, "scheda-"+size.name)
+			if saved != "Scheda salvata." || !fits {
+				t.Errorf("the record: %q, fits the width %v", saved, fits)
+			}
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(g.URL+"/_/cerca?"+url.Values{"q": {"veranda " + size.name}, "foglio": {"21"}}.Encode()),
+				chromedp.WaitVisible(`#conteggio`, chromedp.ByID),
+				chromedp.Text(`#conteggio`, &count, chromedp.ByID),
+			); err != nil {
+				t.Fatalf("search for the record: %v", err)
+			}
+			if !strings.Contains(count, "1 pratica trovata") {
+				t.Errorf("the edited record's search: %q", count)
+			}
+			checkAxe(t, ctx, g.URL+"/_/fascicolo/luzzara/2020/SCIA-2020-0007", "fascicolo", size.w, string(axe))
 			// A bad year: said in Italian, the form kept.
 			var msg, kept string
 			if err := chromedp.Run(ctx,
