@@ -5,11 +5,15 @@
 package load
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bassareggiana/faldone/catalogue"
@@ -197,4 +201,63 @@ func Export(ctx context.Context, store Store, w io.Writer, p string) (int, error
 		return n, err
 	}
 	return n, wr.Flush()
+}
+
+// FileColumns is a file of a delivery's manifest with the columns it has
+// beyond its path and digest (archive/importer.Row), by their header's name.
+type FileColumns struct {
+	Path    string // the file's namespace path
+	Columns map[string]string
+}
+
+// FromManifest is the register that a delivery's manifest holds: for each
+// dossier folder (rule) of its files, one row with the first value each
+// column has among the dossier's files, read as a register's columns are.
+// It is nil when the manifest has no such columns.
+func FromManifest(files []FileColumns, rule catalogue.Rule) []byte {
+	type dossier struct {
+		path string
+		vals map[string]string
+	}
+	var order []string
+	byPath := map[string]*dossier{}
+	names := map[string]bool{}
+	for _, f := range files {
+		p, ok := rule.DossierOf(f.Path)
+		if !ok || !rule.Inside(f.Path) {
+			continue
+		}
+		d := byPath[p]
+		if d == nil {
+			d = &dossier{path: p, vals: map[string]string{}}
+			byPath[p] = d
+			order = append(order, p)
+		}
+		for k, v := range f.Columns {
+			if v = strings.TrimSpace(v); v == "" || strings.EqualFold(strings.TrimSpace(k), "percorso") {
+				continue
+			}
+			names[k] = true
+			if _, ok := d.vals[k]; !ok {
+				d.vals[k] = v
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	cols := slices.Sorted(maps.Keys(names))
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Comma = ';'
+	w.Write(append([]string{"percorso"}, cols...))
+	for _, p := range order {
+		row := []string{p}
+		for _, c := range cols {
+			row = append(row, byPath[p].vals[c])
+		}
+		w.Write(row)
+	}
+	w.Flush()
+	return buf.Bytes()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -24,6 +25,9 @@ import (
 	"github.com/bassareggiana/faldone/archive/importer"
 	"github.com/bassareggiana/faldone/audit"
 	"github.com/bassareggiana/faldone/auth/access"
+	"github.com/bassareggiana/faldone/catalogue"
+	"github.com/bassareggiana/faldone/catalogue/load"
+	"github.com/bassareggiana/faldone/catalogue/register"
 	"github.com/bassareggiana/faldone/gateway"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/state"
@@ -223,6 +227,9 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 		rec("IMPORT-END", root, fmt.Sprintf("from=%s files=%d imported=%d replaced=%d present=%d problems=%d",
 			from, sum.Files, sum.Imported, sum.Replaced, sum.Present, problems), status, sum.Bytes, "")
 	}
+	if err == nil && !dryRun && m != nil {
+		catalogueFromManifest(ctx, cfg, st, m, root, by, stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -230,6 +237,42 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 		return errImportProblems
 	}
 	return nil
+}
+
+// catalogueFromManifest completes the records of the delivery's dossiers
+// with what its manifest says of them (its columns beyond percorso and
+// sha256, read as a register's): a failure is said, and the files stay
+// imported.
+func catalogueFromManifest(ctx context.Context, cfg config.Config, st state.Store, m *importer.Manifest, root, by string, stdout io.Writer) {
+	var files []load.FileColumns
+	for _, r := range m.Rows {
+		files = append(files, load.FileColumns{Path: strings.TrimSuffix(root, "/") + "/" + r.Rel, Columns: r.Columns})
+	}
+	reg := load.FromManifest(files, catalogue.Rule{Depth: cfg.Catalogue.Depth})
+	if reg == nil {
+		return
+	}
+	known := map[string]string{}
+	for _, c := range cfg.Comuni {
+		known[c.ID] = c.ID
+		if c.Name != "" {
+			known[c.Name] = c.ID
+		}
+	}
+	rep, err := load.Import(ctx, st, bytes.NewReader(reg), load.Options{
+		Register: register.Options{Comuni: known, Columns: register.Mapping(cfg.Catalogue.Columns)}, By: by})
+	if err != nil {
+		fmt.Fprintln(stdout, "catalogue: the manifest's records not kept:", err)
+		return
+	}
+	fmt.Fprintf(stdout, "catalogue: %d dossier records completed from the manifest", rep.Imported)
+	if len(rep.Bad) > 0 {
+		fmt.Fprintf(stdout, "; %d not, their values refused:", len(rep.Bad))
+		for _, e := range rep.Bad {
+			fmt.Fprintf(stdout, "\n  %s", e.Error())
+		}
+	}
+	fmt.Fprintln(stdout)
 }
 
 // progressLine shows an import's progress on standard error: one line

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -170,6 +171,13 @@ webdav:
 	}
 	if got := readReport(t, report); !slices.Equal(got, problems) {
 		t.Errorf("luzzara's report:\n%q\nwant\n%q", got, problems)
+	}
+	// The manifest's column of applicants completes the dossiers' records.
+	if !strings.Contains(out, "dossier records completed from the manifest") {
+		t.Errorf("the import says nothing of the catalogue:\n%s", out)
+	}
+	if a := cerca(t, g, url.Values{"q": {"Rossi Mario"}, "comune": {"luzzara"}}); a.Total == 0 || !strings.HasPrefix(a.Results[0].Path, "/luzzara/2019/PC-2019-") {
+		t.Errorf("the manifest's applicant finds no dossier: %+v", a)
 	}
 	// In the access log: a record a file, with its SHA-256, and the batch's.
 	_, log, _ := runCLI(t, bin, t.TempDir(), "", "audit", "--csv", "--config", g.ConfigFile(), "--data", g.DataDir, "--comune", "luzzara")
