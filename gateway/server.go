@@ -307,6 +307,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		Location:      cfg.Location,
 		Log:           log,
 	}
+	wc.IndexStatus = s.store.IndexStatus
 	wc.Audit = func(r *http.Request, person, method, p string, status int) {
 		wc.AuditTarget(r, person, method, p, "", status)
 	}

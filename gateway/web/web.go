@@ -91,6 +91,9 @@ type Config struct {
 	// Audit records the changes to grants, and the archive pages, in the
 	// access log.
 	Audit func(r *http.Request, person, method, path string, status int)
+	// IndexStatus says how far the text index is, for the administrators'
+	// page; nil: no such page.
+	IndexStatus func(ctx context.Context) (state.IndexStatus, error)
 	// AuditTarget is Audit with what the action was about (the fields a
 	// record's edit changed).
 	AuditTarget func(r *http.Request, person, method, path, target string, status int)
@@ -172,6 +175,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /_/zip/", h.zipFolder)
 	h.mux.HandleFunc("GET /_/scheda/", h.details)
 	h.mux.HandleFunc("GET /_/fascicolo/", h.record)
+	h.mux.HandleFunc("GET /_/indice", h.indexStatus)
 	h.mux.HandleFunc("POST /_/fascicolo/", h.saveRecord)
 	h.mux.HandleFunc("POST /_/carica/", h.upload)
 	h.mux.HandleFunc("POST /_/modifica/", h.change)
@@ -582,9 +586,11 @@ func (h *Handler) profile(w http.ResponseWriter, r *http.Request) {
 		Passwords   []state.AppPassword
 		Grants      []state.Grant
 		Manager     bool
+		Admin       bool // manages every Comune: sees the text index's state
 		Comuni      []Comune
 		DefaultDays int
-	}{page{Title: "Area personale", Session: &sess, CSRF: sess.CSRF}, level, list, grants, len(manages) > 0, h.cfg.Comuni, int(h.cfg.DefaultExpiry / (24 * time.Hour))})
+	}{page{Title: "Area personale", Session: &sess, CSRF: sess.CSRF}, level, list, grants, len(manages) > 0,
+		len(manages) >= len(h.cfg.Comuni) && h.cfg.IndexStatus != nil, h.cfg.Comuni, int(h.cfg.DefaultExpiry / (24 * time.Hour))})
 }
 
 func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {

@@ -336,6 +336,15 @@ func TestCatalogueDemo(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+	// The administrators' page of the index says how far it is.
+	ps := signInPages(t, g, g.User, g.Pass)
+	if _, body := ps.get("/_/profilo"); !strings.Contains(body, `id="link-indice"`) {
+		t.Errorf("no link to the index's page for an administrator")
+	}
+	code, body := ps.get("/_/indice")
+	if code != http.StatusOK || !strings.Contains(body, `id="indicizzati"`) || strings.Contains(body, `id="indicizzati">0<`) {
+		t.Errorf("the index's page: %d\n%.1500s", code, body)
+	}
 }
 
 // TestCatalogueRecordPage: an editor edits a dossier's record on its page,
