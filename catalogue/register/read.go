@@ -391,6 +391,10 @@ func (rd *Reader) text(s string) string {
 		}
 		s = norm.NFC.String(s)
 	}
+	// A cell written text by a ' before a formula's start (Writer's guard).
+	if len(s) > 1 && s[0] == '\'' && (formulaStart(s[1]) || s[1] == '\'') {
+		s = s[1:]
+	}
 	return strings.TrimSpace(s)
 }
 

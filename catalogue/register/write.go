@@ -67,6 +67,9 @@ func (w *Writer) Write(d state.Dossier) error {
 	if err := w.fill(d); err != nil {
 		return err
 	}
+	for i, c := range w.rec {
+		w.rec[i] = guardCell(c)
+	}
 	if err := w.csv.Write(w.rec); err != nil {
 		return fmt.Errorf("register: %w", err)
 	}
@@ -148,4 +151,25 @@ func italian(iso string) string {
 		return iso
 	}
 	return iso[8:] + "/" + iso[5:7] + "/" + iso[:4]
+}
+
+// formulaStart reports whether a spreadsheet would take a cell that starts
+// with c for a formula (CSV injection): = + - @, or a tab or return.
+func formulaStart(c byte) bool {
+	switch c {
+	case '=', '+', '-', '@', '\t', '\r':
+		return true
+	}
+	return false
+}
+
+// guardCell makes a cell that a spreadsheet would run as a formula text,
+// with a leading ' (what Excel shows as text); a cell that starts with '
+// before such a character gets one more, so that reading it back (Reader
+// drops one) gives the value again.
+func guardCell(s string) string {
+	if s != "" && (formulaStart(s[0]) || s[0] == '\'' && len(s) > 1 && (formulaStart(s[1]) || s[1] == '\'')) {
+		return "'" + s
+	}
+	return s
 }

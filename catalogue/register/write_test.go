@@ -181,3 +181,29 @@ func BenchmarkRead(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// TestWriteGuardsFormulas: a value a spreadsheet would run as a formula is
+// written as text, and reads back as it was.
+func TestWriteGuardsFormulas(t *testing.T) {
+	for _, v := range []string{"=HYPERLINK(\"http://x\")", "+39 0522", "-demolizione", "@SUM(A1)", "'=già quotato", "'semplice", "normale"} {
+		d := state.Dossier{Path: "/guastalla/2019/PC-2019-0042", Comune: "guastalla", Subject: v, Notes: v}
+		var buf bytes.Buffer
+		w := NewWriter(&buf)
+		if err := w.Write(d); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		for _, cell := range strings.Split(strings.SplitN(buf.String(), "\r\n", 2)[1], ";") {
+			cell = strings.Trim(cell, "\"\r\n")
+			if cell != "" && formulaStart(cell[0]) {
+				t.Errorf("%q written as %q: a spreadsheet runs it", v, cell)
+			}
+		}
+		reg, err := Read(&buf, Options{})
+		if err != nil || len(reg.Rows) != 1 || reg.Rows[0].Dossier.Subject != v || reg.Rows[0].Dossier.Notes != v {
+			t.Errorf("%q read back as %+v, %v", v, reg, err)
+		}
+	}
+}
