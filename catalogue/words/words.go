@@ -137,7 +137,9 @@ func Query(q string) []Term {
 		if isStopword(t.Text) && len(toks) > 1 {
 			continue
 		}
-		term := Term{Folded: t.Text, Prefix: i == len(toks)-1}
+		// The last word as a prefix once it has three letters: fewer
+		// would match most of the catalogue.
+		term := Term{Folded: t.Text, Prefix: i == len(toks)-1 && utf8.RuneCountInString(t.Text) >= 3}
 		if Identifier(t.Text) {
 			term.Prefix = true
 		} else {

@@ -294,8 +294,11 @@ func tsquery(terms []words.Term) string {
 		if t.Stem != "" {
 			alts = append(alts, "'"+t.Folded+"'")
 		}
-		if t.Prefix {
+		switch {
+		case t.Prefix:
 			alts = append(alts, "'"+t.Folded+"':*")
+		case t.Stem == "":
+			alts = append(alts, "'"+t.Folded+"'")
 		}
 		for _, n := range t.Near {
 			alts = append(alts, "'"+n+"'")
@@ -397,7 +400,7 @@ func (s *Store) SearchDossiers(ctx context.Context, q state.DossierQuery) (state
 			strings.Join(append(conds, filter), " AND "), a.args, false)
 		if err == nil && len(q.Terms) > 0 {
 			var f params
-			t := f.add(tsquery(q.Terms))
+			t := f.add(tsquery(cat.Exact(q.Terms)))
 			var conds []string
 			if street != "" {
 				conds = append(conds, "d.streets @@ to_tsquery('"+textConfig+"', "+f.add(street)+")")

@@ -39,8 +39,13 @@ func (s *Store) PutDossiers(ctx context.Context, ds []state.Dossier) error {
 		}
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		w, err := newRecordWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer w.close()
 		for _, d := range ds {
-			if err := putDossier(ctx, tx, d); err != nil {
+			if err := w.put(ctx, d); err != nil {
 				return fmt.Errorf("%q: %w", d.Path, err)
 			}
 		}
@@ -52,41 +57,83 @@ func (s *Store) PutDossiers(ctx context.Context, ds []state.Dossier) error {
 	return nil
 }
 
-func putDossier(ctx context.Context, tx *sql.Tx, d state.Dossier) error {
+// recordWriter writes records in one transaction through statements it
+// prepares once: SQLite parses each text once for a whole batch, and a word
+// of the vocabulary is written once a batch.
+type recordWriter struct {
+	upsert, delWords, addWords, delParcels, addParcel, addWord *sql.Stmt
+	vocabulary                                                 map[string]bool
+}
+
+func newRecordWriter(ctx context.Context, tx *sql.Tx) (*recordWriter, error) {
+	w := &recordWriter{vocabulary: map[string]bool{}}
+	for _, st := range []struct {
+		to  **sql.Stmt
+		sql string
+	}{
+		{&w.upsert, `INSERT INTO dossiers (` + dossierColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (path) DO UPDATE SET comune = excluded.comune, year = excluded.year, type = excluded.type,
+				number = excluded.number, deleted = excluded.deleted, record = excluded.record,
+				updated = excluded.updated, updated_by = excluded.updated_by
+			RETURNING id`},
+		{&w.delWords, `DELETE FROM dossier_words WHERE rowid = ?`},
+		{&w.addWords, `INSERT INTO dossier_words (rowid, words, streets) VALUES (?, ?, ?)`},
+		{&w.delParcels, `DELETE FROM dossier_parcels WHERE dossier = ?`},
+		{&w.addParcel, `INSERT INTO dossier_parcels (dossier, sheet, number, sub) VALUES (?, ?, ?, ?)`},
+		{&w.addWord, `INSERT INTO catalogue_words (word) VALUES (?) ON CONFLICT DO NOTHING`},
+	} {
+		stmt, err := tx.PrepareContext(ctx, st.sql)
+		if err != nil {
+			w.close()
+			return nil, err
+		}
+		*st.to = stmt
+	}
+	return w, nil
+}
+
+func (w *recordWriter) close() {
+	for _, st := range []*sql.Stmt{w.upsert, w.delWords, w.addWords, w.delParcels, w.addParcel, w.addWord} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// put creates or replaces the record d, and indexes it.
+func (w *recordWriter) put(ctx context.Context, d state.Dossier) error {
 	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO dossiers (`+dossierColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (path) DO UPDATE SET comune = excluded.comune, year = excluded.year, type = excluded.type,
-			number = excluded.number, deleted = excluded.deleted, record = excluded.record,
-			updated = excluded.updated, updated_by = excluded.updated_by
-		RETURNING id`,
-		d.Path, d.Comune, d.Year, d.Type, d.Number, d.Deleted, cat.Encode(d), d.Updated.UnixNano(), d.UpdatedBy).Scan(&id)
+	err := w.upsert.QueryRowContext(ctx, d.Path, d.Comune, d.Year, d.Type, d.Number, d.Deleted, cat.Encode(d),
+		d.Updated.UnixNano(), d.UpdatedBy).Scan(&id)
 	if err != nil {
 		return err
 	}
-	return indexDossier(ctx, tx, id, d)
+	return w.index(ctx, id, d)
 }
 
-// indexDossier makes the words and the parcels of the record id anew.
-func indexDossier(ctx context.Context, tx *sql.Tx, id int64, d state.Dossier) error {
+// index makes the words, the parcels and the vocabulary of the record id anew.
+func (w *recordWriter) index(ctx context.Context, id int64, d state.Dossier) error {
 	all, streets := cat.Text(d)
-	if _, err := tx.ExecContext(ctx, `DELETE FROM dossier_words WHERE rowid = ?`, id); err != nil {
+	if _, err := w.delWords.ExecContext(ctx, id); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO dossier_words (rowid, words, streets) VALUES (?, ?, ?)`,
-		id, words.Stems(all), words.Stems(streets)); err != nil {
+	if _, err := w.addWords.ExecContext(ctx, id, words.Stems(all), words.Stems(streets)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM dossier_parcels WHERE dossier = ?`, id); err != nil {
+	if _, err := w.delParcels.ExecContext(ctx, id); err != nil {
 		return err
 	}
 	for _, p := range d.Parcels {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO dossier_parcels (dossier, sheet, number, sub) VALUES (?, ?, ?, ?)`,
-			id, p.Sheet, p.Number, p.Sub); err != nil {
+		if _, err := w.addParcel.ExecContext(ctx, id, p.Sheet, p.Number, p.Sub); err != nil {
 			return err
 		}
 	}
-	for _, w := range cat.Vocabulary(d) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO catalogue_words (word) VALUES (?) ON CONFLICT DO NOTHING`, w); err != nil {
+	for _, v := range cat.Vocabulary(d) {
+		if w.vocabulary[v] {
+			continue
+		}
+		w.vocabulary[v] = true
+		if _, err := w.addWord.ExecContext(ctx, v); err != nil {
 			return err
 		}
 	}
@@ -221,13 +268,18 @@ func (s *Store) MoveDossiers(ctx context.Context, from, to string) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE dossiers SET path = '#' || id WHERE `+where, args...); err != nil {
 			return err
 		}
+		w, err := newRecordWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer w.close()
 		for _, m := range ms {
 			m.d.Path = to + strings.TrimPrefix(m.d.Path, from)
 			m.d.Comune, _, _ = strings.Cut(m.d.Path[1:], "/")
 			if _, err := tx.ExecContext(ctx, `UPDATE dossiers SET path = ?, comune = ? WHERE id = ?`, m.d.Path, m.d.Comune, m.id); err != nil {
 				return err
 			}
-			if err := indexDossier(ctx, tx, m.id, m.d); err != nil {
+			if err := w.index(ctx, m.id, m.d); err != nil {
 				return err
 			}
 		}
@@ -289,8 +341,11 @@ func match(terms []words.Term) string {
 		if t.Stem != "" {
 			alts = append(alts, `"`+t.Stem+`"`)
 		}
-		if t.Prefix {
+		switch {
+		case t.Prefix:
 			alts = append(alts, `"`+t.Folded+`"*`)
+		case t.Stem == "":
+			alts = append(alts, `"`+t.Folded+`"`)
 		}
 		for _, n := range t.Near {
 			alts = append(alts, `"`+words.Stem(n)+`"`)
@@ -393,7 +448,7 @@ func (s *Store) SearchDossiers(ctx context.Context, q state.DossierQuery) (state
 			JOIN dossiers d ON d.id = dossier_words.rowid WHERE dossier_words MATCH ? AND `+filter,
 			append([]any{expr}, fargs...), false)
 		if err == nil && len(q.Terms) > 0 {
-			cond, args := filter, append([]any{match(q.Terms)}, fargs...)
+			cond, args := filter, append([]any{match(cat.Exact(q.Terms))}, fargs...)
 			if street != "" {
 				cond += ` AND d.id IN (SELECT rowid FROM dossier_words WHERE dossier_words MATCH ?)`
 				args = append(args, "{streets} : ("+street+")")
@@ -464,8 +519,31 @@ func (s *Store) PutFileText(ctx context.Context, t state.FileText) error {
 // PutFileTexts is PutFileText for each of ts, in one transaction.
 func (s *Store) PutFileTexts(ctx context.Context, ts []state.FileText) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		// Each statement parsed once for the batch.
+		var stmts [3]*sql.Stmt
+		for k, q := range []string{
+			`INSERT INTO file_texts (path, dossier, etag, text) VALUES (?, ?, ?, ?)
+				ON CONFLICT (path) DO UPDATE SET dossier = excluded.dossier, etag = excluded.etag, text = excluded.text
+				RETURNING id`,
+			`DELETE FROM file_words WHERE rowid = ?`,
+			`INSERT INTO file_words (rowid, words) VALUES (?, ?)`,
+		} {
+			stmt, err := tx.PrepareContext(ctx, q)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			stmts[k] = stmt
+		}
 		for _, t := range ts {
-			if err := putFileText(ctx, tx, t); err != nil {
+			var id int64
+			if err := stmts[0].QueryRowContext(ctx, t.Path, t.Dossier, t.ETag, cat.Cut(t.Text)).Scan(&id); err != nil {
+				return fmt.Errorf("%q: %w", t.Path, err)
+			}
+			if _, err := stmts[1].ExecContext(ctx, id); err != nil {
+				return fmt.Errorf("%q: %w", t.Path, err)
+			}
+			if _, err := stmts[2].ExecContext(ctx, id, words.Stems(t.Text)); err != nil {
 				return fmt.Errorf("%q: %w", t.Path, err)
 			}
 		}
@@ -475,21 +553,6 @@ func (s *Store) PutFileTexts(ctx context.Context, ts []state.FileText) error {
 		return fmt.Errorf("sqlite: put file texts: %w", err)
 	}
 	return nil
-}
-
-func putFileText(ctx context.Context, tx *sql.Tx, t state.FileText) error {
-	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO file_texts (path, dossier, etag, text) VALUES (?, ?, ?, ?)
-		ON CONFLICT (path) DO UPDATE SET dossier = excluded.dossier, etag = excluded.etag, text = excluded.text
-		RETURNING id`, t.Path, t.Dossier, t.ETag, cat.Cut(t.Text)).Scan(&id)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM file_words WHERE rowid = ?`, id); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO file_words (rowid, words) VALUES (?, ?)`, id, words.Stems(t.Text))
-	return err
 }
 
 // DeleteFileText drops the text of the file p, or of every file below it.

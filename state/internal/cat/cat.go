@@ -134,6 +134,17 @@ func Vocabulary(d state.Dossier) []string {
 	return slices.Compact(out)
 }
 
+// Exact is terms as the files' text is searched with: no prefixes, which
+// over millions of files would match most of them; an identifier matches
+// as typed.
+func Exact(terms []words.Term) []words.Term {
+	out := slices.Clone(terms)
+	for i := range out {
+		out[i].Prefix = false
+	}
+	return out
+}
+
 // Candidate is a dossier an engine found: by its record (File "") or by
 // the text of one of its files.
 type Candidate struct {
