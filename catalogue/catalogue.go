@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/auth/access"
-	"github.com/bassareggiana/faldone/catalogue/words"
 	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/words"
 )
 
 // PageSize is how many dossiers a page of results holds.

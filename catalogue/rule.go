@@ -6,8 +6,8 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/bassareggiana/faldone/catalogue/words"
 	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/words"
 )
 
 // Rule says which folders are dossiers: those Depth levels below the

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/bassareggiana/faldone/catalogue/words"
+	"github.com/bassareggiana/faldone/words"
 )
 
 // The dossier catalogue: one record for each dossier folder (fascicolo),

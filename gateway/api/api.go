@@ -16,8 +16,8 @@ import (
 
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/catalogue"
-	"github.com/bassareggiana/faldone/catalogue/words"
 	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/words"
 )
 
 // Prefix is where the endpoints are.

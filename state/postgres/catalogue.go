@@ -11,9 +11,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/bassareggiana/faldone/catalogue/words"
 	"github.com/bassareggiana/faldone/state"
 	"github.com/bassareggiana/faldone/state/internal/cat"
+	"github.com/bassareggiana/faldone/words"
 )
 
 var _ state.CatalogueStore = (*Store)(nil)

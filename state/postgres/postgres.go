@@ -244,7 +244,7 @@ var migrations = []string{
 	// The dossier catalogue (state.CatalogueStore), as the SQLite store's,
 	// with PostgreSQL's own full text: words and streets are the italian
 	// configuration's tsvectors (its Snowball stems, its stop words) of
-	// the text as catalogue/words folds it (accents off, its tokens), in
+	// the text as package words folds it (accents off, its tokens), in
 	// GIN indexes that answer prefixes (:*) too.
 	`CREATE TABLE dossiers (
 		id         bigserial PRIMARY KEY,

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bassareggiana/faldone/catalogue/words"
 	"github.com/bassareggiana/faldone/state"
 	"github.com/bassareggiana/faldone/state/internal/cat"
+	"github.com/bassareggiana/faldone/words"
 )
 
 var _ state.CatalogueStore = (*Store)(nil)

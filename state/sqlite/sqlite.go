@@ -243,7 +243,7 @@ var migrations = []string{
 	// The dossier catalogue (state.CatalogueStore). A record's fields
 	// without a column are cat.Encode's JSON. dossier_words and file_words
 	// are FTS5 indexes without content of their own, fed with the stems of
-	// catalogue/words (FTS5 has no Italian stemmer), their rowids those of
+	// package words (FTS5 has no Italian stemmer), their rowids those of
 	// dossiers and file_texts; the text kept is the start of each file's,
 	// for snippets. catalogue_words is the records' vocabulary, for near
 	// words; index_jobs the queue of files to index, any replica's to take.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bassareggiana/faldone/catalogue/words"
 	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/words"
 )
 
 // RunCatalogue runs the conformance tests of a state.CatalogueStore; open

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/bassareggiana/faldone/catalogue/words"
 	"github.com/bassareggiana/faldone/state"
+	"github.com/bassareggiana/faldone/words"
 )
 
 // MaxStoredText is how much of a file's text is kept beside its index, for
