@@ -235,13 +235,10 @@ func (c *Catalogue) Purged(ctx context.Context, p string, isDir bool) {
 	if !isDir {
 		return
 	}
+	// A year's folder has no record: its dossiers, if they are still
+	// deleted, cannot be told from restored ones here; they stay, out of
+	// the searches, until the folder is made again.
 	d, err := c.store.DossierByPath(ctx, p)
-	if errors.Is(err, state.ErrNotFound) && c.opts.Rule.Above(p) {
-		// A year's folder: its dossiers, if they are still deleted,
-		// cannot be told from restored ones here; they stay, out of the
-		// searches, until the folder is made again.
-		return
-	}
 	if err != nil || !d.Deleted {
 		return
 	}

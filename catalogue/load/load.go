@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/catalogue"
 	"github.com/bassareggiana/faldone/catalogue/register"
 	"github.com/bassareggiana/faldone/state"
@@ -130,7 +131,7 @@ func Import(ctx context.Context, store Store, r io.Reader, opts Options) (Report
 	inStorage := map[string]bool{}
 	err = opts.Folders(ctx, func(p string) error {
 		inStorage[p] = true
-		if !named[p] && (opts.Register.Comune == "" || comuneOf(p) == opts.Register.Comune) {
+		if c, _ := access.SplitComune(p); !named[p] && (opts.Register.Comune == "" || c == opts.Register.Comune) {
 			rep.NoRow = append(rep.NoRow, p)
 		}
 		return nil
@@ -182,11 +183,6 @@ func merge(old, d state.Dossier) state.Dossier {
 		m.Parcels = d.Parcels
 	}
 	return m
-}
-
-func comuneOf(p string) string {
-	d := catalogue.FromName(p, nil)
-	return d.Comune
 }
 
 // Export writes the records at and below p to w, as a register.

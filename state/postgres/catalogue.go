@@ -39,7 +39,7 @@ func (s *Store) PutDossiers(ctx context.Context, ds []state.Dossier) error {
 		if err := cat.Check(ds[i]); err != nil {
 			return fmt.Errorf("postgres: put dossier: %w", err)
 		}
-		if !state.IsValidText(string(cat.Encode(ds[i]))) || !storable(ds[i].Path) {
+		if !storable(ds[i].Path) {
 			return fmt.Errorf("postgres: put dossier %q: text a store cannot hold", ds[i].Path)
 		}
 		if ds[i].Comune == "" {
