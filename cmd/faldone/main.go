@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/auth"
-	"github.com/bassareggiana/faldone/catalogue"
 	"github.com/bassareggiana/faldone/gateway"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/demo"
@@ -424,7 +423,7 @@ func operatorName(by string) string {
 }
 
 // catalogueDemo gives the sample dossiers seeded their catalogue records,
-// with what their names tell, and queues their files for the text index.
+// and queues their files for the text index.
 func catalogueDemo(cfg config.Config, made []state.Dossier) error {
 	if len(made) == 0 {
 		return nil
@@ -437,11 +436,9 @@ func catalogueDemo(cfg config.Config, made []state.Dossier) error {
 	defer st.Close()
 	now := time.Now().UTC()
 	var paths []string
-	for i, d := range made {
-		named := catalogue.FromName(d.Path, catalogue.DefaultTypes())
-		d.Year, d.Type, d.Updated = named.Year, named.Type, now
-		made[i] = d
-		paths = append(paths, d.Path)
+	for i := range made {
+		made[i].Updated = now
+		paths = append(paths, made[i].Path)
 	}
 	if err := st.PutDossiers(ctx, made); err != nil {
 		return err

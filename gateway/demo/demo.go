@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/bassareggiana/faldone/catalogue"
 	"github.com/bassareggiana/faldone/state"
 )
 
@@ -47,12 +48,13 @@ func Seed(root string, comuni []string) ([]state.Dossier, error) {
 			if err := os.MkdirAll(ddir, 0o750); err != nil {
 				return nil, err
 			}
-			rec := state.Dossier{Path: "/" + c + "/" + d[0] + "/" + d[1], Comune: c, Number: d[1],
-				Subject:    sampleSubjects[i%len(sampleSubjects)],
-				Applicants: []state.Applicant{{Name: sampleApplicants[i%len(sampleApplicants)]}},
-				Addresses:  []state.Address{{Street: sampleStreets[i%len(sampleStreets)], Number: fmt.Sprint(3 + 7*i)}},
-				Parcels:    []state.Parcel{{Register: "F", Sheet: fmt.Sprint(10 + i), Number: fmt.Sprint(120 + 13*i)}},
-				UpdatedBy:  "demo"}
+			// What its name tells, and what a Comune's register would say.
+			rec := catalogue.FromName("/"+c+"/"+d[0]+"/"+d[1], catalogue.DefaultTypes())
+			rec.Subject = sampleSubjects[i%len(sampleSubjects)]
+			rec.Applicants = []state.Applicant{{Name: sampleApplicants[i%len(sampleApplicants)]}}
+			rec.Addresses = []state.Address{{Street: sampleStreets[i%len(sampleStreets)], Number: fmt.Sprint(3 + 7*i)}}
+			rec.Parcels = []state.Parcel{{Register: "F", Sheet: fmt.Sprint(10 + i), Number: fmt.Sprint(120 + 13*i)}}
+			rec.UpdatedBy = "demo"
 			made = append(made, rec)
 			title := fmt.Sprintf("Comune di %s - pratica %s", c, d[1])
 			files := map[string][]byte{
