@@ -156,8 +156,8 @@ func (s *Store) DossierByPath(ctx context.Context, p string) (state.Dossier, err
 func (s *Store) DossiersByPath(ctx context.Context, paths []string) (map[string]state.Dossier, error) {
 	out := make(map[string]state.Dossier, len(paths))
 	for chunk := range slices.Chunk(paths, 500) {
-		rows, err := s.r.QueryContext(ctx, `SELECT `+dossierColumns+` FROM dossiers WHERE path IN (`+
-			strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`, anys(chunk)...)
+		in, args := inList(chunk)
+		rows, err := s.r.QueryContext(ctx, `SELECT `+dossierColumns+` FROM dossiers WHERE path IN `+in, args...)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: dossiers by path: %w", err)
 		}
@@ -175,14 +175,6 @@ func (s *Store) DossiersByPath(ctx context.Context, paths []string) (map[string]
 		}
 	}
 	return out, nil
-}
-
-func anys(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }
 
 func scanDossier(row interface{ Scan(...any) error }) (state.Dossier, error) {
@@ -359,14 +351,9 @@ func match(terms []words.Term) string {
 func dossierFilter(q state.DossierQuery) (string, []any) {
 	conds := []string{"d.deleted = 0"}
 	var args []any
-	in := func(col string, vals []string) {
-		conds = append(conds, col+` IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+`)`)
-		for _, v := range vals {
-			args = append(args, v)
-		}
-	}
 	if len(q.Comuni) > 0 {
-		in("d.comune", q.Comuni)
+		in, a := inList(q.Comuni)
+		conds, args = append(conds, "d.comune IN "+in), append(args, a...)
 	}
 	if q.YearFrom > 0 {
 		conds, args = append(conds, "d.year >= ?"), append(args, q.YearFrom)
@@ -390,10 +377,8 @@ func dossierFilter(q state.DossierQuery) (string, []any) {
 	if !q.Scope.All {
 		var sc []string
 		if len(q.Scope.Comuni) > 0 {
-			sc = append(sc, `d.comune IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(q.Scope.Comuni)), ", ")+`)`)
-			for _, c := range q.Scope.Comuni {
-				args = append(args, c)
-			}
+			in, a := inList(q.Scope.Comuni)
+			sc, args = append(sc, "d.comune IN "+in), append(args, a...)
 		}
 		for _, p := range q.Scope.Paths {
 			w, a := atOrBelow("d.path", p)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"path"
-	"strings"
 
 	"github.com/bassareggiana/faldone/state"
 )
@@ -50,12 +49,9 @@ func (s *Store) PropsOf(ctx context.Context, paths []string) (map[string][]state
 		return m, nil
 	}
 	// One parameter a path: SQLite takes up to 32,766 in a statement.
-	args := make([]any, len(paths))
-	for i, p := range paths {
-		args[i] = p
-	}
+	in, args := inList(paths)
 	rows, err := s.rd.QueryContext(ctx,
-		`SELECT path, space, local, lang, value FROM props WHERE path IN (?`+strings.Repeat(", ?", len(paths)-1)+`)
+		`SELECT path, space, local, lang, value FROM props WHERE path IN `+in+`
 		ORDER BY path, space, local`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: props of %d paths: %w", len(paths), err)

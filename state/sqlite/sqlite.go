@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"modernc.org/sqlite" // also registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
@@ -467,4 +468,14 @@ func below(p string) (lo, hi string) {
 		return "/", "0"
 	}
 	return p + "/", p + "0"
+}
+
+// inList is the parenthesised list of parameters of an IN over vals, and
+// their arguments; vals must not be empty.
+func inList(vals []string) (string, []any) {
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return "(?" + strings.Repeat(", ?", len(vals)-1) + ")", args
 }
