@@ -32,6 +32,12 @@ type Store interface {
 	Dossiers(ctx context.Context, p string, fn func(state.Dossier) error) error
 }
 
+// optimizer is a Store that renews its engine's statistics of the
+// catalogue after a bulk change.
+type optimizer interface {
+	OptimizeCatalogue(ctx context.Context) error
+}
+
 // Options are the choices of an import.
 type Options struct {
 	Register register.Options
@@ -122,6 +128,14 @@ func Import(ctx context.Context, store Store, r io.Reader, opts Options) (Report
 	}
 	if err := flush(); err != nil {
 		return rep, err
+	}
+	// A register is most of the catalogue at once: the engine's statistics
+	// of the tables, until its next automatic pass, would still describe
+	// them empty, and it would plan each search as if they were.
+	if o, ok := store.(optimizer); ok && rep.Imported > 0 && !opts.DryRun {
+		if err := o.OptimizeCatalogue(ctx); err != nil {
+			return rep, fmt.Errorf("statistics of the catalogue: %w", err)
+		}
 	}
 	rep.Bad, rep.Warnings = rd.Errors(), rd.Warnings()
 	rep.Rows = rep.Imported + len(rep.Bad)

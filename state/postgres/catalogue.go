@@ -349,6 +349,16 @@ func dossierFilter(a *params, q state.DossierQuery) string {
 	return strings.Join(conds, " AND ")
 }
 
+// OptimizeCatalogue renews the planner's statistics of the catalogue's
+// tables, after a bulk import: without them a search's plan walks a
+// Comune's every record rather than the words' index.
+func (s *Store) OptimizeCatalogue(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `ANALYZE dossiers, dossier_parcels, file_texts`); err != nil {
+		return fmt.Errorf("postgres: optimize catalogue: %w", unavailable(err))
+	}
+	return nil
+}
+
 // SearchDossiers finds the dossiers q selects: those whose record's words
 // match, and those with a file whose words do, each once, best first.
 func (s *Store) SearchDossiers(ctx context.Context, q state.DossierQuery) (state.DossierResult, error) {

@@ -392,6 +392,15 @@ func dossierFilter(q state.DossierQuery) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
+// OptimizeCatalogue lets SQLite renew the statistics its planner needs,
+// after a bulk import.
+func (s *Store) OptimizeCatalogue(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `PRAGMA optimize`); err != nil {
+		return fmt.Errorf("sqlite: optimize catalogue: %w", err)
+	}
+	return nil
+}
+
 // SearchDossiers finds the dossiers q selects: those whose record's words
 // match, and those with a file whose words do, each once, best first.
 func (s *Store) SearchDossiers(ctx context.Context, q state.DossierQuery) (state.DossierResult, error) {
@@ -440,9 +449,11 @@ func (s *Store) SearchDossiers(ctx context.Context, q state.DossierQuery) (state
 			}
 			// Each dossier once, with its best file.
 			// (SQLite gives the bare column path of the row with the max.)
+			// CROSS JOIN keeps the matches the outer loop: else the planner
+			// walks a Comune's every record to look each up among them.
 			err = collect(`WITH w AS MATERIALIZED (SELECT rowid, -bm25(file_words) AS score FROM file_words WHERE file_words MATCH ?),
 				m AS (SELECT f.dossier, max(w.score) AS score, f.path FROM w JOIN file_texts f ON f.id = w.rowid GROUP BY f.dossier)
-				SELECT d.path, d.comune, d.type, d.year, m.score, m.path FROM m JOIN dossiers d ON d.path = m.dossier WHERE `+cond, args, true)
+				SELECT d.path, d.comune, d.type, d.year, m.score, m.path FROM m CROSS JOIN dossiers d ON d.path = m.dossier WHERE `+cond, args, true)
 		}
 	}
 	if err != nil {
