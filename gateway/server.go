@@ -304,8 +304,13 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		Flows:         web.FlowStore{Store: s.store, TTL: web.FlowTTL},
 		Comuni:        comuni,
 		DefaultExpiry: cfg.AppPasswords.DefaultExpiry,
+		Site:          siteOf(cfg),
+		CIEHint:       cfg.OIDC.CIEHint,
 		Location:      cfg.Location,
 		Log:           log,
+	}
+	for _, p := range cfg.OIDC.Providers {
+		wc.Providers = append(wc.Providers, web.Provider{Name: p.Name, Hint: p.Hint})
 	}
 	wc.IndexStatus = s.store.IndexStatus
 	wc.Audit = func(r *http.Request, person, method, p string, status int) {
@@ -390,12 +395,22 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	return nil
 }
 
+// siteOf is what the pages say of the service, from its configuration.
+func siteOf(cfg config.Config) web.Site {
+	p := cfg.Pages
+	return web.Site{Owner: p.Owner, OwnerURL: p.OwnerURL, Service: p.Service,
+		HelpText: p.HelpText, HelpEmail: p.HelpEmail, HelpPhone: p.HelpPhone,
+		AccessibilityURL: p.AccessibilityURL, AccessibilityEmail: p.AccessibilityEmail,
+		PrivacyController: p.PrivacyController, PrivacyDPOEmail: p.PrivacyDPOEmail,
+		AuditRetention: cfg.Audit.Retention}
+}
+
 // newRP connects to the OpenID Provider.
 func newRP(ctx context.Context, c config.OIDC) (*oidc.RP, error) {
 	rc := oidc.Config{
 		Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: c.ClientSecret, KeyID: c.KeyID,
 		RedirectURL: c.RedirectURL, Scopes: c.Scopes, ACRValues: c.ACRValues, MinACR: c.MinACR,
-		BearerAudience: c.BearerAudience,
+		BearerAudience: c.BearerAudience, HintParam: c.HintParam,
 		Claims: oidc.ClaimNames{FiscalNumber: c.Claims.FiscalNumber, GivenName: c.Claims.GivenName,
 			FamilyName: c.Claims.FamilyName, Email: c.Claims.Email, Groups: c.Claims.Groups, ACR: c.Claims.ACR},
 	}

@@ -90,6 +90,10 @@ type Config struct {
 	// ACRValues are requested in the authorization request; they default to
 	// MinACR when that is set.
 	ACRValues []string
+	// HintParam names the authorization request's parameter that tells a
+	// broker which identity provider to send the person to (Keycloak's
+	// kc_idp_hint, iam-proxy-italia's idp_hint); Begin's hint travels in it.
+	HintParam string
 	// MinACR is the level of assurance a sign-in must reach; empty means no
 	// check. It must be one of ACRLevels.
 	MinACR string

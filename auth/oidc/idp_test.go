@@ -392,7 +392,7 @@ func newRP(t *testing.T, p *testIdP, edit func(*Config)) *RP {
 // login runs a whole sign-in and returns Finish's result and the code used.
 func login(t *testing.T, p *testIdP, rp *RP, store FlowStore) (Person, Tokens, string, error) {
 	t.Helper()
-	authURL, f, err := rp.Begin(t.Context())
+	authURL, f, err := rp.Begin(t.Context(), "")
 	if err != nil {
 		t.Fatalf("Begin: %v", err)
 	}

@@ -243,7 +243,7 @@ func TestFinishIssuer(t *testing.T) {
 			p.issParam = tc.issParam
 			rp := newRP(t, p, nil)
 			store := NewMemFlowStore(time.Minute)
-			authURL, f, _ := rp.Begin(t.Context())
+			authURL, f, _ := rp.Begin(t.Context(), "")
 			if err := store.SaveFlow(t.Context(), f.State, f); err != nil {
 				t.Fatal(err)
 			}
@@ -266,7 +266,7 @@ func TestFinishState(t *testing.T) {
 		{
 			name: "unknown state",
 			run: func(t *testing.T, p *testIdP, rp *RP) error {
-				authURL, _, _ := rp.Begin(t.Context()) // flow not saved
+				authURL, _, _ := rp.Begin(t.Context(), "") // flow not saved
 				state, code := p.authorize(authURL)
 				_, _, err := rp.Finish(t.Context(), NewMemFlowStore(time.Minute), state, code, "")
 				return err
@@ -283,7 +283,7 @@ func TestFinishState(t *testing.T) {
 			name: "replayed state",
 			run: func(t *testing.T, p *testIdP, rp *RP) error {
 				store := NewMemFlowStore(time.Minute)
-				authURL, f, _ := rp.Begin(t.Context())
+				authURL, f, _ := rp.Begin(t.Context(), "")
 				if err := store.SaveFlow(t.Context(), f.State, f); err != nil {
 					t.Fatal(err)
 				}
@@ -301,7 +301,7 @@ func TestFinishState(t *testing.T) {
 			name: "expired flow",
 			run: func(t *testing.T, p *testIdP, rp *RP) error {
 				store := NewMemFlowStore(24 * time.Hour)
-				authURL, f, _ := rp.Begin(t.Context())
+				authURL, f, _ := rp.Begin(t.Context(), "")
 				f.Created = f.Created.Add(-11 * time.Minute)
 				if err := store.SaveFlow(t.Context(), f.State, f); err != nil {
 					t.Fatal(err)
@@ -329,7 +329,7 @@ func TestFinishState(t *testing.T) {
 func TestBegin(t *testing.T) {
 	p := newIdP(t)
 	rp := newRP(t, p, nil)
-	authURL, f, err := rp.Begin(t.Context())
+	authURL, f, err := rp.Begin(t.Context(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func TestBegin(t *testing.T) {
 	if time.Since(f.Created) > time.Minute {
 		t.Errorf("flow created at %v", f.Created)
 	}
-	_, g, _ := rp.Begin(t.Context())
+	_, g, _ := rp.Begin(t.Context(), "")
 	if g.State == f.State || g.Nonce == f.Nonce || g.Verifier == f.Verifier {
 		t.Error("two flows share a random value")
 	}
@@ -380,7 +380,7 @@ func TestPKCE(t *testing.T) {
 			p := newIdP(t)
 			rp := newRP(t, p, nil)
 			store := NewMemFlowStore(time.Minute)
-			authURL, f, _ := rp.Begin(t.Context())
+			authURL, f, _ := rp.Begin(t.Context(), "")
 			f.Verifier = tc.verifier(f)
 			if err := store.SaveFlow(t.Context(), f.State, f); err != nil {
 				t.Fatal(err)

@@ -150,10 +150,12 @@ func (rp *RP) clientContext(ctx context.Context) context.Context {
 }
 
 // Begin starts a sign-in: it returns the URL to redirect the browser to and
-// the Flow the caller must save, keyed by f.State, until Finish. The context
+// the Flow the caller must save, keyed by f.State, until Finish. hint, when
+// not empty, names the identity provider the person chose, for the broker
+// (Config.HintParam). The context
 // and the error are for requests that later versions may make (pushed
 // authorization requests); today Begin makes none.
-func (rp *RP) Begin(ctx context.Context) (authURL string, f Flow, err error) {
+func (rp *RP) Begin(ctx context.Context, hint string) (authURL string, f Flow, err error) {
 	f = Flow{
 		State:    rand.Text(),
 		Nonce:    rand.Text(),
@@ -166,6 +168,9 @@ func (rp *RP) Begin(ctx context.Context) (authURL string, f Flow, err error) {
 	}
 	if len(rp.cfg.ACRValues) > 0 {
 		opts = append(opts, oauth2.SetAuthURLParam("acr_values", strings.Join(rp.cfg.ACRValues, " ")))
+	}
+	if hint != "" && rp.cfg.HintParam != "" {
+		opts = append(opts, oauth2.SetAuthURLParam(rp.cfg.HintParam, hint))
 	}
 	return rp.oauth.AuthCodeURL(f.State, opts...), f, nil
 }

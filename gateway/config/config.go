@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,6 +57,7 @@ type Config struct {
 	Trash        Trash        `yaml:"trash"`
 	Dossiers     Dossiers     `yaml:"dossiers"`
 	Catalogue    Catalogue    `yaml:"catalogue"`
+	Pages        Pages        `yaml:"pages"`
 	// TLS turns HTTPS on; TrustedProxies are the reverse proxies whose
 	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
 	TLS            TLS      `yaml:"tls"`
@@ -198,6 +201,27 @@ type Catalogue struct {
 	IndexDisabled bool `yaml:"index_disabled"`
 }
 
+// Pages are the texts of the pages that are the service's own: who runs
+// it, where to ask for help, the accessibility statement and the privacy
+// notice. Each has a default.
+type Pages struct {
+	Owner    string `yaml:"owner"`     // "Unione dei Comuni della Bassa Reggiana"
+	OwnerURL string `yaml:"owner_url"` // its site, linked from the header
+	Service  string `yaml:"service"`   // "Archivio pratiche edilizie"
+	// Help is where people ask: a line of text, an e-mail, a telephone.
+	HelpText  string `yaml:"help_text"`
+	HelpEmail string `yaml:"help_email"`
+	HelpPhone string `yaml:"help_phone"`
+	// AccessibilityURL is the statement as published on AgID's form.agid.gov.it;
+	// AccessibilityEmail receives the feedback L. 4/2004 provides for.
+	AccessibilityURL   string `yaml:"accessibility_url"`
+	AccessibilityEmail string `yaml:"accessibility_email"`
+	// The privacy notice: who controls the data, the data protection
+	// officer's contact.
+	PrivacyController string `yaml:"privacy_controller"`
+	PrivacyDPOEmail   string `yaml:"privacy_dpo_email"`
+}
+
 // CatalogueType is a kind of dossier.
 type CatalogueType struct {
 	Name     string   `yaml:"name"`
@@ -227,6 +251,20 @@ type OIDC struct {
 	MinACR         string   `yaml:"min_acr"`
 	BearerAudience string   `yaml:"bearer_audience"`
 	Claims         Claims   `yaml:"claims"`
+	// HintParam names the parameter that tells the broker which identity
+	// provider a person chose (kc_idp_hint, idp_hint); with it, Providers
+	// lists SPID's providers under the "Entra con SPID" button and CIEHint
+	// shows "Entra con CIE". Without it, the one button goes to the broker.
+	HintParam string             `yaml:"hint_param"`
+	Providers []IdentityProvider `yaml:"identity_providers"`
+	CIEHint   string             `yaml:"cie_hint"`
+}
+
+// IdentityProvider is a SPID identity provider as the sign-in page lists
+// it: its name, and the hint the broker knows it by.
+type IdentityProvider struct {
+	Name string `yaml:"name"`
+	Hint string `yaml:"hint"`
 }
 
 // Claims names the claims that carry a person's attributes.
@@ -320,7 +358,9 @@ func Default() Config {
 	return Config{
 		Listen:  "127.0.0.1:8080",
 		DataDir: "faldone-data",
-		Log:     Log{Level: "info", Format: "text"},
+		Pages: Pages{Owner: "Unione dei Comuni della Bassa Reggiana", Service: "Archivio pratiche edilizie",
+			HelpText: "Ufficio archivio dell'Unione, dal lunedì al venerdì, 9–13"},
+		Log: Log{Level: "info", Format: "text"},
 		WebDAV: WebDAV{
 			MaxXMLBody:         1 << 20,
 			DefaultLockTimeout: time.Hour,
@@ -506,6 +546,22 @@ func (c *Config) Finish() error {
 		if (o.ClientSecret == "") == (o.PrivateKeyFile == "") {
 			return errors.New("oidc: set exactly one of client_secret and private_key_file")
 		}
+		if (len(o.Providers) > 0 || o.CIEHint != "") && o.HintParam == "" {
+			return errors.New("oidc: identity_providers and cie_hint need hint_param, the broker's parameter for them")
+		}
+		seen := map[string]bool{}
+		for _, p := range o.Providers {
+			if p.Name == "" || !validHint(p.Hint) || seen[p.Hint] {
+				return fmt.Errorf("oidc.identity_providers: %q: each needs a name and a hint of its own (letters, digits, '.', '_', '-', ':', '/'; at most 200)", p.Hint)
+			}
+			seen[p.Hint] = true
+		}
+		if o.CIEHint != "" && !validHint(o.CIEHint) {
+			return errors.New("oidc.cie_hint: letters, digits, '.', '_', '-', ':', '/'; at most 200")
+		}
+	}
+	if err := c.Pages.validate(); err != nil {
+		return err
 	}
 	if c.StateTimeout <= 0 {
 		return errors.New("state_timeout must be positive")
@@ -661,4 +717,36 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q", s)
 	}
 	return int64(n * float64(mult)), nil
+}
+
+// validHint reports whether h may travel as a broker's hint: what brokers
+// name providers with (aliases, entity ids), nothing a URL would need to
+// escape beyond them.
+func validHint(h string) bool {
+	if h == "" || len(h) > 200 {
+		return false
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-:/", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p Pages) validate() error {
+	if strings.TrimSpace(p.Owner) == "" || strings.TrimSpace(p.Service) == "" {
+		return errors.New("pages: owner and service must not be empty")
+	}
+	for name, v := range map[string]string{"owner_url": p.OwnerURL, "accessibility_url": p.AccessibilityURL} {
+		if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+			return fmt.Errorf("pages.%s: want an http(s) URL", name)
+		}
+	}
+	for name, v := range map[string]string{"help_email": p.HelpEmail, "accessibility_email": p.AccessibilityEmail, "privacy_dpo_email": p.PrivacyDPOEmail} {
+		if a, err := mail.ParseAddress(v); v != "" && (err != nil || a.Name != "" || a.Address != v) {
+			return fmt.Errorf("pages.%s: want an e-mail address (name@example.it)", name)
+		}
+	}
+	return nil
 }

@@ -55,6 +55,7 @@ func escapedPath(p string) string {
 
 type archiveEntry struct {
 	Name, Href, Modified string
+	Label                string // the name shown: a Comune's folder by the Comune's name
 	Download, SizeText   string // files only
 	Action               string // form action for rename and delete
 	Dir, Locked          bool
@@ -230,10 +231,11 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if p != "/" {
-		pg.Heading = path.Base(p)
+		pg.Heading = h.shownName(p)
 		pg.ZipHref = "/_/zip" + escapedPath(p)
-		pg.Crumbs = crumbs(p)
+		pg.Crumbs = h.crumbs(p)
 	}
+	pg.Title = pg.Heading
 	if c, rest := access.SplitComune(p); rest != "" && h.cfg.Manages != nil {
 		manages, err := h.cfg.Manages(r.Context(), sess.Person)
 		if err != nil {
@@ -305,8 +307,13 @@ func (h *Handler) listAll(op *archive.Op, p string) ([]archiveEntry, error) {
 
 // entry is a row of a folder page: the entry e, at np.
 func (h *Handler) entry(np string, e backends.Entry, op *archive.Op) archiveEntry {
-	ae := archiveEntry{Name: e.Name(), Dir: e.IsDir, Size: e.Size, mod: e.ModTime, path: np,
+	ae := archiveEntry{Name: e.Name(), Label: h.shownName(np), Dir: e.IsDir, Size: e.Size, mod: e.ModTime, path: np,
 		Action: "/_/modifica" + escapedPath(np), CanRename: op.MayMove(np), CanDelete: op.MayDelete(np, e.IsDir)}
+	if c, rest := access.SplitComune(np); c != "" && rest == "" {
+		// A Comune's own folder is the mount of its storage: it can be
+		// neither renamed nor deleted, so no control offers to.
+		ae.CanRename, ae.CanDelete = false, false
+	}
 	if e.IsDir {
 		ae.Href = "/_/archivio" + escapedPath(np) + "/"
 	} else {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/archive"
+	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/state"
 )
 
@@ -79,7 +80,7 @@ func (h *Handler) detailsOf(w http.ResponseWriter, r *http.Request, sess state.S
 	pg := detailsPage{page: page{Title: e.Name(), Session: &sess, CSRF: sess.CSRF}, Name: e.Name(),
 		Folder: path.Base(dir), FolderHref: "/_/archivio" + escapedPath(dir) + "/", Type: typeName(e.ContentType),
 		Size: sizeText(e.Size), Download: escapedPath(p), Action: "/_/modifica" + escapedPath(p),
-		Crumbs: crumbs(dir), PDF: e.ContentType == "application/pdf", Image: previewable(e.ContentType) && e.ContentType != "application/pdf",
+		Crumbs: h.crumbs(dir), PDF: e.ContentType == "application/pdf", Image: previewable(e.ContentType) && e.ContentType != "application/pdf",
 		CanRename: op.MayMove(p), CanDelete: op.MayDelete(p, false)}
 	if !e.ModTime.IsZero() {
 		pg.Modified = dateText(e.ModTime, h.cfg.Location)
@@ -150,7 +151,7 @@ func (h *Handler) lockedIn(ctx context.Context, p string, entries []archiveEntry
 }
 
 // crumbs are the links to a folder and each folder above it.
-func crumbs(dir string) []crumb {
+func (h *Handler) crumbs(dir string) []crumb {
 	var out []crumb
 	if dir == "/" {
 		return nil
@@ -158,9 +159,20 @@ func crumbs(dir string) []crumb {
 	acc := ""
 	for _, s := range strings.Split(strings.TrimPrefix(dir, "/"), "/") {
 		acc += "/" + s
-		out = append(out, crumb{Name: s, Href: "/_/archivio" + escapedPath(acc) + "/"})
+		out = append(out, crumb{Name: h.shownName(acc), Href: "/_/archivio" + escapedPath(acc) + "/"})
 	}
 	return out
+}
+
+// shownName is the name the pages give the folder or file p: a Comune's
+// own folder by the Comune's name ("Guastalla"), anything else by its own.
+func (h *Handler) shownName(p string) string {
+	if c, rest := access.SplitComune(p); c != "" && rest == "" {
+		if n, ok := h.names[c]; ok {
+			return n
+		}
+	}
+	return path.Base(p)
 }
 
 // ownerText is the text of a lock's DAV:owner, which clients fill with a

@@ -63,7 +63,7 @@ const minRows = 2
 func (h *Handler) recordPageOf(r *http.Request, sess state.Session, op *archive.Op, p string, d state.Dossier, kept bool) recordPage {
 	pg := recordPage{page: page{Title: "Scheda del fascicolo " + d.Number, Session: &sess, CSRF: sess.CSRF},
 		Path: p, FolderHref: "/_/archivio" + escapedPath(p) + "/", Action: "/_/fascicolo" + escapedPath(p),
-		Crumbs: crumbs(p), D: d, Kept: kept, CanEdit: op.MayWrite(p)}
+		Crumbs: h.crumbs(p), D: d, Kept: kept, CanEdit: op.MayWrite(p)}
 	if d.Year > 0 {
 		pg.Year = strconv.Itoa(d.Year)
 	}

@@ -38,6 +38,7 @@ type keptRow struct {
 type trashPage struct {
 	page
 	Comune, Query, Action, ArchiveHref string
+	ComuneName                         string
 	Error                              string // why the last action did not happen
 	Restored, RestoredHref             string // where the last restore put the entry
 	Rows                               []keptRow
@@ -99,7 +100,7 @@ func localRestored(comune, s string) (string, bool) {
 // (as the URL gives them) select.
 func (h *Handler) trashList(r *http.Request, sess state.Session, op *archive.Op, comune, query, pageText string) (trashPage, error) {
 	query = strings.TrimSpace(query)
-	pg := trashPage{page: page{Title: "Cestino", Session: &sess, CSRF: sess.CSRF}, Comune: strings.TrimPrefix(comune, "/"), Query: query,
+	pg := trashPage{page: page{Title: "Cestino di " + h.shownName(comune), Session: &sess, CSRF: sess.CSRF}, Comune: strings.TrimPrefix(comune, "/"), ComuneName: h.shownName(comune), Query: query,
 		Action: "/_/cestino" + escapedPath(comune) + "/", ArchiveHref: "/_/archivio" + escapedPath(comune) + "/"}
 	pg.Page, _ = strconv.Atoi(pageText)
 	pg.Page = max(pg.Page, 1)

@@ -111,6 +111,12 @@ type Config struct {
 	// Catalogue, when set, is the dossier catalogue the search page
 	// (/_/cerca) and every page's search box search.
 	Catalogue *catalogue.Catalogue
+	// Site is what every page says of the service.
+	Site Site
+	// Providers are the SPID identity providers listed under the SPID
+	// button, and CIEHint the hint of CIE's, when the broker takes hints.
+	Providers []Provider
+	CIEHint   string
 	// Location is the zone in which the pages show times and read the days
 	// of the grant form (time_zone).
 	Location *time.Location
@@ -119,10 +125,11 @@ type Config struct {
 
 // Handler serves the pages.
 type Handler struct {
-	cfg  Config
-	tmpl *template.Template
-	mux  *http.ServeMux
-	csp  string
+	cfg   Config
+	names map[string]string // the Comuni's names by their ids
+	tmpl  *template.Template
+	mux   *http.ServeMux
+	csp   string
 }
 
 // New returns the pages' handler.
@@ -134,6 +141,7 @@ func New(cfg Config) (*Handler, error) {
 		audit := cfg.Audit
 		cfg.AuditTarget = func(r *http.Request, person, method, p, _ string, status int) { audit(r, person, method, p, status) }
 	}
+	cfg.Site.ComuniNames = comuniNames(cfg.Comuni)
 	static, _ := fs.Sub(staticFS, "static")
 	version, err := contentVersion(static)
 	if err != nil {
@@ -153,6 +161,7 @@ func New(cfg Config) (*Handler, error) {
 			}
 			return iso
 		},
+		"site": func() Site { return cfg.Site },
 		// searchable: the pages have the catalogue's search to offer.
 		"searchable": func() bool { return cfg.Catalogue != nil },
 	}
@@ -160,8 +169,13 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP)}
+	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP), names: map[string]string{}}
+	for _, c := range cfg.Comuni {
+		h.names[c.ID] = c.Name
+	}
 	h.mux.Handle("GET /_/static/", http.StripPrefix("/_/static/", http.FileServerFS(static)))
+	h.mux.HandleFunc("GET /_/accessibilita", h.accessibility)
+	h.mux.HandleFunc("GET /_/privacy", h.privacy)
 	h.mux.HandleFunc("GET /_/accedi", h.signInPage)
 	h.mux.HandleFunc("POST /_/accedi/locale", h.signInLocal)
 	h.mux.HandleFunc("GET /_/accedi/spid", h.signInSPID)
@@ -217,7 +231,8 @@ func contentPolicy(rp *oidc.RP) string {
 			action += " " + o
 		}
 	}
-	return "default-src 'self'; frame-ancestors 'none'; form-action " + action
+	// Bootstrap Italia's sheet draws its small icons as data: images.
+	return "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action " + action
 }
 
 // dateText writes a moment as the pages do, in the zone of the people who
@@ -378,20 +393,51 @@ func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request, status int,
 	if _, ok := localPath(dopo); !ok {
 		dopo = ""
 	}
-	spid := ""
-	if h.cfg.RP != nil {
-		spid = "/_/accedi/spid"
+	// Each button starts the sign-in at /_/accedi/spid, with the provider
+	// chosen, if any, and the page to return to.
+	start := func(hint string) string {
+		q := url.Values{}
+		if hint != "" {
+			q.Set("idp", hint)
+		}
 		if dopo != "" {
-			spid += "?dopo=" + url.QueryEscape(dopo)
+			q.Set("dopo", dopo)
+		}
+		if len(q) == 0 {
+			return "/_/accedi/spid"
+		}
+		return "/_/accedi/spid?" + q.Encode()
+	}
+	type choice struct{ Name, Href string }
+	var spid, cie string
+	var providers []choice
+	if h.cfg.RP != nil {
+		spid = start("")
+		for _, p := range h.cfg.Providers {
+			providers = append(providers, choice{p.Name, start(p.Hint)})
+		}
+		if h.cfg.CIEHint != "" {
+			cie = start(h.cfg.CIEHint)
+		}
+	}
+	// A failed local sign-in keeps its name, and its form open.
+	user := ""
+	if r.Method == http.MethodPost {
+		user = strings.TrimSpace(r.PostFormValue("utente"))
+		if len(user) > 200 {
+			user = ""
 		}
 	}
 	h.render(w, status, "accedi.html", struct {
 		page
-		SPID        string
+		SPID, CIE   string
+		Providers   []choice
 		Local       bool
+		LocalTried  bool
+		User        string
 		Error, Dopo string
 		Expired     bool
-	}{page{Title: "Accedi", CSRF: preSessionCSRF(w, r)}, spid, h.cfg.Password != nil, msg, dopo, expired})
+	}{page{Title: "Accedi", CSRF: preSessionCSRF(w, r)}, spid, cie, providers, h.cfg.Password != nil, r.Method == http.MethodPost, user, msg, dopo, expired})
 }
 
 func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
@@ -438,7 +484,12 @@ func (h *Handler) signInSPID(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	authURL, f, err := h.cfg.RP.Begin(r.Context())
+	hint, ok := h.hint(r.URL.Query().Get("idp"))
+	if !ok {
+		h.message(w, http.StatusBadRequest, "Gestore non disponibile", "Il gestore dell'identità scelto non è tra quelli di questo servizio: torna alla pagina di accesso e scegline un altro.")
+		return
+	}
+	authURL, f, err := h.cfg.RP.Begin(r.Context(), hint)
 	if err == nil {
 		err = h.cfg.Flows.SaveFlow(r.Context(), f.State, f)
 	}
@@ -456,6 +507,23 @@ func (h *Handler) signInSPID(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: value, Path: "/_/accedi", MaxAge: int(FlowTTL / time.Second),
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, authURL, http.StatusSeeOther)
+}
+
+// hint returns the broker's hint of the provider a sign-in asked for: ""
+// when none, and only one the pages offer.
+func (h *Handler) hint(idp string) (string, bool) {
+	if idp == "" {
+		return "", true
+	}
+	if idp == h.cfg.CIEHint {
+		return idp, true
+	}
+	for _, p := range h.cfg.Providers {
+		if p.Hint == idp {
+			return idp, true
+		}
+	}
+	return "", false
 }
 
 // signInCookie ties a sign-in to the browser that started it: it carries

@@ -124,6 +124,7 @@ func TestArchivePages(t *testing.T) {
 		if err := chromedp.Run(ctx,
 			harness.SignIn(g.URL, "demo", g.Pass),
 			chromedp.Navigate(g.URL+"/_/archivio/guastalla/2019/PC-2019-0042/"),
+			openUpload,
 			chromedp.WaitVisible(`#modulo-carica`, chromedp.ByID),
 			chromedp.SetUploadFiles(`#file`, []string{src}, chromedp.ByID),
 			chromedp.Click(`#carica`, chromedp.ByID),

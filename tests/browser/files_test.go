@@ -144,6 +144,7 @@ func TestArchiveFiles(t *testing.T) {
 		os.MkdirAll(filepath.Join(src, "Rilievi", "prospetti"), 0o755)
 		os.WriteFile(filepath.Join(src, "Rilievi", "prospetti", "nord.dxf"), []byte("prospetto nord"), 0o644)
 		if err := chromedp.Run(ctx,
+			openUpload,
 			chromedp.WaitVisible(`#cartella-file`, chromedp.ByID),
 			chromedp.SetUploadFiles(`#cartella-file`, []string{filepath.Join(src, "Rilievi")}, chromedp.ByID),
 			chromedp.Click(`#carica`, chromedp.ByID),

@@ -272,6 +272,7 @@ func TestUploadAfterSessionExpired(t *testing.T) {
 	if err := chromedp.Run(ctx,
 		harness.SignIn(g.URL, user, pass),
 		chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
+		openUpload,
 		chromedp.WaitVisible(`#modulo-carica`, chromedp.ByID),
 	); err != nil {
 		t.Fatalf("open the dossier: %v", err)

@@ -23,6 +23,10 @@ func newBrowser(t *testing.T) context.Context {
 	return harness.Chromium(t, 2*time.Minute)
 }
 
+// openUpload opens the folder page's section of upload and new folder,
+// as a person would: it is closed until asked for, the list comes first.
+var openUpload = chromedp.Evaluate(`(() => { const d = document.getElementById("sezione-carica"); if (d && !d.open) d.querySelector("summary").click(); })()`, nil)
+
 // screenshot saves the page under tests/out for people to look at.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
@@ -31,9 +35,9 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 		t.Logf("screenshot %s: %v", name, err)
 		return
 	}
-	dir := filepath.Join(harness.Root(), "tests", "out")
-	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	file := filepath.Join(harness.Root(), "tests", "out", name+".png")
+	os.MkdirAll(filepath.Dir(file), 0o755)
+	os.WriteFile(file, png, 0o644)
 }
 
 const (

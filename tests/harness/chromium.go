@@ -62,6 +62,9 @@ func Chromium(t testing.TB, timeout time.Duration) context.Context {
 func SignIn(base, user, pass string) chromedp.Tasks {
 	return chromedp.Tasks{
 		chromedp.Navigate(base + "/_/accedi"),
+		// With SPID offered too, the form is behind its disclosure: open
+		// it, as a person would.
+		chromedp.Evaluate(`(() => { const d = document.getElementById("accesso-servizio"); if (d && !d.open) d.querySelector("summary").click(); })()`, nil),
 		chromedp.WaitVisible(`#utente`, chromedp.ByID),
 		chromedp.SendKeys(`#utente`, user, chromedp.ByID),
 		chromedp.SendKeys(`#parola`, pass, chromedp.ByID),

@@ -1,0 +1,52 @@
+package browser
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+// TestGuideScreenshots walks the pages a technician and the Comune's staff
+// use, at a tablet's and a PC's size, and saves each under tests/out/guida
+// for the guide (docs/guida) to show; each page must have its heading.
+func TestGuideScreenshots(t *testing.T) {
+	g := harness.StartDemo(t, "")
+	pages := []struct{ name, path, heading string }{
+		{"archivio", "/_/archivio/", "Archivio"},
+		{"cartella", "/_/archivio" + dossier + "/", ""},
+		{"ricerca", "/_/cerca?q=0042", "Cerca pratiche"},
+		{"scheda", "/_/scheda" + dossier + "/domanda.pdf", "domanda.pdf"},
+		{"profilo", "/_/profilo", "La tua area personale"},
+		{"accessi", "/_/accessi", "Accessi agli atti"},
+		{"accessibilita", "/_/accessibilita", "Dichiarazione di accessibilità"},
+		{"privacy", "/_/privacy", "Informativa privacy"},
+	}
+	for _, size := range []struct {
+		name string
+		w, h int64
+	}{{"tablet", 768, 1024}, {"pc", 1366, 900}} {
+		ctx := newBrowser(t)
+		if err := chromedp.Run(ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Run(ctx, chromedp.Navigate(g.URL+"/_/accedi"), chromedp.WaitVisible(`#utente`, chromedp.ByID)); err != nil {
+			t.Fatal(err)
+		}
+		screenshot(t, ctx, "guida/accedi-"+size.name)
+		if err := chromedp.Run(ctx, harness.SignIn(g.URL, "demo", g.Pass)); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pages {
+			var h1 string
+			if err := chromedp.Run(ctx, chromedp.Navigate(g.URL+p.path), chromedp.Text(`h1`, &h1, chromedp.ByQuery)); err != nil {
+				t.Fatalf("%s: %v", p.name, err)
+			}
+			if p.heading != "" && h1 != p.heading {
+				t.Errorf("%s at %s: heading %q, want %q", p.name, size.name, h1, p.heading)
+			}
+			screenshot(t, ctx, "guida/"+p.name+"-"+size.name)
+		}
+	}
+}
