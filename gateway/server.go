@@ -301,13 +301,15 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 				log.Error("audit: record not written", "request_id", rec.RequestID, "err", err)
 			}
 		},
-		Flows:         web.FlowStore{Store: s.store, TTL: web.FlowTTL},
-		Comuni:        comuni,
-		DefaultExpiry: cfg.AppPasswords.DefaultExpiry,
-		Site:          siteOf(cfg),
-		CIEHint:       cfg.OIDC.CIEHint,
-		Location:      cfg.Location,
-		Log:           log,
+		Flows:           web.FlowStore{Store: s.store, TTL: web.FlowTTL},
+		Comuni:          comuni,
+		DefaultExpiry:   cfg.AppPasswords.DefaultExpiry,
+		Site:            siteOf(cfg),
+		Quota:           s.usage,
+		ZipConfirmAbove: cfg.Pages.ZipConfirmAboveBytes,
+		CIEHint:         cfg.OIDC.CIEHint,
+		Location:        cfg.Location,
+		Log:             log,
 	}
 	for _, p := range cfg.OIDC.Providers {
 		wc.Providers = append(wc.Providers, web.Provider{Name: p.Name, Hint: p.Hint})

@@ -220,6 +220,10 @@ type Pages struct {
 	// officer's contact.
 	PrivacyController string `yaml:"privacy_controller"`
 	PrivacyDPOEmail   string `yaml:"privacy_dpo_email"`
+	// ZipConfirmAbove: a folder's ZIP larger than this ("2GiB") is asked
+	// for again, with its size, before it starts.
+	ZipConfirmAbove      string `yaml:"zip_confirm_above"`
+	ZipConfirmAboveBytes int64  `yaml:"-"`
 }
 
 // CatalogueType is a kind of dossier.
@@ -734,7 +738,15 @@ func validHint(h string) bool {
 	return true
 }
 
-func (p Pages) validate() error {
+func (p *Pages) validate() error {
+	if p.ZipConfirmAbove == "" {
+		p.ZipConfirmAbove = "2GiB"
+	}
+	n, err := ParseSize(p.ZipConfirmAbove)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("pages.zip_confirm_above %q: want a size, such as 2GiB", p.ZipConfirmAbove)
+	}
+	p.ZipConfirmAboveBytes = n
 	if strings.TrimSpace(p.Owner) == "" || strings.TrimSpace(p.Service) == "" {
 		return errors.New("pages: owner and service must not be empty")
 	}

@@ -76,6 +76,9 @@ type grantLink struct {
 type archivePage struct {
 	page
 	Heading, Sort, Dir, ZipHref, PrevHref, NextHref string
+	ZipSize                                         string // the folder's size, where it is small enough to count
+	Used, Available                                 string // the Comune's space, on its page, where it has a quota
+	UsedPercent                                     int
 	GrantHref                                       string // the grants form for this folder, for its managers
 	TrashHref                                       string // the Comune's recycle bin, for its editors
 	RecordHref                                      string // the dossier's record, when the folder is a dossier
@@ -233,9 +236,24 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	if p != "/" {
 		pg.Heading = h.shownName(p)
 		pg.ZipHref = "/_/zip" + escapedPath(p)
+		// A dossier is small enough to count on every view; a larger
+		// folder's size is counted when its ZIP is asked for.
+		if h.cfg.Catalogue != nil && (h.cfg.Catalogue.Rule().IsDossier(p) || h.cfg.Catalogue.Rule().Inside(p)) {
+			if files, size, complete, err := folderSize(op, p, countedFiles); err == nil && complete {
+				pg.ZipSize = filesText(files) + ", " + sizeText(size)
+			}
+		}
 		pg.Crumbs = h.crumbs(p)
 	}
 	pg.Title = pg.Heading
+	if c, rest := access.SplitComune(p); c != "" && rest == "" && h.cfg.Quota != nil {
+		if used, avail, ok := h.cfg.Quota.Quota(p); ok {
+			pg.Used, pg.Available = sizeText(used), sizeText(avail)
+			if total := used + avail; total > 0 {
+				pg.UsedPercent = int(used * 100 / total)
+			}
+		}
+	}
 	if c, rest := access.SplitComune(p); rest != "" && h.cfg.Manages != nil {
 		manages, err := h.cfg.Manages(r.Context(), sess.Person)
 		if err != nil {
@@ -339,6 +357,25 @@ func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
 		h.folderNotFound(w)
 		return
 	}
+	if r.URL.Query().Get("conferma") != "1" {
+		files, size, complete, err := folderSize(op, p, countedFiles)
+		if err != nil {
+			h.unavailable(w, "zip: count", err)
+			return
+		}
+		if !complete || size > h.cfg.ZipConfirmAbove {
+			what := "più di " + filesText(files) + " (" + sizeText(size) + " finora)"
+			if complete {
+				what = filesText(files) + " per " + sizeText(size)
+			}
+			h.render(w, http.StatusOK, "zip.html", struct {
+				page
+				Name, What, Href, Back string
+			}{page{Title: "Scarica " + h.shownName(p) + " come ZIP", Session: &sess, CSRF: sess.CSRF}, h.shownName(p), what,
+				"/_/zip" + escapedPath(p) + "?conferma=1", "/_/archivio" + escapedPath(p) + "/"})
+			return
+		}
+	}
 	name := path.Base(p)
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", attachment(name+".zip"))
@@ -394,6 +431,34 @@ pages:
 	h.cfg.Log.Info("zip download", "person", sess.Person, "path", p, "files", files)
 	h.cfg.Audit(r, sess.Person, "ZIP", p, status)
 }
+
+// countedFiles bounds the files counted for a folder's size: a dossier's
+// are far fewer; a Comune's, millions.
+const countedFiles = 5000
+
+// folderSize counts the files under p and their bytes, up to limit files;
+// complete is false when there were more.
+func folderSize(op *archive.Op, p string, limit int) (files int, size int64, complete bool, err error) {
+	for page, err := range op.Pages(p, true) {
+		if err != nil {
+			return files, size, false, err
+		}
+		for _, e := range page.Entries {
+			if e.IsDir {
+				continue
+			}
+			if files == limit {
+				return files, size, false, nil
+			}
+			files++
+			size += e.Size
+		}
+	}
+	return files, size, true, nil
+}
+
+// filesText writes a count of files: "1 file", "12 file".
+func filesText(n int) string { return strconv.Itoa(n) + " file" }
 
 // zipFile writes the file e into the archive as name, and returns the
 // SHA-256 of the bytes written. Where recorded, the digest of the listed

@@ -111,6 +111,14 @@ type Config struct {
 	// Catalogue, when set, is the dossier catalogue the search page
 	// (/_/cerca) and every page's search box search.
 	Catalogue *catalogue.Catalogue
+	// Quota, when set, tells the space a Comune with a quota uses and has
+	// left, for its page.
+	Quota interface {
+		Quota(p string) (used, available int64, ok bool)
+	}
+	// ZipConfirmAbove is the size above which a folder's ZIP is asked for
+	// again before it starts; 0: 2 GiB.
+	ZipConfirmAbove int64
 	// Site is what every page says of the service.
 	Site Site
 	// Providers are the SPID identity providers listed under the SPID
@@ -142,6 +150,9 @@ func New(cfg Config) (*Handler, error) {
 		cfg.AuditTarget = func(r *http.Request, person, method, p, _ string, status int) { audit(r, person, method, p, status) }
 	}
 	cfg.Site.ComuniNames = comuniNames(cfg.Comuni)
+	if cfg.ZipConfirmAbove <= 0 {
+		cfg.ZipConfirmAbove = 2 << 30
+	}
 	static, _ := fs.Sub(staticFS, "static")
 	version, err := contentVersion(static)
 	if err != nil {

@@ -93,6 +93,10 @@ func TestSearch(t *testing.T) {
 				chromedp.SetValue(`#oggetto`, subject, chromedp.ByID),
 				chromedp.SetValue(`#catasto-foglio-0`, "21", chromedp.ByID),
 				chromedp.SetValue(`#catasto-mappale-0`, "345", chromedp.ByID),
+				// A second parcel, in a row the form adds.
+				chromedp.Click(`fieldset[data-voce="riferimento catastale"] .aggiungi-riga`, chromedp.ByQuery),
+				chromedp.SetValue(`#catasto-foglio-1`, "22", chromedp.ByID),
+				chromedp.SetValue(`#catasto-mappale-1`, "7", chromedp.ByID),
 				chromedp.SetValue(`#data_protocollo`, "05/03/2020", chromedp.ByID),
 				chromedp.Evaluate(fitsJS, &fits),
 				chromedp.Click(`#salva-scheda`, chromedp.ByID),
@@ -114,6 +118,16 @@ func TestSearch(t *testing.T) {
 			}
 			if !strings.Contains(count, "1 pratica trovata") {
 				t.Errorf("the edited record's search: %q", count)
+			}
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(g.URL+"/_/cerca?"+url.Values{"foglio": {"22"}, "mappale": {"7"}, "comune": {"luzzara"}}.Encode()),
+				chromedp.WaitVisible(`#conteggio`, chromedp.ByID),
+				chromedp.Text(`#conteggio`, &count, chromedp.ByID),
+			); err != nil {
+				t.Fatalf("search for the added parcel: %v", err)
+			}
+			if !strings.Contains(count, "1 pratica trovata") {
+				t.Errorf("the added parcel's search: %q", count)
 			}
 			checkAxe(t, ctx, g.URL+"/_/fascicolo/luzzara/2020/SCIA-2020-0007", "fascicolo", size.w, string(axe))
 			// A bad year: said in Italian, the form kept.
