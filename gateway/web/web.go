@@ -135,6 +135,7 @@ type Config struct {
 type Handler struct {
 	cfg   Config
 	names map[string]string // the Comuni's names by their ids
+	guide *guide
 	tmpl  *template.Template
 	mux   *http.ServeMux
 	csp   string
@@ -184,9 +185,14 @@ func New(cfg Config) (*Handler, error) {
 	for _, c := range cfg.Comuni {
 		h.names[c.ID] = c.Name
 	}
+	if h.guide, err = newGuide(); err != nil {
+		return nil, err
+	}
 	h.mux.Handle("GET /_/static/", http.StripPrefix("/_/static/", http.FileServerFS(static)))
 	h.mux.HandleFunc("GET /_/accessibilita", h.accessibility)
 	h.mux.HandleFunc("GET /_/privacy", h.privacy)
+	h.mux.HandleFunc("GET /_/guida/{$}", h.guidePage)
+	h.mux.Handle("GET /_/guida/img/", h.guide.images)
 	h.mux.HandleFunc("GET /_/accedi", h.signInPage)
 	h.mux.HandleFunc("POST /_/accedi/locale", h.signInLocal)
 	h.mux.HandleFunc("GET /_/accedi/spid", h.signInSPID)

@@ -1,6 +1,9 @@
 package browser
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -12,6 +15,8 @@ import (
 // use, at a tablet's and a PC's size, and saves each under tests/out/guida
 // for the guide (docs/guida) to show; each page must have its heading.
 func TestGuideScreenshots(t *testing.T) {
+	// Every image the guide shows is committed, and made by these tests.
+	made := []string{"accedi-pc", "accedi-tablet"} // TestSignInPage's
 	g := harness.StartDemo(t, "")
 	pages := []struct{ name, path, heading string }{
 		{"archivio", "/_/archivio/", "Archivio"},
@@ -31,10 +36,6 @@ func TestGuideScreenshots(t *testing.T) {
 		if err := chromedp.Run(ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
 			t.Fatal(err)
 		}
-		if err := chromedp.Run(ctx, chromedp.Navigate(g.URL+"/_/accedi"), chromedp.WaitVisible(`#utente`, chromedp.ByID)); err != nil {
-			t.Fatal(err)
-		}
-		screenshot(t, ctx, "guida/accedi-"+size.name)
 		if err := chromedp.Run(ctx, harness.SignIn(g.URL, "demo", g.Pass)); err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +47,13 @@ func TestGuideScreenshots(t *testing.T) {
 			if p.heading != "" && h1 != p.heading {
 				t.Errorf("%s at %s: heading %q, want %q", p.name, size.name, h1, p.heading)
 			}
-			screenshot(t, ctx, "guida/"+p.name+"-"+size.name)
+			guideShot(t, ctx, p.name+"-"+size.name)
+			made = append(made, p.name+"-"+size.name)
+		}
+	}
+	for _, name := range guideImages(t) {
+		if _, err := os.Stat(filepath.Join(harness.Root(), "docs", "guida", "img", name+".jpg")); err != nil || !slices.Contains(made, name) {
+			t.Errorf("the guide shows img/%s.jpg: committed %v, made by the tests %v", name, err == nil, slices.Contains(made, name))
 		}
 	}
 }

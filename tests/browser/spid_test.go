@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +28,42 @@ func newBrowser(t *testing.T) context.Context {
 // openUpload opens the folder page's section of upload and new folder,
 // as a person would: it is closed until asked for, the list comes first.
 var openUpload = chromedp.Evaluate(`(() => { const d = document.getElementById("sezione-carica"); if (d && !d.open) d.querySelector("summary").click(); })()`, nil)
+
+// guideShot saves the page for the guide: under tests/out/guida, and, when
+// FALDONE_UPDATE_GUIDE is set, over the guide's own image in docs/guida/img,
+// which is committed. A JPEG, for the size of the guide.
+func guideShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	var jpg []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&jpg, 80)); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	screenshot(t, ctx, "guida/"+name) // a PNG too, to look at
+	dirs := []string{filepath.Join(harness.Root(), "tests", "out", "guida")}
+	if os.Getenv("FALDONE_UPDATE_GUIDE") != "" && slices.Contains(guideImages(t), name) {
+		dirs = append(dirs, filepath.Join(harness.Root(), "docs", "guida", "img"))
+	}
+	for _, dir := range dirs {
+		os.MkdirAll(dir, 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name+".jpg"), jpg, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// guideImages are the images docs/guida/README.md shows, by name.
+func guideImages(t *testing.T) []string {
+	t.Helper()
+	md, err := os.ReadFile(filepath.Join(harness.Root(), "docs", "guida", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range regexp.MustCompile(`\(img/([a-z0-9-]+)\.jpg\)`).FindAllStringSubmatch(string(md), -1) {
+		names = append(names, m[1])
+	}
+	return names
+}
 
 // screenshot saves the page under tests/out for people to look at.
 func screenshot(t *testing.T, ctx context.Context, name string) {
