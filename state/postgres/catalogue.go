@@ -419,9 +419,19 @@ func (s *Store) SearchDossiers(ctx context.Context, q state.DossierQuery) (state
 			// Each dossier once, with its first file that matches: a
 			// common word matches many files of a dossier, and a rank of
 			// each would read each one's words again.
+			// The Comuni asked for narrow the files before they are
+			// grouped: a dossier's path starts with its Comune's.
+			within := ""
+			if len(q.Comuni) > 0 {
+				var ors []string
+				for _, c := range q.Comuni {
+					ors = append(ors, f.atOrBelow("dossier", "/"+c))
+				}
+				within = " AND (" + strings.Join(ors, " OR ") + ")"
+			}
 			err = collect(`SELECT d.path, d.comune, d.type, d.year, 0::real, m.path
 				FROM (SELECT DISTINCT ON (dossier) dossier, path FROM file_texts
-					WHERE words @@ to_tsquery('`+textConfig+`', `+t+`) ORDER BY dossier, path) m
+					WHERE words @@ to_tsquery('`+textConfig+`', `+t+`)`+within+` ORDER BY dossier, path) m
 				JOIN dossiers d ON d.path = m.dossier WHERE `+strings.Join(conds, " AND "), f.args, true)
 		}
 	}

@@ -442,7 +442,18 @@ func (s *Store) SearchDossiers(ctx context.Context, q state.DossierQuery) (state
 			JOIN dossiers d ON d.id = dossier_words.rowid WHERE dossier_words MATCH ? AND `+filter,
 			append([]any{expr}, fargs...), false)
 		if err == nil && len(q.Terms) > 0 {
-			cond, args := filter, append([]any{match(cat.Exact(q.Terms))}, fargs...)
+			// The Comuni asked for narrow the files before they are grouped:
+			// a dossier's path starts with its Comune's.
+			within, wargs := "", []any(nil)
+			if len(q.Comuni) > 0 {
+				var ors []string
+				for _, c := range q.Comuni {
+					w, a := atOrBelow("f.dossier", "/"+c)
+					ors, wargs = append(ors, w), append(wargs, a...)
+				}
+				within = " WHERE " + strings.Join(ors, " OR ")
+			}
+			cond, args := filter, append(append([]any{match(cat.Exact(q.Terms))}, wargs...), fargs...)
 			if street != "" {
 				cond += ` AND d.id IN (SELECT rowid FROM dossier_words WHERE dossier_words MATCH ?)`
 				args = append(args, "{streets} : ("+street+")")
@@ -452,7 +463,7 @@ func (s *Store) SearchDossiers(ctx context.Context, q state.DossierQuery) (state
 			// CROSS JOIN keeps the matches the outer loop: else the planner
 			// walks a Comune's every record to look each up among them.
 			err = collect(`WITH w AS MATERIALIZED (SELECT rowid, -bm25(file_words) AS score FROM file_words WHERE file_words MATCH ?),
-				m AS (SELECT f.dossier, max(w.score) AS score, f.path FROM w JOIN file_texts f ON f.id = w.rowid GROUP BY f.dossier)
+				m AS (SELECT f.dossier, max(w.score) AS score, f.path FROM w JOIN file_texts f ON f.id = w.rowid`+within+` GROUP BY f.dossier)
 				SELECT d.path, d.comune, d.type, d.year, m.score, m.path FROM m CROSS JOIN dossiers d ON d.path = m.dossier WHERE `+cond, args, true)
 		}
 	}
