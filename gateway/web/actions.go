@@ -7,7 +7,9 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -280,7 +282,40 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusConflict, "Caricamento incompleto", msg)
 		return
 	}
-	http.Redirect(w, r, "/_/archivio"+escapedPath(dir)+"/", http.StatusSeeOther)
+	http.Redirect(w, r, withOutcome("/_/archivio"+escapedPath(dir)+"/", "caricati", strconv.Itoa(stored)), http.StatusSeeOther)
+}
+
+// withOutcome is the page to go back to after an action, with what was
+// done, for the page to confirm (outcomeText): a code and a name.
+func withOutcome(back, code, name string) string {
+	return back + "?" + url.Values{"esito": {code}, "nome": {name}}.Encode()
+}
+
+// outcomeText is the confirmation of an action the page was sent back
+// with: only the pages' own codes; the name is shown as text.
+func outcomeText(q url.Values) string {
+	name := q.Get("nome")
+	if len(name) > 255 {
+		return ""
+	}
+	switch q.Get("esito") {
+	case "caricati":
+		if name == "1" {
+			return "1 file caricato."
+		}
+		if n, err := strconv.Atoi(name); err == nil && n > 0 {
+			return name + " file caricati."
+		}
+	case "cartella":
+		return "Cartella «" + name + "» creata."
+	case "rinominato":
+		return "Rinominato in «" + name + "»."
+	case "eliminato":
+		return "«" + name + "» eliminato."
+	case "chiuso":
+		return "Fascicolo chiuso: non si può più modificare."
+	}
+	return ""
 }
 
 // change serves the forms that make a folder, rename and delete.
@@ -295,6 +330,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := "/_/archivio" + escapedPath(path.Dir(p)) + "/"
+	var outcome, outName string
 	var err error
 	switch r.PostFormValue("azione") {
 	case "cartella":
@@ -305,6 +341,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 		}
 		err = h.changes(r, sess).mkdir(path.Join(p, name))
 		back = "/_/archivio" + escapedPath(p) + "/"
+		outcome, outName = "cartella", name
 	case "rinomina":
 		name := strings.TrimSpace(r.PostFormValue("nome"))
 		if !validName(name) {
@@ -315,10 +352,12 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 			_, err := op.Move(p, path.Join(path.Dir(p), name), false)
 			return http.StatusCreated, err
 		})
+		outcome, outName = "rinominato", name
 	case "elimina":
 		err = h.changes(r, sess).run(http.MethodDelete, p, func(op *archive.Op) (int, error) {
 			return http.StatusNoContent, op.Delete(p)
 		})
+		outcome, outName = "eliminato", path.Base(p)
 	case "chiudi":
 		reason := strings.TrimSpace(r.PostFormValue("motivo"))
 		if reason == "" || len(reason) > 200 || !utf8.ValidString(reason) {
@@ -338,6 +377,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 			return http.StatusOK, err
 		})
 		back = "/_/archivio" + escapedPath(p) + "/"
+		outcome = "chiuso"
 	default:
 		h.message(w, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
 		return
@@ -346,5 +386,5 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 		h.failure(w, r, err)
 		return
 	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	http.Redirect(w, r, withOutcome(back, outcome, outName), http.StatusSeeOther)
 }

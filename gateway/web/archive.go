@@ -76,6 +76,7 @@ type grantLink struct {
 type archivePage struct {
 	page
 	Heading, Sort, Dir, ZipHref, PrevHref, NextHref string
+	Outcome                                         string // what the last action did, to confirm it
 	ZipSize                                         string // the folder's size, where it is small enough to count
 	Used, Available                                 string // the Comune's space, on its page, where it has a quota
 	UsedPercent                                     int
@@ -246,6 +247,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		pg.Crumbs = h.crumbs(p)
 	}
 	pg.Title = pg.Heading
+	pg.Outcome = outcomeText(q)
 	if c, rest := access.SplitComune(p); c != "" && rest == "" && h.cfg.Quota != nil {
 		if used, avail, ok := h.cfg.Quota.Quota(p); ok {
 			pg.Used, pg.Available = sizeText(used), sizeText(avail)

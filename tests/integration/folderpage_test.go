@@ -2,6 +2,7 @@ package integration
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 // left; a dossier's shows its size beside its ZIP; a ZIP above
 // pages.zip_confirm_above is asked for again before it starts; the Comuni
 // are named, never by their ids, and their own folders offer no rename or
-// delete.
+// delete; each action on the page is confirmed in words.
 func TestFolderPageSpaceAndZip(t *testing.T) {
 	g := harness.StartServe(t, `comuni:
   - {id: guastalla, name: Guastalla, quota: 1MiB}
@@ -56,6 +57,23 @@ pages:
 	code, page = b.Get("/_/zip" + d)
 	if code != 200 || !strings.Contains(page, `id="zip-grande"`) || !strings.Contains(page, "2 file per 1,2 kB") {
 		t.Errorf("a ZIP above the size to confirm: %d, not asked:\n%s", code, page)
+	}
+	for _, a := range []struct {
+		action string
+		form   url.Values
+		want   string
+	}{
+		{"/_/modifica" + d, url.Values{"azione": {"cartella"}, "nome": {"Rilievi"}}, "Cartella «Rilievi» creata."},
+		{"/_/modifica" + d + "/Rilievi", url.Values{"azione": {"rinomina"}, "nome": {"Rilievi 2024"}}, "Rinominato in «Rilievi 2024»."},
+		{"/_/modifica" + d + "/Rilievi%202024", url.Values{"azione": {"elimina"}}, "«Rilievi 2024» eliminato."},
+	} {
+		b.Get("/_/archivio" + d + "/")
+		if code, page := b.Post(a.action, a.form); code != 200 || !strings.Contains(page, `id="esito">`+a.want+`<`) {
+			t.Errorf("%s %s: %d, no %q", a.action, a.form.Get("azione"), code, a.want)
+		}
+	}
+	if code, page := b.Upload("/_/carica"+d, map[string][]byte{"c.pdf": []byte("%PDF c")}); code != 200 || !strings.Contains(page, `id="esito">1 file caricato.<`) {
+		t.Errorf("upload: %d, not confirmed", code)
 	}
 	resp, err := b.Client().Get(g.URL + "/_/zip" + d + "?conferma=1")
 	if err != nil {
