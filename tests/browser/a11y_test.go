@@ -3,11 +3,14 @@ package browser
 import (
 	"context"
 	"encoding/json"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/bassareggiana/faldone/tests/harness"
@@ -49,6 +52,13 @@ func TestPagesAccessible(t *testing.T) {
 		{"accessi", "/_/accessi"},
 		{"accessi-pratica", "/_/accessi?percorso=" + dossier},
 		{"messaggio", "/_/archivio/nessuno/"},
+		{"fascicolo", "/_/fascicolo" + dossier},
+		{"cestino", "/_/cestino/guastalla/"},
+		{"indice", "/_/indice"},
+		{"comune", "/_/archivio/guastalla/"},
+		{"accessibilita", "/_/accessibilita"},
+		{"privacy", "/_/privacy"},
+		{"guida", "/_/guida/"},
 	}
 	for _, width := range []int64{375, 768, 1366} {
 		ctx := newBrowser(t)
@@ -63,12 +73,53 @@ func TestPagesAccessible(t *testing.T) {
 		}
 		checkAxe(t, newBrowser(t), g.URL+"/_/accedi", "accedi", width, string(axe))
 	}
+
+	// A ZIP large enough to be asked for again.
+	z := harness.StartServe(t, "pages:\n  zip_confirm_above: 1B\n")
+	z.Status("MKCOL", "/guastalla/2019", nil, "")
+	z.Status("PUT", "/guastalla/2019/tavola.pdf", nil, "%PDF tavola")
+	for _, width := range []int64{375, 768, 1366} {
+		ctx := newBrowser(t)
+		if err := chromedp.Run(ctx, chromedp.EmulateViewport(width, 900), harness.SignIn(z.URL, z.User, z.Pass)); err != nil {
+			t.Fatal(err)
+		}
+		checkAxe(t, ctx, z.URL+"/_/zip/guastalla/2019", "zip", width, string(axe))
+	}
 }
 
 func checkAxe(t *testing.T, ctx context.Context, url, name string, width int64, axe string) {
 	t.Helper()
 	var raw string
+	// Every request the page makes, to check that none leaves this host.
+	var mu sync.Mutex
+	var requested []string
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	chromedp.ListenTarget(lctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			requested = append(requested, e.Request.URL)
+			mu.Unlock()
+		}
+	})
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		base, _ := neturl.Parse(url)
+		for _, r := range requested {
+			u, err := neturl.Parse(r)
+			// data: images of the sheet, and the browser's own viewer of a
+			// PDF, are not requests to a host.
+			if err != nil || (u.Scheme != "data" && u.Scheme != "chrome-extension" && u.Host != base.Host) {
+				t.Errorf("%s at %d px requested %q, of another host", name, width, r)
+			}
+		}
+		if len(requested) < 3 {
+			t.Errorf("%s at %d px: only %d requests seen (%q): the page, its sheets and scripts at least", name, width, len(requested), requested)
+		}
+	}()
 	err := chromedp.Run(ctx,
+		network.Enable(),
 		chromedp.EmulateViewport(width, 900),
 		chromedp.Navigate(url),
 		chromedp.WaitReady("main", chromedp.ByQuery),
