@@ -117,6 +117,14 @@ func TestOperations(t *testing.T) {
 		{"put with a dot-dot", put("/comune/../x.pdf", "x"), http.StatusBadRequest, nil},
 		{"put beyond the quota", put("/comune/grande.pdf", strings.Repeat("x", 101)), http.StatusInsufficientStorage,
 			func(f *fixture) string { return want(f.content("comune/grande.pdf"), "<none>") }},
+		{"put of an unknown size beyond the quota", func(o *archive.Op) error {
+			_, _, err := o.Put("/comune/grande.pdf", strings.NewReader(strings.Repeat("x", 101)), -1)
+			return err
+		}, http.StatusInsufficientStorage, func(f *fixture) string { return want(f.content("comune/grande.pdf"), "<none>") }},
+		{"put of an unknown size within the quota", func(o *archive.Op) error {
+			_, _, err := o.Put("/comune/piccolo.pdf", strings.NewReader("x"), -1)
+			return err
+		}, http.StatusOK, func(f *fixture) string { return want(f.content("comune/piccolo.pdf"), "x") }},
 		{"put that ends short", func(o *archive.Op) error {
 			_, _, err := o.Put("/comune/pratica/domanda.pdf", strings.NewReader("nu"), 5)
 			return err

@@ -117,10 +117,18 @@ func (o *Op) put(p string, body io.Reader, size int64, opts PutOptions) (backend
 	if err := o.CheckWrite(Target{Path: p, Member: !exists}); err != nil {
 		return backends.Entry{}, false, none, err
 	}
-	// An upload known to exceed the quota is refused before it streams.
-	if q := o.s.opts.Quota; q != nil && size > 0 {
-		if _, avail, ok := q.Quota(p); ok && size-old.Size > avail {
-			return backends.Entry{}, false, none, fmt.Errorf("%d bytes beyond the quota of %s: %w", size, p, ErrTooLarge)
+	// An upload known to exceed the quota is refused before it streams;
+	// one of unknown size (chunked, a form's file), as soon as it does.
+	var room *quotaReader
+	if q := o.s.opts.Quota; q != nil {
+		if _, avail, ok := q.Quota(p); ok {
+			switch {
+			case size > 0 && size-old.Size > avail:
+				return backends.Entry{}, false, none, fmt.Errorf("%d bytes beyond the quota of %s: %w", size, p, ErrTooLarge)
+			case size < 0:
+				room = &quotaReader{r: body, left: avail + old.Size}
+				body = room
+			}
 		}
 	}
 	told := backends.CreateOptions{ParentExists: o.parentKnown(p, at), NoDir: at.noDir}
@@ -142,6 +150,8 @@ func (o *Op) put(p string, body io.Reader, size int64, opts PutOptions) (backend
 	n, err := io.CopyBuffer(up, io.TeeReader(br, h), buf)
 	o.s.put(buf)
 	switch {
+	case room != nil && room.over:
+		err = fmt.Errorf("more than the %d bytes left in the quota of %s: %w", room.left, p, ErrTooLarge)
 	// Only content that ended short is the sender's fault: a storage that
 	// failed, or a shutdown that cancelled the upload, keeps its own error
 	// (503), which a client may retry.
@@ -274,4 +284,22 @@ func (o *Op) PatchProps(p string, set []state.Prop, remove []state.PropName) err
 	}
 	o.changed(p, false)
 	return nil
+}
+
+// quotaReader passes at most left bytes of r, then fails: an upload of
+// unknown size that outgrows the space its Comune has left.
+type quotaReader struct {
+	r          io.Reader
+	left, read int64
+	over       bool
+}
+
+func (q *quotaReader) Read(p []byte) (int, error) {
+	n, err := q.r.Read(p)
+	q.read += int64(n)
+	if q.read > q.left {
+		q.over = true
+		return n, ErrTooLarge
+	}
+	return n, err
 }

@@ -38,6 +38,17 @@
     label.appendChild(document.createTextNode(" in un'altra scheda, poi torna qui e premi di nuovo «Carica»: i file scelti restano selezionati."));
   }
 
+  // reason is the server's own words for a refused upload: the message of
+  // its page (space used up, a file locked by whom), or the status.
+  function reason(xhr) {
+    try {
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var m = doc.getElementById("messaggio");
+      if (m && m.textContent.trim() !== "") { return m.textContent.trim(); }
+    } catch (e) { /* not a page: the status says it */ }
+    return "errore " + xhr.status + ".";
+  }
+
   // refresh takes the form's token of the new session from this page, then
   // goes on.
   function refresh(files, dirs, then) {
@@ -92,7 +103,7 @@
         label.textContent = "Caricamento completato";
         window.location.href = xhr.responseURL || window.location.href;
       } else {
-        label.textContent = "Caricamento non riuscito (" + xhr.status + ")";
+        label.textContent = "Caricamento non riuscito: " + reason(xhr);
       }
     };
     // A server that refuses a large upload at once may close the connection
