@@ -42,6 +42,10 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
+// static/bi is Bootstrap Italia and the SPID button's mark, from npm at
+// the versions assets/package-lock.json pins.
+//
+//go:generate bash assets/update.sh
 //go:embed static
 var staticFS embed.FS
 
