@@ -61,7 +61,7 @@ type recordPage struct {
 const minRows = 2
 
 func (h *Handler) recordPageOf(r *http.Request, sess state.Session, op *archive.Op, p string, d state.Dossier, kept bool) recordPage {
-	pg := recordPage{page: page{Title: "Scheda del fascicolo " + d.Number, Session: &sess, CSRF: sess.CSRF},
+	pg := recordPage{page: page{Title: h.shownName(p) + " · Scheda del fascicolo", Session: &sess, CSRF: sess.CSRF},
 		Path: p, FolderHref: "/_/archivio" + escapedPath(p) + "/", Action: "/_/fascicolo" + escapedPath(p),
 		Crumbs: h.crumbs(p), D: d, Kept: kept, CanEdit: op.MayWrite(p)}
 	if d.Year > 0 {
