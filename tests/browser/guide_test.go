@@ -47,6 +47,21 @@ func TestGuideScreenshots(t *testing.T) {
 			if p.heading != "" && h1 != p.heading {
 				t.Errorf("%s at %s: heading %q, want %q", p.name, size.name, h1, p.heading)
 			}
+			// No column heading breaks inside a word, nor does the page
+			// scroll sideways; on a folder's page the list comes before
+			// the forms.
+			var broken []string
+			var fits, listFirst bool
+			if err := chromedp.Run(ctx,
+				chromedp.Evaluate(`[...document.querySelectorAll("th")].filter(th => [...th.innerText.trim().split(/\s+/)].some(w => { const r = document.createRange(); const n = [...th.querySelectorAll("*")].concat([th]).flatMap(e => [...e.childNodes]).find(c => c.nodeType === 3 && c.textContent.includes(w)); if (!n) return false; const i = n.textContent.indexOf(w); r.setStart(n, i); r.setEnd(n, i + w.length); return r.getClientRects().length > 1; })).map(th => th.innerText)`, &broken),
+				chromedp.Evaluate(`document.documentElement.scrollWidth <= window.innerWidth`, &fits),
+				chromedp.Evaluate(`(() => { const l = document.getElementById("elenco"), f = document.getElementById("sezione-carica"); return !l || !f || !!(l.compareDocumentPosition(f) & Node.DOCUMENT_POSITION_FOLLOWING); })()`, &listFirst),
+			); err != nil {
+				t.Fatal(err)
+			}
+			if len(broken) > 0 || !fits || !listFirst {
+				t.Errorf("%s at %s: headings broken inside a word %q, fits the width %v, list before the forms %v", p.name, size.name, broken, fits, listFirst)
+			}
 			guideShot(t, ctx, p.name+"-"+size.name)
 			made = append(made, p.name+"-"+size.name)
 		}
