@@ -409,6 +409,15 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
 	h.signInForm(w, r, http.StatusOK, "", errors.Is(err, auth.ErrSessionExpired))
 }
 
+// justSignedOut reports, once, whether the browser signed out a moment ago.
+func justSignedOut(w http.ResponseWriter, r *http.Request) bool {
+	if _, err := r.Cookie(signedOutCookie); err != nil {
+		return false
+	}
+	http.SetCookie(w, &http.Cookie{Name: signedOutCookie, Path: "/_/accedi", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	return true
+}
+
 func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request, status int, msg string, expired bool) {
 	dopo := r.FormValue("dopo")
 	if _, ok := localPath(dopo); !ok {
@@ -458,7 +467,9 @@ func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request, status int,
 		User        string
 		Error, Dopo string
 		Expired     bool
-	}{page{Title: "Accedi", CSRF: preSessionCSRF(w, r)}, spid, cie, providers, h.cfg.Password != nil, r.Method == http.MethodPost, user, msg, dopo, expired})
+		SignedOut   bool
+	}{page{Title: "Accedi", CSRF: preSessionCSRF(w, r)}, spid, cie, providers, h.cfg.Password != nil, r.Method == http.MethodPost, user, msg, dopo, expired,
+		r.Method == http.MethodGet && justSignedOut(w, r)})
 }
 
 func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
@@ -546,6 +557,10 @@ func (h *Handler) hint(idp string) (string, bool) {
 	}
 	return "", false
 }
+
+// signedOutCookie tells the sign-in page that the browser has just signed
+// out, for it to say so once.
+const signedOutCookie = "faldone_uscito"
 
 // signInCookie ties a sign-in to the browser that started it: it carries
 // the flow's state, and the provider's answer is taken only from a browser
@@ -635,6 +650,10 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Log.Error("end session", "err", err)
 	}
 	h.cfg.Log.Info("signed out", "person", sess.Person)
+	// The sign-in page, reached now or after the provider's logout, says
+	// that it is done.
+	http.SetCookie(w, &http.Cookie{Name: signedOutCookie, Value: "1", Path: "/_/accedi", MaxAge: int(FlowTTL / time.Second),
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	if h.cfg.RP != nil && sess.Issuer != "" {
 		if u, ok := h.cfg.RP.EndSessionURL(absoluteURL(r, "/_/accedi")); ok {
 			http.Redirect(w, r, u, http.StatusSeeOther)

@@ -128,11 +128,22 @@ func TestSignInBoundToBrowser(t *testing.T) {
 			}
 		}
 	})
+	var out string
 	if err := chromedp.Run(start,
 		chromedp.Click(`#esci`, chromedp.ByID),
 		chromedp.WaitVisible(`#entra-spid`, chromedp.ByID),
+		chromedp.Text(`#uscito`, &out, chromedp.ByID),
 	); err != nil {
 		t.Fatalf("sign out: %v", err)
+	}
+	if !strings.HasPrefix(out, "Sei uscito") {
+		t.Errorf("after signing out the page says %q", out)
+	}
+	// Said once: the page opened again does not.
+	var again bool
+	if err := chromedp.Run(start, chromedp.Reload(), chromedp.WaitVisible(`#entra-spid`, chromedp.ByID),
+		chromedp.Evaluate(`document.getElementById("uscito") !== null`, &again)); err != nil || again {
+		t.Errorf("the sign-out message again after a reload: %v %v", again, err)
 	}
 	var logout string
 	select {
