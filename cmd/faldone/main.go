@@ -380,17 +380,23 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		if cfg.TLS.Enabled() { // FALDONE_TLS_* in the environment
 			scheme = "https"
 		}
-		url := scheme + "://" + addr + "/"
-		fmt.Fprintf(stdout, `Faldone demo: %s
+		demoInstructions(stdout, scheme+"://"+addr+"/", *password, cfg.DataDir)
+	})
+}
+
+// demoInstructions prints the demo's address, account and how to mount
+// it. rclone's mount needs its cache for writes: without it, programs that
+// open a file to change it (office programs, CAD) fail on the mount.
+func demoInstructions(w io.Writer, url, password, dataDir string) {
+	fmt.Fprintf(w, `Faldone demo: %s
   account: demo   password: %s
   data:    %s
 Mount it:
-  Linux:   rclone mount :webdav: ~/faldone --webdav-url %s --webdav-user demo --webdav-pass "$(rclone obscure %s)"
+  Linux:   rclone mount :webdav: ~/faldone --webdav-url %s --webdav-user demo --webdav-pass "$(rclone obscure %s)" --vfs-cache-mode writes
            or: mount -t davfs %s /mnt/faldone
   macOS:   Finder > Go > Connect to Server > %s
   Windows: net use Z: %s /user:demo %s   (Windows sends Basic credentials only over HTTPS: see README)
-`, url, *password, cfg.DataDir, url, *password, url, url, url, *password)
-	})
+`, url, password, dataDir, url, password, url, url, url, password)
 }
 
 const hashPasswordUsage = `Usage: faldone hash-password < password

@@ -43,3 +43,21 @@ func TestLogDurations(t *testing.T) {
 		})
 	}
 }
+
+// TestDemoInstructions: the rclone mount the demo prints keeps a cache for
+// writes, without which programs cannot save on the mount.
+func TestDemoInstructions(t *testing.T) {
+	var b bytes.Buffer
+	demoInstructions(&b, "http://127.0.0.1:8080/", "demo", "faldone-demo")
+	var rclone string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.Contains(l, "rclone mount") {
+			rclone = l
+		}
+	}
+	for _, want := range []string{"--webdav-url http://127.0.0.1:8080/", "--webdav-user demo", "--vfs-cache-mode writes"} {
+		if !strings.Contains(rclone, want) {
+			t.Errorf("the rclone line misses %s: %q", want, rclone)
+		}
+	}
+}
