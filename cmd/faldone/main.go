@@ -360,11 +360,11 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Finish(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	var ids []string
+	var comuni []demo.Comune
 	for _, c := range cfg.Comuni {
-		ids = append(ids, c.ID)
+		comuni = append(comuni, demo.Comune{ID: c.ID, Name: c.Name})
 	}
-	made, err := demo.Seed(filepath.Join(cfg.DataDir, "archivio"), ids)
+	made, err := demo.Seed(filepath.Join(cfg.DataDir, "archivio"), comuni)
 	if err != nil {
 		return fmt.Errorf("seed demo archive: %w", err)
 	}
