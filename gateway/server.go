@@ -331,6 +331,13 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	opts.Changed = func(p string, tree bool) { d.Forget(p, tree) }
 	svc := archive.New(ns, s.store, opts)
 	s.archive = svc
+	wc.Archive = svc
+	wc.Catalogue = cat
+	wc.GrantRules = &grants.Service{Store: s.store, Archive: ns, Audit: s.audit, Location: cfg.Location}
+	pages, err := web.New(wc)
+	if err != nil {
+		return err
+	}
 	d = dav.New(svc, s.store, log, principal, davPolicy(rl), dav.Options{
 		PublicHosts:        cfg.PublicHosts,
 		AllowInfiniteDepth: cfg.WebDAV.AllowInfiniteDepth,
@@ -339,14 +346,11 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		MaxLockTimeout:     cfg.WebDAV.MaxLockTimeout,
 		Quota:              s.usage,
 		FolderPage:         web.FolderPages,
+		// A person's browser that opens a path of the drive which fails
+		// gets a page, as it gets for the pages' own failures.
+		ErrorPage: pages.DrivePage,
 	})
-	wc.Archive = svc
-	wc.Catalogue = cat
-	wc.GrantRules = &grants.Service{Store: s.store, Archive: ns, Audit: s.audit, Location: cfg.Location}
-	pages, err := web.New(wc)
-	if err != nil {
-		return err
-	}
+	authn.ErrorPage = pages.DrivePage
 	drive := authn.Wrap(d)
 	endpoints := authn.Wrap(api.New(api.Config{
 		Catalogue: cat,
@@ -383,6 +387,10 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		}
 		if opsPaths[r.URL.Path] {
 			ops.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == faviconPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			pages.Favicon(w, r)
 			return
 		}
 		drive.ServeHTTP(w, r)
@@ -645,6 +653,11 @@ func (s *Server) logKeepModes() {
 	}
 }
 
+// faviconPath is where browsers look for a site's icon by themselves,
+// before any sign-in: the pages' icon, not a path of the drive (no Comune
+// has a dot in its id).
+const faviconPath = "/favicon.ico"
+
 // statusRecorder remembers the status and size of a response.
 type statusRecorder struct {
 	http.ResponseWriter
@@ -681,7 +694,8 @@ func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics,
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-Id", id)
-		audited := aud != nil && r.Method != http.MethodOptions && !strings.HasPrefix(r.URL.Path, web.Prefix) && !opsPaths[r.URL.Path]
+		audited := aud != nil && r.Method != http.MethodOptions && !strings.HasPrefix(r.URL.Path, web.Prefix) && !opsPaths[r.URL.Path] &&
+			r.URL.Path != faviconPath
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
 		ctx, ident := auth.WithSlot(audit.WithNote(audit.WithRequestID(r.Context(), id)))
