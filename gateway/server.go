@@ -302,6 +302,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 			}
 		},
 		Flows:         web.FlowStore{Store: s.store, TTL: web.FlowTTL},
+		Once:          s.store,
 		Comuni:        comuni,
 		DefaultExpiry: cfg.AppPasswords.DefaultExpiry,
 		Site:          siteOf(cfg),

@@ -62,6 +62,12 @@ type Config struct {
 	Apps     *auth.AppPasswords
 	RP       *oidc.RP
 	Flows    oidc.FlowStore
+	// Once keeps, for a few minutes, what a page shows once after a
+	// redirect: a new app password's secret, sealed (see created.go).
+	Once interface {
+		SaveFlow(ctx context.Context, key string, data []byte, expires time.Time) error
+		TakeFlow(ctx context.Context, key string, now time.Time) ([]byte, error)
+	}
 	// Password checks a local account from the sign-in form.
 	Password      func(r *http.Request, user, pass string) (auth.Identity, error)
 	Comuni        []Comune
@@ -185,6 +191,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("POST /_/esci", h.signOut)
 	h.mux.HandleFunc("GET /_/profilo", h.profile)
 	h.mux.HandleFunc("POST /_/password", h.createPassword)
+	h.mux.HandleFunc("GET "+createdPage, h.createdPassword)
 	h.mux.HandleFunc("POST /_/password/revoca", h.revokePassword)
 	h.mux.HandleFunc("GET /_/archivio/", h.archive)
 	h.mux.HandleFunc("GET /_/cerca", h.searchPage)
@@ -700,10 +707,7 @@ func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cfg.Log.Info("app password created", "person", sess.Person, "id", p.ID, "read_only", p.ReadOnly)
-	h.render(w, http.StatusOK, "creata.html", struct {
-		page
-		Name, Secret, User, URL string
-	}{page{Title: "Password creata", Session: &sess, CSRF: sess.CSRF}, p.Name, secret, sess.Person, absoluteURL(r, "/")})
+	h.showCreated(w, r, sess, created{Name: p.Name, Secret: secret})
 }
 
 func (h *Handler) revokePassword(w http.ResponseWriter, r *http.Request) {
