@@ -49,6 +49,8 @@ func TestPagesAccessible(t *testing.T) {
 		{"accessi", "/_/accessi"},
 		{"accessi-pratica", "/_/accessi?percorso=" + dossier},
 		{"messaggio", "/_/archivio/nessuno/"},
+		{"pagina-inesistente", "/_/qualsiasi-cosa"},
+		{"percorso-mancante", dossier + "/manca.pdf"},
 	}
 	for _, width := range []int64{375, 768, 1366} {
 		ctx := newBrowser(t)
