@@ -377,7 +377,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	// First of all, so that everything after it sees the client's address,
 	// host and scheme (behind a trusted proxy) or no forwarding headers.
 	ops := s.opsHandler()
-	s.handler = proxies.Handler(accessLog(log, s.audit, s.comunes, s.metrics, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handler = proxies.Handler(accessLog(log, s.audit, s.comunes, s.metrics, pages.DrivePage, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, api.Prefix) {
 			endpoints.ServeHTTP(w, r)
 			return
@@ -688,8 +688,9 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 // X-Request-Id response header, and records every request to the archive
 // (every one but the pages and OPTIONS) in the audit log, refusals
 // included, before the answer is complete. A request the log could not
-// record (its spool full or failing) is refused 503 before it is served.
-func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics, next http.Handler) http.Handler {
+// record (its spool full or failing) is refused 503 before it is served,
+// with page's answer when page gives one (a person's browser).
+func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics, page func(http.ResponseWriter, *http.Request, int) bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b [8]byte
 		rand.Read(b[:])
@@ -704,7 +705,9 @@ func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics,
 		if audited && !aud.Accepting() {
 			log.Error("audit log not taking records: request refused", "id", id, "method", r.Method, "backlog_bytes", aud.Backlog())
 			rec.Header().Set("Retry-After", "10")
-			http.Error(rec, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			if page == nil || !page(rec, r, http.StatusServiceUnavailable) {
+				http.Error(rec, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			}
 			audited = false
 		} else {
 			next.ServeHTTP(rec, r)
