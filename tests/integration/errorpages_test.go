@@ -127,7 +127,7 @@ func TestDrivePageStorageOut(t *testing.T) {
 `, srv.Endpoint, srv.AccessKey, srv.SecretKey)))
 	b := harness.NewBrowser(t, g)
 	b.SignIn(g.User, g.Pass)
-	code, h, body := open(t, b.Client(), g.URL+"/poviglio/2019/domanda.pdf", navigation)
+	code, h, body := open(t, b.Client(), g.URL+"/poviglio/domanda.pdf", navigation)
 	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(body, "<h1>Servizio non disponibile</h1>") {
 		t.Fatalf("a browser: %d, Retry-After %q\n%s", code, h.Get("Retry-After"), body)
 	}
@@ -141,7 +141,7 @@ func TestDrivePageStorageOut(t *testing.T) {
 			t.Errorf("the page shows %q", leak)
 		}
 	}
-	if code, body, _ := g.Status("GET", "/poviglio/2019/domanda.pdf", nil, ""); code != http.StatusServiceUnavailable || strings.Contains(body, "<html") {
+	if code, body, _ := g.Status("GET", "/poviglio/domanda.pdf", nil, ""); code != http.StatusServiceUnavailable || strings.Contains(body, "<html") {
 		t.Errorf("a WebDAV client: %d %q", code, body)
 	}
 }
