@@ -95,11 +95,12 @@ func TestErrorPagesInBrowser(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name, path, h1, back, heading string
+		there                         string // an element of the page back there
 	}{
-		{"pagina-inesistente", "/_/qualsiasi-cosa", "Pagina non trovata", "/_/profilo", "La tua area personale"},
-		{"file-mancante", dossier + "/manca.pdf", "File o cartella non trovati", "/_/archivio" + dossier + "/", "PC-2019-0042"},
-		{"cartella-mancante", "/guastalla/2019/PC-2019-9999/tavole/", "File o cartella non trovati", "/_/archivio/guastalla/2019/", "2019"},
-		{"cartella-mancante-pagine", "/_/archivio/guastalla/2031/", "Cartella non trovata", "/_/archivio/guastalla/", "Guastalla"},
+		{"pagina-inesistente", "/_/qualsiasi-cosa", "Pagina non trovata", "/_/profilo", "La tua area personale", "#sfoglia"},
+		{"file-mancante", dossier + "/manca.pdf", "File o cartella non trovati", "/_/archivio" + dossier + "/", "PC-2019-0042", "#elenco"},
+		{"cartella-mancante", "/guastalla/2019/PC-2019-9999/tavole/", "File o cartella non trovati", "/_/archivio/guastalla/2019/", "2019", "#elenco"},
+		{"cartella-mancante-pagine", "/_/archivio/guastalla/2031/", "Cartella non trovata", "/_/archivio/guastalla/", "Guastalla", "#elenco"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var h1, who, href, heading, at string
@@ -117,9 +118,10 @@ func TestErrorPagesInBrowser(t *testing.T) {
 			if h1 != tt.h1 || who != "demo" || href != tt.back {
 				t.Errorf("%s: heading %q, person %q, back to %q; want %q, demo, %q", tt.path, h1, who, href, tt.h1, tt.back)
 			}
+			// Once the click's page is there.
 			if err := chromedp.Run(ctx,
 				chromedp.Click(`#torna`, chromedp.ByID),
-				chromedp.WaitNotPresent(`#messaggio`, chromedp.ByID),
+				chromedp.WaitVisible(tt.there, chromedp.ByQuery),
 				chromedp.Text(`h1`, &heading, chromedp.ByQuery),
 				chromedp.Location(&at),
 			); err != nil {
