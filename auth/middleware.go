@@ -86,7 +86,11 @@ type Authenticator struct {
 	SignIn string
 	// Failed, when set, is told of each failed attempt, by method.
 	Failed func(method string)
-	Log    *slog.Logger
+	// ErrorPage, when set, may answer a refusal that is not a request for
+	// credentials (too many attempts, the state store out) with a page,
+	// when a person's browser made the request, and reports whether it did.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, status int) bool
+	Log       *slog.Logger
 }
 
 // Wrap requires authentication on every request but OPTIONS, which WebDAV
@@ -238,6 +242,9 @@ func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error
 		a.Log.Warn("authentication throttled", "remote", clientAddr(r), "path", r.URL.EscapedPath(), "reason", th.reason)
 		retry, _ := RetryAfter(err)
 		w.Header().Set("Retry-After", retry)
+		if a.ErrorPage != nil && a.ErrorPage(w, r, http.StatusTooManyRequests) {
+			return
+		}
 		http.Error(w, "Troppi tentativi non riusciti: riprovare più tardi.", http.StatusTooManyRequests)
 		return
 	case errors.Is(err, errNoCredentials), errors.Is(err, ErrBadCredentials):
@@ -245,6 +252,9 @@ func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, err error
 		a.Log.Error("authentication error", "path", r.URL.EscapedPath(), "err", err)
 		// The state store did not answer: a client may try again soon.
 		w.Header().Set("Retry-After", "5")
+		if a.ErrorPage != nil && a.ErrorPage(w, r, http.StatusServiceUnavailable) {
+			return
+		}
 		http.Error(w, "Servizio temporaneamente non disponibile", http.StatusServiceUnavailable)
 		return
 	}

@@ -302,6 +302,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 			}
 		},
 		Flows:           web.FlowStore{Store: s.store, TTL: web.FlowTTL},
+		Once:            s.store,
 		Comuni:          comuni,
 		DefaultExpiry:   cfg.AppPasswords.DefaultExpiry,
 		Site:            siteOf(cfg),
@@ -333,6 +334,13 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	opts.Changed = func(p string, tree bool) { d.Forget(p, tree) }
 	svc := archive.New(ns, s.store, opts)
 	s.archive = svc
+	wc.Archive = svc
+	wc.Catalogue = cat
+	wc.GrantRules = &grants.Service{Store: s.store, Archive: ns, Audit: s.audit, Location: cfg.Location}
+	pages, err := web.New(wc)
+	if err != nil {
+		return err
+	}
 	d = dav.New(svc, s.store, log, principal, davPolicy(rl), dav.Options{
 		PublicHosts:        cfg.PublicHosts,
 		AllowInfiniteDepth: cfg.WebDAV.AllowInfiniteDepth,
@@ -341,14 +349,11 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		MaxLockTimeout:     cfg.WebDAV.MaxLockTimeout,
 		Quota:              s.usage,
 		FolderPage:         web.FolderPages,
+		// A person's browser that opens a path of the drive which fails
+		// gets a page, as it gets for the pages' own failures.
+		ErrorPage: pages.DrivePage,
 	})
-	wc.Archive = svc
-	wc.Catalogue = cat
-	wc.GrantRules = &grants.Service{Store: s.store, Archive: ns, Audit: s.audit, Location: cfg.Location}
-	pages, err := web.New(wc)
-	if err != nil {
-		return err
-	}
+	authn.ErrorPage = pages.DrivePage
 	drive := authn.Wrap(d)
 	endpoints := authn.Wrap(api.New(api.Config{
 		Catalogue: cat,
@@ -374,7 +379,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	// First of all, so that everything after it sees the client's address,
 	// host and scheme (behind a trusted proxy) or no forwarding headers.
 	ops := s.opsHandler()
-	s.handler = proxies.Handler(accessLog(log, s.audit, s.comunes, s.metrics, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handler = proxies.Handler(accessLog(log, s.audit, s.comunes, s.metrics, pages.DrivePage, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, api.Prefix) {
 			endpoints.ServeHTTP(w, r)
 			return
@@ -385,6 +390,10 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		}
 		if opsPaths[r.URL.Path] {
 			ops.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == faviconPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			pages.Favicon(w, r)
 			return
 		}
 		drive.ServeHTTP(w, r)
@@ -647,6 +656,11 @@ func (s *Server) logKeepModes() {
 	}
 }
 
+// faviconPath is where browsers look for a site's icon by themselves,
+// before any sign-in: the pages' icon, not a path of the drive (no Comune
+// has a dot in its id).
+const faviconPath = "/favicon.ico"
+
 // statusRecorder remembers the status and size of a response.
 type statusRecorder struct {
 	http.ResponseWriter
@@ -676,14 +690,16 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 // X-Request-Id response header, and records every request to the archive
 // (every one but the pages and OPTIONS) in the audit log, refusals
 // included, before the answer is complete. A request the log could not
-// record (its spool full or failing) is refused 503 before it is served.
-func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics, next http.Handler) http.Handler {
+// record (its spool full or failing) is refused 503 before it is served,
+// with page's answer when page gives one (a person's browser).
+func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics, page func(http.ResponseWriter, *http.Request, int) bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b [8]byte
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-Id", id)
-		audited := aud != nil && r.Method != http.MethodOptions && !strings.HasPrefix(r.URL.Path, web.Prefix) && !opsPaths[r.URL.Path]
+		audited := aud != nil && r.Method != http.MethodOptions && !strings.HasPrefix(r.URL.Path, web.Prefix) && !opsPaths[r.URL.Path] &&
+			r.URL.Path != faviconPath
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
 		ctx, ident := auth.WithSlot(audit.WithNote(audit.WithRequestID(r.Context(), id)))
@@ -691,7 +707,9 @@ func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics,
 		if audited && !aud.Accepting() {
 			log.Error("audit log not taking records: request refused", "id", id, "method", r.Method, "backlog_bytes", aud.Backlog())
 			rec.Header().Set("Retry-After", "10")
-			http.Error(rec, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			if page == nil || !page(rec, r, http.StatusServiceUnavailable) {
+				http.Error(rec, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			}
 			audited = false
 		} else {
 			next.ServeHTTP(rec, r)

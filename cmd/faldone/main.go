@@ -272,11 +272,21 @@ func (c *commonFlags) apply(cfg *config.Config) {
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationText}
 	if cfg.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// durationText writes a duration as Go writes it ("30s", "1h0m0s") rather
+// than as a count of nanoseconds, which the JSON handler would write:
+// both formats then say the same, as people read it.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 const serveUsage = `Usage: faldone serve [--config FILE] [flags]
@@ -350,11 +360,11 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Finish(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	var ids []string
+	var comuni []demo.Comune
 	for _, c := range cfg.Comuni {
-		ids = append(ids, c.ID)
+		comuni = append(comuni, demo.Comune{ID: c.ID, Name: c.Name})
 	}
-	made, err := demo.Seed(filepath.Join(cfg.DataDir, "archivio"), ids)
+	made, err := demo.Seed(filepath.Join(cfg.DataDir, "archivio"), comuni)
 	if err != nil {
 		return fmt.Errorf("seed demo archive: %w", err)
 	}
@@ -370,17 +380,23 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		if cfg.TLS.Enabled() { // FALDONE_TLS_* in the environment
 			scheme = "https"
 		}
-		url := scheme + "://" + addr + "/"
-		fmt.Fprintf(stdout, `Faldone demo: %s
+		demoInstructions(stdout, scheme+"://"+addr+"/", *password, cfg.DataDir)
+	})
+}
+
+// demoInstructions prints the demo's address, account and how to mount
+// it. rclone's mount needs its cache for writes: without it, programs that
+// open a file to change it (office programs, CAD) fail on the mount.
+func demoInstructions(w io.Writer, url, password, dataDir string) {
+	fmt.Fprintf(w, `Faldone demo: %s
   account: demo   password: %s
   data:    %s
 Mount it:
-  Linux:   rclone mount :webdav: ~/faldone --webdav-url %s --webdav-user demo --webdav-pass "$(rclone obscure %s)"
+  Linux:   rclone mount :webdav: ~/faldone --webdav-url %s --webdav-user demo --webdav-pass "$(rclone obscure %s)" --vfs-cache-mode writes
            or: mount -t davfs %s /mnt/faldone
   macOS:   Finder > Go > Connect to Server > %s
   Windows: net use Z: %s /user:demo %s   (Windows sends Basic credentials only over HTTPS: see README)
-`, url, *password, cfg.DataDir, url, *password, url, url, url, *password)
-	})
+`, url, password, dataDir, url, password, url, url, url, password)
 }
 
 const hashPasswordUsage = `Usage: faldone hash-password < password

@@ -46,6 +46,10 @@ type Options struct {
 	// in a browser: GET on a folder is sent there. Without it, GET on a
 	// folder is not allowed.
 	FolderPage string
+	// ErrorPage, when set, may answer a GET or HEAD that failed with status
+	// with a page, when a person's browser opened it, and reports whether it
+	// did; otherwise the client gets the plain status.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, status int) bool
 }
 
 // Policy decides what the request's person may do where (see auth/access).
@@ -318,6 +322,9 @@ func (rq *request) fail(err error) {
 		"status", code, "user", rq.user, "err", err)
 	if code == http.StatusServiceUnavailable {
 		rq.w.Header().Set("Retry-After", retryAfter)
+	}
+	if rq.opts.ErrorPage != nil && (rq.r.Method == http.MethodGet || rq.r.Method == http.MethodHead) && rq.opts.ErrorPage(rq.w, rq.r, code) {
+		return
 	}
 	var se *statusError
 	if errors.As(err, &se) && (se.body != "" || se.cond != "") {

@@ -12,6 +12,7 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/bassareggiana/faldone/catalogue"
 	"github.com/bassareggiana/faldone/state"
@@ -24,11 +25,15 @@ var dossiers = [][2]string{
 	{"2024", "AGIB-2024-0009"},
 }
 
+// Comune is a Comune of the demo: its id, the folder of its archive, and
+// the name its documents give it.
+type Comune struct{ ID, Name string }
+
 // Seed fills root/<comune>/… with the sample archive for each Comune that has
 // no files yet, so that a demo restarted over the same folder keeps what
 // people stored in it. It returns the records of the dossiers it made, for
 // the catalogue.
-func Seed(root string, comuni []string) ([]state.Dossier, error) {
+func Seed(root string, comuni []Comune) ([]state.Dossier, error) {
 	photo, err := samplePhoto()
 	if err != nil {
 		return nil, err
@@ -38,7 +43,12 @@ func Seed(root string, comuni []string) ([]state.Dossier, error) {
 	sampleSubjects := []string{"Ampliamento di fabbricato residenziale", "Manutenzione straordinaria della copertura", "Nuova autorimessa pertinenziale", "Ristrutturazione con cambio d'uso", "Agibilità dell'edificio"}
 	sampleApplicants := []string{"Nicolò Caffè", "Maria Rossi", "Giuseppe Bianchi", "Anna Ferrari", "Luca Colombo"}
 	sampleStreets := []string{"Via Gonzaga", "Piazza Mazzini", "Via XX Settembre", "Via Cesare Battisti", "Via Po"}
-	for _, c := range comuni {
+	for _, cm := range comuni {
+		c := cm.ID
+		name := cm.Name
+		if name == "" {
+			name = c
+		}
 		dir := filepath.Join(root, c)
 		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 			continue
@@ -56,7 +66,7 @@ func Seed(root string, comuni []string) ([]state.Dossier, error) {
 			rec.Parcels = []state.Parcel{{Register: "F", Sheet: fmt.Sprint(10 + i), Number: fmt.Sprint(120 + 13*i)}}
 			rec.UpdatedBy = "demo"
 			made = append(made, rec)
-			title := fmt.Sprintf("Comune di %s - pratica %s", c, d[1])
+			title := fmt.Sprintf("Comune di %s - pratica %s", name, d[1])
 			files := map[string][]byte{
 				"domanda.pdf":             samplePDF(title + " - domanda"),
 				"domanda.pdf.p7m":         sampleP7M(samplePDF(title + " - domanda firmata")),
@@ -77,13 +87,13 @@ func Seed(root string, comuni []string) ([]state.Dossier, error) {
 // samplePDF returns a one-page PDF that shows text; the cross-reference
 // table carries the real byte offsets, so strict readers open it too.
 func samplePDF(text string) []byte {
-	stream := fmt.Sprintf("BT /F1 14 Tf 50 780 Td (%s) Tj ET", text)
+	stream := fmt.Sprintf("BT /F1 14 Tf 50 780 Td (%s) Tj ET", pdfString(text))
 	objs := []string{
 		"<< /Type /Catalog /Pages 2 0 R >>",
 		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
 		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
 		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
 	}
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n")
@@ -99,6 +109,28 @@ func samplePDF(text string) []byte {
 	}
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
 	return b.Bytes()
+}
+
+// pdfString is text as the inside of a PDF literal string in the font's
+// WinAnsi encoding: its parentheses and backslashes escaped, the accented
+// letters of Italian names (Latin-1) as their one byte, anything else as
+// a question mark.
+func pdfString(text string) string {
+	var b strings.Builder
+	for _, r := range text {
+		switch {
+		case r == '(' || r == ')' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r >= 0x20 && r < 0x7f:
+			b.WriteRune(r)
+		case r >= 0xa0 && r <= 0xff:
+			fmt.Fprintf(&b, "\\%03o", r)
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
 }
 
 // sampleP7M wraps content in a CMS SignedData envelope (RFC 5652) with the

@@ -93,30 +93,30 @@ func (h *Handler) failure(w http.ResponseWriter, r *http.Request, err error) {
 	)
 	switch {
 	case errors.As(err, &closed):
-		h.message(w, http.StatusForbidden, "Fascicolo chiuso",
+		h.message(w, r, http.StatusForbidden, "Fascicolo chiuso",
 			"Fascicolo chiuso il "+dateText(closed.Closed, h.cfg.Location)+" da "+h.displayName(r.Context(), closed.By)+
 				": non si può modificare nulla al suo interno.")
 	case errors.As(err, &locked):
-		h.message(w, http.StatusLocked, "File in uso",
+		h.message(w, r, http.StatusLocked, "File in uso",
 			"È bloccato da "+h.displayName(r.Context(), locked.Owner)+", che lo sta modificando: riprova più tardi.")
 	case errors.Is(err, archive.ErrNotFound), errors.Is(err, archive.ErrForbidden):
 		// A path the person may not see answers as one they may not change.
-		h.message(w, http.StatusForbidden, "Operazione non consentita", "Non puoi fare questa operazione qui.")
+		h.message(w, r, http.StatusForbidden, "Operazione non consentita", "Non puoi fare questa operazione qui.")
 	case errors.Is(err, archive.ErrExists):
-		h.message(w, http.StatusConflict, "Nome già usato", "Esiste già un elemento con questo nome.")
+		h.message(w, r, http.StatusConflict, "Nome già usato", "Esiste già un elemento con questo nome.")
 	case errors.Is(err, archive.ErrConflict):
-		h.message(w, http.StatusConflict, "Cartella non trovata", "La cartella di destinazione non esiste più.")
+		h.message(w, r, http.StatusConflict, "Cartella non trovata", "La cartella di destinazione non esiste più.")
 	case errors.Is(err, archive.ErrTooLarge):
-		h.message(w, http.StatusInsufficientStorage, "Spazio del Comune esaurito", "Lo spazio dell'archivio del Comune è esaurito: nulla è stato salvato.")
+		h.message(w, r, http.StatusInsufficientStorage, "Spazio del Comune esaurito", "Lo spazio dell'archivio del Comune è esaurito: nulla è stato salvato.")
 	case errors.Is(err, backends.ErrInvalidPath):
-		h.message(w, http.StatusBadRequest, "Nome non valido", "Il nome è troppo lungo o contiene caratteri non ammessi.")
+		h.message(w, r, http.StatusBadRequest, "Nome non valido", "Il nome è troppo lungo o contiene caratteri non ammessi.")
 	case errors.As(err, &partial):
-		h.message(w, http.StatusConflict, "Operazione incompleta", "Alcuni elementi non sono stati modificati: riprova.")
+		h.message(w, r, http.StatusConflict, "Operazione incompleta", "Alcuni elementi non sono stati modificati: riprova.")
 	case archive.IsUnavailable(err):
 		w.Header().Set("Retry-After", "5")
-		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "L'archivio non è al momento raggiungibile: riprova tra qualche istante.")
+		h.message(w, r, http.StatusServiceUnavailable, "Servizio non disponibile", "L'archivio non è al momento raggiungibile: riprova tra qualche istante.")
 	default:
-		h.message(w, http.StatusInternalServerError, "Operazione non riuscita", "L'operazione non è riuscita.")
+		h.message(w, r, http.StatusInternalServerError, "Operazione non riuscita", "L'operazione non è riuscita.")
 	}
 }
 
@@ -185,23 +185,23 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	dir, ok := archivePath(r, "/_/carica")
 	if !ok {
-		h.message(w, http.StatusBadRequest, "Percorso non valido", "Il percorso richiesto non è valido.")
+		h.message(w, r, http.StatusBadRequest, "Percorso non valido", "Il percorso richiesto non è valido.")
 		return
 	}
 	mr, err := r.MultipartReader()
 	if err != nil {
-		h.message(w, http.StatusBadRequest, "Caricamento non valido", "Il modulo di caricamento non è valido.")
+		h.message(w, r, http.StatusBadRequest, "Caricamento non valido", "Il modulo di caricamento non è valido.")
 		return
 	}
 	// The CSRF token comes first in the form, before any file is read.
 	part, err := mr.NextPart()
 	if err != nil || part.FormName() != "csrf" {
-		h.message(w, http.StatusForbidden, "Richiesta non valida", "La pagina è scaduta: ricaricala e riprova.")
+		h.message(w, r, http.StatusForbidden, "Richiesta non valida", "La pagina è scaduta: ricaricala e riprova.")
 		return
 	}
 	tok, _ := io.ReadAll(io.LimitReader(part, 200))
 	if !auth.ValidCSRF(sess, string(tok)) {
-		h.message(w, http.StatusForbidden, "Richiesta non valida", "La pagina è scaduta: ricaricala e riprova.")
+		h.message(w, r, http.StatusForbidden, "Richiesta non valida", "La pagina è scaduta: ricaricala e riprova.")
 		return
 	}
 	// Folders dropped or chosen in the page come as relative paths: in
@@ -216,7 +216,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if err != nil {
-			h.message(w, http.StatusBadRequest, "Caricamento interrotto", "Il caricamento si è interrotto: i file non completi non sono stati salvati.")
+			h.message(w, r, http.StatusBadRequest, "Caricamento interrotto", "Il caricamento si è interrotto: i file non completi non sono stati salvati.")
 			return
 		}
 		err = nil
@@ -259,7 +259,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if errors.Is(err, archive.ErrNotFound) || errors.Is(err, archive.ErrForbidden) {
-				h.message(w, http.StatusForbidden, "Caricamento non consentito", "Non puoi caricare file in questa cartella.")
+				h.message(w, r, http.StatusForbidden, "Caricamento non consentito", "Non puoi caricare file in questa cartella.")
 				return
 			}
 			if archive.IsUnavailable(err) || errors.Is(err, archive.ErrTooLarge) {
@@ -279,7 +279,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(lastErr, archive.ErrExists):
 			msg += " Un nome è già usato da una cartella."
 		}
-		h.message(w, http.StatusConflict, "Caricamento incompleto", msg)
+		h.message(w, r, http.StatusConflict, "Caricamento incompleto", msg)
 		return
 	}
 	http.Redirect(w, r, withOutcome("/_/archivio"+escapedPath(dir)+"/", "caricati", strconv.Itoa(stored)), http.StatusSeeOther)
@@ -326,7 +326,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 	}
 	p, ok := archivePath(r, "/_/modifica")
 	if !ok || p == "/" {
-		h.message(w, http.StatusBadRequest, "Percorso non valido", "Il percorso richiesto non è valido.")
+		h.message(w, r, http.StatusBadRequest, "Percorso non valido", "Il percorso richiesto non è valido.")
 		return
 	}
 	back := "/_/archivio" + escapedPath(path.Dir(p)) + "/"
@@ -336,7 +336,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 	case "cartella":
 		name := strings.TrimSpace(r.PostFormValue("nome"))
 		if !validName(name) {
-			h.message(w, http.StatusBadRequest, "Nome non valido", "Scegli un nome senza barre.")
+			h.message(w, r, http.StatusBadRequest, "Nome non valido", "Scegli un nome senza barre.")
 			return
 		}
 		err = h.changes(r, sess).mkdir(path.Join(p, name))
@@ -345,7 +345,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 	case "rinomina":
 		name := strings.TrimSpace(r.PostFormValue("nome"))
 		if !validName(name) {
-			h.message(w, http.StatusBadRequest, "Nome non valido", "Scegli un nome senza barre.")
+			h.message(w, r, http.StatusBadRequest, "Nome non valido", "Scegli un nome senza barre.")
 			return
 		}
 		err = h.changes(r, sess).run("MOVE", p, func(op *archive.Op) (int, error) {
@@ -361,11 +361,11 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 	case "chiudi":
 		reason := strings.TrimSpace(r.PostFormValue("motivo"))
 		if reason == "" || len(reason) > 200 || !utf8.ValidString(reason) {
-			h.message(w, http.StatusBadRequest, "Motivo mancante", "Scrivi il motivo della chiusura (al massimo 200 caratteri).")
+			h.message(w, r, http.StatusBadRequest, "Motivo mancante", "Scrivi il motivo della chiusura (al massimo 200 caratteri).")
 			return
 		}
 		if h.cfg.Dossiers == nil {
-			h.message(w, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
+			h.message(w, r, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
 			return
 		}
 		// Closing is a manager's: who may delete the folder whole.
@@ -379,7 +379,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 		back = "/_/archivio" + escapedPath(p) + "/"
 		outcome = "chiuso"
 	default:
-		h.message(w, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
+		h.message(w, r, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
 		return
 	}
 	if err != nil {

@@ -121,7 +121,7 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (state.Sessio
 	}
 	op, err := h.begin(r, sess)
 	if err != nil {
-		h.unavailable(w, "authorize", err)
+		h.unavailable(w, r, "authorize", err)
 		return sess, nil, false
 	}
 	return sess, op, true
@@ -131,18 +131,18 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (state.Sessio
 // URL: it needs a session, a valid path (the root only when root is set)
 // and the right to read there, and answers the browser itself otherwise. A
 // path the person may not read gets what a missing one gets, missing.
-func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string, root bool, missing func(http.ResponseWriter)) (state.Session, string, *archive.Op, bool) {
+func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string, root bool, missing func(http.ResponseWriter, *http.Request)) (state.Session, string, *archive.Op, bool) {
 	sess, op, ok := h.signedIn(w, r)
 	if !ok {
 		return sess, "", nil, false
 	}
 	p, ok := archivePath(r, prefix)
 	if !ok || (p == "/" && !root) {
-		h.message(w, http.StatusBadRequest, "Percorso non valido", "Il percorso richiesto non è valido.")
+		h.message(w, r, http.StatusBadRequest, "Percorso non valido", "Il percorso richiesto non è valido.")
 		return sess, "", nil, false
 	}
 	if op.Allow(access.Read, p) != nil {
-		missing(w)
+		missing(w, r)
 		return sess, "", nil, false
 	}
 	return sess, p, op, true
@@ -165,10 +165,10 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if statusOfBackend(err) == http.StatusNotFound {
-			h.folderNotFound(w)
+			h.folderNotFound(w, r)
 			return
 		}
-		h.unavailable(w, "list folder", err)
+		h.unavailable(w, r, "list folder", err)
 		return
 	}
 	pg := archivePage{page: page{Title: "Archivio", Session: &sess, CSRF: sess.CSRF},
@@ -259,7 +259,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	if c, rest := access.SplitComune(p); rest != "" && h.cfg.Manages != nil {
 		manages, err := h.cfg.Manages(r.Context(), sess.Person)
 		if err != nil {
-			h.unavailable(w, "roles", err)
+			h.unavailable(w, r, "roles", err)
 			return
 		}
 		if slices.Contains(manages, c) {
@@ -269,7 +269,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	if c, rest := access.SplitComune(p); rest != "" && h.cfg.Dossiers != nil {
 		closed, err := h.cfg.Dossiers.ClosedDossiers(r.Context(), p, false)
 		if err != nil {
-			h.unavailable(w, "closed dossiers", err)
+			h.unavailable(w, r, "closed dossiers", err)
 			return
 		}
 		if len(closed) > 0 {
@@ -283,7 +283,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 	}
 	locked, err := h.lockedIn(r.Context(), p, pg.Entries)
 	if err != nil {
-		h.unavailable(w, "read locks", err)
+		h.unavailable(w, r, "read locks", err)
 		return
 	}
 	for i := range pg.Entries {
@@ -301,7 +301,7 @@ func (h *Handler) archive(w http.ResponseWriter, r *http.Request) {
 		// the dossiers of their grants are linked above them.
 		gs, err := h.cfg.Grants.Grants(r.Context(), state.GrantFilter{Person: sess.Person, Live: true, Now: time.Now()})
 		if err != nil {
-			h.unavailable(w, "list grants", err)
+			h.unavailable(w, r, "list grants", err)
 			return
 		}
 		for _, g := range gs {
@@ -356,13 +356,13 @@ func (h *Handler) zipFolder(w http.ResponseWriter, r *http.Request) {
 	}
 	bp := strings.TrimPrefix(p, "/")
 	if e, err := op.Info(p); err != nil || !e.IsDir {
-		h.folderNotFound(w)
+		h.folderNotFound(w, r)
 		return
 	}
 	if r.URL.Query().Get("conferma") != "1" {
 		files, size, complete, err := folderSize(op, p, countedFiles)
 		if err != nil {
-			h.unavailable(w, "zip: count", err)
+			h.unavailable(w, r, "zip: count", err)
 			return
 		}
 		if !complete || size > h.cfg.ZipConfirmAbove {
@@ -515,12 +515,12 @@ func asciiName(s string) string {
 
 // folderNotFound and fileNotFound answer for a folder or a file that does
 // not exist, or that the person may not see: the two are never told apart.
-func (h *Handler) folderNotFound(w http.ResponseWriter) {
-	h.message(w, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
+func (h *Handler) folderNotFound(w http.ResponseWriter, r *http.Request) {
+	h.message(w, r, http.StatusNotFound, "Cartella non trovata", "La cartella non esiste o non è accessibile.")
 }
 
-func (h *Handler) fileNotFound(w http.ResponseWriter) {
-	h.message(w, http.StatusNotFound, "File non trovato", "Il file non esiste o non è accessibile.")
+func (h *Handler) fileNotFound(w http.ResponseWriter, r *http.Request) {
+	h.message(w, r, http.StatusNotFound, "File non trovato", "Il file non esiste o non è accessibile.")
 }
 
 // statusOfBackend tells a missing folder from other failures, by the one

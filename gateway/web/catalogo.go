@@ -14,22 +14,22 @@ func (h *Handler) indexStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.cfg.IndexStatus == nil {
-		h.fileNotFound(w)
+		h.fileNotFound(w, r)
 		return
 	}
 	// The administrators are those who manage every Comune.
 	manages, err := h.cfg.Manages(r.Context(), sess.Person)
 	if err != nil {
-		h.unavailable(w, "roles", err)
+		h.unavailable(w, r, "roles", err)
 		return
 	}
 	if len(manages) < len(h.cfg.Comuni) {
-		h.message(w, http.StatusForbidden, "Accesso non consentito", "Lo stato dell'indice è riservato agli amministratori dell'archivio.")
+		h.message(w, r, http.StatusForbidden, "Accesso non consentito", "Lo stato dell'indice è riservato agli amministratori dell'archivio.")
 		return
 	}
 	st, err := h.cfg.IndexStatus(r.Context())
 	if err != nil {
-		h.unavailable(w, "index status", err)
+		h.unavailable(w, r, "index status", err)
 		return
 	}
 	h.render(w, http.StatusOK, "catalogo.html", struct {

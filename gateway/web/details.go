@@ -66,10 +66,10 @@ func (h *Handler) detailsOf(w http.ResponseWriter, r *http.Request, sess state.S
 	e, err := op.Info(p)
 	if err != nil {
 		if statusOfBackend(err) == http.StatusNotFound {
-			h.fileNotFound(w)
+			h.fileNotFound(w, r)
 			return detailsPage{}, false
 		}
-		h.unavailable(w, "stat file", err)
+		h.unavailable(w, r, "stat file", err)
 		return detailsPage{}, false
 	}
 	if e.IsDir {
@@ -87,7 +87,7 @@ func (h *Handler) detailsOf(w http.ResponseWriter, r *http.Request, sess state.S
 	}
 	sum, known, err := op.Digest(e)
 	if err != nil {
-		h.unavailable(w, "read digest", err)
+		h.unavailable(w, r, "read digest", err)
 		return pg, false
 	}
 	if known {
@@ -96,7 +96,7 @@ func (h *Handler) detailsOf(w http.ResponseWriter, r *http.Request, sess state.S
 	if h.cfg.Locks != nil {
 		locks, err := h.cfg.Locks.Locks(r.Context(), p, false, time.Now())
 		if err != nil {
-			h.unavailable(w, "read locks", err)
+			h.unavailable(w, r, "read locks", err)
 			return pg, false
 		}
 		for _, l := range locks {
@@ -111,7 +111,7 @@ func (h *Handler) detailsOf(w http.ResponseWriter, r *http.Request, sess state.S
 		}
 	}
 	if pg.Versions, err = h.versions(r, op, p); err != nil {
-		h.unavailable(w, "list versions", err)
+		h.unavailable(w, r, "list versions", err)
 		return pg, false
 	}
 	pg.CanRestore = op.MayWrite(p)

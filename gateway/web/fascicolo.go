@@ -103,12 +103,12 @@ func (h *Handler) record(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.cfg.Catalogue == nil || !h.cfg.Catalogue.Rule().IsDossier(p) {
-		h.fileNotFound(w)
+		h.fileNotFound(w, r)
 		return
 	}
 	d, kept, err := h.cfg.Catalogue.Record(r.Context(), p)
 	if err != nil {
-		h.unavailable(w, "read a dossier's record", err)
+		h.unavailable(w, r, "read a dossier's record", err)
 		return
 	}
 	pg := h.recordPageOf(r, sess, op, p, d, kept)
@@ -126,21 +126,21 @@ func (h *Handler) saveRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	p, ok := archivePath(r, "/_/fascicolo")
 	if !ok || h.cfg.Catalogue == nil || !h.cfg.Catalogue.Rule().IsDossier(p) {
-		h.fileNotFound(w)
+		h.fileNotFound(w, r)
 		return
 	}
 	op, err := h.begin(r, sess)
 	if err != nil {
-		h.unavailable(w, "authorize", err)
+		h.unavailable(w, r, "authorize", err)
 		return
 	}
 	if !op.Visible(p) {
-		h.fileNotFound(w)
+		h.fileNotFound(w, r)
 		return
 	}
 	if !op.MayWrite(p) {
 		h.cfg.Audit(r, sess.Person, "RECORD-EDIT", p, http.StatusForbidden)
-		h.message(w, http.StatusForbidden, "Operazione non consentita", "Puoi leggere la scheda di questo fascicolo, ma non modificarla.")
+		h.message(w, r, http.StatusForbidden, "Operazione non consentita", "Puoi leggere la scheda di questo fascicolo, ma non modificarla.")
 		return
 	}
 	if err := op.CheckWrite(archive.Target{Path: p}); err != nil {
@@ -163,7 +163,7 @@ func (h *Handler) saveRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.cfg.Audit(r, sess.Person, "RECORD-EDIT", p, http.StatusServiceUnavailable)
-		h.unavailable(w, "save a dossier's record", err)
+		h.unavailable(w, r, "save a dossier's record", err)
 		return
 	}
 	for _, fe := range invalid {

@@ -71,19 +71,19 @@ func (h *Handler) searchPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.cfg.Catalogue == nil {
-		h.message(w, http.StatusNotFound, "Pagina non trovata", "La ricerca delle pratiche non è attiva.")
+		h.message(w, r, http.StatusNotFound, "Pagina non trovata", "La ricerca delle pratiche non è attiva.")
 		return
 	}
 	dec, err := h.cfg.Policy(r.Context(), sess)
 	if err != nil {
-		h.unavailable(w, "authorize", err)
+		h.unavailable(w, r, "authorize", err)
 		return
 	}
 	reader, ok := dec.(catalogue.Reader)
 	if !ok {
 		// A wiring mistake, not the person's: the decider must tell what
 		// a search may find, or the search would find too much.
-		h.unavailable(w, "search", errors.New("the policy does not tell what a search may find"))
+		h.unavailable(w, r, "search", errors.New("the policy does not tell what a search may find"))
 		return
 	}
 	v := r.URL.Query()
@@ -118,7 +118,7 @@ func (h *Handler) searchPage(w http.ResponseWriter, r *http.Request) {
 	res, err := h.cfg.Catalogue.Search(r.Context(), reader, q)
 	if err != nil {
 		h.cfg.Audit(r, sess.Person, "SEARCH", "/", http.StatusServiceUnavailable)
-		h.unavailable(w, "search", err)
+		h.unavailable(w, r, "search", err)
 		return
 	}
 	pg.Near, pg.Total, pg.Page = res.Near, res.Total, q.Page

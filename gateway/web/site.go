@@ -82,8 +82,8 @@ func (h *Handler) privacy(w http.ResponseWriter, r *http.Request) {
 // header when there is one.
 func (h *Handler) openPage(r *http.Request, title string) page {
 	pg := page{Title: title}
-	if sess, err := h.cfg.Sessions.Load(r); err == nil {
-		pg.Session, pg.CSRF = &sess, sess.CSRF
+	if sess := h.sessionOf(r); sess != nil {
+		pg.Session, pg.CSRF = sess, sess.CSRF
 	}
 	return pg
 }

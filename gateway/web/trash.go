@@ -52,11 +52,11 @@ type trashPage struct {
 func (h *Handler) trashComune(w http.ResponseWriter, r *http.Request, op *archive.Op) (string, bool) {
 	p, ok := archivePath(r, "/_/cestino")
 	if !ok || p == "/" || strings.Count(p, "/") != 1 {
-		h.message(w, http.StatusNotFound, "Pagina non trovata", "Il cestino richiesto non esiste.")
+		h.message(w, r, http.StatusNotFound, "Pagina non trovata", "Il cestino richiesto non esiste.")
 		return "", false
 	}
 	if !op.MayWrite(p) {
-		h.message(w, http.StatusForbidden, "Accesso non consentito", "Il cestino di un Comune è riservato a chi può modificarne l'archivio.")
+		h.message(w, r, http.StatusForbidden, "Accesso non consentito", "Il cestino di un Comune è riservato a chi può modificarne l'archivio.")
 		return "", false
 	}
 	return p, true
@@ -76,7 +76,7 @@ func (h *Handler) trash(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	pg, err := h.trashList(r, sess, op, comune, q.Get("cerca"), q.Get("pagina"))
 	if err != nil {
-		h.unavailable(w, "list the recycle bin", err)
+		h.unavailable(w, r, "list the recycle bin", err)
 		return
 	}
 	if done, ok := localRestored(comune, q.Get("ripristinato")); ok && op.Visible(done) {
@@ -203,14 +203,14 @@ func (h *Handler) keptFor(w http.ResponseWriter, r *http.Request, sess state.Ses
 	switch {
 	case errors.Is(err, archive.ErrNotFound):
 		if kind == state.KindVersion {
-			h.message(w, http.StatusNotFound, "Versione non trovata", "La versione non esiste più o non è accessibile.")
+			h.message(w, r, http.StatusNotFound, "Versione non trovata", "La versione non esiste più o non è accessibile.")
 		} else {
-			h.message(w, http.StatusNotFound, "Elemento non trovato", "L'elemento non è nel cestino: forse è già stato ripristinato o eliminato definitivamente.")
+			h.message(w, r, http.StatusNotFound, "Elemento non trovato", "L'elemento non è nel cestino: forse è già stato ripristinato o eliminato definitivamente.")
 		}
 	case errors.Is(err, archive.ErrForbidden):
-		h.message(w, http.StatusForbidden, "Operazione non consentita", "Non puoi fare questa operazione qui.")
+		h.message(w, r, http.StatusForbidden, "Operazione non consentita", "Non puoi fare questa operazione qui.")
 	default:
-		h.unavailable(w, "kept entry", err)
+		h.unavailable(w, r, "kept entry", err)
 	}
 	return k, false
 }
@@ -224,7 +224,7 @@ func (h *Handler) trashChange(w http.ResponseWriter, r *http.Request) {
 	}
 	ch := h.changes(r, sess)
 	if ch.err != nil {
-		h.unavailable(w, "authorize", ch.err)
+		h.unavailable(w, r, "authorize", ch.err)
 		return
 	}
 	comune, ok := h.trashComune(w, r, ch.op)
@@ -253,7 +253,7 @@ func (h *Handler) trashChange(w http.ResponseWriter, r *http.Request) {
 	again := func(status int, as, msg string) {
 		pg, err := h.trashList(r, sess, ch.op, comune, query, pageText)
 		if err != nil {
-			h.unavailable(w, "list the recycle bin", err)
+			h.unavailable(w, r, "list the recycle bin", err)
 			return
 		}
 		pg.Error = msg
@@ -286,7 +286,7 @@ func (h *Handler) trashChange(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, pageURL("/_/cestino"+escapedPath(comune)+"/", back), http.StatusSeeOther)
 		return
 	default:
-		h.message(w, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
+		h.message(w, r, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
 		return
 	}
 	dst := k.Path
@@ -368,14 +368,14 @@ func (h *Handler) version(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, backends.ErrRange):
 			w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(it.Size, 10))
 			status = http.StatusRequestedRangeNotSatisfiable
-			h.message(w, status, "Intervallo non valido", "La parte richiesta è oltre la fine del file.")
+			h.message(w, r, status, "Intervallo non valido", "La parte richiesta è oltre la fine del file.")
 		case errors.Is(err, archive.ErrNotFound), errors.Is(err, backends.ErrIsDir), errors.Is(err, backends.ErrNotFound):
 			status = http.StatusNotFound
-			h.message(w, status, "Versione non trovata", "La versione non esiste più o non è accessibile.")
+			h.message(w, r, status, "Versione non trovata", "La versione non esiste più o non è accessibile.")
 		case errors.Is(err, archive.ErrForbidden):
-			h.message(w, http.StatusForbidden, "Accesso non consentito", "Non puoi scaricare questa versione.")
+			h.message(w, r, http.StatusForbidden, "Accesso non consentito", "Non puoi scaricare questa versione.")
 		default:
-			h.unavailable(w, "open a version", err)
+			h.unavailable(w, r, "open a version", err)
 		}
 		h.cfg.Audit(r, sess.Person, "VERSION", "/", status)
 		return
@@ -404,7 +404,7 @@ func (h *Handler) versionChange(w http.ResponseWriter, r *http.Request) {
 	}
 	ch := h.changes(r, sess)
 	if ch.err != nil {
-		h.unavailable(w, "authorize", ch.err)
+		h.unavailable(w, r, "authorize", ch.err)
 		return
 	}
 	k, ok := h.keptFor(w, r, sess, ch.op, r.PathValue("id"), state.KindVersion, "", "RESTORE")
@@ -417,12 +417,12 @@ func (h *Handler) versionChange(w http.ResponseWriter, r *http.Request) {
 	case "ripristina-come":
 		name := strings.TrimSpace(r.PostFormValue("nome"))
 		if !validName(name) {
-			h.message(w, http.StatusBadRequest, "Nome non valido", "Scegli un nome senza barre.")
+			h.message(w, r, http.StatusBadRequest, "Nome non valido", "Scegli un nome senza barre.")
 			return
 		}
 		as = path.Join(path.Dir(k.Path), name)
 	default:
-		h.message(w, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
+		h.message(w, r, http.StatusBadRequest, "Richiesta non valida", "Azione sconosciuta.")
 		return
 	}
 	dst := k.Path

@@ -95,7 +95,9 @@ type pages struct {
 	audit    []string
 }
 
-func newPages(t *testing.T) *pages {
+// newPages makes the pages; each of opts may change their configuration
+// first.
+func newPages(t *testing.T, opts ...func(*pages, *Config)) *pages {
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "guastalla", "2019", "PC-2019-0042"), 0o755)
 	fs, err := local.New(root)
@@ -112,13 +114,17 @@ func newPages(t *testing.T) *pages {
 		t.Fatal(err)
 	}
 	p := &pages{t: t, store: st, svc: archive.New(fs, st, archive.Options{}), sessions: auth.NewSessions(st, time.Hour, 8*time.Hour)}
-	p.h, err = New(Config{
+	cfg := Config{
 		Sessions: p.sessions, Archive: p.svc, Location: rome, Log: slog.New(slog.DiscardHandler),
 		Policy: func(_ context.Context, s state.Session) (Decider, error) { return roles(s.Person), nil },
 		Audit: func(_ *http.Request, person, method, path string, status int) {
 			p.audit = append(p.audit, person+" "+method+" "+path+" "+strconv.Itoa(status))
 		},
-	})
+	}
+	for _, o := range opts {
+		o(p, &cfg)
+	}
+	p.h, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,12 @@ type Config struct {
 	Apps     *auth.AppPasswords
 	RP       *oidc.RP
 	Flows    oidc.FlowStore
+	// Once keeps, for a few minutes, what a page shows once after a
+	// redirect: a new app password's secret, sealed (see created.go).
+	Once interface {
+		SaveFlow(ctx context.Context, key string, data []byte, expires time.Time) error
+		TakeFlow(ctx context.Context, key string, now time.Time) ([]byte, error)
+	}
 	// Password checks a local account from the sign-in form.
 	Password      func(r *http.Request, user, pass string) (auth.Identity, error)
 	Comuni        []Comune
@@ -143,6 +149,8 @@ type Handler struct {
 	tmpl  *template.Template
 	mux   *http.ServeMux
 	csp   string
+	// static holds the pages' own files (styles, scripts, icons).
+	static fs.FS
 }
 
 // New returns the pages' handler.
@@ -185,14 +193,14 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP), names: map[string]string{}}
+	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP), names: map[string]string{}, static: static}
 	for _, c := range cfg.Comuni {
 		h.names[c.ID] = c.Name
 	}
 	if h.guide, err = newGuide(); err != nil {
 		return nil, err
 	}
-	h.mux.Handle("GET /_/static/", http.StripPrefix("/_/static/", http.FileServerFS(static)))
+	h.mux.Handle("GET /_/static/", h.staticFiles(static))
 	h.mux.HandleFunc("GET /_/accessibilita", h.accessibility)
 	h.mux.HandleFunc("GET /_/privacy", h.privacy)
 	h.mux.HandleFunc("GET /_/guida/{$}", h.guidePage)
@@ -204,6 +212,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("POST /_/esci", h.signOut)
 	h.mux.HandleFunc("GET /_/profilo", h.profile)
 	h.mux.HandleFunc("POST /_/password", h.createPassword)
+	h.mux.HandleFunc("GET "+createdPage, h.createdPassword)
 	h.mux.HandleFunc("POST /_/password/revoca", h.revokePassword)
 	h.mux.HandleFunc("GET /_/archivio/", h.archive)
 	h.mux.HandleFunc("GET /_/cerca", h.searchPage)
@@ -225,20 +234,26 @@ func New(cfg Config) (*Handler, error) {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Content-Security-Policy", h.csp)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "same-origin")
-	if strings.HasPrefix(r.URL.Path, "/_/static/") {
-		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		hd.Set("Cache-Control", "no-store")
-	}
+	h.securityHeaders(w.Header())
+	// Static files say how long they may be kept, once found.
+	w.Header().Set("Cache-Control", "no-store")
 	// Forms are small; uploads stream to the storage, bounded by its quota.
 	if !strings.HasPrefix(r.URL.Path, "/_/carica/") {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	}
+	r = withState(r)
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		h.unrouted(w, r)
+		return
+	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// securityHeaders are the headers of every page.
+func (h *Handler) securityHeaders(hd http.Header) {
+	hd.Set("Content-Security-Policy", h.csp)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
 }
 
 // contentPolicy is the pages' Content-Security-Policy. Forms post to the
@@ -295,22 +310,17 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, data an
 	}
 }
 
-func (h *Handler) message(w http.ResponseWriter, status int, title, msg string) {
-	h.render(w, status, "messaggio.html", struct {
-		page
-		Message string
-	}{page{Title: title}, msg})
-}
-
 // session returns the request's session, or sends the browser to sign in.
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) (state.Session, bool) {
 	sess, err := h.cfg.Sessions.Load(r)
 	if err == nil {
+		remember(r, &sess)
 		return sess, true
 	}
+	remember(r, nil)
 	if !errors.Is(err, auth.ErrNoSession) {
 		h.cfg.Log.Error("load session", "err", err)
-		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile. Riprova tra qualche minuto.")
+		h.message(w, r, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile. Riprova tra qualche minuto.")
 		return state.Session{}, false
 	}
 	if scriptRequest(r) {
@@ -318,7 +328,7 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) (state.Session
 		// take it for success: it gets the real answer. No Basic challenge,
 		// which would make the browser ask for a password.
 		w.Header().Set("WWW-Authenticate", `Session realm="Faldone"`)
-		h.message(w, http.StatusUnauthorized, "Sessione scaduta", "La sessione è scaduta: accedi di nuovo.")
+		h.message(w, r, http.StatusUnauthorized, "Sessione scaduta", "La sessione è scaduta: accedi di nuovo.")
 		return state.Session{}, false
 	}
 	signIn := "/_/accedi"
@@ -381,7 +391,7 @@ func (h *Handler) sessionForm(w http.ResponseWriter, r *http.Request) (state.Ses
 	}
 	if !auth.ValidCSRF(sess, r.PostFormValue("csrf")) {
 		h.cfg.Log.Warn("form with a bad CSRF token", "path", r.URL.Path, "person", sess.Person)
-		h.message(w, http.StatusForbidden, "Richiesta non valida", "La pagina è scaduta: ricaricala e riprova.")
+		h.message(w, r, http.StatusForbidden, "Richiesta non valida", "La pagina è scaduta: ricaricala e riprova.")
 		return sess, false
 	}
 	return sess, true
@@ -474,7 +484,7 @@ func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request, status int,
 
 func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Password == nil {
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
 	c, err := r.Cookie(preCSRFCookie)
@@ -504,7 +514,7 @@ func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: id.Name, Display: id.Display}); err != nil {
 		h.cfg.Log.Error("start session", "err", err)
-		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
+		h.message(w, r, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
 		return
 	}
 	h.cfg.Log.Info("signed in", "person", id.Name, "method", "local")
@@ -513,12 +523,12 @@ func (h *Handler) signInLocal(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) signInSPID(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.RP == nil {
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
 	hint, ok := h.hint(r.URL.Query().Get("idp"))
 	if !ok {
-		h.message(w, http.StatusBadRequest, "Gestore non disponibile", "Il gestore dell'identità scelto non è tra quelli di questo servizio: torna alla pagina di accesso e scegline un altro.")
+		h.message(w, r, http.StatusBadRequest, "Gestore non disponibile", "Il gestore dell'identità scelto non è tra quelli di questo servizio: torna alla pagina di accesso e scegline un altro.")
 		return
 	}
 	authURL, f, err := h.cfg.RP.Begin(r.Context(), hint)
@@ -527,7 +537,7 @@ func (h *Handler) signInSPID(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.cfg.Log.Error("begin sign-in", "err", err)
-		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "L'accesso con SPID non è al momento disponibile.")
+		h.message(w, r, http.StatusServiceUnavailable, "Servizio non disponibile", "L'accesso con SPID non è al momento disponibile.")
 		return
 	}
 	// The page to return to travels with the state, in the browser that
@@ -591,7 +601,7 @@ func startedHere(r *http.Request, st string) (dopo string, ok bool) {
 
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.RP == nil {
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
 	q := r.URL.Query()
@@ -599,7 +609,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		// The flow stays: the browser that started it may still bring it.
 		h.cfg.Log.Warn("sign-in refused", "reason", "the answer comes to a browser that did not start the sign-in")
-		h.message(w, http.StatusBadRequest, "Accesso non completato", "L'accesso non è stato avviato da questo browser, o è scaduto: riprova dalla pagina di accesso.")
+		h.message(w, r, http.StatusBadRequest, "Accesso non completato", "L'accesso non è stato avviato da questo browser, o è scaduto: riprova dalla pagina di accesso.")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: "", Path: "/_/accedi", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
@@ -607,7 +617,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Log.Info("sign-in ended by the provider", "error", e)
 		// The flow is used up either way.
 		h.cfg.Flows.TakeFlow(r.Context(), q.Get("state"))
-		h.message(w, http.StatusUnauthorized, "Accesso non completato", "L'accesso è stato annullato o rifiutato.")
+		h.message(w, r, http.StatusUnauthorized, "Accesso non completato", "L'accesso è stato annullato o rifiutato.")
 		return
 	}
 	p, _, err := h.cfg.RP.Finish(r.Context(), h.cfg.Flows, q.Get("state"), q.Get("code"), q.Get("iss"))
@@ -615,11 +625,11 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Log.Warn("sign-in refused", "reason", err)
 		switch {
 		case errors.Is(err, oidc.ErrACRTooLow):
-			h.message(w, http.StatusForbidden, "Livello di sicurezza insufficiente", "Per accedere all'archivio serve un livello SPID più alto di quello usato.")
+			h.message(w, r, http.StatusForbidden, "Livello di sicurezza insufficiente", "Per accedere all'archivio serve un livello SPID più alto di quello usato.")
 		case errors.Is(err, oidc.ErrNoFiscalNumber), errors.Is(err, oidc.ErrBadFiscalNumber):
-			h.message(w, http.StatusForbidden, "Accesso non consentito", "L'identità digitale non ha fornito un codice fiscale valido.")
+			h.message(w, r, http.StatusForbidden, "Accesso non consentito", "L'identità digitale non ha fornito un codice fiscale valido.")
 		default:
-			h.message(w, http.StatusUnauthorized, "Accesso non completato", "L'accesso non è andato a buon fine: riprova dalla pagina di accesso.")
+			h.message(w, r, http.StatusUnauthorized, "Accesso non completato", "L'accesso non è andato a buon fine: riprova dalla pagina di accesso.")
 		}
 		return
 	}
@@ -629,12 +639,12 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.cfg.People.UpsertPerson(r.Context(), state.Person{Key: p.FiscalNumber, Display: display, Groups: p.Groups, LastSignIn: time.Now().UTC()}); err != nil {
 		h.cfg.Log.Error("record sign-in", "err", err)
-		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
+		h.message(w, r, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
 		return
 	}
 	if _, err := h.cfg.Sessions.Start(r.Context(), w, r, auth.Person{Key: p.FiscalNumber, Display: display, ACR: p.ACR, Issuer: p.Issuer}); err != nil {
 		h.cfg.Log.Error("start session", "err", err)
-		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
+		h.message(w, r, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
 		return
 	}
 	h.cfg.Log.Info("signed in", "person", p.FiscalNumber, "method", "spid", "acr", p.ACR)
@@ -671,7 +681,7 @@ func (h *Handler) profile(w http.ResponseWriter, r *http.Request) {
 	list, err := h.cfg.Apps.List(r.Context(), sess.Person)
 	if err != nil {
 		h.cfg.Log.Error("list app passwords", "err", err)
-		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
+		h.message(w, r, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
 		return
 	}
 	level := ""
@@ -680,12 +690,12 @@ func (h *Handler) profile(w http.ResponseWriter, r *http.Request) {
 	}
 	grants, err := h.cfg.Grants.Grants(r.Context(), state.GrantFilter{Person: sess.Person, Live: true, Now: time.Now()})
 	if err != nil {
-		h.unavailable(w, "list grants", err)
+		h.unavailable(w, r, "list grants", err)
 		return
 	}
 	manages, err := h.cfg.Manages(r.Context(), sess.Person)
 	if err != nil {
-		h.unavailable(w, "roles", err)
+		h.unavailable(w, r, "roles", err)
 		return
 	}
 	h.render(w, http.StatusOK, "profilo.html", struct {
@@ -708,7 +718,7 @@ func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	days, err := strconv.Atoi(r.PostFormValue("giorni"))
 	if err != nil || days < 1 || days > 730 {
-		h.message(w, http.StatusBadRequest, "Dati non validi", "La scadenza deve essere tra 1 e 730 giorni.")
+		h.message(w, r, http.StatusBadRequest, "Dati non validi", "La scadenza deve essere tra 1 e 730 giorni.")
 		return
 	}
 	write := r.PostFormValue("permessi") == "scrittura"
@@ -716,13 +726,13 @@ func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {
 	// below access.min_write_acr, or none known, as a local account's) may
 	// not make a password that writes.
 	if write && !h.cfg.WriteLevel.Allows(auth.SessionIdentity(sess)) {
-		h.message(w, http.StatusForbidden, "Livello di sicurezza insufficiente", "Per creare una password che possa scrivere serve un accesso SPID di livello più alto.")
+		h.message(w, r, http.StatusForbidden, "Livello di sicurezza insufficiente", "Per creare una password che possa scrivere serve un accesso SPID di livello più alto.")
 		return
 	}
 	var comuni []string
 	for _, c := range r.PostForm["comune"] {
 		if !h.knownComune(c) {
-			h.message(w, http.StatusBadRequest, "Dati non validi", "Comune sconosciuto.")
+			h.message(w, r, http.StatusBadRequest, "Dati non validi", "Comune sconosciuto.")
 			return
 		}
 		comuni = append(comuni, c)
@@ -733,14 +743,11 @@ func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		h.cfg.Log.Warn("create app password", "person", sess.Person, "err", err)
-		h.message(w, http.StatusBadRequest, "Password non creata", "Indica un nome per il dispositivo (al massimo 100 caratteri).")
+		h.message(w, r, http.StatusBadRequest, "Password non creata", "Indica un nome per il dispositivo (al massimo 100 caratteri).")
 		return
 	}
 	h.cfg.Log.Info("app password created", "person", sess.Person, "id", p.ID, "read_only", p.ReadOnly)
-	h.render(w, http.StatusOK, "creata.html", struct {
-		page
-		Name, Secret, User, URL string
-	}{page{Title: "Password creata", Session: &sess, CSRF: sess.CSRF}, p.Name, secret, sess.Person, absoluteURL(r, "/")})
+	h.showCreated(w, r, sess, created{Name: p.Name, Secret: secret})
 }
 
 func (h *Handler) revokePassword(w http.ResponseWriter, r *http.Request) {
@@ -751,21 +758,21 @@ func (h *Handler) revokePassword(w http.ResponseWriter, r *http.Request) {
 	id := r.PostFormValue("id")
 	if err := h.cfg.Apps.Revoke(r.Context(), sess.Person, id); err != nil {
 		if errors.Is(err, state.ErrNotFound) {
-			h.message(w, http.StatusNotFound, "Password non trovata", "La password è già stata revocata.")
+			h.message(w, r, http.StatusNotFound, "Password non trovata", "La password è già stata revocata.")
 			return
 		}
 		h.cfg.Log.Error("revoke app password", "err", err)
-		h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
+		h.message(w, r, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
 		return
 	}
 	h.cfg.Log.Info("app password revoked", "person", sess.Person, "id", id)
 	http.Redirect(w, r, "/_/profilo", http.StatusSeeOther)
 }
 
-func (h *Handler) unavailable(w http.ResponseWriter, what string, err error) {
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
 	h.cfg.Log.Error(what, "err", err)
 	w.Header().Set("Retry-After", "5")
-	h.message(w, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile. Riprova tra qualche minuto.")
+	h.message(w, r, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile. Riprova tra qualche minuto.")
 }
 
 // manager returns the session and the Comuni it manages, or answers 403.
@@ -784,11 +791,11 @@ func (h *Handler) manager(w http.ResponseWriter, r *http.Request, form bool) (st
 	}
 	comuni, err := h.cfg.Manages(r.Context(), sess.Person)
 	if err != nil {
-		h.unavailable(w, "roles", err)
+		h.unavailable(w, r, "roles", err)
 		return sess, nil, false
 	}
 	if len(comuni) == 0 {
-		h.message(w, http.StatusForbidden, "Accesso non consentito", "Solo i responsabili di un Comune possono gestire gli accessi agli atti.")
+		h.message(w, r, http.StatusForbidden, "Accesso non consentito", "Solo i responsabili di un Comune possono gestire gli accessi agli atti.")
 		return sess, nil, false
 	}
 	return sess, comuni, true
@@ -807,7 +814,7 @@ func (h *Handler) renderGrants(w http.ResponseWriter, r *http.Request, sess stat
 	for _, c := range comuni {
 		gs, err := h.cfg.Grants.Grants(r.Context(), state.GrantFilter{Comune: c, Live: true, Now: time.Now()})
 		if err != nil {
-			h.unavailable(w, "list grants", err)
+			h.unavailable(w, r, "list grants", err)
 			return
 		}
 		all = append(all, gs...)
@@ -849,7 +856,7 @@ func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, grants.ErrBadReason):
 		bad("Indica il protocollo della richiesta (al massimo 200 caratteri).")
 	case err != nil && !errors.Is(err, grants.ErrNotAudited):
-		h.unavailable(w, "create grant", err)
+		h.unavailable(w, r, "create grant", err)
 	default:
 		if err != nil {
 			h.cfg.Log.Error("grant created without its audit record", "id", g.ID, "err", err)
@@ -867,10 +874,10 @@ func (h *Handler) revokeGrant(w http.ResponseWriter, r *http.Request) {
 	g, err := h.cfg.GrantRules.Revoke(r.Context(), r.PostFormValue("id"), h.actor(r, sess), func(c string) bool { return slices.Contains(comuni, c) })
 	switch {
 	case errors.Is(err, grants.ErrNoGrant):
-		h.message(w, http.StatusNotFound, "Accesso non trovato", "L'accesso non esiste o non riguarda un Comune che gestisci.")
+		h.message(w, r, http.StatusNotFound, "Accesso non trovato", "L'accesso non esiste o non riguarda un Comune che gestisci.")
 		return
 	case err != nil && !errors.Is(err, grants.ErrNotAudited):
-		h.unavailable(w, "revoke grant", err)
+		h.unavailable(w, r, "revoke grant", err)
 		return
 	case err != nil:
 		h.cfg.Log.Error("grant revoked without its audit record", "id", g.ID, "err", err)

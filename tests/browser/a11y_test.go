@@ -59,6 +59,8 @@ func TestPagesAccessible(t *testing.T) {
 		{"accessibilita", "/_/accessibilita"},
 		{"privacy", "/_/privacy"},
 		{"guida", "/_/guida/"},
+		{"pagina-inesistente", "/_/qualsiasi-cosa"},
+		{"percorso-mancante", dossier + "/manca.pdf"},
 	}
 	for _, width := range []int64{375, 768, 1366} {
 		ctx := newBrowser(t)

@@ -50,7 +50,7 @@ func TestArchiveFiles(t *testing.T) {
 	const editore, editorePass = "editore", "password-dell-editore"
 	g := harness.StartServe(t, "access:\n  admins: [operatore]\n  assignments:\n    - {person: editore, comune: guastalla, role: editor}\n")
 	g.AddUser(editore, editorePass)
-	if _, err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []string{"guastalla"}); err != nil {
+	if _, err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []demo.Comune{{ID: "guastalla", Name: "Guastalla"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, size := range []struct {

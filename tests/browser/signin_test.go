@@ -173,7 +173,7 @@ func TestSignInReturnsToPage(t *testing.T) {
 	const user, pass = "editore", "password-dell-editore"
 	g := harness.StartServe(t, "sessions: {idle: 3s, absolute: 1h}\naccess:\n  assignments:\n    - {person: editore, comune: guastalla, role: editor}\n")
 	g.AddUser(user, pass)
-	if _, err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []string{"guastalla"}); err != nil {
+	if _, err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []demo.Comune{{ID: "guastalla", Name: "Guastalla"}}); err != nil {
 		t.Fatal(err)
 	}
 	page := g.URL + "/_/archivio" + dossier + "/"
@@ -269,7 +269,7 @@ func TestUploadAfterSessionExpired(t *testing.T) {
 	const user, pass = "editore", "password-dell-editore"
 	g := harness.StartServe(t, "sessions: {idle: 2s, absolute: 1h}\naccess:\n  admins: [operatore]\n  assignments:\n    - {person: editore, comune: guastalla, role: editor}\n")
 	g.AddUser(user, pass)
-	if _, err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []string{"guastalla"}); err != nil {
+	if _, err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []demo.Comune{{ID: "guastalla", Name: "Guastalla"}}); err != nil {
 		t.Fatal(err)
 	}
 	src := filepath.Join(t.TempDir(), "perizia-integrativa.pdf")

@@ -60,7 +60,7 @@ func TestTrash(t *testing.T) {
 	ed := g.AddUser(editore, editorePass)
 	g.AddUser(capo, capoPass)
 	g.AddUser(lettore, lettorePass)
-	if _, err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []string{"guastalla"}); err != nil {
+	if _, err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []demo.Comune{{ID: "guastalla", Name: "Guastalla"}}); err != nil {
 		t.Fatal(err)
 	}
 	rome, err := time.LoadLocation("Europe/Rome")
