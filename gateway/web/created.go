@@ -152,8 +152,14 @@ func (h *Handler) createdPassword(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r, "show a new app password", err)
 		return
 	}
+	admin, err := h.admin(r.Context(), sess.Person)
+	if err != nil {
+		h.unavailable(w, r, "roles", err)
+		return
+	}
 	h.render(w, http.StatusOK, "creata.html", struct {
 		page
 		Name, Secret, User, URL string
-	}{page{Title: "Password creata", Session: &sess, CSRF: sess.CSRF}, c.Name, c.Secret, sess.Person, absoluteURL(r, "/")})
+		Admin                   bool // the Windows registry's advice is for those who run the PCs
+	}{page{Title: "Password creata", Session: &sess, CSRF: sess.CSRF}, c.Name, c.Secret, sess.Person, absoluteURL(r, "/"), admin})
 }

@@ -698,6 +698,11 @@ func (h *Handler) profile(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r, "roles", err)
 		return
 	}
+	admin, err := h.admin(r.Context(), sess.Person)
+	if err != nil {
+		h.unavailable(w, r, "roles", err)
+		return
+	}
 	h.render(w, http.StatusOK, "profilo.html", struct {
 		page
 		Level       string
@@ -708,7 +713,13 @@ func (h *Handler) profile(w http.ResponseWriter, r *http.Request) {
 		Comuni      []Comune
 		DefaultDays int
 	}{page{Title: "Area personale", Session: &sess, CSRF: sess.CSRF}, level, list, grants, len(manages) > 0,
-		len(manages) >= len(h.cfg.Comuni) && h.cfg.IndexStatus != nil, h.cfg.Comuni, int(h.cfg.DefaultExpiry / (24 * time.Hour))})
+		admin && h.cfg.IndexStatus != nil, h.cfg.Comuni, int(h.cfg.DefaultExpiry / (24 * time.Hour))})
+}
+
+// admin reports whether person manages every Comune: an administrator.
+func (h *Handler) admin(ctx context.Context, person string) (bool, error) {
+	manages, err := h.cfg.Manages(ctx, person)
+	return len(manages) >= len(h.cfg.Comuni), err
 }
 
 func (h *Handler) createPassword(w http.ResponseWriter, r *http.Request) {

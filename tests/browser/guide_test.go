@@ -65,6 +65,22 @@ func TestGuideScreenshots(t *testing.T) {
 			guideShot(t, ctx, p.name+"-"+size.name)
 			made = append(made, p.name+"-"+size.name)
 		}
+		// A new app password, as an administrator sees it.
+		var registry bool
+		if err := chromedp.Run(ctx,
+			chromedp.Navigate(g.URL+"/_/profilo"),
+			chromedp.SendKeys(`#nome`, "PC ufficio tecnico "+size.name, chromedp.ByID),
+			chromedp.Click(`#crea`, chromedp.ByID),
+			chromedp.WaitVisible(`#segreto`, chromedp.ByID),
+			chromedp.Evaluate(`document.getElementById("consiglio-registro") !== null`, &registry),
+		); err != nil {
+			t.Fatalf("a new app password: %v", err)
+		}
+		if !registry {
+			t.Errorf("%s: an administrator's new password page has no advice on the registry", size.name)
+		}
+		guideShot(t, ctx, "password-creata-"+size.name)
+		made = append(made, "password-creata-"+size.name)
 	}
 	for _, name := range guideImages(t) {
 		if _, err := os.Stat(filepath.Join(harness.Root(), "docs", "guida", "img", name+".jpg")); err != nil || !slices.Contains(made, name) {

@@ -173,6 +173,22 @@ func TestSPIDSignInAppPasswordLifecycle(t *testing.T) {
 	if !strings.HasPrefix(secret, "fld_") || len(secret) < 50 || user != rossiCF {
 		t.Fatalf("app password %d chars, user %q", len(secret), user)
 	}
+	// The copy button copies; this system's instructions come first, open,
+	// the others closed; the registry's advice is for administrators only.
+	var copied, first string
+	var others, registry bool
+	if err := chromedp.Run(ctx,
+		chromedp.Click(`#copia`, chromedp.ByID),
+		chromedp.Poll(`document.getElementById("copia-esito").textContent || false`, &copied, chromedp.WithPollingTimeout(5*time.Second)),
+		chromedp.Evaluate(`document.querySelector("#sistemi details.sistema").id`, &first),
+		chromedp.Evaluate(`[...document.querySelectorAll("#sistemi details.sistema")].slice(1).some(d => d.open)`, &others),
+		chromedp.Evaluate(`document.getElementById("consiglio-registro") !== null`, &registry),
+	); err != nil {
+		t.Fatalf("the new password's page: %v", err)
+	}
+	if copied != "Password copiata" || first != "sistema-linux" || others || registry {
+		t.Errorf("copy %q, first system %q, others open %v, registry advice to an editor %v", copied, first, others, registry)
+	}
 	// Use it for WebDAV.
 	dav := g.As(user, secret)
 	if code, body, _ := dav.Status("PROPFIND", "/", map[string]string{"Depth": "1"}, ""); code != 207 || !strings.Contains(body, "/guastalla/") {
