@@ -286,15 +286,19 @@ func statusMessage(status int) (title, msg string, ok bool) {
 // staticFiles serves the pages' own files: files only, never a folder's
 // listing. Browsers keep them until a release changes them, since their
 // URLs carry the version of their content.
-func (h *Handler) staticFiles(static fs.FS) http.Handler {
+func (h *Handler) staticFiles(static fs.FS, gz gzipped) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, fi, ok := openFile(static, strings.TrimPrefix(r.URL.Path, "/_/static/"))
+		name := strings.TrimPrefix(r.URL.Path, "/_/static/")
+		f, fi, ok := openFile(static, name)
 		if !ok {
 			h.notFound(w, r)
 			return
 		}
 		defer f.Close()
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		if gz.serve(w, r, name, fi) {
+			return
+		}
 		http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
 	})
 }

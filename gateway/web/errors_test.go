@@ -1,9 +1,12 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -142,6 +145,45 @@ func TestStaticFiles(t *testing.T) {
 		// http.FileServer's listing is a <pre> of relative links.
 		if body := w.Body.String(); w.Code != http.StatusNotFound || strings.Contains(body, "<pre>") || !strings.Contains(body, "<h1>Pagina non trovata</h1>") {
 			t.Errorf("GET %s: %d, want 404 without a listing\n%s", target, w.Code, w.Body.String())
+		}
+	}
+}
+
+// TestStaticFilesCompressed: the sheets and scripts go gzipped to a
+// browser that accepts it, whole to one that does not; fonts never.
+func TestStaticFilesCompressed(t *testing.T) {
+	p := errorPages(t)
+	anon := &person{p: p, cookie: &http.Cookie{Name: "altro", Value: "x"}}
+	plain := anon.do("GET", "/_/static/bi/bootstrap-italia.bundle.min.js", nil, nil)
+	for _, tt := range []struct {
+		target, accept string
+		gzipped        bool
+	}{
+		{"/_/static/bi/bootstrap-italia.bundle.min.js", "gzip, deflate, br", true},
+		{"/_/static/bi/bootstrap-italia.min.css", "br;q=1.0, gzip;q=0.8", true},
+		{"/_/static/bi/bootstrap-italia.bundle.min.js", "", false},
+		{"/_/static/bi/bootstrap-italia.bundle.min.js", "gzip;q=0", false},
+		{"/_/static/bi/fonts/titillium-web-v10-latin-ext_latin-regular.woff2", "gzip", false},
+	} {
+		w := anon.do("GET", tt.target, nil, map[string]string{"Accept-Encoding": tt.accept})
+		enc := w.Header().Get("Content-Encoding")
+		if w.Code != 200 || (enc == "gzip") != tt.gzipped || !strings.Contains(w.Header().Get("Vary"), "Accept-Encoding") {
+			t.Errorf("GET %s with %q: %d, Content-Encoding %q, Vary %q", tt.target, tt.accept, w.Code, enc, w.Header().Get("Vary"))
+			continue
+		}
+		if !tt.gzipped || tt.target != "/_/static/bi/bootstrap-italia.bundle.min.js" {
+			continue
+		}
+		zr, err := gzip.NewReader(w.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(b, plain.Body.Bytes()) || w.Body.Len() > 0 {
+			t.Errorf("the gzipped script: %v, %d bytes unzipped, %d whole", err, len(b), plain.Body.Len())
+		}
+		if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
+			t.Errorf("the gzipped script's type %q", ct)
 		}
 	}
 }

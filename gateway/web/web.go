@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -200,7 +201,11 @@ func New(cfg Config) (*Handler, error) {
 	if h.guide, err = newGuide(); err != nil {
 		return nil, err
 	}
-	h.mux.Handle("GET /_/static/", h.staticFiles(static))
+	gz, err := compressStatic(static)
+	if err != nil {
+		return nil, fmt.Errorf("web: compress the static files: %w", err)
+	}
+	h.mux.Handle("GET /_/static/", h.staticFiles(static, gz))
 	h.mux.HandleFunc("GET /_/accessibilita", h.accessibility)
 	h.mux.HandleFunc("GET /_/privacy", h.privacy)
 	h.mux.HandleFunc("GET /_/guida/{$}", h.guidePage)
