@@ -31,7 +31,7 @@ func TestAddress(t *testing.T) {
 		{"a\x00@example.it", ""},
 		{"\xff@example.it", ""},
 		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61), strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61)}, // 254
-		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 62), ""},                                                                                                // 255
+		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 62), ""},                                                                                                                      // 255
 	} {
 		got, err := Address(tt.in)
 		if tt.want == "" {
