@@ -21,16 +21,17 @@ type NoticeStore interface {
 	// true, when the store holds no such notice, or holds one whose
 	// sending failed fewer than maxAttempts times (counting this one, a
 	// notice is attempted at most maxAttempts times); it reports false,
-	// changing nothing, for a notice sent, being sent, or failed
+	// changing nothing, for a notice sent, being sent, refused, or failed
 	// maxAttempts times. The check and the write are atomic across every
 	// user of the store: of callers racing for a notice, one gets it.
 	// expires is when the store may forget the notice (DeleteExpired),
 	// once nothing could send it again.
 	ClaimNotice(ctx context.Context, kind, key string, maxAttempts int, now, expires time.Time) (bool, error)
 	// FinishNotice records the outcome of the claimed notice's sending:
-	// sent, or failed (and to be tried again while attempts remain).
-	// ErrNotFound when no such notice is held.
-	FinishNotice(ctx context.Context, kind, key string, sent bool, now time.Time) error
+	// NoticeSent, NoticeFailed (to be tried again while attempts remain)
+	// or NoticeRefused (never to be tried again). ErrNotFound when no
+	// such notice is held.
+	FinishNotice(ctx context.Context, kind, key string, outcome NoticeState, now time.Time) error
 	// Notice returns the notice kind/key (ErrNotFound).
 	Notice(ctx context.Context, kind, key string) (Notice, error)
 }
@@ -51,8 +52,18 @@ type NoticeState string
 const (
 	NoticeSending NoticeState = "sending"
 	NoticeSent    NoticeState = "sent"
-	NoticeFailed  NoticeState = "failed"
+	NoticeFailed  NoticeState = "failed"  // may be tried again
+	NoticeRefused NoticeState = "refused" // refused for good (an address the server does not take)
 )
+
+// CheckOutcome refuses what is not the outcome of a sending.
+func CheckOutcome(outcome NoticeState) error {
+	switch outcome {
+	case NoticeSent, NoticeFailed, NoticeRefused:
+		return nil
+	}
+	return errors.New("the outcome must be sent, failed or refused")
+}
 
 // CheckNotice refuses what no store may hold as a notice, so that the
 // stores agree.

@@ -195,7 +195,9 @@ func (n *Notices) due(ctx context.Context, kind, key string) (bool, error) {
 	return nt.State == state.NoticeFailed && nt.Attempts < MaxAttempts, nil
 }
 
-// claimAndSend claims the notice, sends m and records the outcome.
+// claimAndSend claims the notice, sends m and records the outcome. It
+// reports whether the notice is done with: sent, refused for good, or
+// not this caller's to send.
 func (n *Notices) claimAndSend(ctx context.Context, log *slog.Logger, kind, key string, expires time.Time, m notify.Message) bool {
 	ok, err := n.st.ClaimNotice(ctx, kind, key, MaxAttempts, n.o.Now(), expires)
 	if err != nil {
@@ -206,16 +208,24 @@ func (n *Notices) claimAndSend(ctx context.Context, log *slog.Logger, kind, key 
 		return true // sent, being sent, or given up: not ours
 	}
 	serr := n.send.Send(ctx, m)
+	outcome := state.NoticeSent
+	var se *notify.SendError
+	switch {
+	case errors.As(serr, &se) && se.Permanent:
+		outcome = state.NoticeRefused // the server will not take it: never again
+	case serr != nil:
+		outcome = state.NoticeFailed
+	}
 	// Recorded even when ctx ended: the outcome is known, and a failure
 	// must be tried again rather than left "sending".
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := n.st.FinishNotice(fctx, kind, key, serr == nil, n.o.Now()); err != nil {
-		log.Error("e-mail: its outcome could not be recorded", "sent", serr == nil, "err", err)
+	if err := n.st.FinishNotice(fctx, kind, key, outcome, n.o.Now()); err != nil {
+		log.Error("e-mail: its outcome could not be recorded", "outcome", outcome, "err", err)
 	}
 	if serr != nil {
-		log.Error("e-mail not sent", "to", notify.Mask(m.To), "err", serr)
-		return false
+		log.Error("e-mail not sent", "to", notify.Mask(m.To), "outcome", outcome, "err", serr)
+		return outcome == state.NoticeRefused // done with, for a summary's period
 	}
 	log.Info("e-mail sent", "to", notify.Mask(m.To))
 	return true

@@ -130,7 +130,7 @@ func (n *Notices) markPeriod(ctx context.Context, period string, until time.Time
 	if err != nil || !ok {
 		return err
 	}
-	if err := n.st.FinishNotice(ctx, KindPeriod, period, true, now); err != nil {
+	if err := n.st.FinishNotice(ctx, KindPeriod, period, state.NoticeSent, now); err != nil {
 		return err
 	}
 	n.o.Log.Log(ctx, slog.LevelDebug, "e-mail: summary period done", "period_end", period)

@@ -40,16 +40,15 @@ func (s *Store) ClaimNotice(ctx context.Context, kind, key string, maxAttempts i
 }
 
 // FinishNotice records how the sending of the notice ended.
-func (s *Store) FinishNotice(ctx context.Context, kind, key string, sent bool, now time.Time) error {
-	st := state.NoticeFailed
-	if sent {
-		st = state.NoticeSent
+func (s *Store) FinishNotice(ctx context.Context, kind, key string, outcome state.NoticeState, now time.Time) error {
+	if err := state.CheckOutcome(outcome); err != nil {
+		return fmt.Errorf("postgres: finish notice %s %q: %w", kind, key, err)
 	}
 	err := state.ErrNotFound
 	if storable(kind) && storable(key) {
 		var tag pgconn.CommandTag
 		tag, err = s.pool.Exec(ctx, `UPDATE notices SET state = $1, updated = $2 WHERE kind = $3 AND key = $4`,
-			string(st), now, kind, key)
+			string(outcome), now, kind, key)
 		if err == nil {
 			err = mustAffect(tag)
 		}

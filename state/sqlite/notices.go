@@ -37,13 +37,12 @@ func (s *Store) ClaimNotice(ctx context.Context, kind, key string, maxAttempts i
 }
 
 // FinishNotice records how the sending of the notice ended.
-func (s *Store) FinishNotice(ctx context.Context, kind, key string, sent bool, now time.Time) error {
-	st := state.NoticeFailed
-	if sent {
-		st = state.NoticeSent
+func (s *Store) FinishNotice(ctx context.Context, kind, key string, outcome state.NoticeState, now time.Time) error {
+	if err := state.CheckOutcome(outcome); err != nil {
+		return fmt.Errorf("sqlite: finish notice %s %q: %w", kind, key, err)
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE notices SET state = ?, updated = ? WHERE kind = ? AND key = ?`,
-		string(st), now.UnixNano(), kind, key)
+		string(outcome), now.UnixNano(), kind, key)
 	if err == nil {
 		err = mustAffect(res)
 	}

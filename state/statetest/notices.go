@@ -22,10 +22,10 @@ func claim(t *testing.T, s state.NoticeStore, kind, key string, max int, at time
 	return ok
 }
 
-func finish(t *testing.T, s state.NoticeStore, kind, key string, sent bool, at time.Time) {
+func finish(t *testing.T, s state.NoticeStore, kind, key string, outcome state.NoticeState, at time.Time) {
 	t.Helper()
-	if err := s.FinishNotice(t.Context(), kind, key, sent, at); err != nil {
-		t.Fatalf("FinishNotice(%q, %q, %v): %v", kind, key, sent, err)
+	if err := s.FinishNotice(t.Context(), kind, key, outcome, at); err != nil {
+		t.Fatalf("FinishNotice(%q, %q, %v): %v", kind, key, outcome, err)
 	}
 }
 
@@ -59,7 +59,7 @@ func testNoticeOnce(t *testing.T, open func(*testing.T) state.NoticeStore) {
 			t.Errorf("notice %q %q, another one, was not claimed", other[0], other[1])
 		}
 	}
-	finish(t, s, "grant", "g-1", true, n.Add(time.Minute))
+	finish(t, s, "grant", "g-1", state.NoticeSent, n.Add(time.Minute))
 	checkNotice(t, s, "grant", "g-1", state.NoticeSent, 1, n.Add(time.Minute))
 	if claim(t, s, "grant", "g-1", 3, n.Add(2*time.Hour)) {
 		t.Error("a sent notice was claimed again")
@@ -67,9 +67,15 @@ func testNoticeOnce(t *testing.T, open func(*testing.T) state.NoticeStore) {
 	if _, err := s.Notice(t.Context(), "grant", "g-2"); !errors.Is(err, state.ErrNotFound) {
 		t.Errorf("Notice of a notice never claimed: %v, want ErrNotFound", err)
 	}
-	if err := s.FinishNotice(t.Context(), "grant", "g-2", true, n); !errors.Is(err, state.ErrNotFound) {
+	if err := s.FinishNotice(t.Context(), "grant", "g-2", state.NoticeSent, n); !errors.Is(err, state.ErrNotFound) {
 		t.Errorf("FinishNotice of a notice never claimed: %v, want ErrNotFound", err)
 	}
+	for _, outcome := range []state.NoticeState{state.NoticeSending, "", "boh"} {
+		if err := s.FinishNotice(t.Context(), "grant", "g-1", outcome, n); err == nil {
+			t.Errorf("FinishNotice with the outcome %q succeeded", outcome)
+		}
+	}
+	checkNotice(t, s, "grant", "g-1", state.NoticeSent, 1, n.Add(time.Minute))
 }
 
 // testNoticeAttempts: a failed notice is claimed again until it has been
@@ -84,7 +90,7 @@ func testNoticeAttempts(t *testing.T, open func(*testing.T) state.NoticeStore) {
 			t.Fatalf("attempt %d of %d was not claimed", i, max)
 		}
 		checkNotice(t, s, "expiry", "g-1", state.NoticeSending, i, at)
-		finish(t, s, "expiry", "g-1", false, at.Add(time.Second))
+		finish(t, s, "expiry", "g-1", state.NoticeFailed, at.Add(time.Second))
 		checkNotice(t, s, "expiry", "g-1", state.NoticeFailed, i, at.Add(time.Second))
 	}
 	if claim(t, s, "expiry", "g-1", max, n.AddDate(0, 0, 1)) {
@@ -95,20 +101,29 @@ func testNoticeAttempts(t *testing.T, open func(*testing.T) state.NoticeStore) {
 	if !claim(t, s, "expiry", "g-2", max, n) {
 		t.Fatal("a new notice was not claimed")
 	}
-	finish(t, s, "expiry", "g-2", false, n)
+	finish(t, s, "expiry", "g-2", state.NoticeFailed, n)
 	if !claim(t, s, "expiry", "g-2", max, n.Add(time.Hour)) {
 		t.Fatal("a notice failed once was not claimed again")
 	}
-	finish(t, s, "expiry", "g-2", true, n.Add(time.Hour))
+	finish(t, s, "expiry", "g-2", state.NoticeSent, n.Add(time.Hour))
 	checkNotice(t, s, "expiry", "g-2", state.NoticeSent, 2, n.Add(time.Hour))
 	if claim(t, s, "expiry", "g-2", max, n.Add(2*time.Hour)) {
 		t.Error("a sent notice was claimed again")
+	}
+	// Refused for good: never again, attempts or not.
+	if !claim(t, s, "grant", "g-3", max, n) {
+		t.Fatal("a new notice was not claimed")
+	}
+	finish(t, s, "grant", "g-3", state.NoticeRefused, n.Add(time.Second))
+	checkNotice(t, s, "grant", "g-3", state.NoticeRefused, 1, n.Add(time.Second))
+	if claim(t, s, "grant", "g-3", max, n.Add(time.Hour)) {
+		t.Error("a notice refused for good was claimed again")
 	}
 	// One attempt allowed: a failure ends it.
 	if !claim(t, s, "summary", "s-1", 1, n) {
 		t.Fatal("a new notice was not claimed")
 	}
-	finish(t, s, "summary", "s-1", false, n)
+	finish(t, s, "summary", "s-1", state.NoticeFailed, n)
 	if claim(t, s, "summary", "s-1", 1, n.Add(time.Hour)) {
 		t.Error("a notice of one attempt was claimed again after its failure")
 	}
