@@ -73,7 +73,7 @@ const (
 func GrantMessage(site Site, to string, g Grant) Message {
 	var b strings.Builder
 	b.WriteString("Gentile tecnico,\n\n")
-	fmt.Fprintf(&b, "ti è stato concesso l'accesso %s a una pratica edilizia dell'archivio %s.\n\n", mode(g.Write), site.Owner)
+	fmt.Fprintf(&b, "ti è stato concesso l'accesso %s a una pratica edilizia del servizio «%s» (%s).\n\n", mode(g.Write), site.Service, site.Owner)
 	dossierLines(&b, g)
 	fmt.Fprintf(&b, "\nL'accesso è valido fino al %s compreso.\n\n", g.LastDay.Format(dayFormat))
 	signInLines(&b, site, g)
@@ -108,10 +108,16 @@ func SummaryMessage(site Site, to string, s Summary, loc *time.Location) Message
 		total += c.Count
 		names = append(names, c.Name)
 	}
+	// A daily period is written to the minute; a shorter one, of a trial,
+	// to the second.
+	format := timeFormat
+	if s.From.Second() != 0 || s.Until.Second() != 0 {
+		format += ":05"
+	}
 	var b strings.Builder
 	b.WriteString("Gentile responsabile,\n\n")
 	fmt.Fprintf(&b, "ecco le richieste all'archivio rifiutate perché chi le ha fatte non aveva il permesso (403, accesso negato) dal %s al %s.\n",
-		s.From.In(loc).Format(timeFormat), s.Until.In(loc).Format(timeFormat))
+		s.From.In(loc).Format(format), s.Until.In(loc).Format(format))
 	for _, c := range s.Comuni {
 		fmt.Fprintf(&b, "\n%s: %s\n", c.Name, plural(c.Count, "richiesta rifiutata", "richieste rifiutate"))
 		for _, r := range c.Refusals {
@@ -135,7 +141,7 @@ func SummaryMessage(site Site, to string, s Summary, loc *time.Location) Message
 	}
 	b.WriteString("\nUn rifiuto isolato è di solito un errore (un collegamento vecchio, un accesso scaduto); molti rifiuti dalla stessa persona o dallo stesso indirizzo meritano un controllo.\n")
 	footer(&b, site)
-	subject := fmt.Sprintf("Richieste rifiutate nell'archivio: %d (%s) fino al %s", total, strings.Join(names, ", "), s.Until.In(loc).Format(timeFormat))
+	subject := fmt.Sprintf("Richieste rifiutate nell'archivio: %d (%s) fino al %s", total, strings.Join(names, ", "), s.Until.In(loc).Format(format))
 	return Message{To: to, Subject: subject, Body: b.String()}
 }
 

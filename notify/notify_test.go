@@ -98,7 +98,7 @@ func TestGrantMessages(t *testing.T) {
 	}{
 		{"grant with a record", GrantMessage(site, "rossi@example.it", catalogued),
 			"Accesso alla pratica PC-2019-0042 (Guastalla) fino al 31/12/2026",
-			[]string{"in sola lettura", "Pratica:    PC-2019-0042", "Oggetto:    Ampliamento di fabbricato residenziale", "Percorso:   /guastalla/2019/PC-2019-0042",
+			[]string{"concesso l'accesso in sola lettura a una pratica edilizia del servizio «Archivio pratiche edilizie» (Unione dei Comuni della Bassa Reggiana).", "Pratica:    PC-2019-0042", "Oggetto:    Ampliamento di fabbricato residenziale", "Percorso:   /guastalla/2019/PC-2019-0042",
 				"Protocollo: Prot. 4242/2026", "valido fino al 31/12/2026 compreso", "https://archivio.bassareggiana.it/", "«Entra con SPID»",
 				"password per applicazioni", "RSSMRA80A01H501U", "Assistenza: Ufficio archivio, 9–13 · archivio@bassareggiana.it"},
 			[]string{"scrittura"}},
@@ -166,6 +166,12 @@ func TestSummaryMessage(t *testing.T) {
 		}},
 			"Richieste rifiutate nell'archivio: 58 (Guastalla, Luzzara) fino al 06/12/2026 07:00",
 			[]string{"Guastalla: 1 richiesta rifiutata", "Luzzara: 57 richieste rifiutate", "… e altre 7", "--comune luzzara"},
+			nil},
+		{"a period of seconds, one refusal more than listed", Summary{From: from.Add(10 * time.Second), Until: from.Add(20 * time.Second), Comuni: []ComuneRefusals{
+			{ID: "guastalla", Name: "Guastalla", Count: 2, Refusals: []Refusal{{Time: from.Add(15 * time.Second), Person: "RSSMRA80A01H501U", Method: "GET", Path: "/guastalla/x"}}},
+		}},
+			"Richieste rifiutate nell'archivio: 2 (Guastalla) fino al 05/12/2026 07:00:20",
+			[]string{"dal 05/12/2026 07:00:10 al 05/12/2026 07:00:20", "… e un'altra"},
 			nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

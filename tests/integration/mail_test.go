@@ -154,7 +154,8 @@ mail:
 
 	t.Run("grant from the command line, to the address given", func(t *testing.T) {
 		until := today.AddDate(0, 0, 10)
-		out, err := faldone(t, "", "grant", "add", "--person", verdiCF, "--path", dossier, "--until", until.Format("2006-01-02"),
+		env := []string{"FALDONE_OIDC_CLIENT_SECRET=" + clientSecret}
+		out, err := faldoneIn(t, env, "grant", "add", "--person", verdiCF, "--path", dossier, "--until", until.Format("2006-01-02"),
 			"--reason", "Prot. 7/2026", "--email", verdiMail, "--config", g.ConfigFile(), "--data", g.DataDir)
 		if err != nil {
 			t.Fatalf("grant add: %v\n%s", err, out)
@@ -166,7 +167,7 @@ mail:
 		if want := "Accesso alla pratica PC-2019-0042 (Guastalla) fino al " + until.Format("02/01/2006"); m.Subject != want {
 			t.Errorf("subject %q, want %q", m.Subject, want)
 		}
-		if out, err := faldone(t, "", "grant", "add", "--person", verdiCF, "--path", dossier, "--until", until.Format("2006-01-02"),
+		if out, err := faldoneIn(t, env, "grant", "add", "--person", verdiCF, "--path", dossier, "--until", until.Format("2006-01-02"),
 			"--reason", "Prot. 7/2026", "--email", "non-un-indirizzo", "--config", g.ConfigFile(), "--data", g.DataDir); err == nil || !strings.Contains(out, "--email") {
 			t.Errorf("grant add with a bad --email: %v\n%s", err, out)
 		}
