@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -257,4 +258,94 @@ func mapsEqual(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// TestMailReplicas: two replicas on one PostgreSQL, both with mail on (in
+// clear, to a relay on this host), check every second: each grant's
+// message, its warning and the manager's summary go out once, whichever
+// replica made the grant or saw the refusal.
+func TestMailReplicas(t *testing.T) {
+	const (
+		bianchiCF    = "BNCLRA75C41H223Z"
+		bianchiMail  = "laura.bianchi@comune-guastalla.example"
+		verdiCF      = "VRDGPP13R10B293J"
+		verdiMail    = "studio.verdi@example.it"
+		clientSecret = "segreto-del-client-faldone-0123456789"
+		dossier      = "/guastalla/2019/PC-2019-0042"
+	)
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtp := harness.StartSMTP(t, harness.SMTPConfig{})
+	dsn := postgresDB(t)
+	shared := t.TempDir()
+	keyFile := filepath.Join(shared, "faldone.key")
+	if err := os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addrA, addrB := harness.FreePort(t), harness.FreePort(t)
+	op := harness.StartOIDC(t, harness.OIDCConfig{
+		Clients: []harness.OIDCClient{{ID: "faldone", Secret: clientSecret, RedirectURIs: []string{"http://" + addrA + "/_/accedi/ritorno"}}},
+		Users:   []harness.OIDCUser{{ID: "bianchi", FiscalNumber: "TINIT-" + bianchiCF, GivenName: "Laura", FamilyName: "Bianchi", Email: bianchiMail}},
+	})
+	yaml := func(addr string) string {
+		return fmt.Sprintf(`state_url: %q
+secret_file: %q
+comuni:
+  - {id: guastalla, name: Guastalla, storage: "file:%s"}
+oidc:
+  issuer: %s
+  client_id: faldone
+  redirect_url: http://%s/_/accedi/ritorno
+access:
+  admins: [operatore]
+  assignments:
+    - {person: %s, comune: guastalla, role: manager}
+    - {person: lettore, comune: guastalla, role: reader}
+mail:
+  smtp_host: 127.0.0.1
+  smtp_port: %d
+  tls: none
+  from: archivio@bassareggiana.example
+  public_url: https://archivio.bassareggiana.example/
+  summary_interval: 6s
+  check_interval: 1s
+`, dsn, keyFile, filepath.Join(shared, "guastalla"), op.Issuer, addrA, bianchiCF, smtp.Port)
+	}
+	env := "FALDONE_OIDC_CLIENT_SECRET=" + clientSecret
+	a := harness.StartServeOn(t, addrA, yaml(addrA), env)
+	b := harness.StartServeOn(t, addrB, yaml(addrA), env)
+	mustStatus(t, a, "MKCOL", "/guastalla/2019", nil, "", http.StatusCreated)
+	mustStatus(t, b, "MKCOL", dossier, nil, "", http.StatusCreated)
+	add := exec.Command(harness.Binary(t), "user", "add", "lettore", "--config", b.ConfigFile(), "--data", b.DataDir)
+	add.Env, add.Stdin = append(os.Environ(), env), strings.NewReader("lettore-Pw-42\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+
+	manager := harness.NewBrowser(t, a)
+	manager.SignInSPID("bianchi")
+	manager.Get("/_/accessi")
+	tomorrow := time.Now().In(rome).AddDate(0, 0, 1)
+	if code, body := manager.Post("/_/accessi", url.Values{"persona": {verdiCF}, "percorso": {dossier}, "scadenza": {tomorrow.Format("2006-01-02")},
+		"motivo": {"Prot. 9/2026"}, "email": {verdiMail}}); code != http.StatusOK || !strings.Contains(body, verdiCF) {
+		t.Fatalf("grant: %d\n%.600s", code, body)
+	}
+	mustStatus(t, b.As("lettore", "lettore-Pw-42"), "PUT", dossier+"/nota.txt", nil, "nota", http.StatusForbidden)
+	smtp.WaitFor(t, 30*time.Second, "of the grant", func(m harness.Mail) bool { return strings.HasPrefix(m.Subject, "Accesso alla pratica") })
+	smtp.WaitFor(t, 30*time.Second, "of the warning", func(m harness.Mail) bool { return strings.HasPrefix(m.Subject, "L'accesso alla pratica") })
+	smtp.WaitFor(t, 40*time.Second, "of the summary", func(m harness.Mail) bool {
+		return strings.HasPrefix(m.Subject, "Richieste rifiutate") && strings.Contains(m.Body, "lettore  PUT "+dossier+"/nota.txt")
+	})
+	// Both replicas go on checking, every second, for two summary periods.
+	time.Sleep(14 * time.Second)
+	got := map[string]int{}
+	for _, m := range smtp.Messages(t) {
+		got[strings.Join(m.To, ",")+" "+strings.SplitN(m.Subject, " ", 3)[0]]++
+	}
+	want := map[string]int{verdiMail + " Accesso": 1, verdiMail + " L'accesso": 1, bianchiMail + " Richieste": 1}
+	if !mapsEqual(got, want) {
+		t.Errorf("messages %v, want %v", got, want)
+	}
 }
