@@ -349,3 +349,74 @@ mail:
 		t.Errorf("messages %v, want %v", got, want)
 	}
 }
+
+// TestMailTLSModes: `grant add` sends the grant's message itself, waiting
+// for it, over implicit TLS as over STARTTLS; it never falls back to a
+// clear connection when STARTTLS is missing, and a refused password is
+// said; neither failure fails the grant.
+func TestMailTLSModes(t *testing.T) {
+	const dossier = "/guastalla/2019/PC-2019-0042"
+	certDir := t.TempDir()
+	if out, err := faldone(t, "", "cert", "--host", "127.0.0.1", "--out", certDir); err != nil {
+		t.Fatalf("cert: %v\n%s", err, out)
+	}
+	cert, key := filepath.Join(certDir, "cert.pem"), filepath.Join(certDir, "key.pem")
+	for _, tc := range []struct {
+		name      string
+		server    harness.SMTPConfig
+		tls, pass string
+		arrives   bool
+		says      string
+	}{
+		{"implicit TLS", harness.SMTPConfig{TLS: "tls", CertFile: cert, KeyFile: key, User: "faldone", Pass: "parola-0123"}, "tls", "parola-0123", true, "e-mail sent"},
+		{"STARTTLS", harness.SMTPConfig{TLS: "starttls", CertFile: cert, KeyFile: key, User: "faldone", Pass: "parola-0123"}, "starttls", "parola-0123", true, "e-mail sent"},
+		{"STARTTLS not offered", harness.SMTPConfig{User: "faldone", Pass: "parola-0123"}, "starttls", "parola-0123", false, "does not offer STARTTLS"},
+		{"a wrong password", harness.SMTPConfig{TLS: "starttls", CertFile: cert, KeyFile: key, User: "faldone", Pass: "parola-0123"}, "starttls", "sbagliata-0123", false, "535"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			smtp := harness.StartSMTP(t, tc.server)
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "archivio", "guastalla", "2019", "PC-2019-0042"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			passFile := filepath.Join(dir, "smtp-password")
+			if err := os.WriteFile(passFile, []byte(tc.pass+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg := filepath.Join(dir, "faldone.yaml")
+			if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`mail:
+  smtp_host: 127.0.0.1
+  smtp_port: %d
+  tls: %s
+  ca_file: %s
+  username: faldone
+  password_file: %s
+  from: archivio@bassareggiana.example
+  public_url: https://archivio.bassareggiana.example/
+`, smtp.Port, tc.tls, cert, passFile)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := faldone(t, "", "grant", "add", "--person", "VRDGPP13R10B293J", "--path", dossier,
+				"--until", time.Now().AddDate(0, 0, 30).Format("2006-01-02"), "--reason", "Prot. 1/2026", "--email", "studio.verdi@example.it",
+				"--config", cfg, "--data", dir)
+			if err != nil || !strings.Contains(out, "grant g-") {
+				t.Fatalf("grant add: %v\n%s", err, out)
+			}
+			if !strings.Contains(out, tc.says) || strings.Contains(out, "studio.verdi@") || strings.Contains(out, tc.pass) {
+				t.Errorf("grant add said, want %q and neither the address nor the password:\n%s", tc.says, out)
+			}
+			if tc.arrives {
+				m := smtp.WaitFor(t, 10*time.Second, "of the grant", func(m harness.Mail) bool { return slices.Equal(m.To, []string{"studio.verdi@example.it"}) })
+				if !m.Secure || m.User != "faldone" {
+					t.Errorf("sent secure %v as %q, want over TLS as faldone", m.Secure, m.User)
+				}
+			} else if ms := smtp.Messages(t); len(ms) != 0 {
+				t.Errorf("%d messages arrived, want none", len(ms))
+			}
+			list, err := faldone(t, "", "grant", "list", "--config", cfg, "--data", dir)
+			if err != nil || !strings.Contains(list, "VRDGPP13R10B293J") {
+				t.Errorf("grant list: %v\n%s", err, list)
+			}
+		})
+	}
+}
