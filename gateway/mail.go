@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/notices"
@@ -61,6 +62,8 @@ func Notices(cfg config.Config, st notices.Store, manages func(ctx context.Conte
 		CheckInterval:   m.CheckInterval,
 		Manages:         manages,
 		Holder:          holder,
-		Log:             log,
+		// notify.SMTP's three attempts, 5 and 10 seconds apart.
+		SendBound: 3*m.Timeout + 15*time.Second,
+		Log:       log,
 	}), nil
 }

@@ -81,6 +81,9 @@ type Options struct {
 	Manages func(ctx context.Context, person string) ([]string, error)
 	// Holder names this process in the lease.
 	Holder string
+	// SendBound is the longest one message's sending may take, its
+	// retries included; the lease lasts well beyond it.
+	SendBound time.Duration
 	Log    *slog.Logger
 	Now    func() time.Time
 }
@@ -278,12 +281,13 @@ func (n *Notices) Run(ctx context.Context) {
 }
 
 // leaseTTL is how long a check holds the lease without renewing it: it
-// renews before each message, whose sending is bounded by the sender.
-const leaseTTL = 10 * time.Minute
+// renews it every minute, between messages, whose sending is bounded by
+// SendBound.
+func (n *Notices) leaseTTL() time.Duration { return max(10*time.Minute, 2*n.o.SendBound+time.Minute) }
 
 // Check is one check, if this replica gets the lease.
 func (n *Notices) Check(ctx context.Context) {
-	ok, err := n.st.TakeLease(ctx, Lease, n.o.Holder, leaseTTL, n.o.Now())
+	ok, err := n.st.TakeLease(ctx, Lease, n.o.Holder, n.leaseTTL(), n.o.Now())
 	if err != nil || !ok {
 		if err != nil && ctx.Err() == nil {
 			n.o.Log.Error("e-mail: the notices' lease", "err", err)
@@ -297,23 +301,41 @@ func (n *Notices) Check(ctx context.Context) {
 			n.o.Log.Error("e-mail: release the notices' lease", "err", err)
 		}
 	}()
-	if err := n.grants(ctx); err != nil && ctx.Err() == nil {
+	l := &held{n: n, at: time.Now()}
+	if err := n.grants(ctx, l); err != nil && ctx.Err() == nil {
 		n.o.Log.Error("e-mail: grants and warnings", "err", err)
 	}
-	if err := n.summary(ctx); err != nil && ctx.Err() == nil {
+	if err := n.summary(ctx, l); err != nil && ctx.Err() == nil {
 		n.o.Log.Error("e-mail: summary of refusals", "err", err)
 	}
 }
 
-// renew keeps the lease through a long check; false when it is lost.
-func (n *Notices) renew(ctx context.Context) bool {
-	ok, err := n.st.TakeLease(ctx, Lease, n.o.Holder, leaseTTL, n.o.Now())
-	return err == nil && ok
+// held is the lease of one check.
+type held struct {
+	n  *Notices
+	at time.Time // when it was last taken or renewed
+}
+
+// alive keeps the lease through a long check, renewing it when a minute
+// has passed since it was last; false when it is lost, or ctx ended.
+func (l *held) alive(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if time.Since(l.at) < time.Minute {
+		return true
+	}
+	ok, err := l.n.st.TakeLease(ctx, Lease, l.n.o.Holder, l.n.leaseTTL(), l.n.o.Now())
+	if err != nil || !ok {
+		return false
+	}
+	l.at = time.Now()
+	return true
 }
 
 // grants sends, for the live grants, the grant messages that failed and
 // may be tried again, and the warnings due.
-func (n *Notices) grants(ctx context.Context) error {
+func (n *Notices) grants(ctx context.Context, l *held) error {
 	now := n.o.Now()
 	gs, err := n.st.Grants(ctx, state.GrantFilter{Live: true, Now: now})
 	if err != nil {
@@ -321,7 +343,7 @@ func (n *Notices) grants(ctx context.Context) error {
 	}
 	slices.SortFunc(gs, func(a, b state.Grant) int { return a.Expires.Compare(b.Expires) })
 	for _, g := range gs {
-		if ctx.Err() != nil || !n.renew(ctx) {
+		if !l.alive(ctx) {
 			return ctx.Err()
 		}
 		// In the day after a grant, its message if it failed, or could

@@ -35,7 +35,7 @@ func (n *Notices) Period(now time.Time) (from, until time.Time) {
 // messages are not all done: to each person with an address who manages
 // a Comune where requests were refused (403) in the period, one message
 // for all such Comuni.
-func (n *Notices) summary(ctx context.Context) error {
+func (n *Notices) summary(ctx context.Context, l *held) error {
 	if n.o.SummaryDisabled || n.o.Manages == nil {
 		return nil
 	}
@@ -55,7 +55,7 @@ func (n *Notices) summary(ctx context.Context) error {
 			return err
 		}
 		for _, p := range people {
-			if ctx.Err() != nil || !n.renew(ctx) {
+			if !l.alive(ctx) {
 				return ctx.Err()
 			}
 			manages, err := n.o.Manages(ctx, p.Key)
