@@ -84,8 +84,8 @@ type Options struct {
 	// SendBound is the longest one message's sending may take, its
 	// retries included; the lease lasts well beyond it.
 	SendBound time.Duration
-	Log    *slog.Logger
-	Now    func() time.Time
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Notices sends the service's e-mails.
