@@ -45,6 +45,7 @@ import (
 	"github.com/bassareggiana/faldone/gateway/forwarded"
 	"github.com/bassareggiana/faldone/gateway/grants"
 	"github.com/bassareggiana/faldone/gateway/metrics"
+	"github.com/bassareggiana/faldone/gateway/notices"
 	"github.com/bassareggiana/faldone/gateway/web"
 	"github.com/bassareggiana/faldone/state"
 	"github.com/bassareggiana/faldone/state/postgres"
@@ -100,6 +101,12 @@ type Server struct {
 	holder string
 	// indexer works the queue of the text index; nil when it is off.
 	indexer *catalogue.Indexer
+	// notices sends the service's e-mails; nil when mail is off. The
+	// grant messages of the pages go out in the background, under
+	// mailCtx, which the shutdown ends after a grace.
+	notices    *notices.Notices
+	mailCtx    context.Context
+	mailCancel context.CancelFunc
 }
 
 // New opens the storage and the state store described by cfg, which must
@@ -337,6 +344,16 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	wc.Archive = svc
 	wc.Catalogue = cat
 	wc.GrantRules = &grants.Service{Store: s.store, Archive: ns, Audit: s.audit, Location: cfg.Location}
+	if s.notices, err = Notices(cfg, s.store, rl.Manages, s.holder, log); err != nil {
+		return err
+	}
+	if s.notices != nil {
+		s.mailCtx, s.mailCancel = context.WithCancel(context.Background())
+		wc.GrantRules.Notify = s.notices.Later(s.mailCtx)
+		m := cfg.Mail
+		log.Info("e-mail on", "smtp_host", m.SMTPHost, "smtp_port", m.SMTPPort, "tls", m.TLS, "expiry_warning_days", m.ExpiryWarningDays,
+			"summary_hour", m.SummaryHour, "summary_interval", m.SummaryInterval, "summary_disabled", m.SummaryDisabled)
+	}
 	pages, err := web.New(wc)
 	if err != nil {
 		return err
@@ -544,6 +561,16 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 	if s.indexer != nil {
 		go s.indexer.Run(bg)
 	}
+	if s.notices != nil {
+		// Waited for, as the scrub: a check under way records what it
+		// sent before the store closes.
+		checking := make(chan struct{})
+		go func() {
+			defer close(checking)
+			s.notices.Run(bg)
+		}()
+		defer func() { stopBG(); <-checking; s.stopMail() }()
+	}
 	s.log.Info("faldone listening", "addr", ln.Addr().String(), "tls", s.tls != nil, "data_dir", s.cfg.DataDir, "comuni", len(s.cfg.Comuni))
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -586,6 +613,24 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		c.Close()
 	}
 	return s.apps.Flush(context.Background())
+}
+
+// stopMail lets the grant messages under way finish, for a while, then
+// cancels them.
+func (s *Server) stopMail() {
+	done := make(chan struct{})
+	go func() {
+		s.notices.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.log.Warn("e-mail: grant messages still being sent at shutdown: cancelled")
+		s.mailCancel()
+		<-done
+	}
+	s.mailCancel()
 }
 
 // housekeeping removes what has expired: sessions, flows, app passwords and

@@ -9,12 +9,16 @@ import (
 
 // Person is what the store remembers of someone who signed in: the groups
 // their provider gave at the last sign-in, so that roles derived from groups
-// also apply to requests made with app passwords.
+// also apply to requests made with app passwords, and the e-mail address
+// their provider gave, for the service's e-mails.
 type Person struct {
 	Key        string // normalized fiscal number, or a local account name
 	Display    string
 	Groups     []string // in the provider's order; nil and empty are the same
 	LastSignIn time.Time
+	// Email is the address of the latest sign-in that gave one; "" when
+	// none did.
+	Email string
 }
 
 // Grant gives one person read (or write) access to one subtree, typically a
@@ -29,6 +33,10 @@ type Grant struct {
 	GrantedBy string // the manager's key
 	Created   time.Time
 	Expires   time.Time // never zero: grants are time-limited
+	// Email is where the grant's e-mails go, as the granter typed it for
+	// a grantee who may never have signed in; "" for the address the
+	// grantee's provider gave (Person.Email).
+	Email string
 }
 
 // GrantFilter selects grants; empty fields select all. Person and Comune
@@ -103,17 +111,22 @@ type AuditFilter struct {
 	PathPrefix string    // a namespace path: the records of it and below it; "/" selects all
 	Since      time.Time // inclusive
 	Until      time.Time // exclusive
+	Status     int       // only the records of requests answered with it; 0 selects all
 }
 
 // AccessStore keeps people, grants and the audit log.
 // statetest.RunAccess is the conformance suite.
 type AccessStore interface {
 	// UpsertPerson records a sign-in: it stores p, or replaces the Display,
-	// Groups and LastSignIn of the person with its key. Key and LastSignIn
-	// must be set.
+	// Groups and LastSignIn of the person with its key, and their Email
+	// when p has one (a sign-in whose provider gave no address keeps the
+	// one known). Key and LastSignIn must be set.
 	UpsertPerson(ctx context.Context, p Person) error
 	// Person returns what is known of key (ErrNotFound).
 	Person(ctx context.Context, key string) (Person, error)
+	// PeopleWithEmail returns the people whose Email is known, by Key in
+	// byte order.
+	PeopleWithEmail(ctx context.Context) ([]Person, error)
 
 	// CreateGrant stores a grant; an ID in use is ErrExists. A grant
 	// without Expires is refused: grants are time-limited.

@@ -1,9 +1,9 @@
 // Package state defines the state store: everything the gateway keeps besides
 // file content — dead properties, WebDAV locks, sessions, accounts, app
-// passwords, sign-in attempts, people, grants, the audit log, and the
-// leases by which replicas divide background work. Every replica of the
-// gateway shares one store, so the gateway itself keeps no state a second
-// replica would need.
+// passwords, sign-in attempts, people, grants, the audit log, the e-mails
+// sent, and the leases by which replicas divide background work. Every
+// replica of the gateway shares one store, so the gateway itself keeps no
+// state a second replica would need.
 //
 // Paths are the gateway's namespace paths: absolute, slash-separated, cleaned,
 // without trailing slash ("/guastalla/2019/PC-2019-0042"); "/" is the root.
@@ -106,9 +106,10 @@ type Store interface {
 	LeaseStore
 	TrashStore
 	CatalogueStore
+	NoticeStore
 	// DeleteExpired removes, across the store, what has expired at now:
-	// sessions, flows, app passwords, locks, grants and attempt counts,
-	// and the departures older than DepartureRetention (the hourly
+	// sessions, flows, app passwords, locks, grants, notices and attempt
+	// counts, and the departures older than DepartureRetention (the hourly
 	// housekeeping of every replica calls it).
 	DeleteExpired(ctx context.Context, now time.Time) error
 	// Close releases the store.

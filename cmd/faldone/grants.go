@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,7 +26,7 @@ import (
 	"github.com/bassareggiana/faldone/state"
 )
 
-const grantUsage = `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--by NAME]
+const grantUsage = `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--email ADDRESS] [--by NAME]
        faldone grant list [--person CF] [--comune ID] [--all]
        faldone grant revoke ID [--by NAME]
 Flags also: --config FILE, --data DIR. Run faldone grant SUBCOMMAND --help for its flags.`
@@ -35,10 +36,11 @@ Flags also: --config FILE, --data DIR. Run faldone grant SUBCOMMAND --help for i
 func grantSynopsis(sub string) (synopsis string, ok bool) {
 	switch sub {
 	case "add":
-		return `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--by NAME]
+		return `Usage: faldone grant add --person CF --path /comune/… --until YYYY-MM-DD --reason "Prot. N" [--write] [--email ADDRESS] [--by NAME]
 
 Give one person read (or, with --write, write) access to one dossier through the last day --until,
-a day in time_zone, for the accesso agli atti request --reason.`, true
+a day in time_zone, for the accesso agli atti request --reason. With mail configured, the person
+is told by e-mail, at --email or else at the address of their last sign-in.`, true
 	case "list":
 		return "Usage: faldone grant list [--person CF] [--comune ID] [--all]\n\nList the grants in force (--all: expired ones too), times in time_zone.", true
 	case "revoke":
@@ -61,8 +63,8 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 		return &usageError{usage: grantUsage, msg: fmt.Sprintf("grant: unknown subcommand %q", sub)}
 	}
 	var (
-		person, gpath, until, reason, by, comune string
-		write, all                               bool
+		person, gpath, until, reason, by, comune, email string
+		write, all                                      bool
 	)
 	extra := func(fs *flag.FlagSet) {
 		switch sub {
@@ -72,6 +74,7 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 			fs.StringVar(&until, "until", "", "last day of the grant, YYYY-MM-DD in time_zone")
 			fs.StringVar(&reason, "reason", "", "the protocol number of the access request")
 			fs.BoolVar(&write, "write", false, "grant writing too")
+			fs.StringVar(&email, "email", "", "where the grant's e-mails go (default: the address of the person's last sign-in)")
 			fs.StringVar(&by, "by", "cli", "who grants")
 		case "list":
 			fs.StringVar(&person, "person", "", "only this person's grants (fiscal number)")
@@ -101,7 +104,16 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer closeLines()
-		g, err := rules.Grant(ctx, grants.Request{Person: person, Path: gpath, Until: until, Reason: reason, Write: write}, cliActor(by), known)
+		// The grant's e-mail goes out from here, and the command waits for
+		// it; its failure is said on standard error and fails nothing.
+		mail, err := gateway.Notices(cfg, st, nil, "cli-"+rand.Text()[:12], slog.New(slog.NewTextHandler(stderr, nil)))
+		if err != nil {
+			return err
+		}
+		if mail != nil {
+			rules.Notify = mail
+		}
+		g, err := rules.Grant(ctx, grants.Request{Person: person, Path: gpath, Until: until, Reason: reason, Write: write, Email: email}, cliActor(by), known)
 		switch {
 		case errors.Is(err, grants.ErrBadPerson):
 			return fmt.Errorf("--person: not a fiscal number")
@@ -115,6 +127,8 @@ func grantCmd(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--until %q: a day (YYYY-MM-DD) from today to %d years on", until, grants.MaxYears)
 		case errors.Is(err, grants.ErrBadReason):
 			return fmt.Errorf("--reason is required, at most %d characters", grants.MaxReason)
+		case errors.Is(err, grants.ErrBadEmail):
+			return fmt.Errorf("--email: not an e-mail address")
 		case err != nil && !errors.Is(err, grants.ErrNotAudited):
 			return err
 		}

@@ -58,6 +58,7 @@ type Config struct {
 	Dossiers     Dossiers     `yaml:"dossiers"`
 	Catalogue    Catalogue    `yaml:"catalogue"`
 	Pages        Pages        `yaml:"pages"`
+	Mail         Mail         `yaml:"mail"`
 	// TLS turns HTTPS on; TrustedProxies are the reverse proxies whose
 	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
 	TLS            TLS      `yaml:"tls"`
@@ -226,6 +227,72 @@ type Pages struct {
 	ZipConfirmAboveBytes int64  `yaml:"-"`
 }
 
+// Mail configures the service's e-mails: to a technician granted a
+// dossier, before a grant ends, and the managers' daily summary of refused
+// requests. Off while SMTPHost is empty.
+type Mail struct {
+	SMTPHost string `yaml:"smtp_host"`
+	// SMTPPort defaults by TLS: 587 for starttls, 465 for tls, 25 for none.
+	SMTPPort int `yaml:"smtp_port"`
+	// TLS is starttls (the default), tls (implicit, from the first byte)
+	// or none (in clear: a relay on the same host or network).
+	TLS string `yaml:"tls"`
+	// CAFile holds the PEM certificates that verify the server's, for a
+	// relay with a private authority; empty: the system's.
+	CAFile string `yaml:"ca_file"`
+	// Username and PasswordFile authenticate to the server; the password
+	// is never in the configuration, only in its file.
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	// Password is refused: it belongs in password_file.
+	Password string `yaml:"password"`
+	// From is the sender, "Archivio pratiche <archivio@example.it>".
+	From string `yaml:"from"`
+	// PublicURL is where people open the service, for the links of the
+	// messages: background jobs have no request to take it from.
+	PublicURL string `yaml:"public_url"`
+	// ExpiryWarningDays is how many days before a grant's last day its
+	// warning goes out; 0: no warnings.
+	ExpiryWarningDays int `yaml:"expiry_warning_days"`
+	// SummaryHour is the hour of time_zone at which the daily summary of
+	// the day before (up to that hour) goes out.
+	SummaryHour int `yaml:"summary_hour"`
+	// SummaryInterval, when set, replaces the daily summary with one every
+	// interval (periods aligned on the Unix epoch): for trials and tests.
+	SummaryInterval time.Duration `yaml:"summary_interval"`
+	// SummaryDisabled: no summaries.
+	SummaryDisabled bool `yaml:"summary_disabled"`
+	// CheckInterval is how often the warnings and summaries due are looked
+	// for.
+	CheckInterval time.Duration `yaml:"check_interval"`
+	// Timeout bounds one attempt at sending a message.
+	Timeout time.Duration `yaml:"timeout"`
+
+	// FromAddress is From as parsed.
+	FromAddress *mail.Address `yaml:"-"`
+}
+
+// Enabled reports whether the service sends e-mails.
+func (m Mail) Enabled() bool { return m.SMTPHost != "" }
+
+// ReadPassword returns the SMTP password from PasswordFile (its first
+// line), "" when there is none.
+func (m Mail) ReadPassword() (string, error) {
+	if m.PasswordFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(m.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("mail.password_file: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimRight(line, "\r")
+	if line == "" {
+		return "", fmt.Errorf("mail.password_file %s: empty", m.PasswordFile)
+	}
+	return line, nil
+}
+
 // CatalogueType is a kind of dossier.
 type CatalogueType struct {
 	Name     string   `yaml:"name"`
@@ -390,6 +457,8 @@ func Default() Config {
 		AppPasswords:  AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
 		TLS:           TLS{MinVersion: "1.2"},
 		TimeZone:      "Europe/Rome",
+		Mail: Mail{TLS: "starttls", ExpiryWarningDays: 3, SummaryHour: 7, CheckInterval: 10 * time.Minute,
+			Timeout: 30 * time.Second},
 	}
 }
 
@@ -567,6 +636,9 @@ func (c *Config) Finish() error {
 	if err := c.Pages.validate(); err != nil {
 		return err
 	}
+	if err := c.Mail.finish(); err != nil {
+		return err
+	}
 	if c.StateTimeout <= 0 {
 		return errors.New("state_timeout must be positive")
 	}
@@ -736,6 +808,71 @@ func validHint(h string) bool {
 		}
 	}
 	return true
+}
+
+// finish fills the mail defaults that depend on other keys and validates
+// the section.
+func (m *Mail) finish() error {
+	if m.Password != "" {
+		return errors.New("mail.password: a password does not belong in the configuration; write it in a file (mode 0600) and name it in mail.password_file")
+	}
+	if !m.Enabled() {
+		if m.From != "" || m.Username != "" || m.PasswordFile != "" || m.PublicURL != "" || m.CAFile != "" {
+			return errors.New("mail: smtp_host is empty, so no e-mail is sent: set it, or remove the other mail keys")
+		}
+		return nil
+	}
+	if strings.ContainsAny(m.SMTPHost, " /:@") && net.ParseIP(m.SMTPHost) == nil {
+		return fmt.Errorf("mail.smtp_host %q: a host name or an IP address, without a port (that is smtp_port)", m.SMTPHost)
+	}
+	defaultPort := map[string]int{"starttls": 587, "tls": 465, "none": 25}
+	port, ok := defaultPort[m.TLS]
+	if !ok {
+		return fmt.Errorf("mail.tls %q: want starttls, tls or none", m.TLS)
+	}
+	if m.SMTPPort == 0 {
+		m.SMTPPort = port
+	}
+	if m.SMTPPort < 1 || m.SMTPPort > 65535 {
+		return fmt.Errorf("mail.smtp_port %d: want 1 to 65535", m.SMTPPort)
+	}
+	if (m.Username == "") != (m.PasswordFile == "") {
+		return errors.New("mail: username and password_file go together")
+	}
+	if m.Username != "" && m.TLS == "none" && !loopbackHost(m.SMTPHost) {
+		return errors.New("mail: with tls: none the password would cross the network in clear; use starttls or tls, or a relay on this host without username")
+	}
+	from, err := mail.ParseAddress(m.From)
+	if m.From == "" || err != nil || len(from.Address) > 254 {
+		return fmt.Errorf("mail.from %q: want the sender's address, e.g. \"Archivio pratiche <archivio@example.it>\"", m.From)
+	}
+	m.FromAddress = from
+	u, err := url.Parse(m.PublicURL)
+	if m.PublicURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("mail.public_url %q: want the address people open the service at, e.g. https://archivio.example.it/", m.PublicURL)
+	}
+	if m.ExpiryWarningDays < 0 || m.ExpiryWarningDays > 60 {
+		return errors.New("mail.expiry_warning_days must be between 0 (no warnings) and 60")
+	}
+	if m.SummaryHour < 0 || m.SummaryHour > 23 {
+		return errors.New("mail.summary_hour must be between 0 and 23")
+	}
+	if m.SummaryInterval != 0 && m.SummaryInterval < time.Second {
+		return errors.New("mail.summary_interval must be at least 1s (0: daily, at summary_hour)")
+	}
+	if m.CheckInterval < time.Second {
+		return errors.New("mail.check_interval must be at least 1s")
+	}
+	if m.Timeout <= 0 {
+		return errors.New("mail.timeout must be positive")
+	}
+	return nil
+}
+
+// loopbackHost reports whether host names this machine as net/smtp's
+// AUTH PLAIN knows it, the one server it sends a password to in clear.
+func loopbackHost(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 func (p *Pages) validate() error {

@@ -14,6 +14,7 @@ import (
 	"github.com/bassareggiana/faldone/audit"
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/gateway/days"
+	"github.com/bassareggiana/faldone/notify"
 	"github.com/bassareggiana/faldone/state"
 )
 
@@ -25,6 +26,8 @@ var (
 	ErrBadUntil = errors.New("the last day must be a day from today to two years on")
 	// ErrBadReason: no protocol number, or one over MaxReason characters.
 	ErrBadReason = errors.New("the protocol number of the request is required, at most 200 characters")
+	// ErrBadEmail: an e-mail address was given, and it is none.
+	ErrBadEmail = errors.New("not an e-mail address")
 	// ErrNoGrant: no grant with the id where the revoker may revoke.
 	ErrNoGrant = errors.New("no such grant")
 	// ErrNotAudited: the change was made, but its record did not reach the
@@ -59,6 +62,15 @@ type Request struct {
 	Until  string // the last day, YYYY-MM-DD, in the service's zone
 	Reason string // the protocol number of the access request
 	Write  bool
+	// Email is where the grant's e-mails go, for a grantee who may never
+	// have signed in; "" for the address their provider gave.
+	Email string
+}
+
+// Notifier tells a grantee of a grant just made. A failure is its own to
+// log: it never undoes nor fails the grant.
+type Notifier interface {
+	Granted(ctx context.Context, g state.Grant)
 }
 
 // Service makes and revokes grants with one set of rules, for the
@@ -70,6 +82,9 @@ type Service struct {
 	Audit    audit.Recorder
 	Location *time.Location // where days are days
 	Now      func() time.Time
+	// Notify, when set, tells each grantee of their grant (the service's
+	// e-mail).
+	Notify Notifier
 }
 
 func (s *Service) now() time.Time {
@@ -99,14 +114,24 @@ func (s *Service) Grant(ctx context.Context, req Request, who Actor, may func(co
 	if reason == "" || len([]rune(reason)) > MaxReason {
 		return state.Grant{}, ErrBadReason
 	}
+	email := ""
+	if strings.TrimSpace(req.Email) != "" {
+		if email, err = notify.Address(req.Email); err != nil {
+			return state.Grant{}, ErrBadEmail // the address is personal data: not in the error
+		}
+	}
 	var b [8]byte
 	rand.Read(b[:])
 	g := state.Grant{ID: "g-" + hex.EncodeToString(b[:]), Person: cf, Path: p, Comune: comune, Write: req.Write,
-		Reason: reason, GrantedBy: who.Person, Created: now.UTC(), Expires: until.UTC()}
+		Reason: reason, GrantedBy: who.Person, Created: now.UTC(), Expires: until.UTC(), Email: email}
 	if err := s.Store.CreateGrant(ctx, g); err != nil {
 		return state.Grant{}, err
 	}
-	return g, s.record(who, "GRANT", g, http.StatusCreated)
+	err = s.record(who, "GRANT", g, http.StatusCreated)
+	if s.Notify != nil {
+		s.Notify.Granted(ctx, g)
+	}
+	return g, err
 }
 
 // Revoke ends the grant with the id, if it is in a Comune where who may

@@ -55,6 +55,11 @@ func (r *records) Record(rec state.AuditRecord) error {
 	return nil
 }
 
+// told records the grants it is told of.
+type told struct{ gs []state.Grant }
+
+func (t *told) Granted(ctx context.Context, g state.Grant) { t.gs = append(t.gs, g) }
+
 // TestGrant: every rule of a grant, in its one place, for the page and the
 // command line alike; each change in the access log, by its actor.
 func TestGrant(t *testing.T) {
@@ -82,10 +87,14 @@ func TestGrant(t *testing.T) {
 		{"no reason", with(func(r *Request) { r.Reason = "  " }), ErrBadReason},
 		{"200 accented characters", with(func(r *Request) { r.Reason = strings.Repeat("è", 200) }), nil},
 		{"201 characters", with(func(r *Request) { r.Reason = strings.Repeat("x", 201) }), ErrBadReason},
+		{"an e-mail address", with(func(r *Request) { r.Email = " Studio Rossi <studio.rossi@example.it> " }), nil},
+		{"not an e-mail address", with(func(r *Request) { r.Email = "studio.rossi" }), ErrBadEmail},
+		{"two e-mail addresses", with(func(r *Request) { r.Email = "a@example.it, b@example.it" }), ErrBadEmail},
+		{"an e-mail address too long", with(func(r *Request) { r.Email = strings.Repeat("a", 250) + "@example.it" }), ErrBadEmail},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			st, log := &memGrants{}, &records{}
-			s := &Service{Store: st, Audit: log, Location: rome, Now: func() time.Time { return now },
+			st, log, tell := &memGrants{}, &records{}, &told{}
+			s := &Service{Store: st, Audit: log, Location: rome, Now: func() time.Time { return now }, Notify: tell,
 				Archive: folders{"guastalla/2019/PC-2019-0042": true, "guastalla/2019/PC-2019-0042/domanda.pdf": false}}
 			who := Actor{Person: "responsabile", Credential: "session", Client: "192.0.2.7", RequestID: "r1"}
 			g, err := s.Grant(t.Context(), tt.req, who, may)
@@ -93,10 +102,19 @@ func TestGrant(t *testing.T) {
 				t.Fatalf("Grant: %v, want %v", err, tt.want)
 			}
 			if tt.want != nil {
-				if len(st.gs) != 0 || len(log.recs) != 0 {
-					t.Error("a refused grant was stored or recorded")
+				if len(st.gs) != 0 || len(log.recs) != 0 || len(tell.gs) != 0 {
+					t.Error("a refused grant was stored, recorded or notified")
+				}
+				if strings.Contains(err.Error(), "@") {
+					t.Errorf("the error %q repeats an address", err)
 				}
 				return
+			}
+			if len(tell.gs) != 1 || tell.gs[0].ID != g.ID {
+				t.Errorf("notified %+v, want the grant %s once", tell.gs, g.ID)
+			}
+			if wantEmail := map[string]string{"an e-mail address": "studio.rossi@example.it"}[tt.name]; g.Email != wantEmail || st.gs[0].Email != wantEmail {
+				t.Errorf("e-mail %q (stored %q), want %q", g.Email, st.gs[0].Email, wantEmail)
 			}
 			if g.Person != "RSSMRA80A01H501U" || g.Path != "/guastalla/2019/PC-2019-0042" || g.Comune != "guastalla" || g.GrantedBy != "responsabile" {
 				t.Errorf("grant %+v", g)

@@ -37,6 +37,7 @@ import (
 	"github.com/bassareggiana/faldone/catalogue"
 	"github.com/bassareggiana/faldone/gateway/days"
 	"github.com/bassareggiana/faldone/gateway/grants"
+	"github.com/bassareggiana/faldone/notify"
 	"github.com/bassareggiana/faldone/state"
 )
 
@@ -642,7 +643,15 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	if display == "" {
 		display = p.FiscalNumber
 	}
-	if err := h.cfg.People.UpsertPerson(r.Context(), state.Person{Key: p.FiscalNumber, Display: display, Groups: p.Groups, LastSignIn: time.Now().UTC()}); err != nil {
+	// The address is kept for the service's e-mails only when it is one;
+	// a sign-in without one keeps the address known.
+	email := ""
+	if p.Email != "" {
+		if email, err = notify.Address(p.Email); err != nil {
+			h.cfg.Log.Warn("sign-in: the provider's e-mail claim is not an address, not kept", "person", p.FiscalNumber)
+		}
+	}
+	if err := h.cfg.People.UpsertPerson(r.Context(), state.Person{Key: p.FiscalNumber, Display: display, Groups: p.Groups, LastSignIn: time.Now().UTC(), Email: email}); err != nil {
 		h.cfg.Log.Error("record sign-in", "err", err)
 		h.message(w, r, http.StatusServiceUnavailable, "Servizio non disponibile", "Il servizio non è al momento disponibile.")
 		return
@@ -723,6 +732,9 @@ func (h *Handler) profile(w http.ResponseWriter, r *http.Request) {
 
 // admin reports whether person manages every Comune: an administrator.
 func (h *Handler) admin(ctx context.Context, person string) (bool, error) {
+	if h.cfg.Manages == nil {
+		return false, nil
+	}
 	manages, err := h.cfg.Manages(ctx, person)
 	return len(manages) >= len(h.cfg.Comuni), err
 }
@@ -853,7 +865,7 @@ func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
 	bad := func(msg string) { h.renderGrants(w, r, sess, comuni, http.StatusBadRequest, msg) }
 	g, err := h.cfg.GrantRules.Grant(r.Context(), grants.Request{
 		Person: r.PostFormValue("persona"), Path: r.PostFormValue("percorso"), Until: r.PostFormValue("scadenza"),
-		Reason: r.PostFormValue("motivo"), Write: r.PostFormValue("permessi") == "scrittura",
+		Reason: r.PostFormValue("motivo"), Write: r.PostFormValue("permessi") == "scrittura", Email: r.PostFormValue("email"),
 	}, h.actor(r, sess), func(c string) bool { return slices.Contains(comuni, c) })
 	if err != nil && !errors.Is(err, grants.ErrNotAudited) {
 		h.cfg.Log.Info("grant refused", "by", sess.Person, "err", err)
@@ -871,6 +883,8 @@ func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
 		bad("La scadenza deve essere una data nei prossimi due anni.")
 	case errors.Is(err, grants.ErrBadReason):
 		bad("Indica il protocollo della richiesta (al massimo 200 caratteri).")
+	case errors.Is(err, grants.ErrBadEmail):
+		bad("L'e-mail del tecnico non è un indirizzo valido (per esempio studio.rossi@example.it): correggila, o lasciala vuota.")
 	case err != nil && !errors.Is(err, grants.ErrNotAudited):
 		h.unavailable(w, r, "create grant", err)
 	default:

@@ -17,8 +17,9 @@ import (
 // People.
 
 // UpsertPerson records a sign-in: it stores the person, or replaces the
-// display name, groups and last sign-in of one already known. The key and
-// the time must be set. An empty Groups is read back as nil.
+// display name, groups and last sign-in of one already known, and the
+// e-mail address when p has one. The key and the time must be set. An
+// empty Groups is read back as nil.
 func (s *Store) UpsertPerson(ctx context.Context, p state.Person) error {
 	if p.Key == "" || p.LastSignIn.IsZero() {
 		return fmt.Errorf("postgres: upsert person %q: Key and LastSignIn must be set", p.Key)
@@ -26,10 +27,11 @@ func (s *Store) UpsertPerson(ctx context.Context, p state.Person) error {
 	// The time is replaced, not kept at its maximum as TouchSession does:
 	// sign-ins are rare and run one at a time, and the groups must be those
 	// of the latest one.
-	_, err := s.pool.Exec(ctx, `INSERT INTO people (key, display, groups, last_sign_in) VALUES ($1, $2, $3, $4)
+	_, err := s.pool.Exec(ctx, `INSERT INTO people (key, display, groups, last_sign_in, email) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (key) DO UPDATE SET
-			display = excluded.display, groups = excluded.groups, last_sign_in = excluded.last_sign_in`,
-		p.Key, p.Display, textArray(p.Groups), p.LastSignIn)
+			display = excluded.display, groups = excluded.groups, last_sign_in = excluded.last_sign_in,
+			email = CASE WHEN excluded.email = '' THEN people.email ELSE excluded.email END`,
+		p.Key, p.Display, textArray(p.Groups), p.LastSignIn, p.Email)
 	if err != nil {
 		return fmt.Errorf("postgres: upsert person %q: %w", p.Key, err)
 	}
@@ -41,8 +43,8 @@ func (s *Store) Person(ctx context.Context, key string) (state.Person, error) {
 	var p state.Person
 	err := state.ErrNotFound
 	if storable(key) {
-		err = s.pool.QueryRow(ctx, `SELECT key, display, groups, last_sign_in FROM people WHERE key = $1`, key).
-			Scan(&p.Key, &p.Display, &p.Groups, &p.LastSignIn)
+		err = s.pool.QueryRow(ctx, `SELECT key, display, groups, last_sign_in, email FROM people WHERE key = $1`, key).
+			Scan(&p.Key, &p.Display, &p.Groups, &p.LastSignIn, &p.Email)
 		if errors.Is(err, pgx.ErrNoRows) {
 			err = state.ErrNotFound
 		}
@@ -55,9 +57,33 @@ func (s *Store) Person(ctx context.Context, key string) (state.Person, error) {
 	return p, nil
 }
 
+// PeopleWithEmail returns the people whose e-mail address is known, by key
+// in byte order (the key's "C" collation).
+func (s *Store) PeopleWithEmail(ctx context.Context) ([]state.Person, error) {
+	rows, err := s.pool.Query(ctx, `SELECT key, display, groups, last_sign_in, email FROM people WHERE email <> '' ORDER BY key`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: people with e-mail: %w", err)
+	}
+	defer rows.Close()
+	var ps []state.Person
+	for rows.Next() {
+		var p state.Person
+		if err := rows.Scan(&p.Key, &p.Display, &p.Groups, &p.LastSignIn, &p.Email); err != nil {
+			return nil, fmt.Errorf("postgres: people with e-mail: %w", err)
+		}
+		p.Groups = fromTextArray(p.Groups)
+		p.LastSignIn = p.LastSignIn.UTC()
+		ps = append(ps, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: people with e-mail: %w", err)
+	}
+	return ps, nil
+}
+
 // Grants.
 
-const grantColumns = `id, person, path, comune, write, reason, granted_by, created, expires`
+const grantColumns = `id, person, path, comune, write, reason, granted_by, created, expires, email`
 
 // CreateGrant stores a grant, or returns ErrExists if its ID is in use. The
 // ID, person, path and both times must be set: a grant without an expiry
@@ -68,9 +94,9 @@ func (s *Store) CreateGrant(ctx context.Context, g state.Grant) error {
 	}
 	// As in CreateAccount: no row inserted means exactly that the ID is
 	// taken, whichever other constraint a driver's error could name.
-	tag, err := s.pool.Exec(ctx, `INSERT INTO grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	tag, err := s.pool.Exec(ctx, `INSERT INTO grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (id) DO NOTHING`,
-		g.ID, g.Person, g.Path, g.Comune, g.Write, g.Reason, g.GrantedBy, g.Created, g.Expires)
+		g.ID, g.Person, g.Path, g.Comune, g.Write, g.Reason, g.GrantedBy, g.Created, g.Expires, g.Email)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = state.ErrExists
 	}
@@ -102,7 +128,7 @@ func (s *Store) Grants(ctx context.Context, f state.GrantFilter) ([]state.Grant,
 	for rows.Next() {
 		var g state.Grant
 		if err := rows.Scan(&g.ID, &g.Person, &g.Path, &g.Comune, &g.Write, &g.Reason, &g.GrantedBy,
-			&g.Created, &g.Expires); err != nil {
+			&g.Created, &g.Expires, &g.Email); err != nil {
 			return nil, fmt.Errorf("postgres: grants: %w", err)
 		}
 		g.Created, g.Expires = g.Created.UTC(), g.Expires.UTC()
@@ -260,6 +286,9 @@ func auditQuery(f state.AuditFilter) (string, []any) {
 	}
 	if !f.Until.IsZero() {
 		c.add(`time < ?`, f.Until)
+	}
+	if f.Status != 0 {
+		c.add(`status = ?`, f.Status)
 	}
 	return `SELECT ` + auditColumns + ` FROM audit` + c.where() + ` ORDER BY id`, c.args
 }

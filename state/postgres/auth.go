@@ -240,6 +240,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		b.Queue(`DELETE FROM locks WHERE expires <= $1`, now)
 		b.Queue(`DELETE FROM grants WHERE expires <= $1`, now)
 		b.Queue(`DELETE FROM attempts WHERE expires <= $1`, now)
+		b.Queue(`DELETE FROM notices WHERE expires <= $1`, now)
 		b.Queue(`DELETE FROM departures WHERE at < $1`, now.Add(-state.DepartureRetention))
 		return tx.SendBatch(ctx, b).Close()
 	})

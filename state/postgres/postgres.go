@@ -291,6 +291,23 @@ var migrations = []string{
 		failed  boolean NOT NULL
 	);
 	CREATE INDEX index_jobs_queued ON index_jobs (failed, queued);`,
+
+	// E-mail: a person's address from their provider, a grant's as the
+	// granter typed it ("" for none, and for the rows from before), and
+	// the notices (state.NoticeStore), one row an e-mail, forgotten by
+	// DeleteExpired once expired.
+	`ALTER TABLE people ADD COLUMN email text NOT NULL DEFAULT '';
+	ALTER TABLE grants ADD COLUMN email text NOT NULL DEFAULT '';
+	CREATE TABLE notices (
+		kind     text COLLATE "C" NOT NULL,
+		key      text COLLATE "C" NOT NULL,
+		state    text NOT NULL,
+		attempts integer NOT NULL,
+		updated  timestamptz NOT NULL,
+		expires  timestamptz NOT NULL,
+		PRIMARY KEY (kind, key)
+	);
+	CREATE INDEX notices_expires ON notices (expires);`,
 }
 
 // Keys of the transaction-scoped advisory locks the store takes. Advisory

@@ -18,8 +18,9 @@ var _ state.AccessStore = (*Store)(nil)
 // People.
 
 // UpsertPerson records a sign-in: it stores the person, or replaces the
-// display name, groups and last sign-in of one already known. The key and
-// the time must be set. An empty Groups is read back as nil.
+// display name, groups and last sign-in of one already known, and the
+// e-mail address when p has one. The key and the time must be set. An
+// empty Groups is read back as nil.
 func (s *Store) UpsertPerson(ctx context.Context, p state.Person) error {
 	if p.Key == "" || p.LastSignIn.IsZero() {
 		return fmt.Errorf("sqlite: upsert person %q: Key and LastSignIn must be set", p.Key)
@@ -31,10 +32,11 @@ func (s *Store) UpsertPerson(ctx context.Context, p state.Person) error {
 	// The time is replaced, not kept at its maximum as TouchSession does:
 	// sign-ins are rare and run one at a time, and the groups must be those
 	// of the latest one.
-	_, err = s.w.ExecContext(ctx, `INSERT INTO people (key, display, groups, last_sign_in) VALUES (?, ?, ?, ?)
+	_, err = s.w.ExecContext(ctx, `INSERT INTO people (key, display, groups, last_sign_in, email) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET
-			display = excluded.display, groups = excluded.groups, last_sign_in = excluded.last_sign_in`,
-		p.Key, p.Display, groups, p.LastSignIn.UnixNano())
+			display = excluded.display, groups = excluded.groups, last_sign_in = excluded.last_sign_in,
+			email = CASE WHEN excluded.email = '' THEN people.email ELSE excluded.email END`,
+		p.Key, p.Display, groups, p.LastSignIn.UnixNano(), p.Email)
 	if err != nil {
 		return fmt.Errorf("sqlite: upsert person %q: %w", p.Key, err)
 	}
@@ -48,8 +50,8 @@ func (s *Store) Person(ctx context.Context, key string) (state.Person, error) {
 		groups string
 		last   int64
 	)
-	err := s.rd.QueryRowContext(ctx, `SELECT key, display, groups, last_sign_in FROM people WHERE key = ?`, key).
-		Scan(&p.Key, &p.Display, &groups, &last)
+	err := s.rd.QueryRowContext(ctx, `SELECT key, display, groups, last_sign_in, email FROM people WHERE key = ?`, key).
+		Scan(&p.Key, &p.Display, &groups, &last, &p.Email)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = state.ErrNotFound
 	}
@@ -61,6 +63,36 @@ func (s *Store) Person(ctx context.Context, key string) (state.Person, error) {
 	}
 	p.LastSignIn = utc(last)
 	return p, nil
+}
+
+// PeopleWithEmail returns the people whose e-mail address is known, by key
+// in byte order (the primary key's BINARY collation).
+func (s *Store) PeopleWithEmail(ctx context.Context) ([]state.Person, error) {
+	rows, err := s.rd.QueryContext(ctx, `SELECT key, display, groups, last_sign_in, email FROM people WHERE email <> '' ORDER BY key`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: people with e-mail: %w", err)
+	}
+	defer rows.Close()
+	var ps []state.Person
+	for rows.Next() {
+		var (
+			p      state.Person
+			groups string
+			last   int64
+		)
+		if err := rows.Scan(&p.Key, &p.Display, &groups, &last, &p.Email); err != nil {
+			return nil, fmt.Errorf("sqlite: people with e-mail: %w", err)
+		}
+		if p.Groups, err = decodeGroups(groups); err != nil {
+			return nil, fmt.Errorf("sqlite: people with e-mail: %w", err)
+		}
+		p.LastSignIn = utc(last)
+		ps = append(ps, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: people with e-mail: %w", err)
+	}
+	return ps, nil
 }
 
 // encodeGroups returns the JSON array of groups, which round-trips any
@@ -94,7 +126,7 @@ func decodeGroups(s string) ([]string, error) {
 
 // Grants.
 
-const grantColumns = `id, person, path, comune, write, reason, granted_by, created, expires`
+const grantColumns = `id, person, path, comune, write, reason, granted_by, created, expires, email`
 
 // CreateGrant stores a grant, or returns ErrExists if its ID is in use. The
 // ID, person, path and both times must be set: a grant without an expiry
@@ -105,10 +137,10 @@ func (s *Store) CreateGrant(ctx context.Context, g state.Grant) error {
 	}
 	// As in CreateAccount: no row inserted means exactly that the ID is
 	// taken, whichever other constraint a driver's error could name.
-	res, err := s.w.ExecContext(ctx, `INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := s.w.ExecContext(ctx, `INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		g.ID, g.Person, g.Path, g.Comune, g.Write, g.Reason, g.GrantedBy,
-		g.Created.UnixNano(), g.Expires.UnixNano())
+		g.Created.UnixNano(), g.Expires.UnixNano(), g.Email)
 	if err == nil {
 		var n int64
 		if n, err = res.RowsAffected(); err == nil && n == 0 {
@@ -143,7 +175,7 @@ func (s *Store) Grants(ctx context.Context, f state.GrantFilter) ([]state.Grant,
 			created, expires int64
 		)
 		if err := rows.Scan(&g.ID, &g.Person, &g.Path, &g.Comune, &g.Write, &g.Reason, &g.GrantedBy,
-			&created, &expires); err != nil {
+			&created, &expires, &g.Email); err != nil {
 			return nil, fmt.Errorf("sqlite: grants: %w", err)
 		}
 		g.Created, g.Expires = utc(created), utc(expires)
@@ -289,6 +321,9 @@ func auditQuery(f state.AuditFilter) (string, []any) {
 	}
 	if !f.Until.IsZero() {
 		c.add(`time < ?`, f.Until.UnixNano())
+	}
+	if f.Status != 0 {
+		c.add(`status = ?`, f.Status)
 	}
 	return `SELECT ` + auditColumns + ` FROM audit` + c.where() + ` ORDER BY id`, c.args
 }

@@ -236,6 +236,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 			`DELETE FROM locks WHERE expires <= ?`,
 			`DELETE FROM grants WHERE expires <= ?`,
 			`DELETE FROM attempts WHERE expires <= ?`,
+			`DELETE FROM notices WHERE expires <= ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, n); err != nil {
 				return err

@@ -289,6 +289,23 @@ var migrations = []string{
 		failed  INTEGER NOT NULL
 	) STRICT;
 	CREATE INDEX index_jobs_queued ON index_jobs (failed, queued);`,
+
+	// E-mail: a person's address from their provider, a grant's as the
+	// granter typed it ("" for none, and for the rows from before), and
+	// the notices (state.NoticeStore), one row an e-mail, forgotten by
+	// DeleteExpired once expired.
+	`ALTER TABLE people ADD COLUMN email TEXT NOT NULL DEFAULT '';
+	ALTER TABLE grants ADD COLUMN email TEXT NOT NULL DEFAULT '';
+	CREATE TABLE notices (
+		kind     TEXT NOT NULL,
+		key      TEXT NOT NULL,
+		state    TEXT NOT NULL,
+		attempts INTEGER NOT NULL,
+		updated  INTEGER NOT NULL,
+		expires  INTEGER NOT NULL,
+		PRIMARY KEY (kind, key)
+	) STRICT, WITHOUT ROWID;
+	CREATE INDEX notices_expires ON notices (expires);`,
 }
 
 // Store is a state.Store backed by SQLite. It is safe for concurrent use.

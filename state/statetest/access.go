@@ -27,6 +27,8 @@ func RunAccess(t *testing.T, open func(t *testing.T) state.AccessStore) {
 		{"PersonRoundTrip", testPersonRoundTrip},
 		{"UpsertPerson", testUpsertPerson},
 		{"MissingPerson", testMissingPerson},
+		{"PersonEmail", testPersonEmail},
+		{"PeopleWithEmail", testPeopleWithEmail},
 		{"GrantRoundTrip", testGrantRoundTrip},
 		{"GrantIDUnique", testGrantIDUnique},
 		{"GrantWithoutExpiry", testGrantWithoutExpiry},
@@ -38,6 +40,7 @@ func RunAccess(t *testing.T, open func(t *testing.T) state.AccessStore) {
 		{"AppendAudit", testAppendAudit},
 		{"AuditOrder", testAuditOrder},
 		{"AuditFilter", testAuditFilter},
+		{"AuditStatus", testAuditStatus},
 		{"AuditPathPrefix", testAuditPathPrefix},
 		{"AuditStop", testAuditStop},
 		{"AuditWhileWriting", testAuditWhileWriting},
@@ -64,7 +67,7 @@ func upsertPerson(t *testing.T, s state.AccessStore, p state.Person) {
 // instants. A nil and an empty Groups are equal: a store may return either.
 func samePerson(a, b state.Person) bool {
 	return a.Key == b.Key && a.Display == b.Display && slices.Equal(a.Groups, b.Groups) &&
-		a.LastSignIn.Equal(b.LastSignIn)
+		a.LastSignIn.Equal(b.LastSignIn) && a.Email == b.Email
 }
 
 // checkPerson checks that Person(want.Key) returns want.
@@ -109,6 +112,8 @@ func testPersonRoundTrip(t *testing.T, open func(*testing.T) state.AccessStore) 
 		{"local account", state.Person{Key: "admin", LastSignIn: n}},
 		{"non-ASCII display", state.Person{Key: "p", Display: "Anna Maria D'Angelo – «Città» 日本語 🏛️", LastSignIn: n}},
 		{"in another zone", state.Person{Key: "p", LastSignIn: n.In(time.FixedZone("CEST", 2*3600))}},
+		{"an e-mail address", state.Person{Key: "RSSMRA80A01H501U", Display: "Mario Rossi", LastSignIn: n, Email: "mario.rossi@example.it"}},
+		{"a non-ASCII e-mail address", state.Person{Key: "p", LastSignIn: n, Email: "nicolò.d'angelo+archivio@città.example.it"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,6 +139,58 @@ func testUpsertPerson(t *testing.T, open func(*testing.T) state.AccessStore) {
 		upsertPerson(t, s, p)
 		checkPerson(t, s, p) // wholly replaced
 		checkPerson(t, s, other)
+	}
+}
+
+// testPersonEmail: a sign-in whose provider gives no e-mail address keeps
+// the one known; one that gives another replaces it. Nothing else of the
+// person is kept so.
+func testPersonEmail(t *testing.T, open func(*testing.T) state.AccessStore) {
+	s := open(t)
+	n := now()
+	const key = "RSSMRA80A01H501U"
+	steps := []struct {
+		given, want string
+	}{
+		{"", ""}, // never given
+		{"mario.rossi@example.it", "mario.rossi@example.it"},
+		{"", "mario.rossi@example.it"}, // this sign-in gave none
+		{"m.rossi@studio.example.it", "m.rossi@studio.example.it"},
+		{"", "m.rossi@studio.example.it"},
+	}
+	for i, st := range steps {
+		p := state.Person{Key: key, Display: fmt.Sprintf("Mario Rossi %d", i), LastSignIn: n.Add(time.Duration(i) * time.Hour), Email: st.given}
+		upsertPerson(t, s, p)
+		p.Email = st.want
+		checkPerson(t, s, p)
+	}
+}
+
+// testPeopleWithEmail: the people whose address is known, and only they,
+// in byte order of their keys.
+func testPeopleWithEmail(t *testing.T, open func(*testing.T) state.AccessStore) {
+	s := open(t)
+	n := now()
+	if ps, err := s.PeopleWithEmail(t.Context()); err != nil || len(ps) != 0 {
+		t.Fatalf("PeopleWithEmail of an empty store = %+v, %v; want none", ps, err)
+	}
+	people := []state.Person{
+		{Key: "VRDGPP13R10B293J", Display: "Giuseppe Verdi", Groups: []string{"tecnici"}, LastSignIn: n, Email: "verdi@example.it"},
+		{Key: "RSSMRA80A01H501U", Display: "Mario Rossi", LastSignIn: n, Email: "rossi@example.it"},
+		{Key: "BNCLRA75C41H223Z", Display: "Laura Bianchi", LastSignIn: n}, // no address
+		{Key: "admin", LastSignIn: n.Add(time.Hour), Email: "admin@example.it"},
+		{Key: "Zeta", LastSignIn: n, Email: "zeta@example.it"},
+	}
+	for _, p := range people {
+		upsertPerson(t, s, p)
+	}
+	got, err := s.PeopleWithEmail(t.Context())
+	if err != nil {
+		t.Fatalf("PeopleWithEmail: %v", err)
+	}
+	want := []state.Person{people[1], people[0], people[4], people[3]} // R < V < Z < a in byte order
+	if !slices.EqualFunc(got, want, samePerson) {
+		t.Errorf("PeopleWithEmail =\n%+v\nwant\n%+v", got, want)
 	}
 }
 
@@ -171,7 +228,7 @@ func createGrant(t *testing.T, s state.AccessStore, g state.Grant) {
 func sameGrant(a, b state.Grant) bool {
 	return a.ID == b.ID && a.Person == b.Person && a.Path == b.Path && a.Comune == b.Comune &&
 		a.Write == b.Write && a.Reason == b.Reason && a.GrantedBy == b.GrantedBy &&
-		a.Created.Equal(b.Created) && a.Expires.Equal(b.Expires)
+		a.Created.Equal(b.Created) && a.Expires.Equal(b.Expires) && a.Email == b.Email
 }
 
 // checkGrants checks that Grants(f) returns want, in order.
@@ -189,8 +246,8 @@ func checkGrants(t *testing.T, s state.AccessStore, f state.GrantFilter, want ..
 func fmtGrants(gs []state.Grant) string {
 	var b strings.Builder
 	for _, g := range gs {
-		fmt.Fprintf(&b, "\t%+q to %+q on %+q (%+q) write %v, %+q by %+q, created %v expires %v\n",
-			g.ID, g.Person, g.Path, g.Comune, g.Write, g.Reason, g.GrantedBy, g.Created, g.Expires)
+		fmt.Fprintf(&b, "\t%+q to %+q on %+q (%+q) write %v, %+q by %+q, created %v expires %v, e-mail %+q\n",
+			g.ID, g.Person, g.Path, g.Comune, g.Write, g.Reason, g.GrantedBy, g.Created, g.Expires, g.Email)
 	}
 	return b.String()
 }
@@ -202,6 +259,8 @@ func testGrantRoundTrip(t *testing.T, open func(*testing.T) state.AccessStore) {
 	short := newGrant("g-2", "RSSMRA80A01H501U", "/luzzara", n)
 	short.Expires = n.Add(time.Microsecond)
 	zone := newGrant("g-3", "RSSMRA80A01H501U", "/guastalla", n.In(time.FixedZone("CEST", 2*3600)))
+	email := newGrant("g-6", "RSSMRA80A01H501U", "/guastalla/2019/PC-2019-0042", n)
+	email.Email = "studio.rossi@example.it"
 	tests := []struct {
 		name string
 		g    state.Grant
@@ -210,6 +269,7 @@ func testGrantRoundTrip(t *testing.T, open func(*testing.T) state.AccessStore) {
 		{"write", write},
 		{"one microsecond long", short},
 		{"in another zone", zone},
+		{"an e-mail address", email},
 		{"non-ASCII path", newGrant("g-4", "RSSMRA80A01H501U", "/reggio-emilia/2020/Città vecchia – «è» 日本語 🏛️", n)},
 		{"quotes and wildcards", state.Grant{
 			ID: `g'5"%_\`, Person: `o'brien`, Path: `/a/b'c"%_\`, Comune: "a", Reason: `prot. "7"`, GrantedBy: `'`,
@@ -611,6 +671,49 @@ func testAuditFilter(t *testing.T, open func(*testing.T) state.AccessStore) {
 		{state.AuditFilter{Comune: "guastalla", Person: rossi, PathPrefix: "/guastalla", Since: at(0), Until: at(1)}, pick(0)},
 	}
 	for _, tt := range tests {
+		checkAudit(t, s, tt.f, tt.want...)
+	}
+}
+
+// testAuditStatus: a status selects the records of the requests answered
+// with it, alone or with the other fields.
+func testAuditStatus(t *testing.T, open func(*testing.T) state.AccessStore) {
+	s := open(t)
+	n := now()
+	at := func(i int) time.Time { return n.Add(time.Duration(i) * time.Second) }
+	rec := func(person, p string, i, status int) state.AuditRecord {
+		r := newRecord(person, p, at(i))
+		r.Status = status
+		return r
+	}
+	recs := []state.AuditRecord{
+		rec("RSSMRA80A01H501U", "/guastalla/2019", 0, 200),
+		rec("RSSMRA80A01H501U", "/guastalla/2020", 1, 403),
+		rec("", "/guastalla/2021", 2, 401),
+		rec("VRDGPP13R10B293J", "/luzzara/2022", 3, 403),
+		rec("VRDGPP13R10B293J", "/guastalla/2023", 4, 403),
+		rec("VRDGPP13R10B293J", "/guastalla/2024", 5, 404),
+	}
+	appendAudit(t, s, recs...)
+	pick := func(is ...int) []state.AuditRecord {
+		var out []state.AuditRecord
+		for _, i := range is {
+			out = append(out, recs[i])
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		f    state.AuditFilter
+		want []state.AuditRecord
+	}{
+		{state.AuditFilter{Status: 403}, pick(1, 3, 4)},
+		{state.AuditFilter{Status: 200}, pick(0)},
+		{state.AuditFilter{Status: 500}, nil},
+		{state.AuditFilter{Status: 403, Comune: "guastalla"}, pick(1, 4)},
+		{state.AuditFilter{Status: 403, Comune: "guastalla", Since: at(2), Until: at(5)}, pick(4)},
+		{state.AuditFilter{Status: 403, Person: "VRDGPP13R10B293J"}, pick(3, 4)},
+		{state.AuditFilter{Status: 401, PathPrefix: "/guastalla"}, pick(2)},
+	} {
 		checkAudit(t, s, tt.f, tt.want...)
 	}
 }

@@ -2,14 +2,16 @@ package statetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/bassareggiana/faldone/state"
 )
 
-// RunExpiry checks that DeleteExpired removes the locks and grants that
-// expired, and keeps the live ones and the locks that never expire.
+// RunExpiry checks that DeleteExpired removes the locks, grants and
+// notices that expired, and keeps the live ones and the locks that never
+// expire.
 func RunExpiry(t *testing.T, open func(t *testing.T) state.Store) {
 	s := open(t)
 	ctx := context.Background()
@@ -33,8 +35,22 @@ func RunExpiry(t *testing.T, open func(t *testing.T) state.Store) {
 			t.Fatal(err)
 		}
 	}
+	for _, n := range []struct {
+		key     string
+		expires time.Time
+	}{{"scaduta", past}, {"viva", future}} {
+		if ok, err := s.ClaimNotice(ctx, "expiry", n.key, 3, past.Add(-time.Hour), n.expires); err != nil || !ok {
+			t.Fatalf("ClaimNotice(%q) = %v, %v", n.key, ok, err)
+		}
+	}
 	if err := s.DeleteExpired(ctx, now); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.Notice(ctx, "expiry", "scaduta"); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("an expired notice after DeleteExpired: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Notice(ctx, "expiry", "viva"); err != nil {
+		t.Errorf("a live notice after DeleteExpired: %v", err)
 	}
 	all, err := s.Locks(ctx, "/", true, past.Add(-time.Hour)) // a time at which all three were live
 	if err != nil {

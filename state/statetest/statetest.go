@@ -131,6 +131,20 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 			tt.fn(t, func(t *testing.T) state.LeaseStore { t.Helper(); return fresh(t) })
 		})
 	}
+	noticeTests := []struct {
+		name string
+		fn   func(t *testing.T, open func(*testing.T) state.NoticeStore)
+	}{
+		{"NoticeOnce", testNoticeOnce},
+		{"NoticeAttempts", testNoticeAttempts},
+		{"NoticeRefused", testNoticeRefused},
+		{"ConcurrentClaimNotice", testConcurrentClaimNotice},
+	}
+	for _, tt := range noticeTests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, func(t *testing.T) state.NoticeStore { t.Helper(); return fresh(t) })
+		})
+	}
 }
 
 // now returns the current time in whole microseconds.

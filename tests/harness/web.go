@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -67,6 +68,35 @@ func (b *Browser) SignIn(user, pass string) {
 	code, body := b.Post("/_/accedi/locale", url.Values{"utente": {user}, "parola": {pass}})
 	if code != http.StatusOK || !strings.Contains(body, "area personale") {
 		b.t.Fatalf("sign-in as %s: %d\n%.400s", user, code, body)
+	}
+}
+
+// loginFormRE finds the test OpenID Provider's login form.
+var loginFormRE = regexp.MustCompile(`<form id="accesso" method="post" action="([^"]+)"`)
+
+// SignInSPID signs in with the gateway's SPID button as account of the
+// test OpenID Provider, as a browser would: the gateway sends it to the
+// provider, whose login form it fills, and the provider back to the
+// gateway, which opens the personal page.
+func (b *Browser) SignInSPID(account string) {
+	b.t.Helper()
+	resp, err := b.c.Get(b.g.URL + "/_/accedi/spid")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := loginFormRE.FindSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		b.t.Fatalf("SPID sign-in as %s: no login form at %s (%d):\n%.400s", account, resp.Request.URL, resp.StatusCode, body)
+	}
+	login, err := resp.Request.URL.Parse(html.UnescapeString(string(m[1])))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	code, page := b.page(b.c.PostForm(login.String(), url.Values{"login": {account}}))
+	if code != http.StatusOK || !strings.Contains(page, "area personale") {
+		b.t.Fatalf("SPID sign-in as %s: %d\n%.400s", account, code, page)
 	}
 }
 
