@@ -312,6 +312,10 @@ func outcomeText(q url.Values) string {
 		return "Rinominato in «" + name + "»."
 	case "eliminato":
 		return "«" + name + "» eliminato."
+	case "concesso":
+		return "Accesso concesso: " + name + "."
+	case "revocato":
+		return "Accesso revocato: " + name + "."
 	case "chiuso":
 		return "Fascicolo chiuso: non si può più modificare."
 	}

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -838,24 +839,76 @@ func (h *Handler) grantsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) renderGrants(w http.ResponseWriter, r *http.Request, sess state.Session, comuni []string, status int, msg string) {
-	var all []state.Grant
+	q := r.URL.Query()
+	// The list, narrowed by Comune, grantee and how soon they end.
+	f := grantFilter{Comune: q.Get("comune"), Person: strings.ToUpper(strings.TrimSpace(q.Get("persona"))), Within: q.Get("scade")}
+	if !slices.Contains(comuni, f.Comune) {
+		f.Comune = ""
+	}
+	if len(f.Person) > 22 {
+		f.Person = ""
+	}
+	days := map[string]int{"7": 7, "30": 30}[f.Within]
+	if days == 0 {
+		f.Within = ""
+	}
+	now := time.Now()
+	var all []grantRow
 	for _, c := range comuni {
-		gs, err := h.cfg.Grants.Grants(r.Context(), state.GrantFilter{Comune: c, Live: true, Now: time.Now()})
+		if f.Comune != "" && c != f.Comune {
+			continue
+		}
+		gs, err := h.cfg.Grants.Grants(r.Context(), state.GrantFilter{Comune: c, Live: true, Now: now})
 		if err != nil {
 			h.unavailable(w, r, "list grants", err)
 			return
 		}
-		all = append(all, gs...)
+		for _, g := range gs {
+			if f.Person != "" && !strings.Contains(g.Person, f.Person) {
+				continue
+			}
+			if days > 0 && g.Expires.After(now.AddDate(0, 0, days)) {
+				continue
+			}
+			all = append(all, grantRow{Grant: g, ComuneName: h.shownName("/" + g.Comune), Href: FolderPages + escapedPath(g.Path) + "/"})
+		}
+	}
+	var choices []Comune
+	for _, c := range comuni {
+		choices = append(choices, Comune{ID: c, Name: h.shownName("/" + c)})
 	}
 	// The dossier comes from the archive's "Concedi accesso" link, or back
-	// from a refused form.
+	// from a refused form: chosen, it is named rather than typed.
+	dossier := strings.TrimSpace(r.FormValue("percorso"))
+	chosen := ""
+	if p, err := archive.Path(dossier); err == nil && p != "/" {
+		if c, _ := access.SplitComune(p); slices.Contains(comuni, c) {
+			chosen = path.Base(p) + " (" + h.shownName("/"+c) + ")"
+		}
+	}
+	title := "Accessi agli atti"
+	if chosen != "" {
+		title = "Concedi accesso a " + chosen
+	}
 	h.render(w, status, "accessi.html", struct {
 		page
-		Grants  []state.Grant
-		Error   string
-		Dossier string
-	}{page{Title: "Accessi agli atti", Session: &sess, CSRF: sess.CSRF}, all, msg, strings.TrimSpace(r.FormValue("percorso"))})
+		Grants          []grantRow
+		Error, Outcome  string
+		Dossier, Chosen string
+		Filter          grantFilter
+		Comuni          []Comune
+	}{page{Title: title, Session: &sess, CSRF: sess.CSRF}, all, msg, outcomeText(q), dossier, chosen, f, choices})
 }
+
+// grantRow is a grant as the list shows it.
+type grantRow struct {
+	state.Grant
+	ComuneName, Href string
+}
+
+// grantFilter narrows the grants' list: a Comune, part of a fiscal number,
+// ending within 7 or 30 days.
+type grantFilter struct{ Comune, Person, Within string }
 
 func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
 	sess, comuni, ok := h.manager(w, r, true)
@@ -876,7 +929,7 @@ func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, grants.ErrBadPath):
 		bad("Il percorso deve essere una pratica di un Comune che gestisci, per esempio /" + comuni[0] + "/2019/PC-2019-0042.")
 	case errors.Is(err, grants.ErrNoFolder):
-		bad("La pratica " + strings.TrimSpace(r.PostFormValue("percorso")) + " non esiste nell'archivio. Per scegliere una pratica esistente, aprila nell'archivio e usa «Concedi accesso a questa cartella».")
+		bad("La pratica " + strings.TrimSpace(r.PostFormValue("percorso")) + " non esiste nell'archivio. Per scegliere una pratica esistente, aprila nell'archivio e usa «Concedi accesso».")
 	case errors.Is(err, grants.ErrNotFolder):
 		bad("Il percorso indica un file, non una pratica: scegli la cartella della pratica.")
 	case errors.Is(err, grants.ErrBadUntil):
@@ -892,7 +945,7 @@ func (h *Handler) createGrant(w http.ResponseWriter, r *http.Request) {
 			h.cfg.Log.Error("grant created without its audit record", "id", g.ID, "err", err)
 		}
 		h.cfg.Log.Info("grant created", "by", sess.Person, "id", g.ID, "person", g.Person, "path", g.Path, "write", g.Write)
-		http.Redirect(w, r, "/_/accessi", http.StatusSeeOther)
+		http.Redirect(w, r, withOutcome("/_/accessi", "concesso", g.Person+" a "+path.Base(g.Path)+" fino al "+untilText(g.Expires, h.cfg.Location)), http.StatusSeeOther)
 	}
 }
 
@@ -913,7 +966,7 @@ func (h *Handler) revokeGrant(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Log.Error("grant revoked without its audit record", "id", g.ID, "err", err)
 	}
 	h.cfg.Log.Info("grant revoked", "by", sess.Person, "id", g.ID, "person", g.Person, "path", g.Path)
-	http.Redirect(w, r, "/_/accessi", http.StatusSeeOther)
+	http.Redirect(w, r, withOutcome("/_/accessi", "revocato", g.Person+" a "+path.Base(g.Path)), http.StatusSeeOther)
 }
 
 // actor is the session's person as the access log records a change.

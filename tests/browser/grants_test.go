@@ -27,7 +27,7 @@ func TestManagerGrantsAccess(t *testing.T) {
 	ctx := newBrowser(t)
 	until := time.Now().AddDate(0, 1, 0).Format("2006-01-02")
 	var rows int
-	var picked string
+	var picked, heading string
 	// The manager picks the dossier in the archive, whose folder page
 	// links to the form with the dossier filled in.
 	if err := chromedp.Run(ctx,
@@ -37,11 +37,12 @@ func TestManagerGrantsAccess(t *testing.T) {
 		chromedp.Click(`#concedi-accesso`, chromedp.ByID),
 		chromedp.WaitVisible(`#nuovo-accesso`, chromedp.ByID),
 		chromedp.Value(`#percorso`, &picked, chromedp.ByID),
+		chromedp.Text(`h1`, &heading, chromedp.ByQuery),
 	); err != nil {
 		t.Fatalf("pick the dossier: %v\n%s", err, g.Log())
 	}
-	if picked != "/guastalla/2019/PC-2019-0042" {
-		t.Fatalf("the form's dossier is %q", picked)
+	if picked != "/guastalla/2019/PC-2019-0042" || heading != "Concedi accesso a PC-2019-0042 (Guastalla)" {
+		t.Fatalf("the form's dossier is %q, its heading %q", picked, heading)
 	}
 	if err := chromedp.Run(ctx,
 		chromedp.SendKeys(`#persona`, "tinit-"+strings.ToLower(tecnico), chromedp.ByID),
@@ -56,6 +57,26 @@ func TestManagerGrantsAccess(t *testing.T) {
 	screenshot(t, ctx, "accessi")
 	if rows != 1 {
 		t.Fatalf("%d grants listed, want 1", rows)
+	}
+	// Confirmed; the list filtered by grantee and by how soon it ends.
+	var done string
+	var other, soon, mine int
+	if err := chromedp.Run(ctx,
+		chromedp.Text(`#esito`, &done, chromedp.ByID),
+		chromedp.Navigate(g.URL+"/_/accessi?persona=BNCLRA"),
+		chromedp.WaitVisible(`#filtra-accessi`, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll('#accessi tbody tr').length`, &other),
+		chromedp.Navigate(g.URL+"/_/accessi?scade=7"),
+		chromedp.WaitVisible(`#filtra-accessi`, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll('#accessi tbody tr').length`, &soon),
+		chromedp.Navigate(g.URL+"/_/accessi?comune=guastalla&persona="+tecnico[:6]),
+		chromedp.WaitVisible(`#filtra-accessi`, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll('#accessi tbody tr').length`, &mine),
+	); err != nil {
+		t.Fatalf("the grants' list filtered: %v", err)
+	}
+	if !strings.HasPrefix(done, "Accesso concesso: "+tecnico+" a PC-2019-0042 fino al ") || other != 0 || soon != 0 || mine != 1 {
+		t.Errorf("confirmation %q; filtered by another person %d, ending within 7 days %d, by Comune and part of the fiscal number %d", done, other, soon, mine)
 	}
 	if code, body, _ := tec.Status("GET", "/guastalla/2019/PC-2019-0042/domanda.pdf", nil, ""); code != 200 || !strings.HasPrefix(body, "%PDF") {
 		t.Fatalf("after the grant: %d", code)
