@@ -88,7 +88,7 @@ func (h *Handler) searchPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := r.URL.Query()
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
-	pg := searchPage{page: page{Title: "Cerca pratiche", Session: &sess, CSRF: sess.CSRF},
+	pg := searchPage{page: page{Title: searchTitle(r.URL.Query().Get("q")), Session: &sess, CSRF: sess.CSRF},
 		Q: get("q"), Anno: get("anno"), Tipo: get("tipo"), Foglio: get("foglio"), Mappale: get("mappale"), Via: get("via")}
 	ids := make([]string, len(h.cfg.Comuni))
 	for i, c := range h.cfg.Comuni {
@@ -320,4 +320,12 @@ func facetGroups(f map[string]map[string]int, kept url.Values, q catalogue.Query
 	})
 	add("faccette-tipo", "Tipo di pratica", "tipo", types, same, func(t string) bool { return q.Type == t })
 	return out
+}
+
+// searchTitle names a search's page by what was searched, first.
+func searchTitle(q string) string {
+	if q = strings.TrimSpace(q); q == "" || len(q) > 100 {
+		return "Cerca pratiche"
+	}
+	return "«" + q + "» · Cerca pratiche"
 }

@@ -187,6 +187,19 @@ func New(cfg Config) (*Handler, error) {
 			return iso
 		},
 		"site": func() Site { return cfg.Site },
+		// comuniNames writes Comuni's ids as their names: "Guastalla, Luzzara".
+		"comuniNames": func(ids []string) string {
+			names := make([]string, len(ids))
+			for i, id := range ids {
+				names[i] = id
+				for _, c := range cfg.Comuni {
+					if c.ID == id {
+						names[i] = c.Name
+					}
+				}
+			}
+			return strings.Join(names, ", ")
+		},
 		// searchable: the pages have the catalogue's search to offer.
 		"searchable": func() bool { return cfg.Catalogue != nil },
 	}

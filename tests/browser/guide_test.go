@@ -65,6 +65,38 @@ func TestGuideScreenshots(t *testing.T) {
 			guideShot(t, ctx, p.name+"-"+size.name)
 			made = append(made, p.name+"-"+size.name)
 		}
+		// Upload, rename and delete on the dossier's pages, each confirmed.
+		src := filepath.Join(t.TempDir(), "verbale-"+size.name+".pdf")
+		if err := os.WriteFile(src, []byte("%PDF verbale"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		asked := listenDialogs(ctx)
+		var uploaded, renamed, deleted string
+		renamedName := "verbale-firmato-" + size.name + ".pdf"
+		if err := chromedp.Run(ctx,
+			chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
+			openUpload,
+			chromedp.WaitVisible(`#modulo-carica`, chromedp.ByID),
+			chromedp.SetUploadFiles(`#file`, []string{src}, chromedp.ByID),
+			chromedp.Click(`#carica`, chromedp.ByID),
+			chromedp.WaitVisible(`#esito`, chromedp.ByID),
+			chromedp.Text(`#esito`, &uploaded, chromedp.ByID),
+			chromedp.Click(`//tr[.//a[@class="file" and text()="verbale-`+size.name+`.pdf"]]//summary`, chromedp.BySearch),
+			chromedp.SetValue(`//tr[.//a[@class="file" and text()="verbale-`+size.name+`.pdf"]]//input[@name="nome"]`, renamedName, chromedp.BySearch),
+			chromedp.Click(`//tr[.//a[@class="file" and text()="verbale-`+size.name+`.pdf"]]//button[contains(@class,"rinomina")]`, chromedp.BySearch),
+			chromedp.WaitVisible(`//a[@class="file" and text()="`+renamedName+`"]`, chromedp.BySearch),
+			chromedp.Text(`#esito`, &renamed, chromedp.ByID),
+			chromedp.Navigate(g.URL+"/_/scheda"+dossier+"/"+renamedName),
+			chromedp.WaitVisible(`#elimina`, chromedp.ByID),
+			chromedp.Click(`#elimina`, chromedp.ByID),
+			chromedp.WaitVisible(`#esito`, chromedp.ByID),
+			chromedp.Text(`#esito`, &deleted, chromedp.ByID),
+		); err != nil {
+			t.Fatalf("%s: upload, rename, delete: %v", size.name, err)
+		}
+		if uploaded != "1 file caricato." || renamed != "Rinominato in «"+renamedName+"»." || deleted != "«"+renamedName+"» eliminato." || len(asked) != 1 {
+			t.Errorf("%s: confirmations %q, %q, %q; %d questions before the delete", size.name, uploaded, renamed, deleted, len(asked))
+		}
 		// A new app password, as an administrator sees it.
 		var registry bool
 		if err := chromedp.Run(ctx,
