@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
@@ -38,9 +39,15 @@ func Notices(cfg config.Config, st notices.Store, manages func(ctx context.Conte
 			return nil, fmt.Errorf("mail.ca_file %s: no PEM certificate in it", m.CAFile)
 		}
 	}
+	// EHLO names the service as people reach it, which relays that check
+	// the name accept more readily than "localhost".
+	local := "localhost"
+	if u, err := url.Parse(m.PublicURL); err == nil && u.Hostname() != "" {
+		local = u.Hostname()
+	}
 	sender, err := notify.NewSMTP(notify.Options{
 		Host: m.SMTPHost, Port: m.SMTPPort, TLS: m.TLS, Username: m.Username, Password: password,
-		From: m.FromAddress, RootCAs: roots, Timeout: m.Timeout,
+		From: m.FromAddress, LocalName: local, RootCAs: roots, Timeout: m.Timeout,
 	})
 	if err != nil {
 		return nil, err
