@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -20,30 +19,12 @@ type Site struct {
 	// AuditRetention is how long the access log is kept, for the privacy
 	// notice.
 	AuditRetention time.Duration
-	// ComuniNames lists the Comuni by name, filled in by New.
-	ComuniNames string
 }
 
 // Provider is a SPID identity provider the sign-in page offers, when the
 // broker takes a hint of which one a person chose.
 type Provider struct {
 	Name, Hint string
-}
-
-// comuniNames writes the Comuni as a sentence does: "Boretto, Brescello e
-// Guastalla".
-func comuniNames(cs []Comune) string {
-	names := make([]string, len(cs))
-	for i, c := range cs {
-		names[i] = c.Name
-	}
-	switch len(names) {
-	case 0:
-		return ""
-	case 1:
-		return names[0]
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " e " + names[len(names)-1]
 }
 
 // retentionText writes a retention as the privacy notice does: "12 mesi",

@@ -163,7 +163,6 @@ func New(cfg Config) (*Handler, error) {
 		audit := cfg.Audit
 		cfg.AuditTarget = func(r *http.Request, person, method, p, _ string, status int) { audit(r, person, method, p, status) }
 	}
-	cfg.Site.ComuniNames = comuniNames(cfg.Comuni)
 	if cfg.ZipConfirmAbove <= 0 {
 		cfg.ZipConfirmAbove = 2 << 30
 	}

@@ -50,8 +50,8 @@ func TestArchivePages(t *testing.T) {
 			screenshot(t, ctx, "archivio-"+size.name)
 			// Into a Comune, then its year folder, by their links.
 			if err := chromedp.Run(ctx,
-				chromedp.Click(`//a[@class="cartella" and text()="guastalla/"]`, chromedp.BySearch),
-				chromedp.WaitVisible(`//h1[text()="guastalla"]`, chromedp.BySearch),
+				chromedp.Click(`//a[@class="cartella" and text()="Guastalla/"]`, chromedp.BySearch),
+				chromedp.WaitVisible(`//h1[text()="Guastalla"]`, chromedp.BySearch),
 				chromedp.Click(`//a[@class="cartella" and text()="2018/"]`, chromedp.BySearch),
 				chromedp.WaitVisible(`//h1[text()="2018"]`, chromedp.BySearch),
 				chromedp.Text(`#conteggio`, &count, chromedp.ByID),
@@ -60,7 +60,7 @@ func TestArchivePages(t *testing.T) {
 				t.Fatal(err)
 			}
 			screenshot(t, ctx, "cartella-2000-"+size.name)
-			if !strings.Contains(count, "2000 elementi") || !strings.Contains(count, "pagina 1 di 20") || !strings.Contains(crumbs, "guastalla") {
+			if !strings.Contains(count, "2000 elementi") || !strings.Contains(count, "pagina 1 di 20") || !strings.Contains(crumbs, "Guastalla") {
 				t.Fatalf("folder page: %q / %q", count, crumbs)
 			}
 			// Page 2, then sorted by size, largest first, then a search.

@@ -112,6 +112,8 @@ func TestArchiveFiles(t *testing.T) {
 			harness.SignIn(g.URL, editore, editorePass),
 			chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
 			chromedp.WaitVisible(`#zona-rilascio`, chromedp.ByID),
+			// Below the list: dropped where a person would, in view.
+			chromedp.ScrollIntoView(`#zona-rilascio`, chromedp.ByID),
 			chromedp.Evaluate(`(function(){var r=document.getElementById("zona-rilascio").getBoundingClientRect();return r.left+r.width/2})()`, &x),
 			chromedp.Evaluate(`(function(){var r=document.getElementById("zona-rilascio").getBoundingClientRect();return r.top+r.height/2})()`, &y),
 		); err != nil {

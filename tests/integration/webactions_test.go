@@ -19,7 +19,7 @@ func TestArchiveActionsInTheBrowser(t *testing.T) {
 	ed := harness.NewBrowser(t, w.g)
 	ed.SignIn("editore", pw("editore"))
 	code, page := ed.Get("/_/archivio" + ownDir + "/")
-	if code != 200 || !strings.Contains(page, `id="modulo-carica"`) || !strings.Contains(page, `class="elimina`) {
+	if code != 200 || !strings.Contains(page, `id="modulo-carica"`) || !strings.Contains(page, `elimina revoca"`) {
 		t.Fatalf("editor's folder page: %d, upload or delete controls missing", code)
 	}
 	big := bytes.Repeat([]byte("tavola "), 1<<20) // 7 MiB, streamed
@@ -103,7 +103,7 @@ func TestArchiveActionsInTheBrowser(t *testing.T) {
 	rd := harness.NewBrowser(t, w.g)
 	rd.SignIn("lettore", pw("lettore"))
 	code, page = rd.Get("/_/archivio" + ownDir + "/")
-	if code != 200 || strings.Contains(page, "modulo-carica") || strings.Contains(page, `class="elimina`) || strings.Contains(page, "rinomina") {
+	if code != 200 || strings.Contains(page, "modulo-carica") || strings.Contains(page, `elimina revoca"`) || strings.Contains(page, "rinomina") {
 		t.Fatalf("reader's folder page shows write controls (%d)", code)
 	}
 	if code, _ := rd.Upload("/_/carica"+ownDir, map[string][]byte{"intruso.pdf": []byte("x")}); code != http.StatusForbidden {
