@@ -70,10 +70,7 @@ type backLink struct{ Href, Text string }
 // message answers with a page that says what happened: the title, the
 // message and the way back.
 func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	pg := page{Title: title}
-	if sess := h.sessionOf(r); sess != nil {
-		pg.Session, pg.CSRF = sess, sess.CSRF
-	}
+	pg := h.openPage(r, title)
 	// Never kept: the next visit may find the page, or the service, back.
 	w.Header().Set("Cache-Control", "no-store")
 	h.render(w, status, "messaggio.html", struct {

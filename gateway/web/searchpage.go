@@ -125,12 +125,8 @@ func (h *Handler) searchPage(w http.ResponseWriter, r *http.Request) {
 	pg.Pages = max(1, (res.Total+catalogue.PageSize-1)/catalogue.PageSize)
 	pg.First = (q.Page-1)*catalogue.PageSize + 1
 	pg.Last = pg.First + len(res.Hits) - 1
-	names := map[string]string{}
-	for _, c := range h.cfg.Comuni {
-		names[c.ID] = c.Name
-	}
 	for _, hit := range res.Hits {
-		pg.Results = append(pg.Results, h.searchResult(api.ResultOf(hit, res.Terms), names))
+		pg.Results = append(pg.Results, h.searchResult(api.ResultOf(hit, res.Terms), h.names))
 	}
 	pg.Facets = facetGroups(api.Facets(res.DossierResult), kept, q, h.cfg.Comuni, types)
 	pageLink := func(n int) string {

@@ -9,6 +9,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -171,6 +172,10 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	names := map[string]string{} // the Comuni's names by their ids
+	for _, c := range cfg.Comuni {
+		names[c.ID] = c.Name
+	}
 	funcs := template.FuncMap{
 		// static names a file of the pages by its content, so browsers may
 		// keep it until the next release changes it.
@@ -188,16 +193,11 @@ func New(cfg Config) (*Handler, error) {
 		"site": func() Site { return cfg.Site },
 		// comuniNames writes Comuni's ids as their names: "Guastalla, Luzzara".
 		"comuniNames": func(ids []string) string {
-			names := make([]string, len(ids))
+			shown := make([]string, len(ids))
 			for i, id := range ids {
-				names[i] = id
-				for _, c := range cfg.Comuni {
-					if c.ID == id {
-						names[i] = c.Name
-					}
-				}
+				shown[i] = cmp.Or(names[id], id)
 			}
-			return strings.Join(names, ", ")
+			return strings.Join(shown, ", ")
 		},
 		// searchable: the pages have the catalogue's search to offer.
 		"searchable": func() bool { return cfg.Catalogue != nil },
@@ -206,10 +206,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP), names: map[string]string{}, static: static}
-	for _, c := range cfg.Comuni {
-		h.names[c.ID] = c.Name
-	}
+	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP), names: names, static: static}
 	if h.guide, err = newGuide(); err != nil {
 		return nil, err
 	}
