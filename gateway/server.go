@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -731,6 +732,33 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// serveRecovered serves r with next and turns a panic into a log line
+// with its stack (for operators) and a 500 answer (a page in Italian for a
+// person's browser), never the panic's text. It reports whether the answer
+// had already begun, so that only the connection's end can say it failed.
+func serveRecovered(log *slog.Logger, id string, page func(http.ResponseWriter, *http.Request, int) bool, next http.Handler, rec *statusRecorder, r *http.Request) (begun bool) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v) // a handler's own way to cut the answer short
+		}
+		log.Error("panic while serving a request", "id", id, "method", r.Method, "path", r.URL.EscapedPath(),
+			"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		if rec.status != 0 {
+			begun = true
+			return
+		}
+		if page == nil || !page(rec, r, http.StatusInternalServerError) {
+			http.Error(rec, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		}
+	}()
+	next.ServeHTTP(rec, r)
+	return false
+}
+
 // accessLog logs one line per request, gives each an id, echoed in the
 // X-Request-Id response header, and records every request to the archive
 // (every one but the pages and OPTIONS) in the audit log, refusals
@@ -756,8 +784,11 @@ func accessLog(log *slog.Logger, aud *audit.Log, cs comunes, m *metrics.Metrics,
 				http.Error(rec, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 			}
 			audited = false
-		} else {
-			next.ServeHTTP(rec, r)
+		} else if serveRecovered(log, id, page, next, rec, r) {
+			// The answer had begun: end the connection, as net/http does,
+			// so that the client sees it cut short, not complete — once the
+			// request is logged and recorded.
+			defer panic(http.ErrAbortHandler)
 		}
 		m.Request(r.Method, rec.status, time.Since(start), r.ContentLength, rec.bytes)
 		log.Info("request", "id", id, "method", r.Method, "path", r.URL.EscapedPath(), "status", rec.status,

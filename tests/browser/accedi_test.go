@@ -48,10 +48,7 @@ func TestSignInPage(t *testing.T) {
 		}
 	}
 
-	for _, size := range []struct {
-		name string
-		w, h int64
-	}{{"tablet", 768, 1024}, {"pc", 1366, 900}} {
+	for _, size := range screens {
 		ctx := newBrowser(t)
 		var providers []string
 		var formShown, cie bool

@@ -32,15 +32,12 @@ func TestArchivePages(t *testing.T) {
 			t.Fatalf("MKCOL %s: %d", dir, code)
 		}
 	}
-	for _, size := range []struct {
-		name string
-		w, h int
-	}{{"tablet", 768, 1024}, {"desktop", 1366, 900}} {
+	for _, size := range screens {
 		t.Run(size.name, func(t *testing.T) {
 			ctx := newBrowser(t)
 			var count, first, found, crumbs string
 			if err := chromedp.Run(ctx,
-				chromedp.EmulateViewport(int64(size.w), int64(size.h)),
+				chromedp.EmulateViewport(size.w, size.h),
 				harness.SignIn(g.URL, "demo", g.Pass),
 				chromedp.Click(`#sfoglia`, chromedp.ByID),
 				chromedp.WaitVisible(`#elenco`, chromedp.ByID),

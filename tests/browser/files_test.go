@@ -53,15 +53,12 @@ func TestArchiveFiles(t *testing.T) {
 	if _, err := demo.Seed(filepath.Join(g.DataDir, "archivio"), []demo.Comune{{ID: "guastalla", Name: "Guastalla"}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, size := range []struct {
-		name string
-		w, h int
-	}{{"tablet", 768, 1024}, {"desktop", 1366, 900}} {
+	for _, size := range screens {
 		t.Run("preview "+size.name, func(t *testing.T) {
 			ctx := newBrowser(t)
 			var kind, lock string
 			if err := chromedp.Run(ctx,
-				chromedp.EmulateViewport(int64(size.w), int64(size.h)),
+				chromedp.EmulateViewport(size.w, size.h),
 				harness.SignIn(g.URL, editore, editorePass),
 				chromedp.Navigate(g.URL+"/_/archivio"+dossier+"/"),
 				chromedp.WaitVisible(`#elenco`, chromedp.ByID),

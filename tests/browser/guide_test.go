@@ -28,10 +28,7 @@ func TestGuideScreenshots(t *testing.T) {
 		{"accessibilita", "/_/accessibilita", "Dichiarazione di accessibilità"},
 		{"privacy", "/_/privacy", "Informativa privacy"},
 	}
-	for _, size := range []struct {
-		name string
-		w, h int64
-	}{{"tablet", 768, 1024}, {"pc", 1366, 900}} {
+	for _, size := range screens {
 		ctx := newBrowser(t)
 		if err := chromedp.Run(ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
 			t.Fatal(err)

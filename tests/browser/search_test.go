@@ -36,10 +36,7 @@ func TestSearch(t *testing.T) {
 			t.Fatalf("MKCOL %s: %d %s", d, code, body)
 		}
 	}
-	for _, size := range []struct {
-		name string
-		w, h int64
-	}{{"tablet", 768, 1024}, {"desktop", 1366, 900}} {
+	for _, size := range screens {
 		t.Run(size.name, func(t *testing.T) {
 			ctx := newBrowser(t)
 			var count, href, loc string

@@ -178,42 +178,47 @@ func TestSignInReturnsToPage(t *testing.T) {
 	}
 	page := g.URL + "/_/archivio" + dossier + "/"
 
-	t.Run("local account", func(t *testing.T) {
-		ctx := newBrowser(t)
-		var at string
-		if err := chromedp.Run(ctx,
-			chromedp.Navigate(page),
-			signInHere(user, pass),
-			chromedp.WaitVisible(`#elenco`, chromedp.ByID),
-			chromedp.Location(&at),
-		); err != nil {
-			t.Fatalf("open a dossier signed out and sign in: %v", err)
-		}
-		if at != page {
-			t.Errorf("after the sign-in the browser is at %q, want %q", at, page)
-		}
+	for _, size := range screens {
+		t.Run("local account "+size.name, func(t *testing.T) {
+			ctx := newBrowser(t)
+			if err := chromedp.Run(ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
+				t.Fatal(err)
+			}
+			var at string
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(page),
+				signInHere(user, pass),
+				chromedp.WaitVisible(`#elenco`, chromedp.ByID),
+				chromedp.Location(&at),
+			); err != nil {
+				t.Fatalf("open a dossier signed out and sign in: %v", err)
+			}
+			if at != page {
+				t.Errorf("after the sign-in the browser is at %q, want %q", at, page)
+			}
 
-		// Left idle past the limit, the session ends: the sign-in page says
-		// so, and leads back to the page again.
-		time.Sleep(3*time.Second + 300*time.Millisecond + time.Second)
-		var note string
-		if err := chromedp.Run(ctx,
-			chromedp.Navigate(page),
-			chromedp.WaitVisible(`#scaduta`, chromedp.ByID),
-			chromedp.Text(`#scaduta`, &note, chromedp.ByID),
-			signInHere(user, pass),
-			chromedp.WaitVisible(`#elenco`, chromedp.ByID),
-			chromedp.Location(&at),
-		); err != nil {
-			t.Fatalf("an expired session: %v", err)
-		}
-		if !strings.Contains(note, "La sessione è scaduta") {
-			t.Errorf("the sign-in page after an expired session says %q", note)
-		}
-		if at != page {
-			t.Errorf("after signing in again the browser is at %q, want %q", at, page)
-		}
-	})
+			// Left idle past the limit, the session ends: the sign-in page says
+			// so, and leads back to the page again.
+			time.Sleep(3*time.Second + 300*time.Millisecond + time.Second)
+			var note string
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(page),
+				chromedp.WaitVisible(`#scaduta`, chromedp.ByID),
+				chromedp.Text(`#scaduta`, &note, chromedp.ByID),
+				signInHere(user, pass),
+				chromedp.WaitVisible(`#elenco`, chromedp.ByID),
+				chromedp.Location(&at),
+			); err != nil {
+				t.Fatalf("an expired session: %v", err)
+			}
+			if !strings.Contains(note, "La sessione è scaduta") {
+				t.Errorf("the sign-in page after an expired session says %q", note)
+			}
+			if at != page {
+				t.Errorf("after signing in again the browser is at %q, want %q", at, page)
+			}
+		})
+	}
 
 	for _, dopo := range []string{"//evil.example/pratiche", "https://evil.example/pratiche", "/\\evil.example"} {
 		t.Run("dopo="+dopo, func(t *testing.T) {
@@ -239,26 +244,31 @@ func TestSignInReturnsToPage(t *testing.T) {
 		})
 	}
 
-	t.Run("SPID", func(t *testing.T) {
-		op, sg := spidSetup(t)
-		ctx := newBrowser(t)
-		folder := sg.URL + "/_/archivio/guastalla/"
-		var at string
-		if err := chromedp.Run(ctx,
-			chromedp.Navigate(folder),
-			chromedp.Click(`#entra-spid`, chromedp.ByID),
-			chromedp.WaitVisible(`input[name=login]`),
-			chromedp.SendKeys(`input[name=login]`, "rossi"),
-			chromedp.Click(`#entra`, chromedp.ByID),
-			chromedp.WaitVisible(`#elenco`, chromedp.ByID),
-			chromedp.Location(&at),
-		); err != nil {
-			t.Fatalf("open a folder signed out and sign in with SPID: %v\n%s\n%s", err, sg.Log(), op.Log())
-		}
-		if at != folder {
-			t.Errorf("after the SPID sign-in the browser is at %q, want %q", at, folder)
-		}
-	})
+	for _, size := range screens {
+		t.Run("SPID "+size.name, func(t *testing.T) {
+			op, sg := spidSetup(t)
+			ctx := newBrowser(t)
+			if err := chromedp.Run(ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
+				t.Fatal(err)
+			}
+			folder := sg.URL + "/_/archivio/guastalla/"
+			var at string
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(folder),
+				chromedp.Click(`#entra-spid`, chromedp.ByID),
+				chromedp.WaitVisible(`input[name=login]`),
+				chromedp.SendKeys(`input[name=login]`, "rossi"),
+				chromedp.Click(`#entra`, chromedp.ByID),
+				chromedp.WaitVisible(`#elenco`, chromedp.ByID),
+				chromedp.Location(&at),
+			); err != nil {
+				t.Fatalf("open a folder signed out and sign in with SPID: %v\n%s\n%s", err, sg.Log(), op.Log())
+			}
+			if at != folder {
+				t.Errorf("after the SPID sign-in the browser is at %q, want %q", at, folder)
+			}
+		})
+	}
 }
 
 // TestUploadAfterSessionExpired: a file chosen on a dossier page after the

@@ -25,6 +25,13 @@ func newBrowser(t *testing.T) context.Context {
 	return harness.Chromium(t, 2*time.Minute)
 }
 
+// screens are the two sizes every path is walked at: a tablet held
+// upright and an office PC.
+var screens = []struct {
+	name string
+	w, h int64
+}{{"tablet", 768, 1024}, {"pc", 1366, 900}}
+
 // openUpload opens the folder page's section of upload and new folder,
 // as a person would: it is closed until asked for, the list comes first.
 var openUpload = chromedp.Evaluate(`(() => { const d = document.getElementById("sezione-carica"); if (d && !d.open) d.querySelector("summary").click(); })()`, nil)
@@ -126,125 +133,137 @@ access:
 // required level is refused; and no secret reaches the logs.
 func TestSPIDSignInAppPasswordLifecycle(t *testing.T) {
 	op, g := spidSetup(t)
-	ctx := newBrowser(t)
+	// What must never reach the log, from the walks at each size.
+	var secrets, cookies []string
+	for _, size := range screens {
+		t.Run(size.name, func(t *testing.T) {
+			ctx := newBrowser(t)
+			shot := func(name string) { screenshot(t, ctx, name+"-"+size.name) }
+			if err := chromedp.Run(ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
+				t.Fatal(err)
+			}
+			file := "/guastalla/verbale-" + size.name + ".txt"
 
-	// An unauthenticated browser is sent to the sign-in page.
-	var title string
-	if err := chromedp.Run(ctx,
-		chromedp.Navigate(g.URL+"/"),
-		chromedp.WaitVisible(`#entra-spid`, chromedp.ByID),
-		chromedp.Title(&title),
-	); err != nil {
-		t.Fatalf("open the drive's address: %v\n%s", err, g.Log())
-	}
-	screenshot(t, ctx, "accedi")
-	if !strings.Contains(title, "Accedi") {
-		t.Fatalf("title %q", title)
-	}
-	// Sign in at the provider.
-	var who string
-	if err := chromedp.Run(ctx,
-		chromedp.Click(`#entra-spid`, chromedp.ByID),
-		chromedp.WaitVisible(`input[name=login]`),
-		chromedp.SendKeys(`input[name=login]`, "rossi"),
-		chromedp.Click(`#entra`, chromedp.ByID),
-		chromedp.WaitVisible(`#nome-utente`, chromedp.ByID),
-		chromedp.Text(`#nome-utente`, &who, chromedp.ByID),
-	); err != nil {
-		t.Fatalf("sign in: %v\ngateway:\n%s\nprovider:\n%s", err, g.Log(), op.Log())
-	}
-	if who != rossiCF {
-		t.Fatalf("user name on the personal page %q, want the normalized fiscal number %q", who, rossiCF)
-	}
-	screenshot(t, ctx, "profilo")
-	// Create a read-write app password for one device.
-	var secret, user string
-	if err := chromedp.Run(ctx,
-		chromedp.SendKeys(`#nome`, "PC ufficio tecnico", chromedp.ByID),
-		chromedp.Click(`#scrittura`, chromedp.ByID),
-		chromedp.Click(`#crea`, chromedp.ByID),
-		chromedp.WaitVisible(`#segreto`, chromedp.ByID),
-		chromedp.Value(`#segreto`, &secret, chromedp.ByID),
-		chromedp.Text(`#utente-creato`, &user, chromedp.ByID),
-	); err != nil {
-		t.Fatalf("create app password: %v", err)
-	}
-	screenshot(t, ctx, "password-creata")
-	if !strings.HasPrefix(secret, "fld_") || len(secret) < 50 || user != rossiCF {
-		t.Fatalf("app password %d chars, user %q", len(secret), user)
-	}
-	// The copy button copies; this system's instructions come first, open,
-	// the others closed; the registry's advice is for administrators only.
-	var copied, first string
-	var others, registry bool
-	if err := chromedp.Run(ctx,
-		chromedp.Click(`#copia`, chromedp.ByID),
-		chromedp.Poll(`document.getElementById("copia-esito").textContent || false`, &copied, chromedp.WithPollingTimeout(5*time.Second)),
-		chromedp.Evaluate(`document.querySelector("#sistemi details.sistema").id`, &first),
-		chromedp.Evaluate(`[...document.querySelectorAll("#sistemi details.sistema")].slice(1).some(d => d.open)`, &others),
-		chromedp.Evaluate(`document.getElementById("consiglio-registro") !== null`, &registry),
-	); err != nil {
-		t.Fatalf("the new password's page: %v", err)
-	}
-	if copied != "Password copiata" || first != "sistema-linux" || others || registry {
-		t.Errorf("copy %q, first system %q, others open %v, registry advice to an editor %v", copied, first, others, registry)
-	}
-	// Use it for WebDAV.
-	dav := g.As(user, secret)
-	if code, body, _ := dav.Status("PROPFIND", "/", map[string]string{"Depth": "1"}, ""); code != 207 || !strings.Contains(body, "/guastalla/") {
-		t.Fatalf("PROPFIND with the app password: %d", code)
-	}
-	if code, _, _ := dav.Status("PUT", "/guastalla/verbale.txt", nil, "verbale di sopralluogo"); code != http.StatusCreated {
-		t.Fatalf("PUT with the app password: %d", code)
-	}
-	if code, body, _ := dav.Status("GET", "/guastalla/verbale.txt", nil, ""); code != 200 || body != "verbale di sopralluogo" {
-		t.Fatalf("GET with the app password: %d %q", code, body)
-	}
-	// A program that opens the file with it locks it; the file's page names
-	// the person, not their fiscal number, and the program.
-	lockBody := `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>PC ufficio tecnico</D:owner></D:lockinfo>`
-	if code, _, _ := dav.Status("LOCK", "/guastalla/verbale.txt", map[string]string{"Timeout": "Second-600"}, lockBody); code != 200 {
-		t.Fatalf("LOCK with the app password: %d", code)
-	}
-	var holder string
-	tab, closeTab := chromedp.NewContext(ctx) // another tab of the same browser
-	defer closeTab()
-	if err := chromedp.Run(tab,
-		chromedp.Navigate(g.URL+"/_/scheda/guastalla/verbale.txt"),
-		chromedp.WaitVisible(`#blocco`, chromedp.ByID),
-		chromedp.Text(`#blocco`, &holder, chromedp.ByID),
-	); err != nil {
-		t.Fatalf("file page: %v", err)
-	}
-	if !strings.Contains(holder, "Aperto da Mario Rossi (PC ufficio tecnico)") || strings.Contains(holder, rossiCF) {
-		t.Errorf("lock holder on the file's page: %q", holder)
-	}
-	// Revoke it on the personal page: the next request is refused.
-	var listed int
-	if err := chromedp.Run(ctx,
-		chromedp.Click(`#torna`, chromedp.ByID),
-		chromedp.WaitVisible(`#password`, chromedp.ByID),
-		chromedp.Evaluate(`document.querySelectorAll('#password tbody tr').length`, &listed),
-		chromedp.Click(`button.revoca`),
-		chromedp.WaitVisible(`#nessuna`, chromedp.ByID),
-	); err != nil {
-		t.Fatalf("revoke: %v", err)
-	}
-	if listed != 1 {
-		t.Errorf("personal page listed %d app passwords, want 1", listed)
-	}
-	if code, _, _ := dav.Status("PROPFIND", "/", map[string]string{"Depth": "0"}, ""); code != http.StatusUnauthorized {
-		t.Fatalf("PROPFIND after revocation: %d, want 401", code)
-	}
-	// Sign out; the browser cookie no longer opens the personal page.
-	cookie := sessionCookie(t, ctx)
-	if err := chromedp.Run(ctx,
-		chromedp.Click(`#esci`, chromedp.ByID),
-		chromedp.WaitVisible(`#entra-spid`, chromedp.ByID),
-	); err != nil {
-		t.Fatalf("sign out: %v", err)
-	}
+			// An unauthenticated browser is sent to the sign-in page.
+			var title string
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(g.URL+"/"),
+				chromedp.WaitVisible(`#entra-spid`, chromedp.ByID),
+				chromedp.Title(&title),
+			); err != nil {
+				t.Fatalf("open the drive's address: %v\n%s", err, g.Log())
+			}
+			shot("accedi")
+			if !strings.Contains(title, "Accedi") {
+				t.Fatalf("title %q", title)
+			}
+			// Sign in at the provider.
+			var who string
+			if err := chromedp.Run(ctx,
+				chromedp.Click(`#entra-spid`, chromedp.ByID),
+				chromedp.WaitVisible(`input[name=login]`),
+				chromedp.SendKeys(`input[name=login]`, "rossi"),
+				chromedp.Click(`#entra`, chromedp.ByID),
+				chromedp.WaitVisible(`#nome-utente`, chromedp.ByID),
+				chromedp.Text(`#nome-utente`, &who, chromedp.ByID),
+			); err != nil {
+				t.Fatalf("sign in: %v\ngateway:\n%s\nprovider:\n%s", err, g.Log(), op.Log())
+			}
+			if who != rossiCF {
+				t.Fatalf("user name on the personal page %q, want the normalized fiscal number %q", who, rossiCF)
+			}
+			shot("profilo")
+			// Create a read-write app password for one device.
+			var secret, user string
+			if err := chromedp.Run(ctx,
+				chromedp.SendKeys(`#nome`, "PC ufficio tecnico", chromedp.ByID),
+				chromedp.Click(`#scrittura`, chromedp.ByID),
+				chromedp.Click(`#crea`, chromedp.ByID),
+				chromedp.WaitVisible(`#segreto`, chromedp.ByID),
+				chromedp.Value(`#segreto`, &secret, chromedp.ByID),
+				chromedp.Text(`#utente-creato`, &user, chromedp.ByID),
+			); err != nil {
+				t.Fatalf("create app password: %v", err)
+			}
+			shot("password-creata")
+			if !strings.HasPrefix(secret, "fld_") || len(secret) < 50 || user != rossiCF {
+				t.Fatalf("app password %d chars, user %q", len(secret), user)
+			}
+			// The copy button copies; this system's instructions come first, open,
+			// the others closed; the registry's advice is for administrators only.
+			var copied, first string
+			var others, registry bool
+			if err := chromedp.Run(ctx,
+				chromedp.Click(`#copia`, chromedp.ByID),
+				chromedp.Poll(`document.getElementById("copia-esito").textContent || false`, &copied, chromedp.WithPollingTimeout(5*time.Second)),
+				chromedp.Evaluate(`document.querySelector("#sistemi details.sistema").id`, &first),
+				chromedp.Evaluate(`[...document.querySelectorAll("#sistemi details.sistema")].slice(1).some(d => d.open)`, &others),
+				chromedp.Evaluate(`document.getElementById("consiglio-registro") !== null`, &registry),
+			); err != nil {
+				t.Fatalf("the new password's page: %v", err)
+			}
+			if copied != "Password copiata" || first != "sistema-linux" || others || registry {
+				t.Errorf("copy %q, first system %q, others open %v, registry advice to an editor %v", copied, first, others, registry)
+			}
+			// Use it for WebDAV.
+			dav := g.As(user, secret)
+			if code, body, _ := dav.Status("PROPFIND", "/", map[string]string{"Depth": "1"}, ""); code != 207 || !strings.Contains(body, "/guastalla/") {
+				t.Fatalf("PROPFIND with the app password: %d", code)
+			}
+			if code, _, _ := dav.Status("PUT", file, nil, "verbale di sopralluogo"); code != http.StatusCreated {
+				t.Fatalf("PUT with the app password: %d", code)
+			}
+			if code, body, _ := dav.Status("GET", file, nil, ""); code != 200 || body != "verbale di sopralluogo" {
+				t.Fatalf("GET with the app password: %d %q", code, body)
+			}
+			// A program that opens the file with it locks it; the file's page names
+			// the person, not their fiscal number, and the program.
+			lockBody := `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>PC ufficio tecnico</D:owner></D:lockinfo>`
+			if code, _, _ := dav.Status("LOCK", file, map[string]string{"Timeout": "Second-600"}, lockBody); code != 200 {
+				t.Fatalf("LOCK with the app password: %d", code)
+			}
+			var holder string
+			tab, closeTab := chromedp.NewContext(ctx) // another tab of the same browser
+			defer closeTab()
+			if err := chromedp.Run(tab,
+				chromedp.Navigate(g.URL+"/_/scheda"+file),
+				chromedp.WaitVisible(`#blocco`, chromedp.ByID),
+				chromedp.Text(`#blocco`, &holder, chromedp.ByID),
+			); err != nil {
+				t.Fatalf("file page: %v", err)
+			}
+			if !strings.Contains(holder, "Aperto da Mario Rossi (PC ufficio tecnico)") || strings.Contains(holder, rossiCF) {
+				t.Errorf("lock holder on the file's page: %q", holder)
+			}
+			// Revoke it on the personal page: the next request is refused.
+			var listed int
+			if err := chromedp.Run(ctx,
+				chromedp.Click(`#torna`, chromedp.ByID),
+				chromedp.WaitVisible(`#password`, chromedp.ByID),
+				chromedp.Evaluate(`document.querySelectorAll('#password tbody tr').length`, &listed),
+				chromedp.Click(`button.revoca`),
+				chromedp.WaitVisible(`#nessuna`, chromedp.ByID),
+			); err != nil {
+				t.Fatalf("revoke: %v", err)
+			}
+			if listed != 1 {
+				t.Errorf("personal page listed %d app passwords, want 1", listed)
+			}
+			if code, _, _ := dav.Status("PROPFIND", "/", map[string]string{"Depth": "0"}, ""); code != http.StatusUnauthorized {
+				t.Fatalf("PROPFIND after revocation: %d, want 401", code)
+			}
+			// Sign out; the browser cookie no longer opens the personal page.
+			cookies = append(cookies, sessionCookie(t, ctx))
+			if err := chromedp.Run(ctx,
+				chromedp.Click(`#esci`, chromedp.ByID),
+				chromedp.WaitVisible(`#entra-spid`, chromedp.ByID),
+			); err != nil {
+				t.Fatalf("sign out: %v", err)
+			}
+			secrets = append(secrets, secret)
 
+		})
+	}
 	// A Bearer JWT from the provider works; an expired one does not.
 	token := op.AccessToken(t, "script", "rossi")
 	if code := bearerStatus(t, g, token); code != 207 {
@@ -278,12 +297,15 @@ func TestSPIDSignInAppPasswordLifecycle(t *testing.T) {
 	// No secret in any log line.
 	g.Stop()
 	logs := g.Log()
-	for name, s := range map[string]string{
-		"app password": secret, "client secret": "segreto-del-client-faldone-0123456789",
-		"session cookie": cookie, "bearer token": token, "expired bearer token": short,
-	} {
-		if s != "" && strings.Contains(logs, s) {
-			t.Errorf("the gateway's log contains the %s", name)
+	never := map[string][]string{
+		"app password": secrets, "client secret": {"segreto-del-client-faldone-0123456789"},
+		"session cookie": cookies, "bearer token": {token, short},
+	}
+	for name, ss := range never {
+		for _, s := range ss {
+			if s != "" && strings.Contains(logs, s) {
+				t.Errorf("the gateway's log contains the %s", name)
+			}
 		}
 	}
 	if !strings.Contains(logs, "app password revoked") || !strings.Contains(logs, "sign-in refused") {

@@ -89,10 +89,7 @@ func TestTrash(t *testing.T) {
 		}
 	}
 
-	for _, size := range []struct {
-		name string
-		w, h int64
-	}{{"tablet", 768, 1024}, {"desktop", 1366, 900}} {
+	for _, size := range screens {
 		t.Run("bin "+size.name, func(t *testing.T) {
 			name := "bozza-" + size.name + ".pdf"
 			rel := relDossier + "/" + name

@@ -37,31 +37,35 @@ func TestUploadFailuresInWords(t *testing.T) {
 	os.WriteFile(big, []byte(strings.Repeat("x", 4096)), 0o644)
 	os.WriteFile(locked, []byte("AC1032 nuova"), 0o644)
 
-	ctx := newBrowser(t)
-	if err := chromedp.Run(ctx, harness.SignIn(g.URL, g.User, g.Pass)); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct{ file, want, name string }{
-		{big, "Lo spazio dell'archivio del Comune è esaurito", "rilievo.pdf"},
-		{locked, "bloccato da operatore, che lo sta modificando", "tavola.dwg"},
-	} {
-		var status string
-		// The space is counted in the background at the start.
-		time.Sleep(300 * time.Millisecond)
-		if err := chromedp.Run(ctx,
-			chromedp.Navigate(g.URL+"/_/archivio"+d+"/"),
-			openUpload,
-			chromedp.WaitVisible(`#modulo-carica`, chromedp.ByID),
-			chromedp.SetUploadFiles(`#file`, []string{c.file}, chromedp.ByID),
-			chromedp.Click(`#carica`, chromedp.ByID),
-			chromedp.Poll(`(function () { var t = document.getElementById("avanzamento-testo").textContent; return /non riuscito/.test(t) ? t : false; })()`,
-				&status, chromedp.WithPollingTimeout(15*time.Second)),
-		); err != nil {
-			t.Fatalf("upload %s: %v", c.name, err)
-		}
-		if !strings.Contains(status, c.want) {
-			t.Errorf("upload %s: the page says %q, want %q", c.name, status, c.want)
-		}
+	for _, size := range screens {
+		t.Run(size.name, func(t *testing.T) {
+			ctx := newBrowser(t)
+			if err := chromedp.Run(ctx, chromedp.EmulateViewport(size.w, size.h), harness.SignIn(g.URL, g.User, g.Pass)); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct{ file, want, name string }{
+				{big, "Lo spazio dell'archivio del Comune è esaurito", "rilievo.pdf"},
+				{locked, "bloccato da operatore, che lo sta modificando", "tavola.dwg"},
+			} {
+				var status string
+				// The space is counted in the background at the start.
+				time.Sleep(300 * time.Millisecond)
+				if err := chromedp.Run(ctx,
+					chromedp.Navigate(g.URL+"/_/archivio"+d+"/"),
+					openUpload,
+					chromedp.WaitVisible(`#modulo-carica`, chromedp.ByID),
+					chromedp.SetUploadFiles(`#file`, []string{c.file}, chromedp.ByID),
+					chromedp.Click(`#carica`, chromedp.ByID),
+					chromedp.Poll(`(function () { var t = document.getElementById("avanzamento-testo").textContent; return /non riuscito/.test(t) ? t : false; })()`,
+						&status, chromedp.WithPollingTimeout(15*time.Second)),
+				); err != nil {
+					t.Fatalf("%s: upload %s: %v", size.name, c.name, err)
+				}
+				if !strings.Contains(status, c.want) {
+					t.Errorf("%s: upload %s: the page says %q, want %q", size.name, c.name, status, c.want)
+				}
+			}
+		})
 	}
 	if code, _, _ := g.Status("GET", d+"/rilievo.pdf", nil, ""); code != 404 {
 		t.Errorf("the upload beyond the space: %d, want 404", code)
