@@ -446,3 +446,30 @@ func (f *File) ints(e entry, max int) ([]int64, error) {
 	}
 	return out, nil
 }
+
+// Directories are the offsets of the directories found so far, and
+// whether the chain was walked to its end: what Resume needs to skip the
+// walk next time the same file is opened.
+func (f *File) Directories() ([]int64, bool) {
+	return append([]int64(nil), f.ifds...), f.next == 0
+}
+
+// Resume takes the directories an earlier walk of the same content found
+// (Directories), so that reading page N costs the reads of that page only.
+func (f *File) Resume(dirs []int64, complete bool) {
+	if len(dirs) == 0 || dirs[0] != f.next || len(dirs) > f.lim.MaxPages {
+		return // not this file's
+	}
+	f.ifds = append([]int64(nil), dirs...)
+	for _, d := range dirs {
+		f.seen[d] = true
+	}
+	if complete {
+		f.next = 0
+	} else {
+		// The walk goes on from the last directory's link.
+		f.ifds = f.ifds[:len(f.ifds)-1]
+		f.next = dirs[len(dirs)-1]
+		delete(f.seen, f.next)
+	}
+}
