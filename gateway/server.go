@@ -355,6 +355,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		log.Info("e-mail on", "smtp_host", m.SMTPHost, "smtp_port", m.SMTPPort, "tls", m.TLS, "expiry_warning_days", m.ExpiryWarningDays,
 			"summary_hour", m.SummaryHour, "summary_interval", m.SummaryInterval, "summary_disabled", m.SummaryDisabled)
 	}
+	wc.Previews = Previews(cfg, log)
 	pages, err := web.New(wc)
 	if err != nil {
 		return err

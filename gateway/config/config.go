@@ -58,6 +58,7 @@ type Config struct {
 	Dossiers     Dossiers     `yaml:"dossiers"`
 	Catalogue    Catalogue    `yaml:"catalogue"`
 	Pages        Pages        `yaml:"pages"`
+	Previews     Previews     `yaml:"previews"`
 	Mail         Mail         `yaml:"mail"`
 	// TLS turns HTTPS on; TrustedProxies are the reverse proxies whose
 	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
@@ -200,6 +201,54 @@ type Catalogue struct {
 	Columns map[string]string `yaml:"columns"`
 	// IndexDisabled: no text is extracted from the documents.
 	IndexDisabled bool `yaml:"index_disabled"`
+}
+
+// Previews are the images of the pages of TIFF scans, PDFs and pictures
+// that the file pages, the viewer and the folder pages' thumbnails show,
+// rendered by libvips and poppler and kept on disk.
+type Previews struct {
+	Disabled bool `yaml:"disabled"`
+	// CacheDir holds the rendered pages and the work files; default
+	// <data_dir>/previews.
+	CacheDir string `yaml:"cache_dir"`
+	// CacheSize bounds the rendered pages kept ("1GiB"), the least
+	// recently shown dropped first.
+	CacheSize      string `yaml:"cache_size"`
+	CacheSizeBytes int64  `yaml:"-"`
+	// MaxFileSize bounds a PDF or picture copied whole to render it
+	// ("1GiB"); TIFFs are read a page at a time and need no copy.
+	MaxFileSize      string `yaml:"max_file_size"`
+	MaxFileSizeBytes int64  `yaml:"-"`
+	// Concurrency is the renders that run at once.
+	Concurrency int `yaml:"concurrency"`
+	// Timeout bounds one run of a tool; Memory its address space ("1GiB").
+	Timeout     time.Duration `yaml:"timeout"`
+	Memory      string        `yaml:"memory"`
+	MemoryBytes int64         `yaml:"-"`
+}
+
+func (p *Previews) validate() error {
+	for _, s := range []struct {
+		key  string
+		text *string
+		to   *int64
+	}{{"cache_size", &p.CacheSize, &p.CacheSizeBytes}, {"max_file_size", &p.MaxFileSize, &p.MaxFileSizeBytes}, {"memory", &p.Memory, &p.MemoryBytes}} {
+		n, err := ParseSize(*s.text)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("previews.%s %q: want a size, such as 1GiB", s.key, *s.text)
+		}
+		*s.to = n
+	}
+	if p.MemoryBytes < 64<<20 {
+		return errors.New("previews.memory: at least 64MiB")
+	}
+	if p.Concurrency < 1 || p.Concurrency > 64 {
+		return errors.New("previews.concurrency: from 1 to 64")
+	}
+	if p.Timeout <= 0 {
+		return errors.New("previews.timeout must be positive")
+	}
+	return nil
 }
 
 // Pages are the texts of the pages that are the service's own: who runs
@@ -454,6 +503,7 @@ func Default() Config {
 		Trash:         Trash{Retention: 90 * 24 * time.Hour, MaxVersions: 20, VersionAge: 90 * 24 * time.Hour},
 		Dossiers:      Dossiers{ObjectLock: LegalHold},
 		Catalogue:     Catalogue{Depth: 3},
+		Previews:      Previews{CacheSize: "1GiB", MaxFileSize: "1GiB", Concurrency: 2, Timeout: time.Minute, Memory: "1GiB"},
 		AppPasswords:  AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
 		TLS:           TLS{MinVersion: "1.2"},
 		TimeZone:      "Europe/Rome",
@@ -634,6 +684,9 @@ func (c *Config) Finish() error {
 		}
 	}
 	if err := c.Pages.validate(); err != nil {
+		return err
+	}
+	if err := c.Previews.validate(); err != nil {
 		return err
 	}
 	if err := c.Mail.finish(); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/gateway/dav"
+	"github.com/bassareggiana/faldone/scan/render"
 	"github.com/bassareggiana/faldone/state"
 )
 
@@ -57,6 +58,7 @@ type archiveEntry struct {
 	Name, Href, Modified string
 	Label                string // the name shown: a Comune's folder by the Comune's name
 	Download, SizeText   string // files only
+	Thumb                string // a file's thumbnail, "" when it has none
 	Action               string // form action for rename and delete
 	Dir, Locked          bool
 	CanRename, CanDelete bool
@@ -339,6 +341,9 @@ func (h *Handler) entry(np string, e backends.Entry, op *archive.Op) archiveEntr
 	} else {
 		ae.Href = "/_/scheda" + escapedPath(np)
 		ae.Download = escapedPath(np)
+		if h.cfg.Previews != nil && render.Renderable(e.ContentType) {
+			ae.Thumb = "/_/miniatura" + escapedPath(np)
+		}
 		ae.SizeText = sizeText(e.Size)
 	}
 	if !e.ModTime.IsZero() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bassareggiana/faldone/archive"
 	"github.com/bassareggiana/faldone/auth/access"
+	"github.com/bassareggiana/faldone/scan/render"
 	"github.com/bassareggiana/faldone/state"
 )
 
@@ -42,6 +43,7 @@ type detailsPage struct {
 	Versions                                       []versionRow // newest first
 	CanRestore                                     bool         // a version may become the content
 	VersionError                                   string       // why the last restore of a version did not happen
+	Viewer                                         string       // the viewer of a TIFF's or PDF's pages, "" when none
 }
 
 // details shows a file: its size, type and date, who has it locked, a
@@ -115,6 +117,9 @@ func (h *Handler) detailsOf(w http.ResponseWriter, r *http.Request, sess state.S
 		return pg, false
 	}
 	pg.CanRestore = op.MayWrite(p)
+	if h.cfg.Previews != nil && render.Paged(e.ContentType) {
+		pg.Viewer = "/_/vista" + escapedPath(p)
+	}
 	return pg, true
 }
 

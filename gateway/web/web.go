@@ -115,6 +115,10 @@ type Config struct {
 	// Archive runs the pages' reads and changes of the archive, as the
 	// session's person, as it runs WebDAV's.
 	Archive *archive.Service
+	// Previews, when set, renders the pages of scans, PDFs and pictures:
+	// the viewer, the first page on a file's page, the folder pages'
+	// thumbnails.
+	Previews Previews
 	// Locks, when set, tells who holds the WebDAV locks on the archive.
 	Locks Locks
 	// Dossiers, when set, keeps the closed dossiers: a folder's page says
@@ -232,6 +236,9 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /_/cerca", h.searchPage)
 	h.mux.HandleFunc("GET /_/zip/", h.zipFolder)
 	h.mux.HandleFunc("GET /_/scheda/", h.details)
+	h.mux.HandleFunc("GET /_/vista/", h.viewer)
+	h.mux.HandleFunc("GET /_/pagina/", h.pageImage)
+	h.mux.HandleFunc("GET /_/miniatura/", h.thumbnail)
 	h.mux.HandleFunc("GET /_/fascicolo/", h.record)
 	h.mux.HandleFunc("GET /_/indice", h.indexStatus)
 	h.mux.HandleFunc("POST /_/fascicolo/", h.saveRecord)

@@ -112,7 +112,18 @@ type Renderer struct {
 	mu     sync.Mutex
 	counts map[string]int        // pages of a file version
 	dirs   map[string]tiffLayout // directories of a TIFF version
+	failed map[string]failure    // renders that failed for the file's fault
 }
+
+// failure is a render that failed because of the file: it is answered
+// again, without rendering, for failedFor — a hostile file costs its
+// tools' time once, not at every look at its folder.
+type failure struct {
+	err   error
+	until time.Time
+}
+
+const failedFor = 10 * time.Minute
 
 type tiffLayout struct {
 	offsets  []int64
@@ -149,6 +160,11 @@ func New(cfg Config) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render: prlimit (util-linux) is needed: %w", err)
 	}
+	for _, t := range []string{"vips", "pdftoppm", "pdfinfo"} {
+		if _, err := exec.LookPath(t); err != nil {
+			return nil, fmt.Errorf("render: %s (libvips-tools, poppler-utils) is needed: %w", t, err)
+		}
+	}
 	cache, err := OpenCache(filepath.Join(cfg.Dir, "pages"), cfg.CacheSize)
 	if err != nil {
 		return nil, err
@@ -162,7 +178,7 @@ func New(cfg Config) (*Renderer, error) {
 		return nil, fmt.Errorf("render: make the work folder: %w", err)
 	}
 	r := &Renderer{cfg: cfg, cache: cache, tmp: tmp, sem: make(chan struct{}, cfg.Concurrency), log: cfg.Log,
-		counts: map[string]int{}, dirs: map[string]tiffLayout{}}
+		counts: map[string]int{}, dirs: map[string]tiffLayout{}, failed: map[string]failure{}}
 	r.tool = &tool{timeout: cfg.Timeout, memory: cfg.Memory, output: 64 << 20, dir: tmp, prlimit: prlimit,
 		stderrTo: func(name, stderr string, err error) {
 			r.log.Warn("render tool failed", "tool", name, "err", err, "stderr", stderr)
@@ -232,6 +248,9 @@ func (r *Renderer) remember(change func()) {
 	if len(r.dirs) >= maxRemembered {
 		clear(r.dirs)
 	}
+	if len(r.failed) >= maxRemembered {
+		clear(r.failed)
+	}
 	change()
 }
 
@@ -248,10 +267,16 @@ func (r *Renderer) Render(ctx context.Context, src Source, n, w int) (Image, err
 	if n < 1 || (k == kindImage && n != 1) {
 		return Image{}, ErrNoPage
 	}
-	key := strings.Join([]string{src.Path, src.Version, strconv.Itoa(n), strconv.Itoa(w)}, "\x00")
+	key := renderKey(src, n, w)
 	tag := hashed(key)
 	if f, ct, ok := r.cache.Get(key); ok {
 		return Image{f, ct, tag}, nil
+	}
+	r.mu.Lock()
+	fl, failed := r.failed[key]
+	r.mu.Unlock()
+	if failed && time.Now().Before(fl.until) {
+		return Image{}, fl.err
 	}
 	_, err, _ := r.flight.Do(key, func() (any, error) {
 		if f, _, ok := r.cache.Get(key); ok { // rendered while this caller waited
@@ -265,8 +290,13 @@ func (r *Renderer) Render(ctx context.Context, src Source, n, w int) (Image, err
 		}
 		defer func() { <-r.sem }()
 		start := time.Now()
-		out, ext, err := r.render(ctx, k, src, n, w)
+		// Once begun, a render ends and is kept, even when the browser that
+		// asked went away: the page is asked for again, and the tool is bounded.
+		out, ext, err := r.render(context.WithoutCancel(ctx), k, src, n, w)
 		if err != nil {
+			if fileFault(err) {
+				r.remember(func() { r.failed[key] = failure{err, time.Now().Add(failedFor)} })
+			}
 			return nil, err
 		}
 		r.log.Debug("page rendered", "path", src.Path, "page", n, "width", w, "ms", time.Since(start).Milliseconds())
@@ -280,6 +310,25 @@ func (r *Renderer) Render(ctx context.Context, src Source, n, w int) (Image, err
 		return Image{}, errors.New("render: the page left the cache at once: the cache is too small")
 	}
 	return Image{f, ct, tag}, nil
+}
+
+func renderKey(src Source, n, w int) string {
+	return strings.Join([]string{src.Path, src.Version, strconv.Itoa(n), strconv.Itoa(w)}, "\x00")
+}
+
+// Tag names the rendering of page n of src at width w, without rendering
+// it: what Render's Image.Tag will be, for a browser's revalidation.
+func Tag(src Source, n, w int) string { return hashed(renderKey(src, n, w)) }
+
+// fileFault reports whether err is the file's fault, not the storage's
+// or the caller's.
+func fileFault(err error) bool {
+	for _, e := range []error{ErrDamaged, ErrTooLarge, ErrNoPage, ErrBigTIFF, ErrUnsupported} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func allowedWidth(w int) bool {
