@@ -49,6 +49,7 @@ func TestPagesAccessible(t *testing.T) {
 		{"ricerca-errata", "/_/cerca?anno=duemila"},
 		{"scheda", "/_/scheda" + dossier + "/domanda.pdf"},
 		{"scheda-dwg", "/_/scheda" + dossier + "/tavola-01-pianta.dxf"},
+		{"vista", "/_/vista" + dossier + "/domanda.pdf"},
 		{"accessi", "/_/accessi"},
 		{"accessi-pratica", "/_/accessi?percorso=" + dossier},
 		{"messaggio", "/_/archivio/nessuno/"},
