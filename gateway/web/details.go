@@ -233,6 +233,8 @@ func typeName(ct string) string {
 		return "Disegno CAD (DWG)"
 	case ct == "image/vnd.dxf":
 		return "Disegno CAD (DXF)"
+	case ct == "image/tiff":
+		return "Immagine TIFF (scansione)"
 	case strings.HasPrefix(ct, "image/"):
 		return "Immagine"
 	case strings.HasPrefix(ct, "text/"):

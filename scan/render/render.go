@@ -512,15 +512,41 @@ func (r *Renderer) pdfPages(ctx context.Context, src Source) (int, error) {
 	if err != nil {
 		return 0, toolError(err)
 	}
+	info, err := parsePDFInfo(out)
+	if err != nil {
+		return 0, err
+	}
+	return info.pages, nil
+}
+
+// pdfInfo is what pdfinfo says of a PDF, or of one of its pages.
+type pdfInfo struct {
+	pages         int
+	width, height float64 // points, of the page asked for; 0 when not said
+}
+
+// parsePDFInfo reads pdfinfo's output: its page count, required, and the
+// size of a page, when it gives one.
+func parsePDFInfo(out []byte) (pdfInfo, error) {
+	var info pdfInfo
 	m := pagesLine.FindSubmatch(out)
 	if m == nil {
-		return 0, fmt.Errorf("%w: pdfinfo gave no page count", ErrDamaged)
+		return info, fmt.Errorf("%w: pdfinfo gave no page count", ErrDamaged)
 	}
 	n, err := strconv.Atoi(string(m[1]))
 	if err != nil || n < 1 || n > maxPDFPages {
-		return 0, fmt.Errorf("%w: %s pages", ErrDamaged, m[1])
+		return info, fmt.Errorf("%w: %.20s pages", ErrDamaged, m[1])
 	}
-	return n, nil
+	info.pages = n
+	if m := sizeLine.FindSubmatch(out); m != nil {
+		w, errW := strconv.ParseFloat(string(m[1]), 64)
+		h, errH := strconv.ParseFloat(string(m[2]), 64)
+		if errW != nil || errH != nil || !(w > 0) || !(h > 0) || w > 1e7 || h > 1e7 {
+			return info, fmt.Errorf("%w: a page of %.20s × %.20s points", ErrDamaged, m[1], m[2])
+		}
+		info.width, info.height = w, h
+	}
+	return info, nil
 }
 
 // pdfPage renders page n of src at width w to prefix.jpg: width w, or
@@ -543,16 +569,13 @@ func (r *Renderer) pdfPage(ctx context.Context, src Source, n, w int, prefix str
 	if err != nil {
 		return toolError(err)
 	}
+	pi, err := parsePDFInfo(info)
+	if err != nil {
+		return err
+	}
 	scale := []string{"-scale-to-x", strconv.Itoa(w), "-scale-to-y", "-1"}
-	if m := sizeLine.FindSubmatch(info); m != nil {
-		pw, _ := strconv.ParseFloat(string(m[1]), 64)
-		ph, _ := strconv.ParseFloat(string(m[2]), 64)
-		if pw <= 0 || ph <= 0 {
-			return fmt.Errorf("%w: a page of %s × %s points", ErrDamaged, m[1], m[2])
-		}
-		if ph > 3*pw {
-			scale = []string{"-scale-to-x", "-1", "-scale-to-y", strconv.Itoa(3 * w)}
-		}
+	if pi.height > 3*pi.width {
+		scale = []string{"-scale-to-x", "-1", "-scale-to-y", strconv.Itoa(3 * w)}
 	}
 	args := append([]string{"-f", page, "-l", page}, scale...)
 	args = append(args, "-jpeg", "-jpegopt", "quality=82", "-singlefile", local, prefix)

@@ -317,3 +317,43 @@ func TestCache(t *testing.T) {
 func command(name string, args ...string) ([]byte, error) {
 	return osexec.Command(name, args...).CombinedOutput()
 }
+
+func TestParsePDFInfo(t *testing.T) {
+	for _, tc := range []struct {
+		name, out string
+		pages     int
+		w, h      float64
+		bad       bool
+	}{
+		{"A4", "Producer: x\nPages:          12\nPage    3 size: 595.276 x 841.89 pts (A4)\n", 12, 595.276, 841.89, false},
+		{"no size", "Pages: 1\n", 1, 0, 0, false},
+		{"no pages", "Title: nothing\n", 0, 0, 0, true},
+		{"zero pages", "Pages: 0\n", 0, 0, 0, true},
+		{"too many", "Pages: 1000000000\n", 0, 0, 0, true},
+		{"flat page", "Pages: 2\nPage    1 size: 595 x 0 pts\n", 0, 0, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			info, err := parsePDFInfo([]byte(tc.out))
+			if (err != nil) != tc.bad || (!tc.bad && (info.pages != tc.pages || info.width != tc.w || info.height != tc.h)) {
+				t.Errorf("got %+v, %v", info, err)
+			}
+			if tc.bad && !errors.Is(err, ErrDamaged) {
+				t.Errorf("a bad output is %v", err)
+			}
+		})
+	}
+}
+
+func FuzzParsePDFInfo(f *testing.F) {
+	f.Add([]byte("Pages:          12\nPage    3 size: 595.276 x 841.89 pts (A4)\n"))
+	f.Add([]byte("Pages: 1\nPage 1 size: 1e400 x NaN pts\n"))
+	f.Fuzz(func(t *testing.T, out []byte) {
+		info, err := parsePDFInfo(out)
+		if err != nil {
+			return
+		}
+		if info.pages < 1 || info.pages > maxPDFPages || info.width < 0 || info.height < 0 || info.width > 1e7 || info.height > 1e7 {
+			t.Fatalf("accepted %+v", info)
+		}
+	})
+}
