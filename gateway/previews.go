@@ -22,7 +22,8 @@ func Previews(cfg config.Config, log *slog.Logger) web.Previews {
 		dir = filepath.Join(cfg.DataDir, "previews")
 	}
 	r, err := render.New(render.Config{Dir: dir, CacheSize: p.CacheSizeBytes, MaxFileSize: p.MaxFileSizeBytes,
-		Concurrency: p.Concurrency, Timeout: p.Timeout, Memory: p.MemoryBytes, Log: log})
+		MaxThumbnailCopy: p.ThumbnailMaxCopyBytes,
+		Concurrency:      p.Concurrency, Timeout: p.Timeout, Memory: p.MemoryBytes, Log: log})
 	if err != nil {
 		log.Error("previews off", "err", err)
 		return nil

@@ -219,6 +219,10 @@ type Previews struct {
 	// ("1GiB"); TIFFs are read a page at a time and need no copy.
 	MaxFileSize      string `yaml:"max_file_size"`
 	MaxFileSizeBytes int64  `yaml:"-"`
+	// ThumbnailMaxCopy bounds the PDF or picture copied for a folder
+	// page's thumbnail alone ("64MiB"): larger ones show their type's icon.
+	ThumbnailMaxCopy      string `yaml:"thumbnail_max_copy"`
+	ThumbnailMaxCopyBytes int64  `yaml:"-"`
 	// Concurrency is the renders that run at once.
 	Concurrency int `yaml:"concurrency"`
 	// Timeout bounds one run of a tool; Memory its address space ("1GiB").
@@ -232,7 +236,8 @@ func (p *Previews) validate() error {
 		key  string
 		text *string
 		to   *int64
-	}{{"cache_size", &p.CacheSize, &p.CacheSizeBytes}, {"max_file_size", &p.MaxFileSize, &p.MaxFileSizeBytes}, {"memory", &p.Memory, &p.MemoryBytes}} {
+	}{{"cache_size", &p.CacheSize, &p.CacheSizeBytes}, {"max_file_size", &p.MaxFileSize, &p.MaxFileSizeBytes},
+		{"thumbnail_max_copy", &p.ThumbnailMaxCopy, &p.ThumbnailMaxCopyBytes}, {"memory", &p.Memory, &p.MemoryBytes}} {
 		n, err := ParseSize(*s.text)
 		if err != nil || n <= 0 {
 			return fmt.Errorf("previews.%s %q: want a size, such as 1GiB", s.key, *s.text)
@@ -503,7 +508,7 @@ func Default() Config {
 		Trash:         Trash{Retention: 90 * 24 * time.Hour, MaxVersions: 20, VersionAge: 90 * 24 * time.Hour},
 		Dossiers:      Dossiers{ObjectLock: LegalHold},
 		Catalogue:     Catalogue{Depth: 3},
-		Previews:      Previews{CacheSize: "1GiB", MaxFileSize: "1GiB", Concurrency: 2, Timeout: time.Minute, Memory: "1GiB"},
+		Previews:      Previews{CacheSize: "1GiB", MaxFileSize: "1GiB", ThumbnailMaxCopy: "64MiB", Concurrency: 2, Timeout: time.Minute, Memory: "1GiB"},
 		AppPasswords:  AppPasswords{DefaultExpiry: 90 * 24 * time.Hour},
 		TLS:           TLS{MinVersion: "1.2"},
 		TimeZone:      "Europe/Rome",

@@ -36,6 +36,22 @@ func newCopies(dir string, max int64, ttl time.Duration) *copies {
 	return &copies{dir: dir, max: max, ttl: ttl, m: map[string]*localCopy{}}
 }
 
+// has reports whether a local copy of src is ready.
+func (c *copies) has(src Source) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lc, ok := c.m[src.Path+"\x00"+src.Version]
+	if !ok {
+		return false
+	}
+	select {
+	case <-lc.ready:
+		return lc.err == nil
+	default:
+		return false
+	}
+}
+
 // copyChunk is the size of one read of a file being copied: a ranged
 // request each.
 const copyChunk = 8 << 20

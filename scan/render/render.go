@@ -55,6 +55,10 @@ type Config struct {
 	Dir         string        // cache and work folder; required
 	CacheSize   int64         // bytes of rendered pages kept; 0: 1 GiB
 	MaxFileSize int64         // bytes of a PDF or image copied to render it; 0: 1 GiB
+	// MaxThumbnailCopy bounds the PDF or image copied for a thumbnail
+	// alone: a folder page of fifty large PDFs must not download them all.
+	// 0: 64 MiB.
+	MaxThumbnailCopy int64
 	Concurrency int           // renders at once; 0: 2
 	Timeout     time.Duration // of one tool's run; 0: 60 s
 	Memory      int64         // address space of a tool; 0: 1 GiB
@@ -143,6 +147,9 @@ func New(cfg Config) (*Renderer, error) {
 	}
 	if cfg.MaxFileSize <= 0 {
 		cfg.MaxFileSize = 1 << 30
+	}
+	if cfg.MaxThumbnailCopy <= 0 {
+		cfg.MaxThumbnailCopy = 64 << 20
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 2
@@ -266,6 +273,12 @@ func (r *Renderer) Render(ctx context.Context, src Source, n, w int) (Image, err
 	}
 	if n < 1 || (k == kindImage && n != 1) {
 		return Image{}, ErrNoPage
+	}
+	if w == Thumbnail && k != kindTIFF && src.Size > min(r.cfg.MaxThumbnailCopy, r.cfg.MaxFileSize) {
+		// Unless the copy is there already, for the file's larger pages.
+		if !r.copies.has(src) {
+			return Image{}, fmt.Errorf("%w: %d bytes to copy for a thumbnail", ErrTooLarge, src.Size)
+		}
 	}
 	key := renderKey(src, n, w)
 	tag := hashed(key)

@@ -120,6 +120,15 @@ func TestRenderPages(t *testing.T) {
 			}
 		})
 	}
+	// A PDF too large to copy for a thumbnail alone, until its pages were
+	// shown.
+	small := newRenderer(t, Config{MaxThumbnailCopy: 1000})
+	pdf := source("b.pdf", "application/pdf", scantest.PDF(t, 2))
+	if _, err := small.Render(context.Background(), pdf, 1, Thumbnail); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("thumbnail of a large PDF: %v", err)
+	}
+	decode(t, small, pdf, 1, 1024)
+	decode(t, small, pdf, 1, Thumbnail)
 	if _, err := r.Render(context.Background(), source("x.tif", "image/tiff", nil), 1, 333); !errors.Is(err, ErrWidth) {
 		t.Errorf("width 333: %v", err)
 	}
