@@ -52,17 +52,17 @@ const Thumbnail = 200
 
 // Config shapes a Renderer; zero values take the defaults.
 type Config struct {
-	Dir         string        // cache and work folder; required
-	CacheSize   int64         // bytes of rendered pages kept; 0: 1 GiB
-	MaxFileSize int64         // bytes of a PDF or image copied to render it; 0: 1 GiB
+	Dir         string // cache and work folder; required
+	CacheSize   int64  // bytes of rendered pages kept; 0: 1 GiB
+	MaxFileSize int64  // bytes of a PDF or image copied to render it; 0: 1 GiB
 	// MaxThumbnailCopy bounds the PDF or image copied for a thumbnail
 	// alone: a folder page of fifty large PDFs must not download them all.
 	// 0: 64 MiB.
 	MaxThumbnailCopy int64
-	Concurrency int           // renders at once; 0: 2
-	Timeout     time.Duration // of one tool's run; 0: 60 s
-	Memory      int64         // address space of a tool; 0: 1 GiB
-	Log         *slog.Logger
+	Concurrency      int           // renders at once; 0: 2
+	Timeout          time.Duration // of one tool's run; 0: 60 s
+	Memory           int64         // address space of a tool; 0: 1 GiB
+	Log              *slog.Logger
 }
 
 // Source is the file to render.
