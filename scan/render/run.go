@@ -33,8 +33,12 @@ type tool struct {
 // errTimeout: a tool ran past its deadline.
 var errTimeout = errors.New("render: the tool ran too long")
 
-// stderrMax bounds what is kept of a tool's standard error.
-const stderrMax = 2048
+// stderrMax bounds what is kept of a tool's standard error, stdoutMax
+// of its standard output.
+const (
+	stderrMax = 2048
+	stdoutMax = 1 << 20
+)
 
 type boundedBuffer struct{ bytes.Buffer }
 
@@ -61,7 +65,9 @@ func (t *tool) run(ctx context.Context, name string, args ...string) ([]byte, er
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	var stderr boundedBuffer
-	out := &limitedBuffer{max: t.output}
+	// What the tools print is a few lines (pdfinfo's); their images go to
+	// files, bounded by --fsize.
+	out := &limitedBuffer{max: stdoutMax}
 	cmd.Stdout = out
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -85,7 +91,7 @@ func (t *tool) run(ctx context.Context, name string, args ...string) ([]byte, er
 		return nil, fmt.Errorf("render: %s: %w", name, err)
 	}
 	if out.over {
-		return nil, fmt.Errorf("render: %s wrote more than %d bytes", name, t.output)
+		return nil, fmt.Errorf("render: %s printed more than %d bytes", name, stdoutMax)
 	}
 	return out.Bytes(), nil
 }
