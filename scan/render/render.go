@@ -109,6 +109,10 @@ type Renderer struct {
 	tmp    string
 	tool   *tool
 	sem    chan struct{}
+	// thumbs bounds the thumbnails' renders to one slot fewer than sem: a
+	// folder page's or the viewer's thumbnails never hold every slot while
+	// the large page someone is reading waits.
+	thumbs chan struct{}
 	flight singleflight.Group
 	copies *copies
 	log    *slog.Logger
@@ -184,7 +188,8 @@ func New(cfg Config) (*Renderer, error) {
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("render: make the work folder: %w", err)
 	}
-	r := &Renderer{cfg: cfg, cache: cache, tmp: tmp, sem: make(chan struct{}, cfg.Concurrency), log: cfg.Log,
+	r := &Renderer{cfg: cfg, cache: cache, tmp: tmp, sem: make(chan struct{}, cfg.Concurrency),
+		thumbs: make(chan struct{}, max(cfg.Concurrency-1, 1)), log: cfg.Log,
 		counts: map[string]int{}, dirs: map[string]tiffLayout{}, failed: map[string]failure{}}
 	r.tool = &tool{timeout: cfg.Timeout, memory: cfg.Memory, output: 64 << 20, dir: tmp, prlimit: prlimit,
 		stderrTo: func(name, stderr string, err error) {
@@ -295,6 +300,14 @@ func (r *Renderer) Render(ctx context.Context, src Source, n, w int) (Image, err
 		if f, _, ok := r.cache.Get(key); ok { // rendered while this caller waited
 			f.Close()
 			return nil, nil
+		}
+		if w == Thumbnail {
+			select {
+			case r.thumbs <- struct{}{}:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			defer func() { <-r.thumbs }()
 		}
 		select {
 		case r.sem <- struct{}{}:

@@ -366,3 +366,28 @@ func FuzzParsePDFInfo(f *testing.F) {
 		}
 	})
 }
+
+// TestThumbnailsLeaveASlot: with every thumbnail slot taken, a large page
+// still renders.
+func TestThumbnailsLeaveASlot(t *testing.T) {
+	data, err := os.ReadFile(scantest.TIFF(t, t.TempDir(), 1, 420, 600, scantest.LZW))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRenderer(t, Config{Concurrency: 2})
+	for range cap(r.thumbs) {
+		r.thumbs <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	img, err := r.Render(ctx, source("a.tif", "image/tiff", data), 1, 1024)
+	if err != nil {
+		t.Fatalf("the large page waited for the thumbnails: %v", err)
+	}
+	img.File.Close()
+	short, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel2()
+	if _, err := r.Render(short, source("a.tif", "image/tiff", data), 1, Thumbnail); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a thumbnail past the taken slots: %v", err)
+	}
+}
