@@ -104,11 +104,11 @@ func Paged(ct string) bool { k := kindOf(ct); return k == kindTIFF || k == kindP
 
 // Renderer renders pages. It is safe for concurrent use.
 type Renderer struct {
-	cfg    Config
-	cache  *Cache
-	tmp    string
-	tool   *tool
-	sem    chan struct{}
+	cfg   Config
+	cache *Cache
+	tmp   string
+	tool  *tool
+	sem   chan struct{}
 	// thumbs bounds the thumbnails' renders to one slot fewer than sem: a
 	// folder page's or the viewer's thumbnails never hold every slot while
 	// the large page someone is reading waits.
