@@ -33,8 +33,9 @@ type cached struct {
 	size int64
 }
 
-// extensions are the kinds of image the cache holds, by file extension.
-var extensions = map[string]string{".jpg": "image/jpeg", ".png": "image/png"}
+// extensions are the kinds of file the cache holds, by file extension:
+// images, and the layouts of TIFFs walked (see storeLayout).
+var extensions = map[string]string{".jpg": "image/jpeg", ".png": "image/png", ".idx": "application/octet-stream"}
 
 // OpenCache opens (making it when missing) the cache in dir, of at most
 // max bytes.

@@ -15,6 +15,7 @@ package render
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -439,7 +440,9 @@ func toolError(err error) error {
 }
 
 // tiffLimits bound what a TIFF's structure may claim.
-var tiffLimits = tiff.Limits{}
+var tiffLimits = tiff.Limits{MaxPages: maxTIFFPages}
+
+const maxTIFFPages = 10_000
 
 // openTIFF opens src, resuming a walk of its directories made before.
 func (r *Renderer) openTIFF(src Source) (*tiff.File, string, error) {
@@ -451,6 +454,14 @@ func (r *Renderer) openTIFF(src Source) (*tiff.File, string, error) {
 	r.mu.Lock()
 	l, ok := r.dirs[key]
 	r.mu.Unlock()
+	if !ok {
+		// Walked before, by this process or an earlier one: the whole
+		// chain's offsets were kept in the cache beside the pages.
+		if offs, found := r.loadLayout(key); found {
+			l, ok = tiffLayout{offs, true}, true
+			r.remember(func() { r.dirs[key] = l })
+		}
+	}
 	if ok {
 		f.Resume(l.offsets, l.complete)
 	}
@@ -459,11 +470,68 @@ func (r *Renderer) openTIFF(src Source) (*tiff.File, string, error) {
 
 func (r *Renderer) keepLayout(key string, f *tiff.File) {
 	offs, complete := f.Directories()
+	stored := false
 	r.remember(func() {
 		if old, ok := r.dirs[key]; !ok || len(offs) > len(old.offsets) {
 			r.dirs[key] = tiffLayout{offs, complete}
+			stored = complete && len(offs) > 1
 		}
 	})
+	if stored {
+		r.storeLayout(key, offs)
+	}
+}
+
+// layoutKey is the cache's key of a TIFF version's directories.
+func layoutKey(key string) string { return "layout\x00" + key }
+
+// storeLayout keeps the directories' offsets of a TIFF walked to its end
+// in the cache: a walk of 300 directories is 300 dependent reads of the
+// storage, made once.
+func (r *Renderer) storeLayout(key string, offs []int64) {
+	b := make([]byte, 0, 5*len(offs))
+	for _, o := range offs {
+		b = binary.AppendUvarint(b, uint64(o))
+	}
+	tmp, err := os.CreateTemp(r.tmp, "layout-*")
+	if err != nil {
+		return
+	}
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = r.cache.Put(layoutKey(key), tmp.Name(), ".idx")
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		r.log.Warn("keep a TIFF's layout", "err", err)
+	}
+}
+
+// loadLayout reads what storeLayout kept, bounded by the pages a TIFF may
+// have.
+func (r *Renderer) loadLayout(key string) ([]int64, bool) {
+	f, _, ok := r.cache.Get(layoutKey(key))
+	if !ok {
+		return nil, false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 10*int64(maxTIFFPages)+1))
+	if err != nil || len(b) > 10*maxTIFFPages {
+		return nil, false
+	}
+	var offs []int64
+	for len(b) > 0 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 || v > 1<<32 || len(offs) >= maxTIFFPages {
+			return nil, false
+		}
+		offs = append(offs, int64(v))
+		b = b[n:]
+	}
+	return offs, len(offs) > 0
 }
 
 func (r *Renderer) tiffPages(src Source) (int, error) {

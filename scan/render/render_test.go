@@ -13,6 +13,7 @@ import (
 	osexec "os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -390,4 +391,40 @@ func TestThumbnailsLeaveASlot(t *testing.T) {
 	if _, err := r.Render(short, source("a.tif", "image/tiff", data), 1, Thumbnail); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a thumbnail past the taken slots: %v", err)
 	}
+}
+
+// TestLayoutKept: a TIFF's directories, walked once, are read from the
+// cache by a renderer started later: its pages cost no walk.
+func TestLayoutKept(t *testing.T) {
+	data, err := os.ReadFile(scantest.TIFF(t, t.TempDir(), 6, 100, 140, scantest.G4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	r := newRenderer(t, Config{Dir: dir})
+	counting := &countingReader{r: bytes.NewReader(data)}
+	src := Source{Path: "/a.tif", Version: "v", Size: int64(len(data)), Type: "image/tiff", Data: counting}
+	if n, err := r.Pages(context.Background(), src); n != 6 || err != nil {
+		t.Fatalf("Pages = %d, %v", n, err)
+	}
+	walked := counting.n.Load()
+	again := newRenderer(t, Config{Dir: dir})
+	counting.n.Store(0)
+	if n, err := again.Pages(context.Background(), src); n != 6 || err != nil {
+		t.Fatalf("Pages after a restart = %d, %v", n, err)
+	}
+	if reads := counting.n.Load(); reads >= walked || reads > 2 {
+		t.Errorf("counting again read %d times (the walk read %d)", reads, walked)
+	}
+	decode(t, again, src, 6, Thumbnail)
+}
+
+type countingReader struct {
+	r *bytes.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	c.n.Add(1)
+	return c.r.ReadAt(p, off)
 }
