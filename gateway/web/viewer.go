@@ -229,6 +229,9 @@ func allowedWidth(w int) bool {
 	return false
 }
 
+// maxThumbs bounds the thumbnails of the viewer's page.
+const maxThumbs = 600
+
 // viewer shows a TIFF or PDF a page at a time.
 func (h *Handler) viewer(w http.ResponseWriter, r *http.Request) {
 	sess, p, op, ok := h.readable(w, r, "/_/vista", false, h.fileNotFound)
@@ -274,9 +277,11 @@ func (h *Handler) viewer(w http.ResponseWriter, r *http.Request) {
 		if pg.Page < pages {
 			pg.NextHref = base + strconv.Itoa(pg.Page+1)
 		}
-		pg.Thumbs = make([]int, pages)
-		for i := range pg.Thumbs {
-			pg.Thumbs[i] = i + 1
+		// The thumbnails of the pages around the current one: a scan of
+		// thousands of pages would make a page of megabytes.
+		first, last := max(1, pg.Page-maxThumbs/2), min(pages, pg.Page+maxThumbs/2)
+		for n := first; n <= last; n++ {
+			pg.Thumbs = append(pg.Thumbs, n)
 		}
 	}
 	h.cfg.Audit(r, sess.Person, "VIEW", p, status)
