@@ -82,12 +82,25 @@ func TestRenderPages(t *testing.T) {
 		}
 		return b
 	}
+	// Tiled, and big-endian: what vips and tiffcp write when asked.
+	lzw := scantest.TIFF(t, dir, 3, 420, 600, scantest.LZW)
+	tiled := filepath.Join(dir, "tiled.tif")
+	if out, err := command("tiffcp", "-t", "-w", "128", "-l", "128", lzw, tiled); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	g4 := scantest.TIFF(t, dir, 3, 420, 600, scantest.G4)
+	bigEndian := filepath.Join(dir, "mm.tif")
+	if out, err := command("tiffcp", "-B", g4, bigEndian); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
 	r := newRenderer(t, Config{})
 	for _, tc := range []struct {
 		name string
 		src  Source
 	}{
-		{"G4 TIFF", source("g4.tif", "image/tiff", read(scantest.TIFF(t, dir, 3, 420, 600, scantest.G4)))},
+		{"G4 TIFF", source("g4.tif", "image/tiff", read(g4))},
+		{"G4 TIFF, big-endian", source("mm.tif", "image/tiff", read(bigEndian))},
+		{"LZW TIFF in tiles", source("tiled.tif", "image/tiff", read(tiled))},
 		{"LZW TIFF", source("lzw.tif", "image/tiff", read(scantest.TIFF(t, dir, 3, 420, 600, scantest.LZW)))},
 		{"JPEG TIFF", source("jpeg.tif", "image/tiff", read(scantest.TIFF(t, dir, 3, 420, 600, scantest.JPEG)))},
 		{"PDF", source("a.pdf", "application/pdf", scantest.PDF(t, 3))},

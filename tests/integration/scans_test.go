@@ -43,7 +43,7 @@ func scanFiles(t *testing.T) (good, hostile []scanFile) {
 		{"scansione-g4.tif", g4, 5},
 		{"scansione-lzw.tif", read(scantest.TIFF(t, dir, 3, 620, 877, scantest.LZW)), 3},
 		{"scansione-jpeg.tif", read(scantest.TIFF(t, dir, 3, 620, 877, scantest.JPEG)), 3},
-		{"relazione.pdf", scantest.PDF(t, 4), 4},
+		{"relazione.pdf", joinedPDF(t, dir), 4},
 	}
 	pgm := filepath.Join(dir, "foto.pgm")
 	os.WriteFile(pgm, scantest.PGM(scantest.Page(2, 800, 600)), 0o600)
@@ -254,4 +254,21 @@ func differ(a, b image.Image) bool {
 		}
 	}
 	return sum/n > 4
+}
+
+// joinedPDF is a PDF of 4 pages that poppler's pdfunite joined from two,
+// as an office joins the parts of a scan.
+func joinedPDF(t *testing.T, dir string) []byte {
+	t.Helper()
+	a, b, out := filepath.Join(dir, "a.pdf"), filepath.Join(dir, "b.pdf"), filepath.Join(dir, "unita.pdf")
+	os.WriteFile(a, scantest.PDF(t, 2), 0o600)
+	os.WriteFile(b, scantest.PDF(t, 2), 0o600)
+	if o, err := exec.Command("pdfunite", a, b, out).CombinedOutput(); err != nil {
+		t.Fatalf("pdfunite: %v\n%s", err, o)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
