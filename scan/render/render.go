@@ -297,6 +297,26 @@ func (r *Renderer) Render(ctx context.Context, src Source, n, w int) (Image, err
 	if failed && time.Now().Before(fl.until) {
 		return Image{}, fl.err
 	}
+	err := r.renderOnce(ctx, key, k, src, n, w)
+	if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// The render this caller shared was given up by the caller that
+		// began it, who went away while it waited for a slot: once more,
+		// as this caller's own.
+		err = r.renderOnce(ctx, key, k, src, n, w)
+	}
+	if err != nil {
+		return Image{}, err
+	}
+	f, ct, ok := r.cache.Get(key)
+	if !ok {
+		return Image{}, errors.New("render: the page left the cache at once: the cache is too small")
+	}
+	return Image{f, ct, tag}, nil
+}
+
+// renderOnce renders key into the cache, or waits for the render of it
+// under way.
+func (r *Renderer) renderOnce(ctx context.Context, key string, k kind, src Source, n, w int) error {
 	_, err, _ := r.flight.Do(key, func() (any, error) {
 		if f, _, ok := r.cache.Get(key); ok { // rendered while this caller waited
 			f.Close()
@@ -329,14 +349,7 @@ func (r *Renderer) Render(ctx context.Context, src Source, n, w int) (Image, err
 		r.log.Debug("page rendered", "path", src.Path, "page", n, "width", w, "ms", time.Since(start).Milliseconds())
 		return nil, r.cache.Put(key, out, ext)
 	})
-	if err != nil {
-		return Image{}, err
-	}
-	f, ct, ok := r.cache.Get(key)
-	if !ok {
-		return Image{}, errors.New("render: the page left the cache at once: the cache is too small")
-	}
-	return Image{f, ct, tag}, nil
+	return err
 }
 
 func renderKey(src Source, n, w int) string {
