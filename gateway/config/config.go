@@ -59,6 +59,7 @@ type Config struct {
 	Catalogue    Catalogue    `yaml:"catalogue"`
 	Pages        Pages        `yaml:"pages"`
 	Mail         Mail         `yaml:"mail"`
+	Signatures   Signatures   `yaml:"signatures"`
 	// TLS turns HTTPS on; TrustedProxies are the reverse proxies whose
 	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
 	TLS            TLS      `yaml:"tls"`
@@ -225,6 +226,18 @@ type Pages struct {
 	// for again, with its size, before it starts.
 	ZipConfirmAbove      string `yaml:"zip_confirm_above"`
 	ZipConfirmAboveBytes int64  `yaml:"-"`
+}
+
+// Signatures configures the trust store that the signatures of signed
+// files are judged against: a folder of PEM (or DER) certificates of
+// trusted CAs, and the EU Trusted List (AgID's for Italy) as a local XML
+// file, both read again when they change. Neither set: signatures are
+// shown, their certificates said to be unverifiable.
+type Signatures struct {
+	TrustDir    string `yaml:"trust_dir"`
+	TrustedList string `yaml:"trusted_list"`
+	// CheckInterval is how often the files are looked at for changes.
+	CheckInterval time.Duration `yaml:"check_interval"`
 }
 
 // Mail configures the service's e-mails: to a technician granted a
@@ -427,8 +440,9 @@ var unione = [][2]string{
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
-		Listen:  "127.0.0.1:8080",
-		DataDir: "faldone-data",
+		Listen:     "127.0.0.1:8080",
+		DataDir:    "faldone-data",
+		Signatures: Signatures{CheckInterval: time.Minute},
 		Pages: Pages{Owner: "Unione dei Comuni della Bassa Reggiana", Service: "Archivio pratiche edilizie",
 			HelpText: "Ufficio archivio dell'Unione, dal lunedì al venerdì, 9–13"},
 		Log: Log{Level: "info", Format: "text"},
@@ -635,6 +649,9 @@ func (c *Config) Finish() error {
 	}
 	if err := c.Pages.validate(); err != nil {
 		return err
+	}
+	if c.Signatures.CheckInterval < 0 {
+		return errors.New("signatures.check_interval: not negative")
 	}
 	if err := c.Mail.finish(); err != nil {
 		return err

@@ -38,6 +38,7 @@ import (
 	"github.com/bassareggiana/faldone/gateway/days"
 	"github.com/bassareggiana/faldone/gateway/grants"
 	"github.com/bassareggiana/faldone/notify"
+	"github.com/bassareggiana/faldone/signature"
 	"github.com/bassareggiana/faldone/state"
 )
 
@@ -141,6 +142,8 @@ type Config struct {
 	// of the grant form (time_zone).
 	Location *time.Location
 	Log      *slog.Logger
+	// Signatures verifies signed files; nil: against no trust store.
+	Signatures *signature.Inspector
 }
 
 // Handler serves the pages.
@@ -153,6 +156,8 @@ type Handler struct {
 	csp   string
 	// static holds the pages' own files (styles, scripts, icons).
 	static fs.FS
+	// verdicts are the signed files' complete verdicts, kept a while.
+	verdicts *reports
 }
 
 // New returns the pages' handler.
@@ -163,6 +168,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.AuditTarget == nil && cfg.Audit != nil {
 		audit := cfg.Audit
 		cfg.AuditTarget = func(r *http.Request, person, method, p, _ string, status int) { audit(r, person, method, p, status) }
+	}
+	if cfg.Signatures == nil {
+		cfg.Signatures = &signature.Inspector{}
 	}
 	if cfg.ZipConfirmAbove <= 0 {
 		cfg.ZipConfirmAbove = 2 << 30
@@ -206,7 +214,8 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP), names: names, static: static}
+	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP), names: names, static: static,
+		verdicts: newReports(512)}
 	if h.guide, err = newGuide(); err != nil {
 		return nil, err
 	}
@@ -232,6 +241,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /_/cerca", h.searchPage)
 	h.mux.HandleFunc("GET /_/zip/", h.zipFolder)
 	h.mux.HandleFunc("GET /_/scheda/", h.details)
+	h.mux.HandleFunc("GET /_/originale/", h.original)
 	h.mux.HandleFunc("GET /_/fascicolo/", h.record)
 	h.mux.HandleFunc("GET /_/indice", h.indexStatus)
 	h.mux.HandleFunc("POST /_/fascicolo/", h.saveRecord)

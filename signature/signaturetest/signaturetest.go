@@ -38,20 +38,21 @@ const CAName = "Test Certification Authority Qualificata"
 
 // Files are the fixtures, by what they are.
 type Files struct {
-	Dir       string
-	CA        string // the trusted CA's certificate, PEM
-	Document  []byte // the signed document, a small PDF
-	Signed    string // domanda.pdf.p7m: Rossi, DER, CAdES
-	Streamed  string // the same signed with -stream: BER, indefinite lengths, chunked
-	Base64    string // the same in base64 (PEM armour)
-	Double    string // domanda.pdf.p7m.p7m: Bianchi around Rossi's
-	Tampered  string // Rossi's with a byte of the document changed
-	Expired   string // Verdi's certificate had expired when he signed
-	UnknownCA string // Neri's certificate comes from another CA
-	Detached  string // domanda.pdf.p7s: Rossi, over Document
-	RossiCert string // PEM certificate and key of Rossi, for other tools
-	RossiKey  string
-	RossiP12  string // PKCS#12 of Rossi's key and certificate, password "test"
+	Dir        string
+	CA         string // the trusted CA's certificate, PEM
+	Document   []byte // the signed document, a small PDF
+	DocumentAt string // its file
+	Signed     string // domanda.pdf.p7m: Rossi, DER, CAdES
+	Streamed   string // the same signed with -stream: BER, indefinite lengths, chunked
+	Base64     string // the same in base64 (PEM armour)
+	Double     string // domanda.pdf.p7m.p7m: Bianchi around Rossi's
+	Tampered   string // Rossi's with a byte of the document changed
+	Expired    string // Verdi's certificate had expired when he signed
+	UnknownCA  string // Neri's certificate comes from another CA
+	Detached   string // domanda.pdf.p7s: Rossi, over Document
+	RossiCert  string // PEM certificate and key of Rossi, for other tools
+	RossiKey   string
+	RossiP12   string // PKCS#12 of Rossi's key and certificate, password "test"
 }
 
 // Make writes the fixtures into a new folder of t.
@@ -69,6 +70,7 @@ func Make(t testing.TB) Files {
 	f.Document = []byte("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 	doc := filepath.Join(dir, "domanda.pdf")
 	os.WriteFile(doc, f.Document, 0o644)
+	f.DocumentAt = doc
 
 	cert, key := signer(t, dir, "rossi", Rossi, ca, caKey, now.Add(-time.Hour), now.AddDate(2, 0, 0))
 	f.RossiCert, f.RossiKey = cert, key
