@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bassareggiana/faldone/signature/cms"
+	"github.com/bassareggiana/faldone/signature/pades"
 )
 
 // MaxLayers bounds the envelopes inside envelopes that are unwrapped:
@@ -33,10 +34,17 @@ type Trust interface {
 	Options() cms.Options
 }
 
-// Layer is one envelope and its signers' verdicts.
+// Layer is one envelope and its signers' verdicts: of a .p7m, one of the
+// envelopes one inside the other; of a PDF, one of its signatures, each
+// over the file up to its own revision.
 type Layer struct {
 	Envelope *cms.Envelope
 	Results  []cms.Result
+	// Partial: a PDF's signature that covers the file only up to a later
+	// revision (another signature, say).
+	Partial bool
+	// Err is why a PDF's signature could not be read (the others were).
+	Err error
 }
 
 // Report is what a signed file says.
@@ -179,6 +187,20 @@ func (in *Inspector) Detached(sig io.Reader, content io.Reader) (*Report, error)
 	}
 	rep := &Report{Read: true, DocumentSize: size, DocumentSHA256: sum}
 	rep.Layers = []Layer{{Envelope: env, Results: env.Verify(digests, in.options())}}
+	return rep, nil
+}
+
+// PDF finds and verifies the signatures of the PDF at ra (size bytes),
+// in the order of the file; a PDF without any gives an empty report.
+func (in *Inspector) PDF(ra io.ReaderAt, size int64) (*Report, error) {
+	sigs, err := pades.Verify(ra, size, in.options())
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Read: true, DocumentSize: size}
+	for _, s := range sigs {
+		rep.Layers = append(rep.Layers, Layer{Envelope: s.Envelope, Results: s.Results, Partial: !s.Whole, Err: s.Err})
+	}
 	return rep, nil
 }
 

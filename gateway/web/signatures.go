@@ -58,13 +58,16 @@ type signaturesPanel struct {
 	SignedHref   string
 }
 
-// signed says whether the file's name marks it as signed, and how.
+// signedKind says whether the file's name marks it as signed, or as a
+// PDF that may hold signatures, and how.
 func signedKind(name string) string {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".p7m":
 		return "p7m"
 	case ".p7s":
 		return "p7s"
+	case ".pdf":
+		return "pdf"
 	}
 	return ""
 }
@@ -127,6 +130,16 @@ func (h *Handler) signaturesOf(r *http.Request, op *archive.Op, p string, e back
 	case rep != nil:
 	case kind == "p7s":
 		rep, err = h.detached(op, p, panel)
+	case kind == "pdf" && (whole || e.Size <= readWholeBelow):
+		rep, err = h.cfg.Signatures.PDF(op.ReaderAt(p, e.Size), e.Size)
+		if err == nil && len(rep.Layers) == 0 {
+			h.verdicts.put(key, rep)
+			return nil // an unsigned PDF: nothing to say
+		}
+	case kind == "pdf":
+		// Its signatures are found only by reading it through.
+		panel.CheckHref = "/_/scheda" + escapedPath(p) + "?verifica=1#firme"
+		return panel
 	case whole || e.Size <= readWholeBelow:
 		rep, err = h.readEnvelope(op, p)
 	default:
@@ -144,6 +157,9 @@ func (h *Handler) signaturesOf(r *http.Request, op *archive.Op, p string, e back
 		}
 		return panel
 	}
+	if kind == "pdf" && len(rep.Layers) == 0 {
+		return nil
+	}
 	if rep.Read {
 		h.verdicts.put(key, rep)
 		panel.Checked = true
@@ -154,8 +170,18 @@ func (h *Handler) signaturesOf(r *http.Request, op *archive.Op, p string, e back
 	}
 	panel.Layers = len(rep.Layers)
 	for i, l := range rep.Layers {
+		if l.Err != nil {
+			h.cfg.Log.Warn("signatures: a signature of a PDF not read", "path", p, "err", l.Err)
+			panel.Signers = append(panel.Signers, signerRow{Layer: i + 1, Name: "Firma illeggibile", Verdict: "non-verificabile",
+				Summary: "Firma non verificabile", Notes: []string{"La firma è danneggiata o di un tipo che non si può verificare qui."}})
+			continue
+		}
 		for _, res := range l.Results {
-			panel.Signers = append(panel.Signers, h.signerRowOf(i+1, res, rep.Read))
+			row := h.signerRowOf(i+1, res, rep.Read)
+			if l.Partial {
+				row.Notes = append(row.Notes, "Dopo questa firma il file ha ricevuto aggiunte (per esempio un'altra firma): la firma copre il documento com'era fino a quel momento.")
+			}
+			panel.Signers = append(panel.Signers, row)
 		}
 	}
 	if kind == "p7m" {

@@ -217,3 +217,53 @@ func TrustedList(t testing.TB, ca string) []byte {
 `)
 	return buf.Bytes()
 }
+
+// PDFs are signed PDFs made by real tools: Chromium prints a page to PDF
+// and poppler's pdfsig signs it (adbe.pkcs7.detached; pdfsig 22 adds no ETSI.CAdES.detached) with keys in
+// an NSS database.
+type PDFs struct {
+	Plain    string // unsigned
+	Signed   string // Rossi
+	Twice    string // Rossi, then Bianchi in a later revision
+	Tampered string // Rossi's, with a byte of the signed part changed
+}
+
+// MakePDFs signs PDFs with the people of f.
+func MakePDFs(t testing.TB, f Files) PDFs {
+	t.Helper()
+	for _, tool := range []string{"chromium", "pdfsig", "certutil", "pk12util"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is missing: tests/run installs it", tool)
+		}
+	}
+	dir := filepath.Join(f.Dir, "pades")
+	os.MkdirAll(dir, 0o755)
+	html := filepath.Join(dir, "relazione.html")
+	os.WriteFile(html, []byte(`<!DOCTYPE html><html lang="it"><meta charset="utf-8"><title>Relazione</title><h1>Relazione tecnica</h1><p>Pratica PC-2019-0042, Guastalla.</p></html>`), 0o644)
+	p := PDFs{Plain: filepath.Join(dir, "relazione.pdf"), Signed: filepath.Join(dir, "relazione-firmata.pdf"),
+		Twice: filepath.Join(dir, "relazione-due-firme.pdf"), Tampered: filepath.Join(dir, "relazione-manomessa.pdf")}
+	run(t, "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--user-data-dir="+filepath.Join(dir, "profilo"),
+		"--no-pdf-header-footer", "--print-to-pdf="+p.Plain, "file://"+html)
+	nss := "sql:" + filepath.Join(dir, "nss")
+	os.MkdirAll(filepath.Join(dir, "nss"), 0o700)
+	run(t, "certutil", "-N", "-d", nss, "--empty-password")
+	run(t, "pk12util", "-i", f.RossiP12, "-d", nss, "-W", "test", "-K", "")
+	bp12 := filepath.Join(dir, "bianchi.p12")
+	run(t, "openssl", "pkcs12", "-export", "-in", filepath.Join(f.Dir, "bianchi.pem"), "-inkey", filepath.Join(f.Dir, "bianchi.key"),
+		"-name", "bianchi", "-passout", "pass:test", "-out", bp12)
+	run(t, "pk12util", "-i", bp12, "-d", nss, "-W", "test", "-K", "")
+	run(t, "pdfsig", "-nssdir", nss, "-add-signature", "-nick", "rossi", "-reason", "Firma del tecnico", p.Plain, p.Signed)
+	run(t, "pdfsig", "-nssdir", nss, "-add-signature", "-nick", "bianchi", "-reason", "Visto del Comune", p.Signed, p.Twice)
+	b, err := os.ReadFile(p.Signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte("Relazione"))
+	if i < 0 {
+		i = 200
+	}
+	b[i] ^= 0x01
+	os.WriteFile(p.Tampered, b, 0o644)
+	return p
+}

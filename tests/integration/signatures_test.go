@@ -23,6 +23,7 @@ import (
 // envelope says so and gives no document.
 func TestSignedFiles(t *testing.T) {
 	f := signaturetest.Make(t)
+	pdfs := signaturetest.MakePDFs(t, f)
 	trustDir := t.TempDir()
 	ca, _ := os.ReadFile(f.CA)
 	os.WriteFile(filepath.Join(trustDir, "ca.pem"), ca, 0o644)
@@ -59,6 +60,10 @@ signatures:
 	put("sconosciuta.pdf.p7m", f.UnknownCA)
 	put("domanda.pdf", f.DocumentAt)
 	put("domanda.pdf.p7s", f.Detached)
+	put("relazione.pdf", pdfs.Plain)
+	put("relazione-firmata.pdf", pdfs.Signed)
+	put("relazione-due-firme.pdf", pdfs.Twice)
+	put("relazione-manomessa.pdf", pdfs.Tampered)
 	mustStatus(t, g, "PUT", d+"/rotta.pdf.p7m", nil, "\x30\x80 non è una busta", http.StatusCreated)
 	mustStatus(t, g, "PUT", d+"/sola.pdf.p7s", nil, "x", http.StatusCreated)
 
@@ -80,6 +85,9 @@ signatures:
 		{"domanda.pdf.p7s", []string{"Firma separata del file", "domanda.pdf", rossi, "Firma valida", "Il documento è integro"}, []string{"Documento firmato:"}},
 		{"rotta.pdf.p7m", []string{"non contiene una firma digitale leggibile"}, []string{"Firma valida"}},
 		{"sola.pdf.p7s", []string{"Il file firmato non è nella stessa cartella"}, nil},
+		{"relazione-firmata.pdf", []string{"Il PDF contiene una firma", rossi, "Firma valida", signaturetest.Rossi.Fiscal, "Il documento è integro"}, []string{"aggiunte", "Documento firmato:"}},
+		{"relazione-due-firme.pdf", []string{"Il PDF contiene 2 firme", rossi, "Firma valida", "1 di 2", "ricevuto aggiunte", "Laura Bianchi", "Firma valida", "2 di 2"}, nil},
+		{"relazione-manomessa.pdf", []string{rossi, "Firma non valida", "modificato dopo la firma"}, []string{"Firma valida"}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			code, page := b.Get("/_/scheda" + d + "/" + tt.file)
@@ -103,6 +111,9 @@ signatures:
 		})
 	}
 
+	if _, page := b.Get("/_/scheda" + d + "/relazione.pdf"); strings.Contains(page, `id="firme"`) {
+		t.Errorf("an unsigned PDF has a section on signatures")
+	}
 	// The original, out of each envelope, byte for byte; its digest on
 	// the page is the document's.
 	sum := sha256.Sum256(f.Document)
