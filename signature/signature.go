@@ -90,21 +90,44 @@ func (in *Inspector) options() cms.Options {
 // base64, unwrapping the envelopes nested in it, writes the innermost
 // document to doc when it is not nil, and verifies every signer.
 func (in *Inspector) Read(r io.Reader, doc io.Writer) (*Report, error) {
-	src, err := decoded(bufio.NewReaderSize(r, 64<<10))
-	if err != nil {
-		return nil, err
-	}
-	rep := &Report{Read: true}
 	sum := sha256.New()
 	var size int64
 	sink := io.MultiWriter(sum, counter{&size})
 	if doc != nil {
 		sink = io.MultiWriter(sum, counter{&size}, doc)
 	}
+	envs, err := unwrap(r, sink, cms.ParseOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Read: true}
+	opts := in.options()
+	for i := len(envs) - 1; i >= 0; i-- {
+		rep.Layers = append(rep.Layers, Layer{Envelope: envs[i], Results: envs[i].Verify(envs[i].Digests, opts)})
+	}
+	rep.DocumentSize = size
+	copy(rep.DocumentSHA256[:], sum.Sum(nil))
+	return rep, nil
+}
+
+// Extract writes the innermost document of the envelope r to doc,
+// verifying nothing: as fast as the bytes come.
+func Extract(r io.Reader, doc io.Writer) error {
+	_, err := unwrap(r, doc, cms.ParseOptions{NoDigests: true})
+	return err
+}
+
+// unwrap reads the envelope r and those nested in it, innermost first,
+// writing the innermost document to sink.
+func unwrap(r io.Reader, sink io.Writer, po cms.ParseOptions) ([]*cms.Envelope, error) {
+	src, err := decoded(bufio.NewReaderSize(r, 64<<10))
+	if err != nil {
+		return nil, err
+	}
 	var envs []*cms.Envelope
 	var open func(r io.Reader, depth int) error
 	open = func(r io.Reader, depth int) error {
-		env, err := cms.Parse(r, func(content io.Reader) error {
+		env, err := cms.ParseWith(r, func(content io.Reader) error {
 			br := bufio.NewReaderSize(content, 64<<10)
 			head, _ := br.Peek(32)
 			if depth+1 < MaxLayers && cms.LooksLike(head) {
@@ -112,7 +135,7 @@ func (in *Inspector) Read(r io.Reader, doc io.Writer) (*Report, error) {
 			}
 			_, err := io.Copy(sink, br)
 			return err
-		})
+		}, po)
 		if err != nil {
 			return err
 		}
@@ -122,13 +145,7 @@ func (in *Inspector) Read(r io.Reader, doc io.Writer) (*Report, error) {
 	if err := open(src, 0); err != nil {
 		return nil, notSigned(err)
 	}
-	opts := in.options()
-	for i := len(envs) - 1; i >= 0; i-- {
-		rep.Layers = append(rep.Layers, Layer{Envelope: envs[i], Results: envs[i].Verify(envs[i].Digests, opts)})
-	}
-	rep.DocumentSize = size
-	copy(rep.DocumentSHA256[:], sum.Sum(nil))
-	return rep, nil
+	return envs, nil
 }
 
 // Peek reads the signers of the envelope at ra (size bytes) and of the

@@ -83,6 +83,18 @@ type Signer struct {
 // after it); otherwise the document is skipped where src seeks, or read
 // and digested. An envelope inside the document is the caller's to read.
 func Parse(src io.Reader, content func(io.Reader) error) (*Envelope, error) {
+	return ParseWith(src, content, ParseOptions{})
+}
+
+// ParseOptions change what Parse does on the way.
+type ParseOptions struct {
+	// NoDigests: the document is not digested (Envelope.Digests stays
+	// nil), for a reader that only wants it out of the envelope.
+	NoDigests bool
+}
+
+// ParseWith is Parse with options.
+func ParseWith(src io.Reader, content func(io.Reader) error, po ParseOptions) (*Envelope, error) {
 	r := newReader(src)
 	env := &Envelope{ContentOffset: -1}
 	ci, err := r.expect(tagSequence)
@@ -113,10 +125,13 @@ func Parse(src io.Reader, content func(io.Reader) error) (*Envelope, error) {
 	if err := r.object(tagSet, &algs, "set"); err != nil {
 		return nil, err
 	}
-	hashes := map[crypto.Hash]hash.Hash{crypto.SHA256: crypto.SHA256.New()}
-	for _, a := range algs {
-		if h := digestOf(a.Algorithm); h != 0 {
-			hashes[h] = h.New()
+	hashes := map[crypto.Hash]hash.Hash{}
+	if !po.NoDigests {
+		hashes[crypto.SHA256] = crypto.SHA256.New()
+		for _, a := range algs {
+			if h := digestOf(a.Algorithm); h != 0 {
+				hashes[h] = h.New()
+			}
 		}
 	}
 	if err := r.encapsulated(env, hashes, content); err != nil {
@@ -245,7 +260,10 @@ func (r *reader) encapsulated(env *Envelope, hashes map[crypto.Hash]hash.Hash, c
 		for _, hh := range hashes {
 			ws = append(ws, hh)
 		}
-		cr := &countingReader{r: io.TeeReader(o, io.MultiWriter(ws...))}
+		cr := &countingReader{r: o}
+		if len(ws) > 0 {
+			cr.r = io.TeeReader(o, io.MultiWriter(ws...))
+		}
 		if content != nil {
 			if err := content(cr); err != nil {
 				return err
@@ -255,9 +273,11 @@ func (r *reader) encapsulated(env *Envelope, hashes map[crypto.Hash]hash.Hash, c
 			return err
 		}
 		env.ContentLength = cr.n
-		env.Digests = map[crypto.Hash][]byte{}
-		for k, hh := range hashes {
-			env.Digests[k] = hh.Sum(nil)
+		if len(hashes) > 0 {
+			env.Digests = map[crypto.Hash][]byte{}
+			for k, hh := range hashes {
+				env.Digests[k] = hh.Sum(nil)
+			}
 		}
 	}
 	for _, e := range []int64{xEnd, end} {
