@@ -110,11 +110,47 @@ func (in *Inspector) Read(r io.Reader, doc io.Writer) (*Report, error) {
 	return rep, nil
 }
 
+// ErrDetached is returned by Extract for an envelope without its
+// document (a detached signature).
+var ErrDetached = errors.New("signature: a detached signature holds no document")
+
 // Extract writes the innermost document of the envelope r to doc,
-// verifying nothing: as fast as the bytes come.
+// verifying nothing and reading no further than the document: as fast as
+// the bytes come.
 func Extract(r io.Reader, doc io.Writer) error {
-	_, err := unwrap(r, doc, cms.ParseOptions{NoDigests: true})
+	envs, err := unwrap(r, doc, cms.ParseOptions{ContentOnly: true})
+	if err == nil && len(envs) > 0 && envs[0].Detached {
+		return ErrDetached
+	}
 	return err
+}
+
+// LooksSigned reports whether the first bytes of a file (96 are enough)
+// start a CMS SignedData, in DER, BER or base64.
+func LooksSigned(head []byte) bool {
+	if len(head) > 0 && head[0] == 0x30 {
+		return cms.LooksLike(head)
+	}
+	t := bytes.TrimLeft(head, " \t\r\n")
+	if bytes.HasPrefix(t, []byte("-----BEGIN")) {
+		i := bytes.IndexByte(t, '\n')
+		if i < 0 {
+			return false
+		}
+		t = t[i+1:]
+	}
+	clean := make([]byte, 0, len(t))
+	for _, c := range t {
+		switch c {
+		case '\r', '\n', ' ', '\t':
+		default:
+			clean = append(clean, c)
+		}
+	}
+	clean = clean[:len(clean)/4*4]
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
+	n, _ := base64.StdEncoding.Decode(b, clean)
+	return cms.LooksLike(b[:n])
 }
 
 // unwrap reads the envelope r and those nested in it, innermost first,

@@ -91,6 +91,9 @@ type ParseOptions struct {
 	// NoDigests: the document is not digested (Envelope.Digests stays
 	// nil), for a reader that only wants it out of the envelope.
 	NoDigests bool
+	// ContentOnly: ParseWith returns once the document has passed, the
+	// certificates and signers not read (Envelope.Signers stays empty).
+	ContentOnly bool
 }
 
 // ParseWith is Parse with options.
@@ -126,7 +129,7 @@ func ParseWith(src io.Reader, content func(io.Reader) error, po ParseOptions) (*
 		return nil, err
 	}
 	hashes := map[crypto.Hash]hash.Hash{}
-	if !po.NoDigests {
+	if !po.NoDigests && !po.ContentOnly {
 		hashes[crypto.SHA256] = crypto.SHA256.New()
 		for _, a := range algs {
 			if h := digestOf(a.Algorithm); h != 0 {
@@ -136,6 +139,9 @@ func ParseWith(src io.Reader, content func(io.Reader) error, po ParseOptions) (*
 	}
 	if err := r.encapsulated(env, hashes, content); err != nil {
 		return nil, err
+	}
+	if po.ContentOnly {
+		return env, nil
 	}
 	budget := maxElement
 	for {
