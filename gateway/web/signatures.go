@@ -168,6 +168,10 @@ func (h *Handler) signaturesOf(r *http.Request, op *archive.Op, p string, e back
 	} else {
 		panel.CheckHref = "/_/scheda" + escapedPath(p) + "?verifica=1#firme"
 	}
+	if len(rep.Signers()) == 0 && kind == "p7m" {
+		panel.Error = "La busta non contiene alcuna firma: il documento all'interno si può aprire, ma non è firmato."
+		panel.Checked = false
+	}
 	panel.Layers = len(rep.Layers)
 	for i, l := range rep.Layers {
 		if l.Err != nil {

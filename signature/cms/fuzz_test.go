@@ -31,8 +31,8 @@ func FuzzParse(f *testing.F) {
 			_, err := io.Copy(io.Discard, r)
 			return err
 		})
-		if err == nil && len(env.Signers) == 0 {
-			t.Fatal("an envelope without signers")
+		if err == nil && env.ContentLength > int64(len(b)) {
+			t.Fatalf("content of %d bytes in %d", env.ContentLength, len(b))
 		}
 		if env != nil {
 			env.Verify(env.Digests, cms.Options{})
