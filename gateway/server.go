@@ -325,7 +325,8 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	for _, p := range cfg.OIDC.Providers {
 		wc.Providers = append(wc.Providers, web.Provider{Name: p.Name, Hint: p.Hint})
 	}
-	roots, err := trust.New(cfg.Signatures.TrustDir, cfg.Signatures.TrustedList, cfg.Signatures.CheckInterval, log)
+	roots, err := trust.New(trust.Sources{Dir: cfg.Signatures.TrustDir, List: cfg.Signatures.TrustedList, CRLs: cfg.Signatures.CRLDir},
+		cfg.Signatures.CheckInterval, log)
 	if err != nil {
 		return fmt.Errorf("signatures: %w", err)
 	}

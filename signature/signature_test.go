@@ -240,7 +240,7 @@ func TestTrustStore(t *testing.T) {
 		return rep.Signers()[0].Trust
 	}
 	// The trusted list alone.
-	s, err := trust.New("", list, time.Hour, log)
+	s, err := trust.New(trust.Sources{List: list}, time.Hour, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestTrustStore(t *testing.T) {
 		t.Errorf("from the trusted list: %v, %d certificates", v, s.Count())
 	}
 	// An empty folder trusts nothing; the CA copied in is read again.
-	s, err = trust.New(dir, "", 0, log)
+	s, err = trust.New(trust.Sources{Dir: dir}, 0, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,15 +261,15 @@ func TestTrustStore(t *testing.T) {
 		t.Errorf("after the CA was added: %v", v)
 	}
 	// A folder or list that is not there stops the start.
-	if _, err := trust.New(filepath.Join(dir, "manca"), "", 0, log); err == nil {
+	if _, err := trust.New(trust.Sources{Dir: filepath.Join(dir, "manca")}, 0, log); err == nil {
 		t.Error("a missing folder was accepted")
 	}
-	if _, err := trust.New("", filepath.Join(dir, "manca.xml"), 0, log); err == nil {
+	if _, err := trust.New(trust.Sources{List: filepath.Join(dir, "manca.xml")}, 0, log); err == nil {
 		t.Error("a missing list was accepted")
 	}
 	bad := filepath.Join(t.TempDir(), "bad.xml")
 	os.WriteFile(bad, []byte(strings.Replace(string(signaturetest.TrustedList(t, f.CA)), "granted", "withdrawn", 1)), 0o644)
-	if _, err := trust.New("", bad, 0, log); err == nil {
+	if _, err := trust.New(trust.Sources{List: bad}, 0, log); err == nil {
 		t.Error("a list with no granted CA was accepted")
 	}
 }
@@ -281,5 +281,51 @@ func TestDocumentName(t *testing.T) {
 		if got := signature.DocumentName(in); got != want {
 			t.Errorf("DocumentName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestRevocation(t *testing.T) {
+	f := signaturetest.Make(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	ca, _ := os.ReadFile(f.CA)
+	os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o644)
+	withCRL, err := trust.New(trust.Sources{Dir: dir, CRLs: f.CRLDir}, time.Hour, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := trust.New(trust.Sources{Dir: dir}, time.Hour, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		file  string
+		store *trust.Store
+		want  cms.Revocation
+		valid bool
+	}{
+		{"not revoked", f.Signed, withCRL, cms.RevocationGood, true},
+		{"revoked before signing", f.Revoked, withCRL, cms.RevocationRevoked, false},
+		{"no list", f.Revoked, without, cms.RevocationUnchecked, true},
+		{"another issuer's list", f.UnknownCA, withCRL, cms.RevocationUnchecked, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			file, _ := os.Open(tt.file)
+			defer file.Close()
+			rep, err := (&signature.Inspector{Trust: tt.store}).Read(file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rep.Signers()[0]
+			if r.Revocation != tt.want || r.Valid() != tt.valid {
+				t.Errorf("revocation %v, valid %v; want %v, %v", r.Revocation, r.Valid(), tt.want, tt.valid)
+			}
+		})
+	}
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "rotta.crl"), []byte("non è una CRL"), 0o644)
+	if _, err := trust.New(trust.Sources{Dir: dir, CRLs: bad}, 0, log); err == nil {
+		t.Error("a folder with a broken revocation list was accepted")
 	}
 }

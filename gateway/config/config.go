@@ -236,6 +236,10 @@ type Pages struct {
 type Signatures struct {
 	TrustDir    string `yaml:"trust_dir"`
 	TrustedList string `yaml:"trusted_list"`
+	// CRLDir is a folder of certificate revocation lists, refreshed by
+	// the operator (a cron job): the signers' certificates are looked up
+	// in their issuers' lists.
+	CRLDir string `yaml:"crl_dir"`
 	// CheckInterval is how often the files are looked at for changes.
 	CheckInterval time.Duration `yaml:"check_interval"`
 }

@@ -334,7 +334,20 @@ func (h *Handler) signerRowOf(layer int, res cms.Result, read bool) signerRow {
 	if res.SigningTime.IsZero() {
 		row.Notes = append(row.Notes, "La firma non indica la data: il certificato è giudicato alla data di oggi.")
 	}
-	row.Notes = append(row.Notes, "Revoca del certificato non verificata: nessun servizio OCSP o CRL è configurato.")
+	switch res.Revocation {
+	case cms.RevocationGood:
+		row.Notes = append(row.Notes, "Il certificato non risulta revocato nella lista di revoca (CRL) del certificatore.")
+	case cms.RevocationRevoked:
+		broken = true
+		row.Notes = append(row.Notes, "Il certificato era stato revocato il "+dateText(res.RevokedAt, h.cfg.Location)+", prima della firma.")
+	case cms.RevocationLater:
+		row.Notes = append(row.Notes, "Il certificato è stato revocato il "+dateText(res.RevokedAt, h.cfg.Location)+", dopo la firma: la firma resta valida, il certificato non va più usato.")
+	case cms.RevocationStale:
+		unsure = true
+		row.Notes = append(row.Notes, "La lista di revoca (CRL) del certificatore è scaduta: non si può dire se il certificato sia stato revocato di recente.")
+	default:
+		row.Notes = append(row.Notes, "Revoca del certificato non verificata: non è disponibile una lista di revoca (CRL) del certificatore, e OCSP non è usato.")
+	}
 	switch {
 	case broken:
 		row.Verdict, row.Summary = "non-valida", "Firma non valida"

@@ -142,7 +142,21 @@ type Options struct {
 	Intermediates []*x509.Certificate
 	// Now is the time a signature without a signing time is judged at.
 	Now time.Time
+	// CRLs are the certificate revocation lists at hand; a certificate
+	// whose issuer has none is not checked for revocation.
+	CRLs []*x509.RevocationList
 }
+
+// Revocation says what the revocation lists say of the certificate.
+type Revocation int
+
+const (
+	RevocationUnchecked Revocation = iota // no list of its issuer at hand
+	RevocationGood                        // its issuer's list does not name it
+	RevocationRevoked                     // revoked before the signature was made
+	RevocationLater                       // revoked, after the signature was made
+	RevocationStale                       // not named, but the list is past its next update
+)
 
 // Result is one signer's verdict.
 type Result struct {
@@ -161,11 +175,15 @@ type Result struct {
 	// CertBound: the signed attributes bind this very certificate (ESS
 	// signing-certificate), or do not say; false when they name another.
 	CertBound bool
+	// Revocation and RevokedAt: what the issuer's revocation list says.
+	Revocation Revocation
+	RevokedAt  time.Time
 }
 
 // Valid reports whether the signer's signature holds in full.
 func (r Result) Valid() bool {
-	return r.SignatureErr == nil && r.Integrity == IntegrityMatch && r.Trust == TrustOK && r.CertBound
+	return r.SignatureErr == nil && r.Integrity == IntegrityMatch && r.Trust == TrustOK && r.CertBound &&
+		r.Revocation != RevocationRevoked
 }
 
 // Verify checks every signer of env. digests are the document's digests
@@ -212,17 +230,50 @@ func (s *Signer) verify(env *Envelope, digests map[crypto.Hash][]byte, opts Opti
 		h.Write(s.Cert.Raw)
 		res.CertBound = bytes.Equal(h.Sum(nil), s.SigningCertHash)
 	}
-	res.Trust, res.TrustErr = chain(s.Cert, env.Certificates, res.At, opts)
+	var issuer *x509.Certificate
+	res.Trust, issuer, res.TrustErr = chain(s.Cert, env.Certificates, res.At, opts)
+	if issuer != nil {
+		res.Revocation, res.RevokedAt = revocation(s.Cert, issuer, res.At, opts)
+	}
 	return res
 }
 
-// chain judges the certificate's chain to the roots at time at.
-func chain(cert *x509.Certificate, bundled []*x509.Certificate, at time.Time, opts Options) (Trust, error) {
+// revocation looks the certificate up in its issuer's lists: those whose
+// signature the issuer's key verifies.
+func revocation(cert, issuer *x509.Certificate, at time.Time, opts Options) (Revocation, time.Time) {
+	out := RevocationUnchecked
+	for _, l := range opts.CRLs {
+		if !bytes.Equal(l.RawIssuer, cert.RawIssuer) || l.CheckSignatureFrom(issuer) != nil {
+			continue
+		}
+		for _, e := range l.RevokedCertificateEntries {
+			if e.SerialNumber != nil && e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
+				if e.RevocationTime.After(at) {
+					return RevocationLater, e.RevocationTime
+				}
+				return RevocationRevoked, e.RevocationTime
+			}
+		}
+		switch {
+		case !l.NextUpdate.IsZero() && l.NextUpdate.Before(opts.Now):
+			if out == RevocationUnchecked {
+				out = RevocationStale
+			}
+		default:
+			out = RevocationGood
+		}
+	}
+	return out, time.Time{}
+}
+
+// chain judges the certificate's chain to the roots at time at, and
+// returns its issuer when the chain holds.
+func chain(cert *x509.Certificate, bundled []*x509.Certificate, at time.Time, opts Options) (Trust, *x509.Certificate, error) {
 	if opts.Roots == nil {
 		if !at.Before(cert.NotBefore) && !at.After(cert.NotAfter) {
-			return TrustNoStore, nil
+			return TrustNoStore, nil, nil
 		}
-		return TrustExpired, x509.CertificateInvalidError{Cert: cert, Reason: x509.Expired}
+		return TrustExpired, nil, x509.CertificateInvalidError{Cert: cert, Reason: x509.Expired}
 	}
 	inter := x509.NewCertPool()
 	for _, c := range bundled {
@@ -231,17 +282,21 @@ func chain(cert *x509.Certificate, bundled []*x509.Certificate, at time.Time, op
 	for _, c := range opts.Intermediates {
 		inter.AddCert(c)
 	}
-	_, err := cert.Verify(x509.VerifyOptions{Roots: opts.Roots, Intermediates: inter, CurrentTime: at,
+	chains, err := cert.Verify(x509.VerifyOptions{Roots: opts.Roots, Intermediates: inter, CurrentTime: at,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	var inv x509.CertificateInvalidError
 	var unk x509.UnknownAuthorityError
 	switch {
 	case err == nil:
-		return TrustOK, nil
+		var issuer *x509.Certificate
+		if len(chains) > 0 && len(chains[0]) > 1 {
+			issuer = chains[0][1]
+		}
+		return TrustOK, issuer, nil
 	case errors.As(err, &inv) && inv.Reason == x509.Expired:
-		return TrustExpired, err
+		return TrustExpired, nil, err
 	case errors.As(err, &unk):
-		return TrustUnknownCA, err
+		return TrustUnknownCA, nil, err
 	}
-	return TrustInvalid, err
+	return TrustInvalid, nil, err
 }

@@ -31,6 +31,7 @@ var (
 	Bianchi = Person{"Laura", "Bianchi", "BNCLRA85M41E253K"}
 	Verdi   = Person{"Giuseppe", "Verdi", "VRDGPP70A01H501X"} // expired certificate
 	Neri    = Person{"Anna", "Neri", "NRENNA75C41F205Z"}      // under a CA nobody trusts
+	Gialli  = Person{"Carlo", "Gialli", "GLLCRL72B01H223W"}   // revoked before he signed
 )
 
 // CAName is the test CA's organization, as the pages show the issuer.
@@ -49,6 +50,8 @@ type Files struct {
 	Tampered   string // Rossi's with a byte of the document changed
 	Expired    string // Verdi's certificate had expired when he signed
 	UnknownCA  string // Neri's certificate comes from another CA
+	Revoked    string // Gialli's certificate was revoked an hour before he signed
+	CRLDir     string // a folder with the CA's revocation list, naming Gialli's certificate
 	Detached   string // domanda.pdf.p7s: Rossi, over Document
 	RossiCert  string // PEM certificate and key of Rossi, for other tools
 	RossiKey   string
@@ -101,6 +104,19 @@ func Make(t testing.TB) Files {
 
 	vc, vk := signer(t, dir, "verdi", Verdi, ca, caKey, now.AddDate(-3, 0, 0), now.AddDate(-1, 0, 0))
 	f.Expired = Sign(t, doc, filepath.Join(dir, "scaduto", "domanda.pdf.p7m"), vc, vk, f.CA, "-nodetach")
+	gc, gk := signer(t, dir, "gialli", Gialli, ca, caKey, now.Add(-2*time.Hour), now.AddDate(2, 0, 0))
+	f.Revoked = Sign(t, doc, filepath.Join(dir, "revocato", "domanda.pdf.p7m"), gc, gk, f.CA, "-nodetach")
+	f.CRLDir = filepath.Join(dir, "crl")
+	os.MkdirAll(f.CRLDir, 0o755)
+	revoked := readCert(t, gc)
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: now.AddDate(0, 0, 7),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: revoked.SerialNumber, RevocationTime: now.Add(-time.Hour)}},
+	}, ca, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, f.CRLDir, "ca.crl", "X509 CRL", crl)
 	nc, nk := signer(t, dir, "neri", Neri, other, otherKey, now.Add(-time.Hour), now.AddDate(2, 0, 0))
 	f.UnknownCA = Sign(t, doc, filepath.Join(dir, "sconosciuta", "domanda.pdf.p7m"), nc, nk, "", "-nodetach")
 	return f
@@ -179,6 +195,20 @@ func signer(t testing.TB, dir, name string, p Person, ca *x509.Certificate, caKe
 	}
 	kder, _ := x509.MarshalPKCS8PrivateKey(key)
 	return writePEM(t, dir, name+".pem", "CERTIFICATE", der), writePEM(t, dir, name+".key", "PRIVATE KEY", kder)
+}
+
+func readCert(t testing.TB, file string) *x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func writePEM(t testing.TB, dir, name, typ string, der []byte) string {

@@ -1,7 +1,8 @@
-// Package trust keeps the roots signatures are judged against: a folder
+// Package trust keeps the roots signatures are judged against — a folder
 // of PEM (or DER) certificates and the EU Trusted List that AgID publishes
-// for Italy, both read from local files and read again when they change,
-// never fetched while a request waits.
+// for Italy — and the certificate revocation lists at hand, all read from
+// local files and read again when they change, never fetched while a
+// request waits.
 package trust
 
 import (
@@ -43,10 +44,18 @@ var activeStatus = map[string]bool{
 	"http://uri.etsi.org/TrstSvc/eSigDir-1999-93-EC-TrustedList/Svcstatus/undersupervision": true,
 }
 
+// Sources are the files the store reads; empty ones are not used.
+type Sources struct {
+	Dir  string // certificates of trusted CAs
+	List string // an EU Trusted List XML file
+	CRLs string // a folder of certificate revocation lists (DER or PEM)
+}
+
 // Store is the trust store. The zero of its files (no folder, no list)
 // is a store that trusts nothing and says so.
 type Store struct {
 	dir, list string
+	crls      string
 	every     time.Duration
 	log       *slog.Logger
 
@@ -57,14 +66,14 @@ type Store struct {
 	count   int
 }
 
-// New reads the certificates of dir (a folder, "" for none) and list (an
-// EU Trusted List XML file, "" for none). It fails when a configured one
+// New reads the certificates of the folder, the list and the revocation
+// lists of src. It fails when a configured one
 // cannot be read, so that a typo stops the server rather than silently
 // trusting nothing. Afterwards the files are looked at again at most
 // every interval, and read again when they changed.
-func New(dir, list string, every time.Duration, log *slog.Logger) (*Store, error) {
-	s := &Store{dir: dir, list: list, every: every, log: log}
-	if !s.Configured() {
+func New(src Sources, every time.Duration, log *slog.Logger) (*Store, error) {
+	s := &Store{dir: src.Dir, list: src.List, crls: src.CRLs, every: every, log: log}
+	if !s.Configured() && s.crls == "" {
 		return s, nil
 	}
 	stamp, err := s.stampNow()
@@ -91,7 +100,7 @@ func (s *Store) Count() int {
 // Options are the roots now, read again first when the files changed.
 // A reload that fails keeps the roots before it, and says so in the log.
 func (s *Store) Options() cms.Options {
-	if !s.Configured() {
+	if s == nil || (!s.Configured() && s.crls == "") {
 		return cms.Options{}
 	}
 	s.mu.Lock()
@@ -130,6 +139,17 @@ func (s *Store) stampNow() (string, error) {
 		}
 		fmt.Fprintf(&b, "list %d %d\n", info.Size(), info.ModTime().UnixNano())
 	}
+	if s.crls != "" {
+		ents, err := os.ReadDir(s.crls)
+		if err != nil {
+			return "", fmt.Errorf("revocation lists folder: %w", err)
+		}
+		for _, e := range ents {
+			if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+				fmt.Fprintf(&b, "crl %s %d %d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
+			}
+		}
+	}
 	return b.String(), nil
 }
 
@@ -152,7 +172,18 @@ func (s *Store) load(stamp string) error {
 		fromList = len(c)
 		certs = append(certs, c...)
 	}
-	roots := x509.NewCertPool()
+	var crls []*x509.RevocationList
+	if s.crls != "" {
+		l, err := readCRLs(s.crls)
+		if err != nil {
+			return err
+		}
+		crls = l
+	}
+	var roots *x509.CertPool
+	if s.Configured() {
+		roots = x509.NewCertPool()
+	}
 	var inter []*x509.Certificate
 	for _, c := range certs {
 		// A trusted list names the CAs that issue certificates, often
@@ -161,10 +192,40 @@ func (s *Store) load(stamp string) error {
 		roots.AddCert(c)
 		inter = append(inter, c)
 	}
-	s.opts = cms.Options{Roots: roots, Intermediates: inter}
+	s.opts = cms.Options{Roots: roots, Intermediates: inter, CRLs: crls}
 	s.stamp, s.count = stamp, len(certs)
-	s.log.Info("trust store read", "certificates", len(certs), "from_list", fromList, "folder", s.dir != "")
+	s.log.Info("trust store read", "certificates", len(certs), "from_list", fromList, "folder", s.dir != "", "revocation_lists", len(crls))
 	return nil
+}
+
+// readCRLs reads the revocation lists of a folder, DER or PEM.
+func readCRLs(dir string) ([]*x509.RevocationList, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("revocation lists folder: %w", err)
+	}
+	if len(ents) > maxFiles {
+		return nil, fmt.Errorf("revocation lists folder: more than %d files", maxFiles)
+	}
+	var out []*x509.RevocationList
+	for _, e := range ents {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		b, err := readBounded(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		if blk, _ := pem.Decode(b); blk != nil && blk.Type == "X509 CRL" {
+			b = blk.Bytes
+		}
+		l, err := x509.ParseRevocationList(b)
+		if err != nil {
+			return nil, fmt.Errorf("revocation list %s: %w", e.Name(), err)
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // readDir reads every certificate of the folder's files (PEM, with any

@@ -39,7 +39,8 @@ func TestSignedFiles(t *testing.T) {
     secret_access_key: %s
 signatures:
   trust_dir: %s
-`, bucket, srv.Endpoint, srv.AccessKey, srv.SecretKey, trustDir))
+  crl_dir: %s
+`, bucket, srv.Endpoint, srv.AccessKey, srv.SecretKey, trustDir, f.CRLDir))
 	const d = "/guastalla/2019/PC-2019-0042"
 	for _, p := range []string{"/guastalla/2019", d} {
 		mustStatus(t, g, "MKCOL", p, nil, "", http.StatusCreated)
@@ -58,6 +59,7 @@ signatures:
 	put("manomessa.pdf.p7m", f.Tampered)
 	put("scaduta.pdf.p7m", f.Expired)
 	put("sconosciuta.pdf.p7m", f.UnknownCA)
+	put("revocata.pdf.p7m", f.Revoked)
 	put("domanda.pdf", f.DocumentAt)
 	put("domanda.pdf.p7s", f.Detached)
 	put("relazione.pdf", pdfs.Plain)
@@ -75,13 +77,14 @@ signatures:
 		want    []string // in this order
 		notWant []string
 	}{
-		{"domanda.pdf.p7m", []string{rossi, "Firma valida", signaturetest.Rossi.Fiscal, signaturetest.CAName, "Il documento è integro", "Revoca del certificato non verificata", "Documento firmato: domanda.pdf", `src="/_/originale` + d + `/domanda.pdf.p7m"`}, []string{"non valida"}},
+		{"domanda.pdf.p7m", []string{rossi, "Firma valida", signaturetest.Rossi.Fiscal, signaturetest.CAName, "Il documento è integro", "non risulta revocato", "Documento firmato: domanda.pdf", `src="/_/originale` + d + `/domanda.pdf.p7m"`}, []string{"non valida"}},
 		{"domanda-stream.pdf.p7m", []string{rossi, "Firma valida", "Il documento è integro"}, nil},
 		{"domanda-base64.pdf.p7m", []string{rossi, "Firma valida"}, nil},
 		{"domanda2.pdf.p7m.p7m", []string{"firmato 2 volte", "Laura Bianchi", "Firma valida", "1 di 2", rossi, "Firma valida", "2 di 2", "Documento firmato: domanda2.pdf"}, nil},
 		{"manomessa.pdf.p7m", []string{rossi, "Firma non valida", "Il documento è stato modificato dopo la firma"}, []string{"Firma valida"}},
 		{"scaduta.pdf.p7m", []string{"Giuseppe Verdi", "Firma non valida", "era scaduto, o non ancora valido, al momento della firma"}, []string{"Firma valida"}},
 		{"sconosciuta.pdf.p7m", []string{"Anna Neri", "Firma non verificata del tutto", "certificatore non riconosciuto (Altra CA non riconosciuta)"}, []string{"Firma valida"}},
+		{"revocata.pdf.p7m", []string{"Carlo Gialli", "Firma non valida", "revocato il", "prima della firma"}, []string{"Firma valida"}},
 		{"domanda.pdf.p7s", []string{"Firma separata del file", "domanda.pdf", rossi, "Firma valida", "Il documento è integro"}, []string{"Documento firmato:"}},
 		{"rotta.pdf.p7m", []string{"non contiene una firma digitale leggibile"}, []string{"Firma valida"}},
 		{"sola.pdf.p7s", []string{"Il file firmato non è nella stessa cartella"}, nil},
