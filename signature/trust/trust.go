@@ -121,16 +121,8 @@ func (s *Store) Options() cms.Options {
 // stampNow sums up the files' names, sizes and times.
 func (s *Store) stampNow() (string, error) {
 	var b strings.Builder
-	if s.dir != "" {
-		ents, err := os.ReadDir(s.dir)
-		if err != nil {
-			return "", fmt.Errorf("trust store folder: %w", err)
-		}
-		for _, e := range ents {
-			if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-				fmt.Fprintf(&b, "%s %d %d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
-			}
-		}
+	if err := stampDir(&b, "cert", s.dir, "trust store folder"); err != nil {
+		return "", err
 	}
 	if s.list != "" {
 		info, err := os.Stat(s.list)
@@ -139,18 +131,27 @@ func (s *Store) stampNow() (string, error) {
 		}
 		fmt.Fprintf(&b, "list %d %d\n", info.Size(), info.ModTime().UnixNano())
 	}
-	if s.crls != "" {
-		ents, err := os.ReadDir(s.crls)
-		if err != nil {
-			return "", fmt.Errorf("revocation lists folder: %w", err)
-		}
-		for _, e := range ents {
-			if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-				fmt.Fprintf(&b, "crl %s %d %d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
-			}
-		}
+	if err := stampDir(&b, "crl", s.crls, "revocation lists folder"); err != nil {
+		return "", err
 	}
 	return b.String(), nil
+}
+
+// stampDir writes a line for each file of dir ("" for none).
+func stampDir(b *strings.Builder, kind, dir, what string) error {
+	if dir == "" {
+		return nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+			fmt.Fprintf(b, "%s %s %d %d\n", kind, e.Name(), info.Size(), info.ModTime().UnixNano())
+		}
+	}
+	return nil
 }
 
 // load reads every source; called with s.mu held, or before s is shared.
