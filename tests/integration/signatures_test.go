@@ -117,6 +117,9 @@ signatures:
 	if _, page := b.Get("/_/scheda" + d + "/relazione.pdf"); strings.Contains(page, `id="firme"`) {
 		t.Errorf("an unsigned PDF has a section on signatures")
 	}
+	if _, page := b.Get("/_/scheda" + d + "/domanda.pdf"); !strings.Contains(page, `<a href="/_/scheda`+d+`/domanda.pdf.p7s#firme">domanda.pdf.p7s</a>`) {
+		t.Errorf("the signed file's page does not lead to its detached signature")
+	}
 	// The original, out of each envelope, byte for byte; its digest on
 	// the page is the document's.
 	sum := sha256.Sum256(f.Document)
