@@ -48,6 +48,8 @@ import (
 	"github.com/bassareggiana/faldone/gateway/metrics"
 	"github.com/bassareggiana/faldone/gateway/notices"
 	"github.com/bassareggiana/faldone/gateway/web"
+	"github.com/bassareggiana/faldone/signature"
+	"github.com/bassareggiana/faldone/signature/trust"
 	"github.com/bassareggiana/faldone/state"
 	"github.com/bassareggiana/faldone/state/postgres"
 	"github.com/bassareggiana/faldone/state/sqlite"
@@ -323,6 +325,15 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 	for _, p := range cfg.OIDC.Providers {
 		wc.Providers = append(wc.Providers, web.Provider{Name: p.Name, Hint: p.Hint})
 	}
+	roots, err := trust.New(trust.Sources{Dir: cfg.Signatures.TrustDir, List: cfg.Signatures.TrustedList, CRLs: cfg.Signatures.CRLDir},
+		cfg.Signatures.CheckInterval, log)
+	if err != nil {
+		return fmt.Errorf("signatures: %w", err)
+	}
+	if !roots.Configured() {
+		log.Warn("signatures: no trust store configured (signatures.trust_dir, signatures.trusted_list): signers are shown, their certificates not verified")
+	}
+	wc.Signatures = &signature.Inspector{Trust: roots}
 	wc.IndexStatus = s.store.IndexStatus
 	wc.Audit = func(r *http.Request, person, method, p string, status int) {
 		wc.AuditTarget(r, person, method, p, "", status)

@@ -24,6 +24,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/bassareggiana/faldone/signature"
 )
 
 // The errors callers decide on; Text wraps them with the file's name.
@@ -245,7 +247,7 @@ func (x *Extractor) extract(ctx context.Context, name string, f format, data []b
 		if err != nil {
 			return "", err
 		}
-		name = inner(name)
+		name = signature.DocumentName(name)
 		return x.extract(ctx, name, formatOf(name), content, depth+1)
 	case fmtPDF:
 		err = x.pdf(ctx, data, t)

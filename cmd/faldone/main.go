@@ -364,7 +364,15 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	for _, c := range cfg.Comuni {
 		comuni = append(comuni, demo.Comune{ID: c.ID, Name: c.Name})
 	}
-	made, err := demo.Seed(filepath.Join(cfg.DataDir, "archivio"), comuni)
+	// The sample .p7m files are signed by a demo authority the demo trusts.
+	signer, err := demo.Authority(filepath.Join(cfg.DataDir, "firme-demo"))
+	if err != nil {
+		return fmt.Errorf("demo signer: %w", err)
+	}
+	if cfg.Signatures.TrustDir == "" {
+		cfg.Signatures.TrustDir = filepath.Join(cfg.DataDir, "firme-demo", "ca")
+	}
+	made, err := demo.SeedSigned(filepath.Join(cfg.DataDir, "archivio"), comuni, signer)
 	if err != nil {
 		return fmt.Errorf("seed demo archive: %w", err)
 	}

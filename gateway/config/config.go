@@ -60,6 +60,7 @@ type Config struct {
 	Pages        Pages        `yaml:"pages"`
 	Previews     Previews     `yaml:"previews"`
 	Mail         Mail         `yaml:"mail"`
+	Signatures   Signatures   `yaml:"signatures"`
 	// TLS turns HTTPS on; TrustedProxies are the reverse proxies whose
 	// X-Forwarded-* headers are believed (IP addresses or CIDR prefixes).
 	TLS            TLS      `yaml:"tls"`
@@ -281,6 +282,22 @@ type Pages struct {
 	ZipConfirmAboveBytes int64  `yaml:"-"`
 }
 
+// Signatures configures the trust store that the signatures of signed
+// files are judged against: a folder of PEM (or DER) certificates of
+// trusted CAs, and the EU Trusted List (AgID's for Italy) as a local XML
+// file, both read again when they change. Neither set: signatures are
+// shown, their certificates said to be unverifiable.
+type Signatures struct {
+	TrustDir    string `yaml:"trust_dir"`
+	TrustedList string `yaml:"trusted_list"`
+	// CRLDir is a folder of certificate revocation lists, refreshed by
+	// the operator (a cron job): the signers' certificates are looked up
+	// in their issuers' lists.
+	CRLDir string `yaml:"crl_dir"`
+	// CheckInterval is how often the files are looked at for changes.
+	CheckInterval time.Duration `yaml:"check_interval"`
+}
+
 // Mail configures the service's e-mails: to a technician granted a
 // dossier, before a grant ends, and the managers' daily summary of refused
 // requests. Off while SMTPHost is empty.
@@ -481,8 +498,9 @@ var unione = [][2]string{
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
-		Listen:  "127.0.0.1:8080",
-		DataDir: "faldone-data",
+		Listen:     "127.0.0.1:8080",
+		DataDir:    "faldone-data",
+		Signatures: Signatures{CheckInterval: time.Minute},
 		Pages: Pages{Owner: "Unione dei Comuni della Bassa Reggiana", Service: "Archivio pratiche edilizie",
 			HelpText: "Ufficio archivio dell'Unione, dal lunedì al venerdì, 9–13"},
 		Log: Log{Level: "info", Format: "text"},
@@ -693,6 +711,9 @@ func (c *Config) Finish() error {
 	}
 	if err := c.Previews.validate(); err != nil {
 		return err
+	}
+	if c.Signatures.CheckInterval < 0 {
+		return errors.New("signatures.check_interval: not negative")
 	}
 	if err := c.Mail.finish(); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/bassareggiana/faldone/catalogue"
 	"github.com/bassareggiana/faldone/state"
@@ -34,6 +35,12 @@ type Comune struct{ ID, Name string }
 // people stored in it. It returns the records of the dossiers it made, for
 // the catalogue.
 func Seed(root string, comuni []Comune) ([]state.Dossier, error) {
+	return SeedSigned(root, comuni, nil)
+}
+
+// SeedSigned is Seed with the .p7m files signed by s; nil leaves them
+// envelopes without a signer.
+func SeedSigned(root string, comuni []Comune, s *Signer) ([]state.Dossier, error) {
 	photo, err := samplePhoto()
 	if err != nil {
 		return nil, err
@@ -67,9 +74,16 @@ func Seed(root string, comuni []Comune) ([]state.Dossier, error) {
 			rec.UpdatedBy = "demo"
 			made = append(made, rec)
 			title := fmt.Sprintf("Comune di %s - pratica %s", name, d[1])
+			signed := samplePDF(title + " - domanda firmata")
+			p7m := sampleP7M(signed)
+			if s != nil {
+				if p7m, err = s.Sign(signed, time.Now()); err != nil {
+					return nil, err
+				}
+			}
 			files := map[string][]byte{
 				"domanda.pdf":             samplePDF(title + " - domanda"),
-				"domanda.pdf.p7m":         sampleP7M(samplePDF(title + " - domanda firmata")),
+				"domanda.pdf.p7m":         p7m,
 				"relazione-tecnica.pdf":   samplePDF(title + " - relazione tecnica"),
 				"tavola-01-pianta.dxf":    sampleDXF(d[1]),
 				"foto-sopralluogo-01.jpg": photo,

@@ -44,6 +44,8 @@ type detailsPage struct {
 	CanRestore                                     bool         // a version may become the content
 	VersionError                                   string       // why the last restore of a version did not happen
 	Viewer                                         string       // the viewer of a TIFF's or PDF's pages, "" when none
+	Signatures                                     *signaturesPanel
+	SignedBy                                       *crumb // a detached signature beside the file (name.p7s)
 }
 
 // details shows a file: its size, type and date, who has it locked, a
@@ -119,6 +121,12 @@ func (h *Handler) detailsOf(w http.ResponseWriter, r *http.Request, sess state.S
 	pg.CanRestore = op.MayWrite(p)
 	if h.cfg.Previews != nil && render.Paged(e.ContentType) {
 		pg.Viewer = "/_/vista" + escapedPath(p)
+	}
+	pg.Signatures = h.signaturesOf(r, op, p, e, r.URL.Query().Get("verifica") != "")
+	if signedKind(e.Name()) != "p7s" {
+		if se, err := op.Info(p + ".p7s"); err == nil && !se.IsDir {
+			pg.SignedBy = &crumb{Name: se.Name(), Href: "/_/scheda" + escapedPath(p+".p7s") + "#firme"}
+		}
 	}
 	return pg, true
 }

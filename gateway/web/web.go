@@ -38,6 +38,7 @@ import (
 	"github.com/bassareggiana/faldone/gateway/days"
 	"github.com/bassareggiana/faldone/gateway/grants"
 	"github.com/bassareggiana/faldone/notify"
+	"github.com/bassareggiana/faldone/signature"
 	"github.com/bassareggiana/faldone/state"
 )
 
@@ -145,6 +146,8 @@ type Config struct {
 	// of the grant form (time_zone).
 	Location *time.Location
 	Log      *slog.Logger
+	// Signatures verifies signed files; nil: against no trust store.
+	Signatures *signature.Inspector
 }
 
 // Handler serves the pages.
@@ -157,6 +160,8 @@ type Handler struct {
 	csp   string
 	// static holds the pages' own files (styles, scripts, icons).
 	static fs.FS
+	// verdicts are the signed files' complete verdicts, kept a while.
+	verdicts *reports
 }
 
 // New returns the pages' handler.
@@ -167,6 +172,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.AuditTarget == nil && cfg.Audit != nil {
 		audit := cfg.Audit
 		cfg.AuditTarget = func(r *http.Request, person, method, p, _ string, status int) { audit(r, person, method, p, status) }
+	}
+	if cfg.Signatures == nil {
+		cfg.Signatures = &signature.Inspector{}
 	}
 	if cfg.ZipConfirmAbove <= 0 {
 		cfg.ZipConfirmAbove = 2 << 30
@@ -210,7 +218,8 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP), names: names, static: static}
+	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP), names: names, static: static,
+		verdicts: newReports(512)}
 	if h.guide, err = newGuide(); err != nil {
 		return nil, err
 	}
@@ -239,6 +248,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /_/vista/", h.viewer)
 	h.mux.HandleFunc("GET /_/pagina/", h.pageImage)
 	h.mux.HandleFunc("GET /_/miniatura/", h.thumbnail)
+	h.mux.HandleFunc("GET /_/originale/", h.original)
 	h.mux.HandleFunc("GET /_/fascicolo/", h.record)
 	h.mux.HandleFunc("GET /_/indice", h.indexStatus)
 	h.mux.HandleFunc("POST /_/fascicolo/", h.saveRecord)
