@@ -1,8 +1,6 @@
 package archive
 
 import (
-	"errors"
-	"io"
 	"iter"
 
 	"github.com/bassareggiana/faldone/auth/access"
@@ -37,40 +35,6 @@ func (o *Op) Open(p string, r *backends.Range) (*backends.Object, error) {
 		return nil, err
 	}
 	return o.s.fs.Open(o.ctx, backendPath(p), r)
-}
-
-// ReaderAt reads the file p, of size bytes, by ranges, one Open of the backend (a ranged
-// GET) each read: for a reader of a few parts of a large file — the
-// signers at the end of an envelope, the directory of a scan's pages —
-// which fetches only those. The caller buffers as it needs.
-func (o *Op) ReaderAt(p string, size int64) io.ReaderAt {
-	return rangeReader{o: o, p: p, size: size}
-}
-
-type rangeReader struct {
-	o    *Op
-	p    string
-	size int64
-}
-
-func (rr rangeReader) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, errors.New("archive: negative offset")
-	}
-	if off >= rr.size {
-		return 0, io.EOF
-	}
-	want := min(int64(len(p)), rr.size-off)
-	obj, err := rr.o.Open(rr.p, &backends.Range{Start: off, Length: want})
-	if err != nil {
-		return 0, err
-	}
-	defer obj.Body.Close()
-	n, err := io.ReadFull(obj.Body, p[:want])
-	if err == nil && want < int64(len(p)) {
-		err = io.EOF
-	}
-	return n, err
 }
 
 // Page is one page of a listing: the entries the person may see, and how

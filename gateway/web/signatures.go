@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/bassareggiana/faldone/archive"
+	"github.com/bassareggiana/faldone/archive/ranged"
 	"github.com/bassareggiana/faldone/backends"
 	"github.com/bassareggiana/faldone/signature"
 	"github.com/bassareggiana/faldone/signature/cms"
@@ -131,7 +132,7 @@ func (h *Handler) signaturesOf(r *http.Request, op *archive.Op, p string, e back
 	case kind == "p7s":
 		rep, err = h.detached(op, p, panel)
 	case kind == "pdf" && (whole || e.Size <= readWholeBelow):
-		rep, err = h.cfg.Signatures.PDF(op.ReaderAt(p, e.Size), e.Size)
+		rep, err = h.cfg.Signatures.PDF(ranged.New(op, p, e.Size, e.ETag, ranged.Options{}), e.Size)
 		if err == nil && len(rep.Layers) == 0 {
 			h.verdicts.put(key, rep)
 			return nil // an unsigned PDF: nothing to say
@@ -143,7 +144,7 @@ func (h *Handler) signaturesOf(r *http.Request, op *archive.Op, p string, e back
 	case whole || e.Size <= readWholeBelow:
 		rep, err = h.readEnvelope(op, p)
 	default:
-		rep, err = h.cfg.Signatures.Peek(op.ReaderAt(p, e.Size), e.Size)
+		rep, err = h.cfg.Signatures.Peek(ranged.New(op, p, e.Size, e.ETag, ranged.Options{}), e.Size)
 	}
 	if err != nil {
 		switch {

@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/bassareggiana/faldone/archive"
+	"github.com/bassareggiana/faldone/archive/ranged"
 	"github.com/bassareggiana/faldone/backends"
-	"github.com/bassareggiana/faldone/scan/ranged"
 	"github.com/bassareggiana/faldone/scan/render"
 )
 
