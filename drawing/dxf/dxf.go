@@ -1,0 +1,161 @@
+// Package dxf reads ASCII DXF drawings — as AutoCAD, BricsCAD, LibreCAD
+// and GDAL write them, R12 to R2018 — and draws them as SVG, for a browser
+// that cannot open CAD files (a technician's tablet).
+//
+// The reader streams the file's group code / value pairs and keeps only
+// what the drawing shows: the layers, the block definitions and the
+// entities of model (or paper) space. Everything it keeps is bounded by
+// Limits: the bytes read, the entities kept and the entities drawn once
+// block references are expanded, the text. A file beyond them ends in
+// ErrTooComplex (or ErrTooLarge) before memory grows with it.
+package dxf
+
+import (
+	"errors"
+	"math"
+)
+
+// Errors of Parse and WriteSVG, for the page to say why there is no
+// preview.
+var (
+	// ErrTooLarge: the file is larger than Limits.MaxBytes.
+	ErrTooLarge = errors.New("dxf: file too large to preview")
+	// ErrTooComplex: the drawing has more entities, text or output than
+	// the limits allow.
+	ErrTooComplex = errors.New("dxf: drawing too complex to preview")
+	// ErrBinary: a binary DXF, which this reader does not read.
+	ErrBinary = errors.New("dxf: binary DXF not supported")
+	// ErrMalformed: not a DXF file, or a damaged one.
+	ErrMalformed = errors.New("dxf: malformed file")
+)
+
+// Limits bound the work and the memory of one drawing.
+type Limits struct {
+	MaxBytes int64 // bytes of the file read
+	MaxItems int   // entities and vertices kept, and drawn after expanding blocks
+	MaxText  int   // bytes of text drawn after expanding blocks
+	MaxDepth int   // nesting of block references
+	MaxSVG   int64 // bytes of SVG written
+}
+
+// DefaultLimits are sized for a tablet's browser as much as for the
+// gateway: beyond 200,000 elements a page stops panning smoothly.
+func DefaultLimits() Limits {
+	return Limits{MaxBytes: 64 << 20, MaxItems: 200_000, MaxText: 4 << 20, MaxDepth: 16, MaxSVG: 64 << 20}
+}
+
+func (l Limits) orDefault() Limits {
+	d := DefaultLimits()
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = d.MaxBytes
+	}
+	if l.MaxItems <= 0 {
+		l.MaxItems = d.MaxItems
+	}
+	if l.MaxText <= 0 {
+		l.MaxText = d.MaxText
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = d.MaxDepth
+	}
+	if l.MaxSVG <= 0 {
+		l.MaxSVG = d.MaxSVG
+	}
+	return l
+}
+
+// Point is a point or a vector of the drawing's plane; Z is dropped.
+type Point struct{ X, Y float64 }
+
+// Drawing is what a DXF file shows.
+type Drawing struct {
+	Version            string // $ACADVER, "AC1032"; "" when the file has no header
+	ExtMin, ExtMax     Point  // $EXTMIN, $EXTMAX, when HasExtents
+	HasExtents         bool
+	Units              int     // $INSUNITS: 4 millimetres, 6 metres…; 0 unknown
+	Layers             []Layer // in the order of the layer table
+	Blocks             map[string]*Block
+	Model, Paper       []Entity // model space; the paper space of R2000 and later files
+	lim                Limits
+	layerIndex         map[string]int
+	items, textBytes   int
+	codepage1252       bool
+	stringsInterned    map[string]string
+	sawEntitiesSection bool
+}
+
+// Layer is an entry of the layer table.
+type Layer struct {
+	Name   string
+	Color  int   // ACI 1–255
+	RGB    int32 // a true colour, -1 when none
+	Off    bool  // switched off (a negative colour in the table)
+	Frozen bool
+}
+
+// Block is a block definition: entities drawn wherever it is referenced,
+// relative to Base.
+type Block struct {
+	Name     string
+	Base     Point
+	Entities []Entity
+}
+
+// Kind is the kind of an entity, as drawn.
+type Kind uint8
+
+// The kinds of entity drawn; others are skipped.
+const (
+	Line      Kind = iota + 1 // P[0]–P[1]
+	Polyline                  // P, with Bulge arcs; Closed
+	Circle                    // P[0] centre, R radius
+	Arc                       // P[0], R, from A0 to A1 radians counter-clockwise
+	Ellipse                   // P[0] centre, Axis the major semi-axis, Ratio minor/major, A0–A1 parameters
+	Text                      // TEXT, ATTRIB, MTEXT: P[0], R height, Rot degrees, Text (lines split by \n)
+	Insert                    // a block reference (INSERT, MINSERT, DIMENSION)
+	PointKind                 // POINT
+	Solid                     // SOLID, TRACE: a filled polygon P
+	Spline                    // P the control points, Knots, Weights, Degree
+	Hatch                     // P the boundaries' vertices, each boundary from an index of Sub; Closed: a solid fill
+)
+
+// Entity is an entity of the drawing. Its coordinates are in its object
+// coordinate system, mirrored when Mirror (an extrusion pointing down, as
+// AutoCAD's MIRROR leaves arcs and circles): the renderer applies it.
+type Entity struct {
+	Kind   Kind
+	Layer  string
+	Color  int16 // ACI; 256 by layer (the default), 0 by block
+	RGB    int32 // a true colour (group 420), -1 when none
+	Mirror bool
+	Closed bool
+	P      []Point
+	Bulge  []float64 // Polyline: the bulge of each vertex's segment, nil when straight
+	R      float64
+	A0, A1 float64
+	Axis   Point
+	Ratio  float64
+	Rot    float64
+	Text   string
+	// Text alignment: H 0 left, 1 centre, 2 right; V 0 baseline, 1 bottom,
+	// 2 middle, 3 top. MText: the lines are laid out from the top.
+	H, V  uint8
+	MText bool
+	// Insert: the block, its scale, and MINSERT's grid.
+	Block        string
+	Scale        Point
+	Cols, Rows   int
+	ColSp, RowSp float64
+	Identity     bool // a dimension's block: drawn where it is
+	// Hatch: where each boundary starts in P.
+	Sub []int
+	// Spline
+	Knots   []float64
+	Weights []float64
+	Degree  int
+}
+
+// finite reports whether every coordinate of p is a number.
+func (p Point) finite() bool {
+	return !math.IsNaN(p.X) && !math.IsNaN(p.Y) && !math.IsInf(p.X, 0) && !math.IsInf(p.Y, 0)
+}

@@ -1,0 +1,979 @@
+package dxf
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+)
+
+// binarySentinel opens every binary DXF file.
+const binarySentinel = "AutoCAD Binary DXF"
+
+// maxLine bounds a line of the file: DXF's own strings stop at 2049
+// bytes; a longer line is not DXF.
+const maxLine = 64 << 10
+
+// maxMText bounds the text of one MTEXT, whose chunks DXF splits at 250
+// bytes each.
+const maxMText = 16 << 10
+
+// Parse reads a DXF drawing from r within lim.
+func Parse(ctx context.Context, r io.Reader, lim Limits) (*Drawing, error) {
+	lim = lim.orDefault()
+	p := newParser(ctx, r, lim)
+	d := p.d
+	if err := p.sniff(); err != nil {
+		return nil, err
+	}
+	if err := p.file(false); err != nil {
+		return nil, err
+	}
+	if !d.sawEntitiesSection && len(d.Blocks) == 0 {
+		return nil, fmt.Errorf("%w: no ENTITIES section", ErrMalformed)
+	}
+	return d, nil
+}
+
+// Version reads only the header of a DXF drawing, from what r gives of its
+// start (a ranged read is enough: $ACADVER comes first), and returns its
+// $ACADVER, "" when it has none (R12 files may have no header).
+func Version(ctx context.Context, r io.Reader) (string, error) {
+	p := newParser(ctx, r, DefaultLimits())
+	if err := p.sniff(); err != nil {
+		return "", err
+	}
+	err := p.file(true)
+	if p.d.Version != "" || errors.Is(err, errHeaderDone) {
+		// What follows the header, or the end of the range read, does not
+		// matter.
+		return p.d.Version, nil
+	}
+	return "", err
+}
+
+var errHeaderDone = errors.New("dxf: header read")
+
+type parser struct {
+	ctx   context.Context
+	in    *bufio.Reader
+	lr    *limitReader
+	d     *Drawing
+	code  int
+	val   []byte // valid until the next read
+	back  bool   // the current pair is to be read again
+	pairs int
+	eof   bool
+}
+
+func newParser(ctx context.Context, r io.Reader, lim Limits) *parser {
+	lr := &limitReader{r: r, n: lim.MaxBytes}
+	d := &Drawing{lim: lim, Blocks: map[string]*Block{}, layerIndex: map[string]int{}, stringsInterned: map[string]string{}}
+	return &parser{ctx: ctx, in: bufio.NewReaderSize(lr, maxLine), lr: lr, d: d}
+}
+
+// limitReader fails once more than n bytes are asked of it.
+type limitReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitReader) Read(b []byte) (int, error) {
+	if l.n <= 0 {
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			return 0, ErrTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(b)) > l.n {
+		b = b[:l.n]
+	}
+	n, err := l.r.Read(b)
+	l.n -= int64(n)
+	return n, err
+}
+
+func (p *parser) sniff() error {
+	b, _ := p.in.Peek(len(binarySentinel))
+	if string(b) == binarySentinel {
+		return ErrBinary
+	}
+	return nil
+}
+
+// line reads a line without its end.
+func (p *parser) line() ([]byte, error) {
+	b, err := p.in.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fmt.Errorf("%w: line too long", ErrMalformed)
+	}
+	if err != nil && (!errors.Is(err, io.EOF) || len(b) == 0) {
+		return nil, err
+	}
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	return bytes.TrimSuffix(b, []byte("\r")), nil
+}
+
+// next reads the next pair; io.EOF at the end of the file.
+func (p *parser) next() error {
+	if p.back {
+		p.back = false
+		return nil
+	}
+	if p.eof {
+		return io.EOF
+	}
+	p.pairs++
+	if p.pairs&4095 == 0 {
+		if err := p.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	c, err := p.line()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			p.eof = true
+		}
+		return err
+	}
+	c = bytes.TrimSpace(c)
+	if len(c) == 0 {
+		// Trailing blank lines after EOF, written by some tools.
+		if rest, _ := p.in.Peek(1); len(rest) == 0 {
+			p.eof = true
+			return io.EOF
+		}
+	}
+	code, err := strconv.Atoi(string(c))
+	if err != nil || code < -5 || code > 1071 {
+		return fmt.Errorf("%w: group code %q", ErrMalformed, truncate(c))
+	}
+	v, err := p.line()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			p.eof = true
+			return fmt.Errorf("%w: file ends inside a group", ErrMalformed)
+		}
+		return err
+	}
+	p.code, p.val = code, v
+	return nil
+}
+
+func truncate(b []byte) string {
+	if len(b) > 20 {
+		b = b[:20]
+	}
+	return string(b)
+}
+
+// unread makes the next call of next return the current pair again.
+func (p *parser) unread() { p.back = true }
+
+func (p *parser) is(code int, v string) bool {
+	return p.code == code && string(bytes.TrimSpace(p.val)) == v
+}
+
+func (p *parser) str() string { return string(bytes.TrimSpace(p.val)) }
+
+func (p *parser) num() float64 {
+	f, err := strconv.ParseFloat(string(bytes.TrimSpace(p.val)), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
+}
+
+func (p *parser) int() int {
+	s := bytes.TrimSpace(p.val)
+	n, err := strconv.Atoi(string(s))
+	if err != nil {
+		// Some writers put a float where an integer belongs.
+		return int(p.num())
+	}
+	return n
+}
+
+// text is the value as a string of the drawing: UTF-8 (R2007 and later)
+// or the file's code page, which in Italy is Windows-1252.
+func (p *parser) text() string {
+	v := bytes.TrimRight(p.val, " ")
+	if !utf8.Valid(v) {
+		if b, err := charmap.Windows1252.NewDecoder().Bytes(v); err == nil {
+			v = b
+		} else {
+			return strings.ToValidUTF8(string(v), "?")
+		}
+	}
+	return unicodeEscapes(string(v))
+}
+
+// unicodeEscapes replaces DXF's \U+XXXX escapes, with which files before
+// R2007 write what their code page lacks.
+func unicodeEscapes(s string) string {
+	if !strings.Contains(s, `\U+`) && !strings.Contains(s, `\u+`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+7 <= len(s) && (s[i+1] == 'U' || s[i+1] == 'u') && s[i+2] == '+' {
+			if r, err := strconv.ParseUint(s[i+3:i+7], 16, 32); err == nil {
+				b.WriteRune(rune(r))
+				i += 6
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// intern keeps one copy of each layer or block name.
+func (p *parser) intern(s string) string {
+	if v, ok := p.d.stringsInterned[s]; ok {
+		return v
+	}
+	p.d.stringsInterned[s] = s
+	return s
+}
+
+// count takes n items from the budget.
+func (p *parser) count(n int) error {
+	p.d.items += n
+	if p.d.items > p.d.lim.MaxItems {
+		return fmt.Errorf("%w: more than %d entities and vertices", ErrTooComplex, p.d.lim.MaxItems)
+	}
+	return nil
+}
+
+func (p *parser) countText(n int) error {
+	p.d.textBytes += n
+	if p.d.textBytes > p.d.lim.MaxText {
+		return fmt.Errorf("%w: more than %d bytes of text", ErrTooComplex, p.d.lim.MaxText)
+	}
+	return nil
+}
+
+// file reads the sections up to EOF; headerOnly stops after the header.
+func (p *parser) file(headerOnly bool) error {
+	for {
+		err := p.next()
+		if errors.Is(err, io.EOF) {
+			return nil // a file cut after its last section: drawn as far as it goes
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case p.is(0, "EOF"):
+			return nil
+		case p.is(0, "SECTION"):
+			if err := p.next(); err != nil {
+				return eofIsMalformed(err)
+			}
+			if p.code != 2 {
+				return fmt.Errorf("%w: section without a name", ErrMalformed)
+			}
+			name := p.str()
+			if headerOnly && name != "HEADER" {
+				return errHeaderDone
+			}
+			switch name {
+			case "HEADER":
+				err = p.header()
+				if err == nil && headerOnly {
+					return errHeaderDone
+				}
+			case "TABLES":
+				err = p.tables()
+			case "BLOCKS":
+				err = p.blocks()
+			case "ENTITIES":
+				p.d.sawEntitiesSection = true
+				err = p.entities()
+			default:
+				err = p.skipSection()
+			}
+			if err != nil {
+				return eofIsMalformed(err)
+			}
+		case p.code == 999:
+			// A comment.
+		default:
+			return fmt.Errorf("%w: %d %q outside a section", ErrMalformed, p.code, truncate(p.val))
+		}
+	}
+}
+
+func eofIsMalformed(err error) error {
+	if errors.Is(err, io.EOF) {
+		return nil // cut short: what was read is drawn
+	}
+	return err
+}
+
+func (p *parser) skipSection() error {
+	for {
+		if err := p.next(); err != nil {
+			return err
+		}
+		if p.is(0, "ENDSEC") {
+			return nil
+		}
+	}
+}
+
+// header reads $ACADVER, $EXTMIN, $EXTMAX and $INSUNITS.
+func (p *parser) header() error {
+	var name string
+	var min, max Point
+	var haveMin, haveMax int
+	for {
+		if err := p.next(); err != nil {
+			return err
+		}
+		switch {
+		case p.is(0, "ENDSEC"):
+			if haveMin == 3 && haveMax == 3 && min.finite() && max.finite() && min.X < max.X && min.Y < max.Y {
+				p.d.ExtMin, p.d.ExtMax, p.d.HasExtents = min, max, true
+			}
+			return nil
+		case p.code == 9:
+			name = p.str()
+		case name == "$ACADVER" && p.code == 1:
+			if v := p.str(); len(v) <= 16 {
+				p.d.Version = v
+			}
+		case name == "$DWGCODEPAGE" && p.code == 3:
+			p.d.codepage1252 = strings.EqualFold(p.str(), "ANSI_1252")
+		case name == "$INSUNITS" && p.code == 70:
+			p.d.Units = p.int()
+		case name == "$EXTMIN" && (p.code == 10 || p.code == 20):
+			if p.code == 10 {
+				min.X, haveMin = p.num(), haveMin|1
+			} else {
+				min.Y, haveMin = p.num(), haveMin|2
+			}
+		case name == "$EXTMAX" && (p.code == 10 || p.code == 20):
+			if p.code == 10 {
+				max.X, haveMax = p.num(), haveMax|1
+			} else {
+				max.Y, haveMax = p.num(), haveMax|2
+			}
+		}
+	}
+}
+
+// tables reads the layer table; the others are skipped.
+func (p *parser) tables() error {
+	for {
+		if err := p.next(); err != nil {
+			return err
+		}
+		switch {
+		case p.is(0, "ENDSEC"):
+			return nil
+		case p.is(0, "LAYER"):
+			if err := p.layer(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (p *parser) layer() error {
+	l := Layer{Color: 7, RGB: -1}
+	for {
+		if err := p.next(); err != nil {
+			return err
+		}
+		switch p.code {
+		case 0:
+			p.unread()
+			if l.Name == "" {
+				return nil
+			}
+			if err := p.count(1); err != nil {
+				return err
+			}
+			if i, ok := p.d.layerIndex[l.Name]; ok {
+				p.d.Layers[i] = l
+			} else {
+				p.d.layerIndex[l.Name] = len(p.d.Layers)
+				p.d.Layers = append(p.d.Layers, l)
+			}
+			return nil
+		case 2:
+			l.Name = p.intern(p.text())
+		case 62:
+			c := p.int()
+			if c < 0 {
+				l.Off, c = true, -c
+			}
+			if c >= 1 && c <= 255 {
+				l.Color = c
+			}
+		case 420:
+			l.RGB = int32(p.int() & 0xffffff)
+		case 70:
+			l.Frozen = p.int()&1 != 0
+		}
+	}
+}
+
+// blocks reads the block definitions.
+func (p *parser) blocks() error {
+	for {
+		if err := p.next(); err != nil {
+			return err
+		}
+		switch {
+		case p.is(0, "ENDSEC"):
+			return nil
+		case p.is(0, "BLOCK"):
+			if err := p.block(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (p *parser) block() error {
+	b := &Block{}
+	for {
+		if err := p.next(); err != nil {
+			return err
+		}
+		if p.code == 0 {
+			break
+		}
+		switch p.code {
+		case 2:
+			b.Name = p.intern(p.text())
+		case 10:
+			b.Base.X = p.num()
+		case 20:
+			b.Base.Y = p.num()
+		}
+	}
+	p.unread()
+	if err := p.count(1); err != nil {
+		return err
+	}
+	ents, err := p.entityList("ENDBLK")
+	if err != nil {
+		return err
+	}
+	b.Entities = ents
+	if b.Name != "" {
+		p.d.Blocks[b.Name] = b
+	}
+	return nil
+}
+
+// entities reads the ENTITIES section into model and paper space.
+func (p *parser) entities() error {
+	for {
+		e, paper, done, err := p.entity("ENDSEC")
+		if err != nil || done {
+			return err
+		}
+		if e == nil {
+			continue
+		}
+		if paper {
+			p.d.Paper = append(p.d.Paper, e...)
+		} else {
+			p.d.Model = append(p.d.Model, e...)
+		}
+	}
+}
+
+// entityList reads the entities of a block up to its end marker.
+func (p *parser) entityList(end string) ([]Entity, error) {
+	var out []Entity
+	for {
+		e, _, done, err := p.entity(end)
+		if err != nil || done {
+			return out, err
+		}
+		out = append(out, e...)
+	}
+}
+
+// group is one pair of an entity, kept until the entity ends.
+type group struct {
+	code int
+	num  float64
+	str  string
+}
+
+// entity reads the next entity: the entities it adds (an INSERT brings its
+// attributes, nil for one skipped), whether it is in paper space, and
+// whether the end marker came instead.
+func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
+	if err := p.next(); err != nil {
+		return nil, false, false, err
+	}
+	if p.code != 0 {
+		return nil, false, false, nil // stray groups: skipped
+	}
+	typ := p.str()
+	if typ == end || typ == "ENDSEC" {
+		if typ != "ENDSEC" || end == "ENDSEC" {
+			// ENDBLK's own groups follow.
+			if typ == "ENDBLK" {
+				if err := p.skipGroups(); err != nil {
+					return nil, false, true, err
+				}
+			}
+			return nil, false, true, nil
+		}
+		p.unread()
+		return nil, false, true, nil
+	}
+	switch typ {
+	case "LINE", "LWPOLYLINE", "POLYLINE", "CIRCLE", "ARC", "ELLIPSE", "TEXT", "MTEXT", "ATTRIB",
+		"INSERT", "DIMENSION", "POINT", "SOLID", "TRACE", "3DFACE", "SPLINE":
+	case "HATCH":
+		return p.hatch()
+	default:
+		return nil, false, false, p.skipGroups()
+	}
+	e := Entity{Color: 256, RGB: -1, Scale: Point{1, 1}, Ratio: 1, Cols: 1, Rows: 1}
+	var paper, invisible, follows bool
+	var ext float64 = 1
+	var pts [4]Point
+	var npts int
+	var flags int
+	var mtext strings.Builder
+	lw := typ == "LWPOLYLINE"
+	for {
+		if err := p.next(); err != nil {
+			return nil, false, false, err
+		}
+		c := p.code
+		if c == 0 {
+			p.unread()
+			break
+		}
+		switch {
+		case c == 8:
+			e.Layer = p.intern(p.text())
+		case c == 62:
+			if v := p.int(); v >= 0 && v <= 256 {
+				e.Color = int16(v)
+			}
+		case c == 420:
+			e.RGB = int32(p.int() & 0xffffff)
+		case c == 67:
+			paper = p.int() == 1
+		case c == 60:
+			invisible = p.int() == 1
+		case c == 230:
+			ext = p.num()
+		case lw && c == 10:
+			if err := p.count(1); err != nil {
+				return nil, false, false, err
+			}
+			e.P = append(e.P, Point{X: p.num()})
+		case lw && c == 20:
+			if n := len(e.P); n > 0 {
+				e.P[n-1].Y = p.num()
+			}
+		case lw && c == 42:
+			if n := len(e.P); n > 0 {
+				if e.Bulge == nil {
+					e.Bulge = make([]float64, n, cap(e.P))
+				}
+				for len(e.Bulge) < n {
+					e.Bulge = append(e.Bulge, 0)
+				}
+				e.Bulge[n-1] = p.num()
+			}
+		case lw && c == 90:
+			// Room for the vertices announced, within what is left.
+			if n := p.int(); n > 0 && n <= p.d.lim.MaxItems-p.d.items {
+				e.P = make([]Point, 0, n)
+			}
+		case typ == "SPLINE" && c == 10:
+			if err := p.count(1); err != nil {
+				return nil, false, false, err
+			}
+			e.P = append(e.P, Point{X: p.num()})
+		case typ == "SPLINE" && c == 20:
+			if n := len(e.P); n > 0 {
+				e.P[n-1].Y = p.num()
+			}
+		case typ == "SPLINE" && c == 40:
+			if err := p.count(1); err != nil {
+				return nil, false, false, err
+			}
+			e.Knots = append(e.Knots, p.num())
+		case typ == "SPLINE" && c == 41:
+			if err := p.count(1); err != nil {
+				return nil, false, false, err
+			}
+			e.Weights = append(e.Weights, p.num())
+		case typ == "SPLINE" && c == 71:
+			e.Degree = p.int()
+		case c >= 10 && c <= 13:
+			pts[c-10].X = p.num()
+			npts = max(npts, c-9)
+		case c >= 20 && c <= 23:
+			pts[c-20].Y = p.num()
+			npts = max(npts, c-19)
+		case c == 40:
+			e.R = p.num()
+		case c == 41:
+			if typ == "ELLIPSE" {
+				e.A0 = p.num()
+			} else {
+				e.Scale.X = p.num()
+			}
+		case c == 42:
+			if typ == "ELLIPSE" {
+				e.A1 = p.num()
+			} else {
+				e.Scale.Y = p.num()
+			}
+		case c == 44:
+			e.ColSp = p.num()
+		case c == 45:
+			e.RowSp = p.num()
+		case c == 50:
+			e.A0, e.Rot = p.num(), p.num()
+		case c == 51:
+			e.A1 = p.num()
+		case c == 66:
+			follows = p.int() == 1
+		case c == 70:
+			flags = p.int()
+			if typ == "INSERT" {
+				e.Cols = p.int()
+			}
+		case c == 71:
+			if typ == "INSERT" {
+				e.Rows = p.int()
+			} else if typ == "MTEXT" {
+				e.H = uint8(p.int() % 16)
+			}
+		case c == 72 && typ != "MTEXT":
+			e.H = uint8(p.int() % 16)
+		case c == 73 && typ == "TEXT", c == 74 && typ == "ATTRIB":
+			e.V = uint8(p.int() % 16)
+		case c == 1:
+			if typ == "MTEXT" {
+				if mtext.Len() < maxMText {
+					mtext.WriteString(p.text())
+				}
+			} else {
+				e.Text = p.text()
+			}
+		case c == 3:
+			if typ == "MTEXT" && mtext.Len() < maxMText {
+				mtext.WriteString(p.text())
+			}
+		case c == 2:
+			e.Block = p.intern(p.text())
+		}
+	}
+	e.Mirror = ext < 0
+	var extra []Entity
+	switch typ {
+	case "LINE":
+		e.Kind, e.P, e.Mirror = Line, []Point{pts[0], pts[1]}, false
+	case "LWPOLYLINE":
+		e.Kind, e.Closed = Polyline, flags&1 != 0
+		if e.Bulge != nil {
+			for len(e.Bulge) < len(e.P) {
+				e.Bulge = append(e.Bulge, 0)
+			}
+		}
+	case "POLYLINE":
+		var err error
+		if e, err = p.vertices(e, flags); err != nil {
+			return nil, false, false, err
+		}
+	case "CIRCLE":
+		e.Kind, e.P = Circle, []Point{pts[0]}
+	case "ARC":
+		e.Kind, e.P = Arc, []Point{pts[0]}
+		e.A0, e.A1 = e.A0*math.Pi/180, e.A1*math.Pi/180
+	case "ELLIPSE":
+		e.Kind, e.P, e.Axis, e.Ratio, e.Mirror = Ellipse, []Point{pts[0]}, pts[1], e.R, false
+		if e.A0 == 0 && e.A1 == 0 {
+			e.A1 = 2 * math.Pi
+		}
+	case "TEXT", "ATTRIB":
+		e.Kind, e.P = Text, []Point{pts[0]}
+		// Aligned text is placed at its second point, but for "aligned"
+		// and "fit" (3, 5), which span both: drawn from the first.
+		if (e.H != 0 || e.V != 0) && e.H != 3 && e.H != 5 && npts >= 2 {
+			e.P[0] = pts[1]
+		}
+		if e.H == 3 || e.H == 5 {
+			e.H = 0
+		}
+		if e.H == 4 { // "middle": centred both ways
+			e.H, e.V = 1, 2
+		}
+		if typ == "ATTRIB" && flags&1 != 0 {
+			invisible = true
+		}
+		e.Text = specialChars(e.Text)
+	case "MTEXT":
+		e.Kind, e.P, e.MText, e.Mirror = Text, []Point{pts[0]}, true, false
+		e.Text = plainMText(mtext.String())
+		if npts >= 2 && (pts[1].X != 0 || pts[1].Y != 0) {
+			e.Rot = math.Atan2(pts[1].Y, pts[1].X) * 180 / math.Pi
+		}
+	case "INSERT":
+		e.Kind, e.P = Insert, []Point{pts[0]}
+		e.Cols, e.Rows = max(e.Cols, 1), max(e.Rows, 1)
+		if follows {
+			var err error
+			if extra, err = p.attributes(); err != nil {
+				return nil, false, false, err
+			}
+		}
+	case "DIMENSION":
+		e.Kind, e.P, e.Identity, e.Mirror = Insert, []Point{{}}, true, false
+	case "POINT":
+		e.Kind, e.P, e.Mirror = PointKind, []Point{pts[0]}, false
+	case "SOLID", "TRACE":
+		e.Kind, e.Closed = Solid, true
+		if npts < 4 {
+			pts[3] = pts[2]
+		}
+		e.P = []Point{pts[0], pts[1], pts[3], pts[2]}
+	case "3DFACE":
+		e.Kind, e.Closed, e.Mirror = Polyline, true, false
+		e.P = []Point{pts[0], pts[1], pts[2], pts[3]}
+	case "SPLINE":
+		e.Kind, e.Closed, e.Mirror = Spline, flags&1 != 0, false
+		if len(e.P) < 2 {
+			return extra, paper, false, nil
+		}
+	}
+	if e.Kind == Text {
+		if e.Text == "" {
+			invisible = true
+		}
+		if err := p.countText(len(e.Text)); err != nil {
+			return nil, false, false, err
+		}
+	}
+	// The vertices of polylines and splines were counted as read.
+	if err := p.count(1); err != nil {
+		return nil, false, false, err
+	}
+	if invisible {
+		return extra, paper, false, nil
+	}
+	return append([]Entity{e}, extra...), paper, false, nil
+}
+
+// skipGroups skips the groups of an entity up to the next one.
+func (p *parser) skipGroups() error {
+	for {
+		if err := p.next(); err != nil {
+			return err
+		}
+		if p.code == 0 {
+			p.unread()
+			return nil
+		}
+	}
+}
+
+// vertices reads the VERTEX entities of a POLYLINE up to its SEQEND.
+// Meshes (polygon and polyface) are not drawn.
+func (p *parser) vertices(e Entity, flags int) (Entity, error) {
+	e.Kind, e.Closed = Polyline, flags&1 != 0
+	mesh := flags&(16|64) != 0
+	if flags&8 != 0 {
+		e.Mirror = false // a 3D polyline is in world coordinates
+	}
+	var bulged bool
+	for {
+		if err := p.next(); err != nil {
+			return e, err
+		}
+		if p.code != 0 {
+			continue
+		}
+		switch p.str() {
+		case "VERTEX":
+		case "SEQEND":
+			if err := p.skipGroups(); err != nil {
+				return e, err
+			}
+			if !bulged {
+				e.Bulge = nil
+			}
+			if mesh {
+				e.P, e.Bulge = nil, nil
+			}
+			return e, nil
+		default:
+			// A POLYLINE without its SEQEND.
+			p.unread()
+			if !bulged {
+				e.Bulge = nil
+			}
+			return e, nil
+		}
+		var v Point
+		var bulge float64
+		var vflags int
+		for {
+			if err := p.next(); err != nil {
+				return e, err
+			}
+			if p.code == 0 {
+				p.unread()
+				break
+			}
+			switch p.code {
+			case 10:
+				v.X = p.num()
+			case 20:
+				v.Y = p.num()
+			case 42:
+				bulge = p.num()
+			case 70:
+				vflags = p.int()
+			}
+		}
+		if mesh || vflags&16 != 0 { // a spline's frame
+			continue
+		}
+		if err := p.count(1); err != nil {
+			return e, err
+		}
+		e.P = append(e.P, v)
+		e.Bulge = append(e.Bulge, bulge)
+		bulged = bulged || bulge != 0
+	}
+}
+
+// attributes reads the ATTRIB entities that follow an INSERT, up to SEQEND.
+func (p *parser) attributes() ([]Entity, error) {
+	var out []Entity
+	for {
+		if err := p.next(); err != nil {
+			return out, err
+		}
+		if p.code != 0 {
+			continue
+		}
+		if p.str() != "ATTRIB" {
+			if p.str() == "SEQEND" {
+				return out, p.skipGroups()
+			}
+			p.unread()
+			return out, nil
+		}
+		p.unread()
+		e, _, _, err := p.entity("SEQEND")
+		if err != nil {
+			return out, err
+		}
+		out = append(out, e...)
+	}
+}
+
+// specialChars replaces the control codes of TEXT: %%d degrees, %%p
+// plus-minus, %%c diameter, %%% a percent sign; %%u and %%o (underline,
+// overline) are dropped.
+func specialChars(s string) string {
+	if !strings.Contains(s, "%%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && s[i+1] == '%' {
+			switch s[i+2] {
+			case 'd', 'D':
+				b.WriteString("°")
+			case 'p', 'P':
+				b.WriteString("±")
+			case 'c', 'C':
+				b.WriteString("Ø")
+			case '%':
+				b.WriteByte('%')
+			case 'u', 'U', 'o', 'O', 'k', 'K':
+			default:
+				b.WriteString(s[i : i+3])
+			}
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// plainMText is the text of an MTEXT without its formatting codes: \P
+// ends a line, braces group, \X…; set fonts, heights, colours; \S a^b;
+// stacks a fraction.
+func plainMText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '{', '}':
+			continue
+		case '\\':
+		default:
+			b.WriteByte(c)
+			continue
+		}
+		if i+1 >= len(s) {
+			break
+		}
+		i++
+		switch s[i] {
+		case 'P', 'n':
+			b.WriteByte('\n')
+		case '~':
+			b.WriteString("\u00a0")
+		case '\\', '{', '}':
+			b.WriteByte(s[i])
+		case 'L', 'l', 'O', 'o', 'K', 'k', 'N':
+			// Underline, overline, strike-through, column break: no text.
+		case 'S':
+			// A stack: "\S1/2;" or "\S1^2;" shows as 1/2.
+			j := strings.IndexByte(s[i:], ';')
+			if j < 0 {
+				j = len(s) - i
+			}
+			stack := s[i+1 : i+j]
+			stack = strings.NewReplacer("^", "/", "#", "/").Replace(stack)
+			b.WriteString(stack)
+			i += j
+		case 'A', 'C', 'c', 'F', 'f', 'H', 'h', 'Q', 'q', 'T', 't', 'W', 'w', 'p':
+			// A setting up to its semicolon.
+			j := strings.IndexByte(s[i:], ';')
+			if j < 0 {
+				i = len(s)
+			} else {
+				i += j
+			}
+		default:
+			b.WriteByte('\\')
+			b.WriteByte(s[i])
+		}
+	}
+	return specialChars(b.String())
+}
