@@ -124,23 +124,31 @@ const (
 // AutoCAD's MIRROR leaves arcs and circles): the renderer applies it.
 type Entity struct {
 	Kind   Kind
-	Layer  string
-	Color  int16 // ACI; 256 by layer (the default), 0 by block
-	RGB    int32 // a true colour (group 420), -1 when none
 	Mirror bool
 	Closed bool
-	P      []Point
-	Bulge  []float64 // Polyline: the bulge of each vertex's segment, nil when straight
-	R      float64
-	A0, A1 float64
-	Axis   Point
-	Ratio  float64
-	Rot    float64
-	Text   string
 	// Text alignment: H 0 left, 1 centre, 2 right; V 0 baseline, 1 bottom,
-	// 2 middle, 3 top. MText: the lines are laid out from the top.
+	// 2 middle, 3 top. MText: H is the attachment point, 1–9.
 	H, V  uint8
 	MText bool
+	Color int16 // ACI; 256 by layer (the default), 0 by block
+	RGB   int32 // a true colour (group 420), -1 when none
+	Layer string
+	P     []Point
+	Bulge []float64 // Polyline, Hatch: the bulge of each vertex's segment, nil when straight
+	R     float64
+	A0    float64
+	A1    float64
+	Rot   float64
+	Text  string
+	// The rest, for the entities that have it: most are lines and
+	// polylines, and a drawing's memory is mostly its entities.
+	*Detail
+}
+
+// Detail is what inserts, ellipses, splines and hatches have besides.
+type Detail struct {
+	Axis  Point // Ellipse
+	Ratio float64
 	// Insert: the block, its scale, and MINSERT's grid.
 	Block        string
 	Scale        Point

@@ -2,6 +2,7 @@ package dxf
 
 import (
 	"math"
+	"strings"
 )
 
 // hatch reads a HATCH: its boundaries, as polylines (arcs as bulges,
@@ -12,7 +13,7 @@ import (
 // elevation, then a boundary's vertex, then a seed point), so it is read
 // in order: the entity's groups, 91 and each boundary path, then the rest.
 func (p *parser) hatch() ([]Entity, bool, bool, error) {
-	e := Entity{Kind: Hatch, Color: 256, RGB: -1, Scale: Point{1, 1}}
+	e := Entity{Kind: Hatch, Color: 256, RGB: -1, Detail: &Detail{}}
 	var paper, invisible bool
 	var ext float64 = 1
 	paths, done := -1, 0
@@ -75,6 +76,7 @@ func (p *parser) hatch() ([]Entity, bool, bool, error) {
 		}
 		return nil
 	}
+	spline = Entity{Kind: Spline, Detail: &Detail{}}
 	for {
 		if err := p.next(); err != nil {
 			return nil, false, false, err
@@ -90,7 +92,7 @@ func (p *parser) hatch() ([]Entity, bool, bool, error) {
 		if paths < 0 {
 			switch c {
 			case 8:
-				e.Layer = p.intern(p.text())
+				e.Layer = p.intern(strings.TrimSpace(p.text()))
 			case 62:
 				if v := p.int(); v >= 0 && v <= 256 {
 					e.Color = int16(v)
@@ -160,7 +162,7 @@ func (p *parser) hatch() ([]Entity, bool, bool, error) {
 					return nil, false, false, err
 				}
 				edge = p.int()
-				spline = Entity{Kind: Spline}
+				spline = Entity{Kind: Spline, Detail: &Detail{}}
 			case 10:
 				if edge == 4 {
 					if err := p.count(1); err != nil {
@@ -193,6 +195,9 @@ func (p *parser) hatch() ([]Entity, bool, bool, error) {
 				}
 			case 42:
 				if edge == 4 {
+					if err := p.count(1); err != nil {
+						return nil, false, false, err
+					}
 					spline.Weights = append(spline.Weights, p.num())
 				}
 			case 94:

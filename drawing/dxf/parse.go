@@ -206,7 +206,7 @@ func (p *parser) int() int {
 // text is the value as a string of the drawing: UTF-8 (R2007 and later)
 // or the file's code page, which in Italy is Windows-1252.
 func (p *parser) text() string {
-	v := bytes.TrimRight(p.val, " ")
+	v := p.val
 	if !utf8.Valid(v) {
 		if b, err := charmap.Windows1252.NewDecoder().Bytes(v); err == nil {
 			v = b
@@ -413,7 +413,7 @@ func (p *parser) layer() error {
 			}
 			return nil
 		case 2:
-			l.Name = p.intern(p.text())
+			l.Name = p.intern(strings.TrimSpace(p.text()))
 		case 62:
 			c := p.int()
 			if c < 0 {
@@ -458,7 +458,7 @@ func (p *parser) block() error {
 		}
 		switch p.code {
 		case 2:
-			b.Name = p.intern(p.text())
+			b.Name = p.intern(strings.TrimSpace(p.text()))
 		case 10:
 			b.Base.X = p.num()
 		case 20:
@@ -549,7 +549,7 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 	default:
 		return nil, false, false, p.skipGroups()
 	}
-	e := Entity{Color: 256, RGB: -1, Scale: Point{1, 1}, Ratio: 1, Cols: 1, Rows: 1}
+	e := Entity{Color: 256, RGB: -1, Detail: &Detail{Scale: Point{1, 1}, Ratio: 1, Cols: 1, Rows: 1}}
 	var paper, invisible, follows bool
 	var ext float64 = 1
 	var pts [4]Point
@@ -568,7 +568,7 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 		}
 		switch {
 		case c == 8:
-			e.Layer = p.intern(p.text())
+			e.Layer = p.intern(strings.TrimSpace(p.text()))
 		case c == 62:
 			if v := p.int(); v >= 0 && v <= 256 {
 				e.Color = int16(v)
@@ -684,7 +684,7 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 				mtext.WriteString(p.text())
 			}
 		case c == 2:
-			e.Block = p.intern(p.text())
+			e.Block = p.intern(strings.TrimSpace(p.text()))
 		}
 	}
 	e.Mirror = ext < 0
@@ -764,6 +764,11 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 		if len(e.P) < 2 {
 			return extra, paper, false, nil
 		}
+	}
+	switch e.Kind {
+	case Insert, Ellipse, Spline:
+	default:
+		e.Detail = nil
 	}
 	if e.Kind == Text {
 		if e.Text == "" {

@@ -80,8 +80,11 @@ func (w *walker) walk(ents []Entity, order []int32, m affine, layer string, rgb 
 			em = m.mul(mirrorX)
 		}
 		if e.Kind != Insert {
-			cost := 1 + len(e.P)
-			if e.Kind == Spline {
+			cost := 1
+			switch e.Kind {
+			case Polyline, Hatch:
+				cost += len(e.P)
+			case Spline:
 				cost += min(max(8*len(e.P), 16), 1024)
 			}
 			if err := w.take(cost, len(e.Text)); err != nil {
@@ -166,7 +169,11 @@ func (d *Drawing) walk(ctx context.Context, visit func(prim) error) (int, error)
 func (d *Drawing) bounds(ctx context.Context) (box, int, error) {
 	var b box
 	n, err := d.walk(ctx, func(p prim) error {
-		primBounds(&b, p)
+		// Layers switched off or frozen are not in the extents, as in
+		// AutoCAD's.
+		if !d.hidden(p.layer) {
+			primBounds(&b, p)
+		}
 		return nil
 	})
 	return b, n, err
@@ -197,6 +204,12 @@ func (d *Drawing) viewBox(drawn box) box {
 	m := size * 0.02
 	vb.min.X, vb.min.Y, vb.max.X, vb.max.Y = vb.min.X-m, vb.min.Y-m, vb.max.X+m, vb.max.Y+m
 	return vb
+}
+
+// hidden reports whether a layer is switched off or frozen.
+func (d *Drawing) hidden(layer string) bool {
+	i, ok := d.layerIndex[layer]
+	return ok && (d.Layers[i].Off || d.Layers[i].Frozen)
 }
 
 // ErrEmpty: nothing in the drawing is drawn.
@@ -318,7 +331,7 @@ func (s *svgOut) group(layer string, rgb int32) {
 	s.str(`" color="`)
 	s.str(hexColor(rgb))
 	s.str(`"`)
-	if i, ok := s.d.layerIndex[layer]; ok && (s.d.Layers[i].Off || s.d.Layers[i].Frozen) {
+	if s.d.hidden(layer) {
 		s.str(` display="none"`)
 	}
 	s.str(">\n")
@@ -403,7 +416,7 @@ func (s *svgOut) prim(p prim) error {
 	case Circle:
 		u, v := m.vec(Point{e.R, 0}), m.vec(Point{0, e.R})
 		rx, ry, _ := ellipseAxes(u, v)
-		if math.Abs(rx-ry) <= 1e-9*rx {
+		if circular(rx, ry) {
 			c := m.apply(e.P[0])
 			s.str(`<circle cx="`)
 			s.num(c.X)
@@ -446,6 +459,9 @@ func (s *svgOut) subpath(m affine, pts []Point, bulge []float64, closed bool) {
 			s.arcTo(m, c, Point{r, 0}, Point{0, r}, start, sweep)
 			continue
 		}
+		if closed && i == n-1 {
+			break // Z draws it
+		}
 		s.str("L")
 		s.pt(m.apply(q))
 	}
@@ -459,6 +475,8 @@ func (s *svgOut) err() error {
 	_, err := s.w.Write(nil)
 	return err
 }
+
+func circular(rx, ry float64) bool { return math.Abs(rx-ry) <= 1e-9*rx }
 
 // sweepOf is the counter-clockwise sweep from a0 to a1, in (0, 2π].
 func sweepOf(a0, a1 float64) float64 {
@@ -484,6 +502,9 @@ func (s *svgOut) ellipse(m affine, c, u, v Point, t0, sweep float64) {
 func (s *svgOut) arcTo(m affine, c, u, v Point, t0, sweep float64) {
 	mu, mv := m.vec(u), m.vec(v)
 	rx, ry, rot := ellipseAxes(mu, mv)
+	if circular(rx, ry) {
+		rot = 0
+	}
 	// In SVG's coordinates the sweep flag is 1 for increasing angles; m's
 	// orientation decides which way the parameter turns.
 	sweepFlag := (m.det() > 0) == (sweep > 0)
