@@ -305,7 +305,7 @@ func TestWriteSVG(t *testing.T) {
 		`<path d="M0 0L1000 0L1000 -600L0 -600Z"/>`,
 		`<path d="M100 0L100 -90"/>`, // the door turned by 90°, its line on layer 0 taking the insert's
 		`<g data-layer="MURI" color="#ff0000">` + "\n" + `<path d="M100 -90A90 90 0.000 0 0 10 0"/>`, // its arc by block: the insert's colour
-		`<path d="M300 0L210 0"/>`,              // mirrored
+		`<path d="M300 0L210 0"/>`, // mirrored
 		`<g data-layer="ARREDI" color="#00d500">`,
 		`<circle cx="500" cy="-300" r="60"/>`,
 		`<g data-layer="QUOTE" color="#ff0000" display="none">`,
