@@ -42,6 +42,7 @@ type detailsPage struct {
 	Versions                                       []versionRow // newest first
 	CanRestore                                     bool         // a version may become the content
 	VersionError                                   string       // why the last restore of a version did not happen
+	Drawing                                        *drawingInfo // a CAD drawing's version, preview and drive paths
 }
 
 // details shows a file: its size, type and date, who has it locked, a
@@ -115,6 +116,7 @@ func (h *Handler) detailsOf(w http.ResponseWriter, r *http.Request, sess state.S
 		return pg, false
 	}
 	pg.CanRestore = op.MayWrite(p)
+	pg.Drawing = h.drawingOf(r, op, e, p)
 	return pg, true
 }
 

@@ -232,6 +232,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /_/cerca", h.searchPage)
 	h.mux.HandleFunc("GET /_/zip/", h.zipFolder)
 	h.mux.HandleFunc("GET /_/scheda/", h.details)
+	h.mux.HandleFunc("GET /_/disegno/", h.drawingSVG)
 	h.mux.HandleFunc("GET /_/fascicolo/", h.record)
 	h.mux.HandleFunc("GET /_/indice", h.indexStatus)
 	h.mux.HandleFunc("POST /_/fascicolo/", h.saveRecord)

@@ -1,0 +1,247 @@
+package integration
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/xml"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/bassareggiana/faldone/tests/harness"
+)
+
+// svgElements reads an SVG as XML and counts its elements by name, with
+// the layers of its groups and its text.
+func svgElements(t *testing.T, b []byte) (map[string]int, map[string]bool, string) {
+	t.Helper()
+	count, layers := map[string]int{}, map[string]bool{}
+	var text strings.Builder
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return count, layers, text.String()
+		}
+		if err != nil {
+			t.Fatalf("the SVG is not XML: %v\n%.2000s", err, b)
+		}
+		switch v := tok.(type) {
+		case xml.StartElement:
+			count[v.Name.Local]++
+			for _, a := range v.Attr {
+				if a.Name.Local == "data-layer" {
+					layers[a.Value] = true
+				}
+				if strings.HasPrefix(a.Name.Local, "on") || a.Name.Local == "href" {
+					t.Errorf("attribute %s=%q in the SVG", a.Name.Local, a.Value)
+				}
+			}
+			if v.Name.Local == "script" || v.Name.Local == "foreignObject" {
+				t.Errorf("element %s in the SVG", v.Name.Local)
+			}
+		case xml.CharData:
+			text.WriteString(strings.ReplaceAll(string(v), "\u00a0", " "))
+			text.WriteByte(' ')
+		}
+	}
+}
+
+// TestDrawingPages: a DXF drawing's page previews it from /_/disegno, an
+// SVG served with its own policy, kept while the file is unchanged; a
+// drawing made by GDAL and one with nested blocks are drawn with their
+// lines, text and layers (and read alike by GDAL's own reader); a drawing
+// too complex, a binary DXF and a file that is no drawing say why they
+// have no preview while the page works; a DWG's page names its AutoCAD
+// release; each says where the drive shows the file; a person without
+// access to the file gets no drawing of it.
+func TestDrawingPages(t *testing.T) {
+	g := harness.StartServe(t, "access:\n  admins: [operatore]\n")
+	g.AddUser("estraneo", "estraneo-Pw-42")
+	const d = "/guastalla/2019/PC-2019-0042"
+	for _, p := range []string{"/guastalla/2019", d} {
+		mustStatus(t, g, "MKCOL", p, nil, "", http.StatusCreated)
+	}
+	plan, gdal := harness.PlanDXF(), harness.GDALDXF(t)
+	// GDAL's reader reads the fixture written here as this reader does:
+	// its text, its layers, its blocks expanded.
+	info := harness.OGRInfo(t, plan)
+	for _, want := range []string{"Layer (String) = TESTI", "Soggiorno", "Layer (String) = INFISSI", "Layer (String) = ARREDI"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("ogrinfo of the fixture: no %q in\n%.3000s", want, info)
+		}
+	}
+	files := map[string][]byte{
+		"tavola-01-pianta.dxf": plan,
+		"tavola-gdal.dxf":      gdal,
+		"tavola-complessa.dxf": harness.ComplexDXF(),
+		"tavola-binaria.dxf":   []byte("AutoCAD Binary DXF\r\n\x1a\x00\x00\x00\x00"),
+		"non-disegno.dxf":      []byte("prospetto nord\n"),
+		// The version line reads the first six bytes only.
+		"tavola-02.dwg": harness.DWG2018(),
+	}
+	for name, content := range files {
+		mustStatus(t, g, "PUT", d+"/"+name, nil, string(content), http.StatusCreated)
+	}
+	b := harness.NewBrowser(t, g)
+	b.SignIn(g.User, g.Pass)
+
+	get := func(path string, header map[string]string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", g.URL+path, nil)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := b.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, body
+	}
+	script := map[string]string{"X-Requested-With": "XMLHttpRequest", "Sec-Fetch-Mode": "cors"}
+
+	t.Run("plan", func(t *testing.T) {
+		resp, body := get("/_/disegno"+d+"/tavola-01-pianta.dxf", script)
+		hd := resp.Header
+		if resp.StatusCode != 200 || hd.Get("Content-Type") != "image/svg+xml" || hd.Get("Content-Security-Policy") != "default-src 'none'; style-src 'unsafe-inline'" ||
+			hd.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(hd.Get("Cache-Control"), "private") || hd.Get("ETag") == "" {
+			t.Fatalf("the plan's SVG: %d %v\n%.500s", resp.StatusCode, hd, body)
+		}
+		count, layers, text := svgElements(t, body)
+		for _, l := range []string{"MURI", "INFISSI", "ARREDI", "TESTI", "QUOTE"} {
+			if !layers[l] {
+				t.Errorf("no layer %s: %v", l, layers)
+			}
+		}
+		for _, want := range []string{"Soggiorno 32 m±", "Cucina", "H = 2,70 m", "Studio <A&B>"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("no text %q in %q", want, text)
+			}
+		}
+		// Walls and door, chairs (1 + 2 in the table, 8 in the grid), the
+		// table and a circle, an arc: paths and circles.
+		if count["path"] < 15 || count["circle"] < 2 || count["text"] != 3 {
+			t.Errorf("elements %v", count)
+		}
+		if !bytes.Contains(body, []byte(`<path d="M600 0L600 -800"/>`)) {
+			t.Errorf("no wall line at x 600 in\n%.3000s", body)
+		}
+		if !regexp.MustCompile(`data-layer="QUOTE" color="#[0-9a-f]{6}" display="none"`).Match(body) {
+			t.Errorf("the layer switched off is shown")
+		}
+		// Unchanged: not sent again.
+		resp, _ = get("/_/disegno"+d+"/tavola-01-pianta.dxf", map[string]string{"If-None-Match": hd.Get("ETag")})
+		if resp.StatusCode != http.StatusNotModified {
+			t.Errorf("If-None-Match of its ETag: %d", resp.StatusCode)
+		}
+		// Compressed for a browser that accepts gzip.
+		req, _ := http.NewRequest("GET", g.URL+"/_/disegno"+d+"/tavola-01-pianta.dxf", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		gz, err := b.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(gz.Body)
+		if err != nil || gz.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("gzip: %v %v", err, gz.Header)
+		}
+		unzipped, _ := io.ReadAll(zr)
+		gz.Body.Close()
+		if !bytes.Equal(unzipped, body) {
+			t.Errorf("the gzipped SVG differs")
+		}
+
+		code, page := b.Get("/_/scheda" + d + "/tavola-01-pianta.dxf")
+		host := strings.TrimPrefix(g.URL, "http://")
+		h, port, _ := strings.Cut(host, ":")
+		for _, want := range []string{
+			`id="versione-cad">AutoCAD 2013-2017 (AC1027)<`,
+			`data-src="/_/disegno/guastalla/2019/PC-2019-0042/tavola-01-pianta.dxf"`,
+			`id="ingrandisci" aria-label="Ingrandisci il disegno"`,
+			`id="apri-cad"`, `Apri con il programma CAD`,
+			`id="percorso-unita">Z:\guastalla\2019\PC-2019-0042\tavola-01-pianta.dxf<`,
+			`id="percorso-unc">\\` + h + `@` + port + `\DavWWWRoot\guastalla\2019\PC-2019-0042\tavola-01-pianta.dxf<`,
+			`id="percorso-cartella">/guastalla/2019/PC-2019-0042/tavola-01-pianta.dxf<`,
+			`disegno.js`,
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the plan's page: %d, no %s", code, want)
+			}
+		}
+	})
+
+	t.Run("made by GDAL", func(t *testing.T) {
+		resp, body := get("/_/disegno"+d+"/tavola-gdal.dxf", script)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		count, layers, text := svgElements(t, body)
+		if !layers["MURI"] || !layers["LOCALI"] || !layers["TESTI"] || !layers["INFISSI"] || !strings.Contains(text, "Camera <1> & bagno") {
+			t.Errorf("layers %v, text %q", layers, text)
+		}
+		// Walls, the room's hatch, the door block turned by 90°: from
+		// (6,4) up, its line 0.9 long.
+		if count["path"] < 4 || !bytes.Contains(body, []byte(`<path d="M6 -4L6 -4.9L5.1 -4.9"/>`)) {
+			t.Errorf("elements %v\n%s", count, body)
+		}
+		if _, page := b.Get("/_/scheda" + d + "/tavola-gdal.dxf"); !strings.Contains(page, `id="versione-cad">AutoCAD 2004-2006 (AC1018)<`) {
+			t.Errorf("GDAL's drawing's version not shown")
+		}
+	})
+
+	t.Run("no preview", func(t *testing.T) {
+		for _, c := range []struct{ name, page, svg string }{
+			{"tavola-complessa.dxf", "troppo complesso", "troppo complesso per l'anteprima: aprilo con il programma CAD"},
+			{"tavola-binaria.dxf", "DXF binario", "DXF binario"},
+			{"non-disegno.dxf", "non è un disegno DXF leggibile", "non è un disegno DXF leggibile"},
+		} {
+			resp, body := get("/_/disegno"+d+"/"+c.name, script)
+			if resp.StatusCode != http.StatusUnprocessableEntity || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || !strings.Contains(string(body), c.svg) {
+				t.Errorf("%s: %d %s %q", c.name, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+			}
+			// Opened in a tab: a page that says so.
+			if code, page := b.Get("/_/disegno" + d + "/" + c.name); code != http.StatusUnprocessableEntity || !strings.Contains(page, c.page) || !strings.Contains(page, "Torna alla cartella PC-2019-0042") {
+				t.Errorf("%s in a tab: %d\n%.2000s", c.name, code, page)
+			}
+			code, page := b.Get("/_/scheda" + d + "/" + c.name)
+			if code != 200 || !strings.Contains(page, `id="apri-cad"`) || !strings.Contains(page, `id="scarica"`) || (c.name != "tavola-complessa.dxf" && !strings.Contains(page, c.page)) {
+				t.Errorf("%s's page: %d\n%.3000s", c.name, code, page)
+			}
+		}
+		if !strings.Contains(g.Log(), `msg="drawing: no preview" path=/guastalla/2019/PC-2019-0042/tavola-complessa.dxf`) {
+			t.Errorf("no log line of the drawing too complex")
+		}
+	})
+
+	t.Run("dwg", func(t *testing.T) {
+		code, page := b.Get("/_/scheda" + d + "/tavola-02.dwg")
+		if code != 200 || !strings.Contains(page, `id="versione-cad">AutoCAD 2018 o successivo (AC1032)<`) || !strings.Contains(page, `id="apri-cad"`) ||
+			!strings.Contains(page, `Z:\guastalla\2019\PC-2019-0042\tavola-02.dwg`) || strings.Contains(page, "data-src=") {
+			t.Errorf("the DWG's page: %d\n%.3000s", code, page)
+		}
+		if resp, _ := get("/_/disegno"+d+"/tavola-02.dwg", script); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("a DWG's SVG: %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("access", func(t *testing.T) {
+		other := harness.NewBrowser(t, g)
+		other.SignIn("estraneo", "estraneo-Pw-42")
+		if code, page := other.Get("/_/disegno" + d + "/tavola-01-pianta.dxf"); code != http.StatusNotFound || strings.Contains(page, "Soggiorno") {
+			t.Errorf("a person without access: %d\n%.500s", code, page)
+		}
+		resp, err := http.Get(g.URL + "/_/disegno" + d + "/tavola-01-pianta.dxf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), "Soggiorno") || resp.Request.URL.Path != "/_/accedi" {
+			t.Errorf("without a session: %d at %s", resp.StatusCode, resp.Request.URL)
+		}
+	})
+}
