@@ -537,6 +537,10 @@ func (s *svgOut) arcTo(m affine, c, u, v Point, t0, sweep float64) {
 // lineHeight is MTEXT's default spacing of lines, in text heights.
 const lineHeight = 5.0 / 3
 
+// emPerHeight is a font's size for a text height: CAD's height is that of
+// the capitals, about 0.72 of the em of a sans-serif font.
+const emPerHeight = 1.4
+
 // textFrame maps the text's own coordinates — x along its baseline, y
 // down, in drawing units — to the SVG's.
 func textFrame(p prim) affine {
@@ -606,7 +610,7 @@ func (s *svgOut) text(p prim) {
 	s.sp()
 	s.pt(Point{f.e, f.f})
 	s.str(`)" font-size="`)
-	s.str(strconv.FormatFloat(e.R, 'g', 6, 64))
+	s.str(strconv.FormatFloat(e.R*emPerHeight, 'g', 6, 64))
 	s.str(`" fill="currentColor" stroke="none"`)
 	if anchor != "" {
 		s.str(` text-anchor="` + anchor + `"`)
@@ -673,7 +677,7 @@ func primBounds(b *box, p prim) {
 		for _, l := range lines {
 			width = max(width, utf8.RuneCountInString(l))
 		}
-		w := 0.6 * e.R * float64(width)
+		w := 0.6 * emPerHeight * e.R * float64(width)
 		y0, anchor := textLayout(e, len(lines))
 		x0 := 0.0
 		switch anchor {

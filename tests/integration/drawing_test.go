@@ -245,3 +245,24 @@ func TestDrawingPages(t *testing.T) {
 		}
 	})
 }
+
+// TestDemoDrawing: the demo's sample drawing, a DXF without a header,
+// previews.
+func TestDemoDrawing(t *testing.T) {
+	g := harness.StartDemo(t, "")
+	b := harness.NewBrowser(t, g)
+	b.SignIn(g.User, g.Pass)
+	const p = "/guastalla/2019/PC-2019-0042/tavola-01-pianta.dxf"
+	code, page := b.Get("/_/scheda" + p)
+	if code != 200 || !strings.Contains(page, `data-src="/_/disegno`+p+`"`) || !strings.Contains(page, `id="versione-cad">non indicata nel file (DXF R12 o precedente)<`) {
+		t.Fatalf("the demo drawing's page: %d\n%.3000s", code, page)
+	}
+	code, svg := b.Get("/_/disegno" + p)
+	if code != 200 {
+		t.Fatalf("the demo drawing's SVG: %d %s", code, svg)
+	}
+	count, layers, text := svgElements(t, []byte(svg))
+	if count["path"] != 4 || !layers["MURI"] || !layers["TESTI"] || !strings.Contains(text, "Pianta piano terra") {
+		t.Errorf("the demo drawing: %v %v %q", count, layers, text)
+	}
+}
