@@ -21,12 +21,19 @@ import (
 // a DXF drawing is previewed too, drawn as SVG by /_/disegno/<path>, which
 // the page's script (static/disegno.js) pans and zooms.
 
-// drawingLimits bound a preview: the largest drawings of a permit are a few
-// MB; one beyond is opened in a CAD program.
-var drawingLimits = dxf.DefaultLimits()
+// drawingLimits bound a preview (pages.drawing_preview_max and _entities):
+// the largest drawings of a permit are a few MB; one beyond is opened in a
+// CAD program.
+func (h *Handler) drawingLimits() dxf.Limits {
+	l, d := h.cfg.DrawingLimits, dxf.DefaultLimits()
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = d.MaxBytes
+	}
+	return l // the other zero fields are dxf's defaults
+}
 
 // drawingSlots bounds the previews drawn at once in the process: each holds
-// a drawing in memory, up to drawingLimits' worth.
+// a drawing in memory, up to its limits' worth.
 var drawingSlots = make(chan struct{}, 2)
 
 // drawingVersion is part of the previews' ETag: a release that draws
@@ -104,7 +111,7 @@ func (h *Handler) drawingOf(r *http.Request, op *archive.Op, e backends.Entry, p
 			di.Version = "versione DXF non riconosciuta (" + v + ")"
 		}
 	}
-	if e.Size > drawingLimits.MaxBytes {
+	if e.Size > h.drawingLimits().MaxBytes {
 		di.Problem = drawingProblem(dxf.ErrTooLarge)
 		return &di
 	}
@@ -200,7 +207,7 @@ func (h *Handler) drawingSVG(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if e.Size > drawingLimits.MaxBytes {
+	if e.Size > h.drawingLimits().MaxBytes {
 		h.drawingFailed(w, r, sess.Person, p, dxf.ErrTooLarge)
 		return
 	}
@@ -217,7 +224,7 @@ func (h *Handler) drawingSVG(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer obj.Body.Close()
-	d, err := dxf.Parse(r.Context(), obj.Body, drawingLimits)
+	d, err := dxf.Parse(r.Context(), obj.Body, h.drawingLimits())
 	if err != nil {
 		h.drawingFailed(w, r, sess.Person, p, err)
 		return

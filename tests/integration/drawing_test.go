@@ -266,3 +266,21 @@ func TestDemoDrawing(t *testing.T) {
 		t.Errorf("the demo drawing: %v %v %q", count, layers, text)
 	}
 }
+
+// TestDrawingLimits: pages.drawing_preview_max and _entities bound the
+// previews.
+func TestDrawingLimits(t *testing.T) {
+	g := harness.StartServe(t, "pages:\n  drawing_preview_max: 3KiB\n  drawing_preview_entities: 20\n")
+	const d = "/guastalla/2019"
+	mustStatus(t, g, "MKCOL", d, nil, "", http.StatusCreated)
+	mustStatus(t, g, "PUT", d+"/grande.dxf", nil, string(harness.PlanDXF())+strings.Repeat("999\ncommento\n", 200), http.StatusCreated)
+	mustStatus(t, g, "PUT", d+"/pianta.dxf", nil, string(harness.PlanDXF()), http.StatusCreated)
+	b := harness.NewBrowser(t, g)
+	b.SignIn(g.User, g.Pass)
+	if code, page := b.Get("/_/scheda" + d + "/grande.dxf"); code != 200 || !strings.Contains(page, "troppo grande per l") || strings.Contains(page, "data-src=") {
+		t.Errorf("a drawing beyond drawing_preview_max: %d\n%.3000s", code, page)
+	}
+	if code, body := b.Get("/_/disegno" + d + "/pianta.dxf"); code != http.StatusUnprocessableEntity || !strings.Contains(body, "troppo complesso") {
+		t.Errorf("a drawing beyond drawing_preview_entities: %d\n%.1000s", code, body)
+	}
+}
