@@ -515,3 +515,23 @@ func BenchmarkLarge(b *testing.B) {
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
 }
+
+// TestSplines: a spline is drawn through its curve, not its control
+// polygon; one whose knots do not fit, or of a degree no CAD writes, by
+// its control polygon, at no more cost.
+func TestSplines(t *testing.T) {
+	// A quadratic B-spline with clamped knots: from (0,0) to (2,0) through
+	// (1,1) at its middle.
+	curve := dxf(0, "SPLINE", 71, 2, 72, 6, 73, 3, 40, 0, 40, 0, 40, 0, 40, 1, 40, 1, 40, 1, 10, 0, 20, 0, 10, 1, 20, 2, 10, 2, 20, 0)
+	d := parse(t, file(section("ENTITIES", curve)))
+	pts := splinePoints(&d.Model[0])
+	mid := pts[len(pts)/2]
+	if len(pts) < 16 || pts[0] != (Point{0, 0}) || !near(pts[len(pts)-1].X, 2) || !near(mid.X, 1) || !near(mid.Y, 1) {
+		t.Errorf("spline points %v", pts)
+	}
+	high := dxf(0, "SPLINE", 71, 50, 10, 0, 20, 0, 10, 1, 20, 2, 10, 2, 20, 0)
+	d = parse(t, file(section("ENTITIES", high)))
+	if pts := splinePoints(&d.Model[0]); len(pts) != 3 {
+		t.Errorf("a spline of degree 50: %v", pts)
+	}
+}

@@ -76,12 +76,16 @@ func bulgeArc(p, q Point, b float64) (c Point, r, start, sweep float64) {
 	return c, r, start, sweep
 }
 
+const maxDegree = 11
+
 // splinePoints samples a B-spline (rational when it has a weight for each
 // control point) by de Boor's algorithm; a spline whose knots do not fit
 // its control points is drawn as its control polygon.
 func splinePoints(e *Entity) []Point {
 	n, p, u := len(e.P), e.Degree, e.Knots
-	if p < 1 || p >= n || len(u) != n+p+1 || !(u[p] < u[n]) {
+	// AutoCAD's splines are of degree 11 at most; a higher one would cost
+	// its square at each point.
+	if p < 1 || p > maxDegree || p >= n || len(u) != n+p+1 || !(u[p] < u[n]) {
 		return e.P
 	}
 	for i := 1; i < len(u); i++ {

@@ -198,14 +198,16 @@ func (h *Handler) drawingSVG(w http.ResponseWriter, r *http.Request) {
 		h.message(w, r, http.StatusNotFound, "Anteprima non disponibile", "L'anteprima del disegno è disponibile solo per i file DXF.")
 		return
 	}
-	etag := `"disegno-` + drawingVersion + "-" + etagToken(e.ETag) + `"`
 	hd := w.Header()
 	hd.Set("Cache-Control", "private, no-cache")
-	hd.Set("ETag", etag)
 	hd.Set("Vary", "Accept-Encoding")
-	if e.ETag != "" && etagMatches(r.Header.Get("If-None-Match"), etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
+	if e.ETag != "" {
+		etag := `"disegno-` + drawingVersion + "-" + etagToken(e.ETag) + `"`
+		hd.Set("ETag", etag)
+		if etagMatches(r.Header.Get("If-None-Match"), etag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 	}
 	if e.Size > h.drawingLimits().MaxBytes {
 		h.drawingFailed(w, r, sess.Person, p, dxf.ErrTooLarge)

@@ -21,10 +21,14 @@
   fetch(box.dataset.src, { credentials: "same-origin", headers: { "X-Requested-With": "XMLHttpRequest" } })
     .then(function (r) {
       return r.text().then(function (text) {
-        return { ok: r.ok, type: r.headers.get("Content-Type") || "", text: text };
+        return { ok: r.ok, status: r.status, type: r.headers.get("Content-Type") || "", text: text };
       });
     })
     .then(function (res) {
+      if (res.status === 401) {
+        fail("La sessione è scaduta: ricarica la pagina per accedere di nuovo.");
+        return;
+      }
       if (!res.ok) {
         fail(res.type.indexOf("text/plain") === 0 && res.text.length < 500 ? res.text : unavailable);
         return;
