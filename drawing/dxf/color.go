@@ -54,13 +54,14 @@ func (d *Drawing) color(e *Entity, layer string, byBlock int32) int32 {
 }
 
 // onPaper is a colour as drawn on the white page: CAD draws on black, so
-// white (colour 7) and near-white are drawn black, and pale colours
+// white (colour 7) and light greys are drawn black, and light colours
 // (yellow, cyan) darker, to be seen.
 func onPaper(rgb int32) int32 {
 	r, g, b := float64(rgb>>16&0xff), float64(rgb>>8&0xff), float64(rgb&0xff)
 	lum := (0.2126*r + 0.7152*g + 0.0722*b) / 255
+	grey := max(r, g, b)-min(r, g, b) < 48
 	switch {
-	case lum > 0.85:
+	case lum > 0.85 && grey:
 		return 0
 	case lum > 0.6:
 		k := 0.6 / lum

@@ -535,3 +535,18 @@ func TestSplines(t *testing.T) {
 		t.Errorf("a spline of degree 50: %v", pts)
 	}
 }
+
+func TestOnPaper(t *testing.T) {
+	for _, c := range []struct{ in, want int32 }{
+		{0xffffff, 0x000000}, // white, colour 7
+		{0xf0f0f0, 0x000000},
+		{0xffff00, 0xa4a400}, // yellow, darker
+		{0xff0000, 0xff0000},
+		{0x0000ff, 0x0000ff},
+		{0x808080, 0x808080},
+	} {
+		if got := onPaper(c.in); got != c.want {
+			t.Errorf("onPaper(%06x) = %06x, want %06x", c.in, got, c.want)
+		}
+	}
+}

@@ -153,3 +153,80 @@ func OGRInfo(t testing.TB, dxf []byte) string {
 	}
 	return string(out)
 }
+
+// ezdxfScript writes, with ezdxf (Debian's python3-ezdxf), a drawing of
+// what AutoCAD's files hold and GDAL does not write: hatches with edges,
+// attributes of block references, dimensions with their blocks, splines,
+// ellipses, an arc mirrored by its extrusion, true colours, layers off and
+// frozen, a MINSERT grid, paper space.
+const ezdxfScript = `
+import sys, ezdxf
+version, out = sys.argv[1], sys.argv[2]
+doc = ezdxf.new(version, setup=True)
+msp = doc.modelspace()
+for name, color in [("MURI", 7), ("ARREDI", 3), ("TESTI", 1), ("QUOTE", 5)]:
+    doc.layers.add(name, color=color)
+doc.layers.add("SPENTO", color=2).off()
+doc.layers.add("CONGELATO", color=4).freeze()
+walls = [(0, 0, 0, 0, 0), (10000, 0, 0, 0, 0), (10000, 6000, 0, 0, 0.4142), (8000, 8000, 0, 0, 0), (0, 8000, 0, 0, 0)]
+if version == "R12":
+    msp.add_polyline2d(walls, format="xyseb", close=True, dxfattribs={"layer": "MURI"})
+else:
+    msp.add_lwpolyline(walls, format="xyseb", close=True, dxfattribs={"layer": "MURI"})
+msp.add_line((5000, 0), (5000, 8000), dxfattribs={"layer": "MURI"})
+blk = doc.blocks.new("PORTA", base_point=(0, 0))
+blk.add_line((0, 0), (900, 0))
+blk.add_arc((0, 0), 900, 0, 90, dxfattribs={"color": 0})
+blk.add_attdef("NUM", (100, 100), dxfattribs={"height": 150})
+for i, (x, rot) in enumerate([(1000, 0), (5000, 90), (7000, 180)]):
+    ref = msp.add_blockref("PORTA", (x, 0), dxfattribs={"layer": "MURI", "rotation": rot, "color": 1})
+    ref.add_auto_attribs({"NUM": "P%d" % (i + 1)})
+msp.add_circle((2500, 4000), 600, dxfattribs={"layer": "ARREDI"})
+msp.add_arc((7500, 4000), 800, 30, 150, dxfattribs={"layer": "ARREDI"})
+msp.add_arc((-7500, 2000), 500, 0, 90, dxfattribs={"layer": "ARREDI", "extrusion": (0, 0, -1)})
+msp.add_text("Soggiorno 32 m²", dxfattribs={"layer": "TESTI", "height": 250}).set_placement((500, 7000))
+msp.add_text("Centrato %%c 10", dxfattribs={"layer": "TESTI", "height": 200, "rotation": 30}).set_placement((7500, 4500), align=ezdxf.enums.TextEntityAlignment.MIDDLE_CENTER)
+msp.add_line((0, -700), (10000, -700), dxfattribs={"layer": "CONGELATO"})
+msp.add_line((0, -500), (10000, -500), dxfattribs={"layer": "SPENTO"})
+msp.add_point((9000, 1000), dxfattribs={"layer": "ARREDI"})
+if version != "R12":
+    msp.add_ellipse((2500, 6500), major_axis=(1000, 300), ratio=0.4, dxfattribs={"layer": "ARREDI"})
+    msp.add_spline([(6000, 6000), (6500, 7000), (7000, 6200), (7500, 7200), (8000, 6500)], dxfattribs={"layer": "ARREDI"})
+    msp.add_mtext("{\\fArial|b1;Cucina}\\PH = 2,70 m", dxfattribs={"layer": "TESTI", "char_height": 200, "insert": (5500, 7500), "attachment_point": 1})
+    h = msp.add_hatch(color=8, dxfattribs={"layer": "ARREDI"})
+    h.paths.add_polyline_path([(500, 500), (2000, 500), (2000, 1500), (500, 1500)], is_closed=True)
+    h2 = msp.add_hatch(dxfattribs={"layer": "ARREDI"})
+    h2.set_pattern_fill("ANSI31", scale=10)
+    ep = h2.paths.add_edge_path()
+    ep.add_line((3000, 500), (4500, 500))
+    ep.add_arc((4500, 1000), 500, -90, 90)
+    ep.add_line((4500, 1500), (3000, 1500))
+    ep.add_line((3000, 1500), (3000, 500))
+    msp.add_line((0, -900), (10000, -900), dxfattribs={"layer": "ARREDI", "true_color": ezdxf.rgb2int((200, 100, 50))})
+    msp.add_linear_dim(base=(0, 9000), p1=(0, 8000), p2=(10000, 8000), dxfattribs={"layer": "QUOTE"}).render()
+    doc.layout("Layout1").add_text("Cartiglio", dxfattribs={"height": 5}).set_placement((10, 10))
+sedia = doc.blocks.new("SEDIA")
+sedia.add_lwpolyline([(0, 0), (400, 0), (400, 400), (0, 400)], close=True) if version != "R12" else sedia.add_polyline2d([(0, 0), (400, 0), (400, 400), (0, 400)], close=True)
+msp.add_blockref("SEDIA", (6000, 1000), dxfattribs={"layer": "ARREDI"}).grid(size=(2, 4), spacing=(600, 600))
+doc.saveas(out)
+`
+
+// EzdxfDXF writes the drawing of ezdxfScript in the DXF version given
+// ("R2018", "R12").
+func EzdxfDXF(t testing.TB, version string) []byte {
+	t.Helper()
+	// Debian's Python, where Debian's package installs ezdxf.
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import ezdxf").Run(); err != nil {
+		t.Fatal("ezdxf is needed (apt-get install python3-ezdxf): ", err)
+	}
+	out := filepath.Join(t.TempDir(), "disegno.dxf")
+	if msg, err := exec.Command(python, "-c", ezdxfScript, version, out).CombinedOutput(); err != nil {
+		t.Fatalf("ezdxf: %v\n%s", err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

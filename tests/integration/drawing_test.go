@@ -284,3 +284,64 @@ func TestDrawingLimits(t *testing.T) {
 		t.Errorf("a drawing beyond drawing_preview_entities: %d\n%.1000s", code, body)
 	}
 }
+
+// TestDrawingsOfEzdxf: drawings that ezdxf writes as AutoCAD does, R2018
+// and R12, with their hatches, attributes, dimensions, splines and layers
+// off and frozen, are drawn whole.
+func TestDrawingsOfEzdxf(t *testing.T) {
+	g := harness.StartServe(t, "")
+	const d = "/guastalla/2019"
+	mustStatus(t, g, "MKCOL", d, nil, "", http.StatusCreated)
+	b := harness.NewBrowser(t, g)
+	b.SignIn(g.User, g.Pass)
+	for _, c := range []struct {
+		version, acadver string
+		want             []string
+	}{
+		{"R2018", "AutoCAD 2018 o successivo (AC1032)", []string{
+			`fill-rule="evenodd" stroke="none"/>`,                   // the solid hatch
+			`fill-rule="evenodd" stroke="none" fill-opacity="0.25"`, // the pattern's region
+			`A500 500 0.000 0 0 4500 -1500`,                         // its boundary's arc
+			`color="#c86432"`,                                       // the true colour
+			`>Cucina</tspan>`, `>H = 2,70 m</tspan>`,
+			`data-layer="Defpoints"`, // the dimension's block
+		}},
+		{"R12", "AutoCAD R11/R12 (AC1009)", nil},
+	} {
+		t.Run(c.version, func(t *testing.T) {
+			name := "ezdxf-" + c.version + ".dxf"
+			mustStatus(t, g, "PUT", d+"/"+name, nil, string(harness.EzdxfDXF(t, c.version)), http.StatusCreated)
+			code, page := b.Get("/_/scheda" + d + "/" + name)
+			if code != 200 || !strings.Contains(page, `id="versione-cad">`+c.acadver+`<`) {
+				t.Errorf("the page: %d, no version %s", code, c.acadver)
+			}
+			code, svg := b.Get("/_/disegno" + d + "/" + name)
+			if code != 200 {
+				t.Fatalf("SVG: %d %s", code, svg)
+			}
+			count, layers, text := svgElements(t, []byte(svg))
+			for _, want := range []string{"Soggiorno 32 m²", "Centrato Ø 10", "P1", "P2", "P3"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("no text %q in %q", want, text)
+				}
+			}
+			if strings.Contains(text, "Cartiglio") || strings.Contains(text, "NUM") {
+				t.Errorf("paper space, or an attribute's definition, drawn: %q", text)
+			}
+			for _, l := range []string{"MURI", "ARREDI", "TESTI", "SPENTO", "CONGELATO"} {
+				if !layers[l] {
+					t.Errorf("no layer %s in %v", l, layers)
+				}
+			}
+			for _, want := range append(c.want, `data-layer="SPENTO" color="#a4a400" display="none"`, `data-layer="CONGELATO" color="#00c2c2" display="none"`) {
+				if !strings.Contains(svg, want) {
+					t.Errorf("no %s in\n%s", want, svg)
+				}
+			}
+			// Walls, 3 doors (line and arc), 8 chairs, arcs.
+			if count["path"] < 18 || count["circle"] != 1 {
+				t.Errorf("elements %v", count)
+			}
+		})
+	}
+}
