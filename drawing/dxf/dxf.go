@@ -75,7 +75,7 @@ type Drawing struct {
 	Units              int     // $INSUNITS: 4 millimetres, 6 metres…; 0 unknown
 	Layers             []Layer // in the order of the layer table
 	Blocks             map[string]*Block
-	Model, Paper       []Entity // model space; the paper space of R2000 and later files
+	Model, Paper       List // model space; the paper space of R2000 and later files
 	lim                Limits
 	layerIndex         map[string]int
 	items, textBytes   int
@@ -98,7 +98,52 @@ type Layer struct {
 type Block struct {
 	Name     string
 	Base     Point
-	Entities []Entity
+	Entities List
+}
+
+// List is a list of entities kept in chunks, so that a long one grows
+// without being copied: a drawing's memory is mostly its entities.
+type List struct {
+	chunks [][]Entity
+	n      int
+}
+
+// maxChunk bounds a chunk of a List; the first chunks are small, for the
+// many blocks of a few entities each.
+const maxChunk = 4096
+
+func (l *List) add(e Entity) {
+	k := len(l.chunks) - 1
+	if k < 0 || len(l.chunks[k]) == cap(l.chunks[k]) {
+		size := 8
+		if k >= 0 {
+			size = min(2*cap(l.chunks[k]), maxChunk)
+		}
+		l.chunks = append(l.chunks, make([]Entity, 0, size))
+		k++
+	}
+	l.chunks[k] = append(l.chunks[k], e)
+	l.n++
+}
+
+// Len is the number of entities in the list.
+func (l *List) Len() int { return l.n }
+
+// At is the i-th entity of the list.
+func (l *List) At(i int) *Entity {
+	// The chunks double from 8 up to maxChunk: the first ones are found
+	// by their sizes, the rest by division.
+	for k, c := range l.chunks {
+		if cap(c) == maxChunk {
+			k += (i) / maxChunk
+			return &l.chunks[k][i%maxChunk]
+		}
+		if i < len(c) {
+			return &c[i]
+		}
+		i -= len(c)
+	}
+	panic("dxf: List index out of range")
 }
 
 // Kind is the kind of an entity, as drawn.

@@ -119,11 +119,29 @@ func TestParseEntities(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := parse(t, file(section("ENTITIES", c.body)))
-			if len(d.Model) != 1 {
-				t.Fatalf("%d entities: %+v", len(d.Model), d.Model)
+			if d.Model.Len() != 1 {
+				t.Fatalf("%d entities: %+v", d.Model.Len(), d.Model)
 			}
-			c.check(t, d.Model[0])
+			c.check(t, *d.Model.At(0))
 		})
+	}
+}
+
+func TestParseAttributes(t *testing.T) {
+	d := parse(t, file(section("ENTITIES", dxf(0, "INSERT", 8, "MURI", 66, 1, 2, "PORTA", 10, 5, 20, 6, 41, 2, 42, 2,
+		0, "ATTRIB", 8, "TESTI", 10, 5, 20, 7, 40, 1, 1, "P1", 2, "NUM", 70, 0,
+		0, "ATTRIB", 8, "TESTI", 10, 5, 20, 7, 40, 1, 1, "nascosto", 2, "X", 70, 1,
+		0, "SEQEND",
+		0, "LINE", 10, 0, 20, 0, 11, 1, 21, 1))))
+	if d.Model.Len() != 3 {
+		t.Fatalf("%d entities", d.Model.Len())
+	}
+	ins, attr := d.Model.At(0), d.Model.At(1)
+	if ins.Kind != Insert || ins.Block != "PORTA" || ins.Scale != (Point{2, 2}) || ins.P[0] != (Point{5, 6}) {
+		t.Errorf("insert %+v %+v", ins, ins.Detail)
+	}
+	if attr.Kind != Text || attr.Text != "P1" || attr.Layer != "TESTI" || attr.P[0] != (Point{5, 7}) || d.Model.At(2).Kind != Line {
+		t.Errorf("attribute %+v", attr)
 	}
 }
 
@@ -135,7 +153,7 @@ func TestParseSkips(t *testing.T) {
 			dxf(0, "POLYLINE", 70, 64, 0, "VERTEX", 10, 1, 20, 1, 0, "SEQEND")+ // a polyface mesh
 			dxf(0, "TEXT", 10, 0, 20, 0, 40, 1, 1, "")+ // empty
 			dxf(0, "LINE", 10, 0, 20, 0, 11, 2, 21, 2))))
-	if len(d.Model) != 2 || len(d.Paper) != 1 || d.Model[1].P[1] != (Point{2, 2}) {
+	if d.Model.Len() != 2 || d.Paper.Len() != 1 || d.Model.At(1).P[1] != (Point{2, 2}) {
 		t.Errorf("model %+v, paper %+v", d.Model, d.Paper)
 	}
 }
@@ -160,7 +178,7 @@ func TestParseHeaderTablesBlocks(t *testing.T) {
 		t.Errorf("layers %+v", d.Layers)
 	}
 	b := d.Blocks["PORTA"]
-	if b == nil || b.Base != (Point{1, 1}) || len(b.Entities) != 1 {
+	if b == nil || b.Base != (Point{1, 1}) || b.Entities.Len() != 1 {
 		t.Errorf("block %+v", b)
 	}
 	if v, err := Version(context.Background(), strings.NewReader(src[:60])); v != "AC1015" || err != nil {
@@ -176,7 +194,7 @@ func TestParseText(t *testing.T) {
 		{"%%p0,5 %%u100%%% %%x", "±0,5 100% %%x"},
 	} {
 		d := parse(t, file(section("ENTITIES", dxf(0, "TEXT", 10, 0, 20, 0, 40, 1, 1, c.in))))
-		if got := d.Model[0].Text; got != c.want {
+		if got := d.Model.At(0).Text; got != c.want {
 			t.Errorf("%q: %q, want %q", c.in, got, c.want)
 		}
 	}
@@ -524,15 +542,31 @@ func TestSplines(t *testing.T) {
 	// (1,1) at its middle.
 	curve := dxf(0, "SPLINE", 71, 2, 72, 6, 73, 3, 40, 0, 40, 0, 40, 0, 40, 1, 40, 1, 40, 1, 10, 0, 20, 0, 10, 1, 20, 2, 10, 2, 20, 0)
 	d := parse(t, file(section("ENTITIES", curve)))
-	pts := splinePoints(&d.Model[0])
+	pts := splinePoints(d.Model.At(0))
 	mid := pts[len(pts)/2]
 	if len(pts) < 16 || pts[0] != (Point{0, 0}) || !near(pts[len(pts)-1].X, 2) || !near(mid.X, 1) || !near(mid.Y, 1) {
 		t.Errorf("spline points %v", pts)
 	}
 	high := dxf(0, "SPLINE", 71, 50, 10, 0, 20, 0, 10, 1, 20, 2, 10, 2, 20, 0)
 	d = parse(t, file(section("ENTITIES", high)))
-	if pts := splinePoints(&d.Model[0]); len(pts) != 3 {
+	if pts := splinePoints(d.Model.At(0)); len(pts) != 3 {
 		t.Errorf("a spline of degree 50: %v", pts)
+	}
+}
+
+func TestList(t *testing.T) {
+	var l List
+	const n = 3*maxChunk + 100
+	for i := range n {
+		l.add(Entity{R: float64(i)})
+	}
+	if l.Len() != n {
+		t.Fatalf("Len %d", l.Len())
+	}
+	for _, i := range []int{0, 7, 8, 23, 24, 4095, 4096, 8000, maxChunk*2 + 1000, n - 1} {
+		if got := l.At(i).R; got != float64(i) {
+			t.Errorf("At(%d) = %v", i, got)
+		}
 	}
 }
 

@@ -12,9 +12,9 @@ import (
 // A HATCH reuses group codes from one part to the next (10 is its
 // elevation, then a boundary's vertex, then a seed point), so it is read
 // in order: the entity's groups, 91 and each boundary path, then the rest.
-func (p *parser) hatch() ([]Entity, bool, bool, error) {
-	e := Entity{Kind: Hatch, Color: 256, RGB: -1, Detail: &Detail{}}
-	var paper, invisible bool
+func (p *parser) hatch() (e Entity, paper, keep bool, err error) {
+	e = Entity{Kind: Hatch, Color: 256, RGB: -1, Detail: &Detail{}, P: p.scratchP[:0], Bulge: p.scratchB[:0]}
+	var invisible bool
 	var ext float64 = 1
 	paths, done := -1, 0
 	var (
@@ -79,7 +79,7 @@ func (p *parser) hatch() ([]Entity, bool, bool, error) {
 	spline = Entity{Kind: Spline, Detail: &Detail{}}
 	for {
 		if err := p.next(); err != nil {
-			return nil, false, false, err
+			return Entity{}, false, false, err
 		}
 		c := p.code
 		if c == 0 {
@@ -118,18 +118,18 @@ func (p *parser) hatch() ([]Entity, bool, bool, error) {
 		switch {
 		case c == 92:
 			if err := flush(); err != nil {
-				return nil, false, false, err
+				return Entity{}, false, false, err
 			}
 			polyline, bulges, inPath = p.int()&2 != 0, false, true
 			e.Sub = append(e.Sub, len(e.P))
 			if err := p.count(1); err != nil {
-				return nil, false, false, err
+				return Entity{}, false, false, err
 			}
 		case !inPath:
 		case c == 97:
 			// The boundary's source objects: the path is done.
 			if err := flush(); err != nil {
-				return nil, false, false, err
+				return Entity{}, false, false, err
 			}
 			inPath = false
 			done++
@@ -142,7 +142,7 @@ func (p *parser) hatch() ([]Entity, bool, bool, error) {
 				bulges = p.int() != 0
 			case 10:
 				if err := p.count(1); err != nil {
-					return nil, false, false, err
+					return Entity{}, false, false, err
 				}
 				e.P = append(e.P, Point{X: p.num()})
 				e.Bulge = append(e.Bulge, 0)
@@ -159,14 +159,14 @@ func (p *parser) hatch() ([]Entity, bool, bool, error) {
 			switch c {
 			case 72:
 				if err := flush(); err != nil {
-					return nil, false, false, err
+					return Entity{}, false, false, err
 				}
 				edge = p.int()
 				spline = Entity{Kind: Spline, Detail: &Detail{}}
 			case 10:
 				if edge == 4 {
 					if err := p.count(1); err != nil {
-						return nil, false, false, err
+						return Entity{}, false, false, err
 					}
 					spline.P = append(spline.P, Point{X: p.num()})
 				} else {
@@ -187,7 +187,7 @@ func (p *parser) hatch() ([]Entity, bool, bool, error) {
 			case 40:
 				if edge == 4 {
 					if err := p.count(1); err != nil {
-						return nil, false, false, err
+						return Entity{}, false, false, err
 					}
 					spline.Knots = append(spline.Knots, p.num())
 				} else {
@@ -196,7 +196,7 @@ func (p *parser) hatch() ([]Entity, bool, bool, error) {
 			case 42:
 				if edge == 4 {
 					if err := p.count(1); err != nil {
-						return nil, false, false, err
+						return Entity{}, false, false, err
 					}
 					spline.Weights = append(spline.Weights, p.num())
 				}
@@ -212,14 +212,15 @@ func (p *parser) hatch() ([]Entity, bool, bool, error) {
 		}
 	}
 	if err := flush(); err != nil {
-		return nil, false, false, err
+		return Entity{}, false, false, err
 	}
 	e.Mirror = ext < 0
 	if err := p.count(1); err != nil {
-		return nil, false, false, err
+		return Entity{}, false, false, err
 	}
+	p.settle(&e)
 	if invisible || len(e.P) == 0 {
-		return nil, paper, false, nil
+		return Entity{}, paper, false, nil
 	}
-	return []Entity{e}, paper, false, nil
+	return e, paper, true, nil
 }

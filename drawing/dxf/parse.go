@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/encoding/charmap"
 )
@@ -72,6 +74,66 @@ type parser struct {
 	back  bool   // the current pair is to be read again
 	pairs int
 	eof   bool
+	// The drawing's points and bulges, handed out from large chunks (one
+	// allocation for thousands of entities), and the scratch space where
+	// a polyline's vertices gather before they are kept.
+	pts      []Point
+	floats   []float64
+	scratchP []Point
+	scratchB []float64
+	detail   Detail
+}
+
+// arenaChunk is the size of the chunks of points and bulges.
+const arenaChunk = 16384
+
+// keepPoints is src copied where the drawing keeps its points.
+func (p *parser) keepPoints(src []Point) []Point {
+	if len(src) == 0 {
+		return nil
+	}
+	if len(src) > arenaChunk/16 {
+		return slices.Clone(src)
+	}
+	if cap(p.pts)-len(p.pts) < len(src) {
+		p.pts = make([]Point, 0, arenaChunk)
+	}
+	n := len(p.pts)
+	p.pts = append(p.pts, src...)
+	return p.pts[n:len(p.pts):len(p.pts)]
+}
+
+// keepFloats is src copied where the drawing keeps its bulges.
+func (p *parser) keepFloats(src []float64) []float64 {
+	if len(src) == 0 {
+		return nil
+	}
+	if len(src) > arenaChunk/16 {
+		return slices.Clone(src)
+	}
+	if cap(p.floats)-len(p.floats) < len(src) {
+		p.floats = make([]float64, 0, arenaChunk)
+	}
+	n := len(p.floats)
+	p.floats = append(p.floats, src...)
+	return p.floats[n:len(p.floats):len(p.floats)]
+}
+
+// fixed gathers the points of an entity that has a few, in the scratch
+// space, for settle.
+func (p *parser) fixed(pts ...Point) []Point { return append(p.scratchP[:0], pts...) }
+
+// settle keeps e's vertices, gathered in the scratch space, with the
+// drawing's, and takes the scratch space back for the next entity.
+func (p *parser) settle(e *Entity) {
+	pts, bulge := e.P, e.Bulge
+	e.P, e.Bulge = p.keepPoints(pts), p.keepFloats(bulge)
+	if cap(pts) > cap(p.scratchP) {
+		p.scratchP = pts[:0]
+	}
+	if cap(bulge) > cap(p.scratchB) {
+		p.scratchB = bulge[:0]
+	}
 }
 
 func newParser(ctx context.Context, r io.Reader, lim Limits) *parser {
@@ -153,7 +215,7 @@ func (p *parser) next() error {
 			return io.EOF
 		}
 	}
-	code, err := strconv.Atoi(string(c))
+	code, err := strconv.Atoi(view(c))
 	if err != nil || code < -5 || code > 1071 {
 		return fmt.Errorf("%w: group code %q", ErrMalformed, truncate(c))
 	}
@@ -185,8 +247,19 @@ func (p *parser) is(code int, v string) bool {
 
 func (p *parser) str() string { return string(bytes.TrimSpace(p.val)) }
 
+// view is b as a string without a copy, for strconv: the millions of
+// numbers of a drawing are read without an allocation each. The string
+// lives no longer than the call (strconv's errors, which quote it, are
+// dropped).
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 func (p *parser) num() float64 {
-	f, err := strconv.ParseFloat(string(bytes.TrimSpace(p.val)), 64)
+	f, err := strconv.ParseFloat(view(bytes.TrimSpace(p.val)), 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0
 	}
@@ -195,7 +268,7 @@ func (p *parser) num() float64 {
 
 func (p *parser) int() int {
 	s := bytes.TrimSpace(p.val)
-	n, err := strconv.Atoi(string(s))
+	n, err := strconv.Atoi(view(s))
 	if err != nil {
 		// Some writers put a float where an integer belongs.
 		return int(p.num())
@@ -235,6 +308,16 @@ func unicodeEscapes(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// name is the value as a layer's or a block's name, one copy of each
+// kept: looked up without a copy first.
+func (p *parser) name() string {
+	v := bytes.TrimSpace(p.val)
+	if s, ok := p.d.stringsInterned[string(v)]; ok {
+		return s
+	}
+	return p.intern(strings.TrimSpace(p.text()))
 }
 
 // intern keeps one copy of each layer or block name.
@@ -413,7 +496,7 @@ func (p *parser) layer() error {
 			}
 			return nil
 		case 2:
-			l.Name = p.intern(strings.TrimSpace(p.text()))
+			l.Name = p.name()
 		case 62:
 			c := p.int()
 			if c < 0 {
@@ -458,7 +541,7 @@ func (p *parser) block() error {
 		}
 		switch p.code {
 		case 2:
-			b.Name = p.intern(strings.TrimSpace(p.text()))
+			b.Name = p.name()
 		case 10:
 			b.Base.X = p.num()
 		case 20:
@@ -469,11 +552,9 @@ func (p *parser) block() error {
 	if err := p.count(1); err != nil {
 		return err
 	}
-	ents, err := p.entityList("ENDBLK")
-	if err != nil {
+	if err := p.entityList(&b.Entities, "ENDBLK"); err != nil {
 		return err
 	}
-	b.Entities = ents
 	if b.Name != "" {
 		p.d.Blocks[b.Name] = b
 	}
@@ -482,31 +563,29 @@ func (p *parser) block() error {
 
 // entities reads the ENTITIES section into model and paper space.
 func (p *parser) entities() error {
+	add := func(e Entity, paper bool) {
+		if paper {
+			p.d.Paper.add(e)
+		} else {
+			p.d.Model.add(e)
+		}
+	}
 	for {
-		e, paper, done, err := p.entity("ENDSEC")
+		done, err := p.entity("ENDSEC", add)
 		if err != nil || done {
 			return err
-		}
-		if e == nil {
-			continue
-		}
-		if paper {
-			p.d.Paper = append(p.d.Paper, e...)
-		} else {
-			p.d.Model = append(p.d.Model, e...)
 		}
 	}
 }
 
 // entityList reads the entities of a block up to its end marker.
-func (p *parser) entityList(end string) ([]Entity, error) {
-	var out []Entity
+func (p *parser) entityList(l *List, end string) error {
+	add := func(e Entity, _ bool) { l.add(e) }
 	for {
-		e, _, done, err := p.entity(end)
+		done, err := p.entity(end, add)
 		if err != nil || done {
-			return out, err
+			return err
 		}
-		out = append(out, e...)
 	}
 }
 
@@ -517,15 +596,15 @@ type group struct {
 	str  string
 }
 
-// entity reads the next entity: the entities it adds (an INSERT brings its
-// attributes, nil for one skipped), whether it is in paper space, and
-// whether the end marker came instead.
-func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
+// entity reads the next entity and gives add what it draws (an INSERT
+// brings its attributes; nothing for one skipped), and whether it is in
+// paper space. done: the end marker came instead.
+func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, err error) {
 	if err := p.next(); err != nil {
-		return nil, false, false, err
+		return false, err
 	}
 	if p.code != 0 {
-		return nil, false, false, nil // stray groups: skipped
+		return false, nil // stray groups: skipped
 	}
 	typ := p.str()
 	if typ == end || typ == "ENDSEC" {
@@ -533,23 +612,30 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 			// ENDBLK's own groups follow.
 			if typ == "ENDBLK" {
 				if err := p.skipGroups(); err != nil {
-					return nil, false, true, err
+					return true, err
 				}
 			}
-			return nil, false, true, nil
+			return true, nil
 		}
 		p.unread()
-		return nil, false, true, nil
+		return true, nil
 	}
 	switch typ {
 	case "LINE", "LWPOLYLINE", "POLYLINE", "CIRCLE", "ARC", "ELLIPSE", "TEXT", "MTEXT", "ATTRIB",
 		"INSERT", "DIMENSION", "POINT", "SOLID", "TRACE", "3DFACE", "SPLINE":
 	case "HATCH":
-		return p.hatch()
+		e, paper, keep, err := p.hatch()
+		if keep {
+			add(e, paper)
+		}
+		return false, err
 	default:
-		return nil, false, false, p.skipGroups()
+		return false, p.skipGroups()
 	}
-	e := Entity{Color: 256, RGB: -1, Detail: &Detail{Scale: Point{1, 1}, Ratio: 1, Cols: 1, Rows: 1}}
+	// The details gather in the parser's own, copied for the entities
+	// that keep them.
+	p.detail = Detail{Scale: Point{1, 1}, Ratio: 1, Cols: 1, Rows: 1}
+	e := Entity{Color: 256, RGB: -1, Detail: &p.detail}
 	var paper, invisible, follows bool
 	var ext float64 = 1
 	var pts [4]Point
@@ -557,9 +643,12 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 	var flags int
 	var mtext strings.Builder
 	lw := typ == "LWPOLYLINE"
+	if lw || typ == "SPLINE" {
+		e.P = p.scratchP[:0]
+	}
 	for {
 		if err := p.next(); err != nil {
-			return nil, false, false, err
+			return false, err
 		}
 		c := p.code
 		if c == 0 {
@@ -568,7 +657,7 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 		}
 		switch {
 		case c == 8:
-			e.Layer = p.intern(strings.TrimSpace(p.text()))
+			e.Layer = p.name()
 		case c == 62:
 			if v := p.int(); v >= 0 && v <= 256 {
 				e.Color = int16(v)
@@ -583,7 +672,7 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 			ext = p.num()
 		case lw && c == 10:
 			if err := p.count(1); err != nil {
-				return nil, false, false, err
+				return false, err
 			}
 			e.P = append(e.P, Point{X: p.num()})
 		case lw && c == 20:
@@ -593,7 +682,7 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 		case lw && c == 42:
 			if n := len(e.P); n > 0 {
 				if e.Bulge == nil {
-					e.Bulge = make([]float64, n, cap(e.P))
+					e.Bulge = p.scratchB[:0]
 				}
 				for len(e.Bulge) < n {
 					e.Bulge = append(e.Bulge, 0)
@@ -602,12 +691,12 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 			}
 		case lw && c == 90:
 			// Room for the vertices announced, within what is left.
-			if n := p.int(); n > 0 && n <= p.d.lim.MaxItems-p.d.items {
+			if n := p.int(); n > cap(e.P) && n <= p.d.lim.MaxItems-p.d.items {
 				e.P = make([]Point, 0, n)
 			}
 		case typ == "SPLINE" && c == 10:
 			if err := p.count(1); err != nil {
-				return nil, false, false, err
+				return false, err
 			}
 			e.P = append(e.P, Point{X: p.num()})
 		case typ == "SPLINE" && c == 20:
@@ -616,12 +705,12 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 			}
 		case typ == "SPLINE" && c == 40:
 			if err := p.count(1); err != nil {
-				return nil, false, false, err
+				return false, err
 			}
 			e.Knots = append(e.Knots, p.num())
 		case typ == "SPLINE" && c == 41:
 			if err := p.count(1); err != nil {
-				return nil, false, false, err
+				return false, err
 			}
 			e.Weights = append(e.Weights, p.num())
 		case typ == "SPLINE" && c == 71:
@@ -684,14 +773,14 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 				mtext.WriteString(p.text())
 			}
 		case c == 2:
-			e.Block = p.intern(strings.TrimSpace(p.text()))
+			e.Block = p.name()
 		}
 	}
 	e.Mirror = ext < 0
 	var extra []Entity
 	switch typ {
 	case "LINE":
-		e.Kind, e.P, e.Mirror = Line, []Point{pts[0], pts[1]}, false
+		e.Kind, e.P, e.Mirror = Line, p.fixed(pts[0], pts[1]), false
 	case "LWPOLYLINE":
 		e.Kind, e.Closed = Polyline, flags&1 != 0
 		if e.Bulge != nil {
@@ -702,20 +791,20 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 	case "POLYLINE":
 		var err error
 		if e, err = p.vertices(e, flags); err != nil {
-			return nil, false, false, err
+			return false, err
 		}
 	case "CIRCLE":
-		e.Kind, e.P = Circle, []Point{pts[0]}
+		e.Kind, e.P = Circle, p.fixed(pts[0])
 	case "ARC":
-		e.Kind, e.P = Arc, []Point{pts[0]}
+		e.Kind, e.P = Arc, p.fixed(pts[0])
 		e.A0, e.A1 = e.A0*math.Pi/180, e.A1*math.Pi/180
 	case "ELLIPSE":
-		e.Kind, e.P, e.Axis, e.Ratio, e.Mirror = Ellipse, []Point{pts[0]}, pts[1], e.R, false
+		e.Kind, e.P, e.Axis, e.Ratio, e.Mirror = Ellipse, p.fixed(pts[0]), pts[1], e.R, false
 		if e.A0 == 0 && e.A1 == 0 {
 			e.A1 = 2 * math.Pi
 		}
 	case "TEXT", "ATTRIB":
-		e.Kind, e.P = Text, []Point{pts[0]}
+		e.Kind, e.P = Text, p.fixed(pts[0])
 		// Aligned text is placed at its second point, but for "aligned"
 		// and "fit" (3, 5), which span both: drawn from the first.
 		if (e.H != 0 || e.V != 0) && e.H != 3 && e.H != 5 && npts >= 2 {
@@ -732,41 +821,50 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 		}
 		e.Text = specialChars(e.Text)
 	case "MTEXT":
-		e.Kind, e.P, e.MText, e.Mirror = Text, []Point{pts[0]}, true, false
+		e.Kind, e.P, e.MText, e.Mirror = Text, p.fixed(pts[0]), true, false
 		e.Text = plainMText(mtext.String())
 		if npts >= 2 && (pts[1].X != 0 || pts[1].Y != 0) {
 			e.Rot = math.Atan2(pts[1].Y, pts[1].X) * 180 / math.Pi
 		}
 	case "INSERT":
-		e.Kind, e.P = Insert, []Point{pts[0]}
+		e.Kind, e.P = Insert, p.fixed(pts[0])
 		e.Cols, e.Rows = max(e.Cols, 1), max(e.Rows, 1)
+		// Kept before its attributes are read, in the same scratch space.
+		p.settle(&e)
+		kept := *e.Detail
+		e.Detail = &kept
 		if follows {
 			var err error
 			if extra, err = p.attributes(); err != nil {
-				return nil, false, false, err
+				return false, err
 			}
 		}
 	case "DIMENSION":
-		e.Kind, e.P, e.Identity, e.Mirror = Insert, []Point{{}}, true, false
+		e.Kind, e.P, e.Identity, e.Mirror = Insert, p.fixed(Point{}), true, false
+		p.settle(&e)
 	case "POINT":
-		e.Kind, e.P, e.Mirror = PointKind, []Point{pts[0]}, false
+		e.Kind, e.P, e.Mirror = PointKind, p.fixed(pts[0]), false
 	case "SOLID", "TRACE":
 		e.Kind, e.Closed = Solid, true
 		if npts < 4 {
 			pts[3] = pts[2]
 		}
-		e.P = []Point{pts[0], pts[1], pts[3], pts[2]}
+		e.P = p.fixed(pts[0], pts[1], pts[3], pts[2])
 	case "3DFACE":
 		e.Kind, e.Closed, e.Mirror = Polyline, true, false
-		e.P = []Point{pts[0], pts[1], pts[2], pts[3]}
+		e.P = p.fixed(pts[0], pts[1], pts[2], pts[3])
 	case "SPLINE":
 		e.Kind, e.Closed, e.Mirror = Spline, flags&1 != 0, false
 		if len(e.P) < 2 {
-			return extra, paper, false, nil
+			invisible = true
 		}
 	}
 	switch e.Kind {
 	case Insert, Ellipse, Spline:
+		if e.Detail == &p.detail {
+			kept := *e.Detail
+			e.Detail = &kept
+		}
 	default:
 		e.Detail = nil
 	}
@@ -775,17 +873,23 @@ func (p *parser) entity(end string) ([]Entity, bool, bool, error) {
 			invisible = true
 		}
 		if err := p.countText(len(e.Text)); err != nil {
-			return nil, false, false, err
+			return false, err
 		}
 	}
 	// The vertices of polylines and splines were counted as read.
 	if err := p.count(1); err != nil {
-		return nil, false, false, err
+		return false, err
 	}
-	if invisible {
-		return extra, paper, false, nil
+	if e.Kind != Insert {
+		p.settle(&e)
 	}
-	return append([]Entity{e}, extra...), paper, false, nil
+	if !invisible {
+		add(e, paper)
+	}
+	for _, x := range extra {
+		add(x, paper)
+	}
+	return false, nil
 }
 
 // skipGroups skips the groups of an entity up to the next one.
@@ -805,6 +909,7 @@ func (p *parser) skipGroups() error {
 // Meshes (polygon and polyface) are not drawn.
 func (p *parser) vertices(e Entity, flags int) (Entity, error) {
 	e.Kind, e.Closed = Polyline, flags&1 != 0
+	e.P, e.Bulge = p.scratchP[:0], p.scratchB[:0]
 	mesh := flags&(16|64) != 0
 	if flags&8 != 0 {
 		e.Mirror = false // a 3D polyline is in world coordinates
@@ -890,11 +995,9 @@ func (p *parser) attributes() ([]Entity, error) {
 			return out, nil
 		}
 		p.unread()
-		e, _, _, err := p.entity("SEQEND")
-		if err != nil {
+		if _, err := p.entity("SEQEND", func(e Entity, _ bool) { out = append(out, e) }); err != nil {
 			return out, err
 		}
-		out = append(out, e...)
 	}
 }
 

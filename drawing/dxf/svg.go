@@ -63,13 +63,13 @@ func (w *walker) take(items, text int) error {
 
 // walk draws ents through m; layer and rgb are those of the block
 // reference that holds them (layer "0" and colour "by block" take them).
-func (w *walker) walk(ents []Entity, order []int32, m affine, layer string, rgb int32, depth int) error {
-	for k := range ents {
+func (w *walker) walk(ents *List, order []int32, m affine, layer string, rgb int32, depth int) error {
+	for k := range ents.Len() {
 		i := k
 		if order != nil {
 			i = int(order[k])
 		}
-		e := &ents[i]
+		e := ents.At(i)
 		lay := e.Layer
 		if lay == "" || (lay == "0" && depth > 0) {
 			lay = cmp.Or(layer, "0")
@@ -115,7 +115,7 @@ func (w *walker) walk(ents []Entity, order []int32, m affine, layer string, rgb 
 					t = em.mul(translate(e.P[0].X, e.P[0].Y)).mul(rotate(e.Rot * math.Pi / 180)).
 						mul(translate(float64(c)*e.ColSp, float64(r)*e.RowSp)).mul(scale(e.Scale.X, e.Scale.Y)).mul(base)
 				}
-				if err := w.walk(b.Entities, nil, t, lay, col, depth+1); err != nil {
+				if err := w.walk(&b.Entities, nil, t, lay, col, depth+1); err != nil {
 					return err
 				}
 			}
@@ -127,32 +127,36 @@ func (w *walker) walk(ents []Entity, order []int32, m affine, layer string, rgb 
 
 // space is what is drawn: model space, or paper space when model space is
 // empty (a drawing laid out on its sheet).
-func (d *Drawing) space() []Entity {
-	if len(d.Model) == 0 {
-		return d.Paper
+func (d *Drawing) space() *List {
+	if d.Model.Len() == 0 {
+		return &d.Paper
 	}
-	return d.Model
+	return &d.Model
 }
 
 // byLayer is the order in which the entities are drawn: by layer, in the
 // order of the layer table, so that each layer is mostly one group.
-func (d *Drawing) byLayer(ents []Entity) []int32 {
-	order := make([]int32, len(ents))
+func (d *Drawing) byLayer(ents *List) []int32 {
+	type key struct {
+		rank  int
+		layer string
+	}
+	keys := make([]key, ents.Len())
+	order := make([]int32, ents.Len())
 	for i := range order {
 		order[i] = int32(i)
-	}
-	rank := func(l string) int {
-		if i, ok := d.layerIndex[l]; ok {
-			return i
+		l := ents.At(i).Layer
+		r, ok := d.layerIndex[l]
+		if !ok {
+			r = len(d.Layers)
 		}
-		return len(d.Layers)
+		keys[i] = key{r, l}
 	}
 	slices.SortStableFunc(order, func(a, b int32) int {
-		la, lb := ents[a].Layer, ents[b].Layer
-		if c := cmp.Compare(rank(la), rank(lb)); c != 0 {
+		if c := cmp.Compare(keys[a].rank, keys[b].rank); c != 0 {
 			return c
 		}
-		return strings.Compare(la, lb)
+		return strings.Compare(keys[a].layer, keys[b].layer)
 	})
 	return order
 }

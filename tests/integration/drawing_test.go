@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bassareggiana/faldone/tests/harness"
 )
@@ -343,5 +345,79 @@ func TestDrawingsOfEzdxf(t *testing.T) {
 				t.Errorf("elements %v", count)
 			}
 		})
+	}
+}
+
+// TestDrawingMillionEntities: a DXF file of a million lines, uploaded,
+// ends in the page's message, read no further than its limit's worth; one
+// of 190,000 lines, just below the limit, is drawn whole; each twice at
+// once, as people might; the gateway stays in its memory budget
+// (DESIGN.md §7).
+func TestDrawingMillionEntities(t *testing.T) {
+	g := harness.StartServe(t, "")
+	const d = "/guastalla/2019"
+	mustStatus(t, g, "MKCOL", d, nil, "", http.StatusCreated)
+	lines := func(n int) []byte {
+		var src bytes.Buffer
+		src.WriteString("  0\nSECTION\n  2\nENTITIES\n")
+		for i := range n {
+			fmt.Fprintf(&src, "0\nLINE\n8\nL%d\n10\n%d\n20\n%d\n11\n%d\n21\n%d\n", i%20, i%1000, i/1000, i%1000+1, i/1000+1)
+		}
+		src.WriteString("0\nENDSEC\n0\nEOF\n")
+		return src.Bytes()
+	}
+	for name, n := range map[string]int{"milione.dxf": 1_000_000, "quasi.dxf": 190_000} {
+		resp := g.Do("PUT", d+"/"+name, nil, bytes.NewReader(lines(n)))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("PUT %s: %d", name, resp.StatusCode)
+		}
+	}
+	base := g.PeakRSS()
+	b := harness.NewBrowser(t, g)
+	b.SignIn(g.User, g.Pass)
+	type answer struct {
+		status  int
+		size    int
+		head    string
+		elapsed time.Duration
+	}
+	get := func(name string, done chan<- answer) {
+		start := time.Now()
+		req, _ := http.NewRequest("GET", g.URL+"/_/disegno"+d+"/"+name, nil)
+		req.Header.Set("X-Requested-With", "XMLHttpRequest")
+		resp, err := b.Client().Do(req)
+		if err != nil {
+			done <- answer{head: err.Error()}
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- answer{resp.StatusCode, len(body), string(body[:min(len(body), 200)]), time.Since(start)}
+	}
+	done := make(chan answer, 4)
+	for _, name := range []string{"milione.dxf", "milione.dxf", "quasi.dxf", "quasi.dxf"} {
+		go get(name, done)
+	}
+	for range 4 {
+		a := <-done
+		switch a.status {
+		case http.StatusUnprocessableEntity:
+			if a.head != "Il disegno è troppo complesso per l'anteprima: aprilo con il programma CAD." {
+				t.Errorf("a million lines: %q", a.head)
+			}
+		case http.StatusOK:
+			if a.size < 190_000*20 || !strings.Contains(a.head, "<svg") {
+				t.Errorf("190,000 lines: %d bytes %q", a.size, a.head)
+			}
+		default:
+			t.Errorf("%d %q", a.status, a.head)
+		}
+		t.Logf("%d, %d bytes in %v", a.status, a.size, a.elapsed.Round(time.Millisecond))
+	}
+	peak := g.PeakRSS()
+	t.Logf("peak RSS %d MiB before, %d MiB after the previews", base>>20, peak>>20)
+	if peak > memoryBudget {
+		t.Errorf("peak RSS %d MiB, above the budget of %d MiB", peak>>20, memoryBudget>>20)
 	}
 }
