@@ -88,6 +88,11 @@ func TestParseEntities(t *testing.T) {
 				t.Errorf("%+v", e)
 			}
 		}},
+		{"mtext wrapped at its width", dxf(0, "MTEXT", 10, 0, 20, 0, 40, 1, 41, 10, 1, `Nota: le quote sono in centimetri\Pe vanno verificate`), func(t *testing.T, e Entity) {
+			if e.Text != "Nota: le\nquote sono\nin\ncentimetri\ne vanno\nverificate" { // 11 characters a line
+				t.Errorf("%q", e.Text)
+			}
+		}},
 		{"insert grid", dxf(0, "INSERT", 2, "PORTA", 10, 3, 20, 4, 41, 2, 42, 3, 50, 90, 70, 2, 71, 3, 44, 10, 45, 20), func(t *testing.T, e Entity) {
 			if e.Kind != Insert || e.Block != "PORTA" || e.Scale != (Point{2, 3}) || e.Rot != 90 || e.Cols != 2 || e.Rows != 3 || e.ColSp != 10 || e.RowSp != 20 {
 				t.Errorf("%+v", e)
@@ -344,6 +349,22 @@ func TestWriteSVG(t *testing.T) {
 	}
 }
 
+// TestLineEnds: Windows' line ends and a byte order mark change nothing.
+func TestLineEnds(t *testing.T) {
+	want, err := svgOf(t, plan, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range map[string]string{
+		"CRLF": strings.ReplaceAll(plan, "\n", "\r\n"),
+		"BOM":  "\xef\xbb\xbf" + plan,
+	} {
+		if got, err := svgOf(t, src, Limits{}); err != nil || got != want {
+			t.Errorf("%s: %v\n%s", name, err, got)
+		}
+	}
+}
+
 func TestWriteSVGArcs(t *testing.T) {
 	for _, c := range []struct {
 		name, body, want string
@@ -581,6 +602,48 @@ func TestOnPaper(t *testing.T) {
 	} {
 		if got := onPaper(c.in); got != c.want {
 			t.Errorf("onPaper(%06x) = %06x, want %06x", c.in, got, c.want)
+		}
+	}
+}
+
+// TestVerticesKept: the vertices of each entity stay its own, whatever
+// the entities around it, as they pass through the parser's scratch space.
+func TestVerticesKept(t *testing.T) {
+	var body strings.Builder
+	var want [][]Point
+	for i := range 400 {
+		n := 1 + (i*7919)%(arenaChunk/16+100) // some beyond a chunk's share
+		if i%5 == 0 {
+			n = 2
+		}
+		var pts []Point
+		body.WriteString(dxf(0, "LWPOLYLINE", 90, n))
+		for j := range n {
+			q := Point{float64(i), float64(j)}
+			pts = append(pts, q)
+			body.WriteString(dxf(10, q.X, 20, q.Y, 42, 0.1))
+		}
+		want = append(want, pts)
+		switch i % 3 {
+		case 0:
+			body.WriteString(dxf(0, "INSERT", 66, 1, 2, "B", 10, i, 20, -1, 0, "ATTRIB", 10, i, 20, -2, 40, 1, 1, "a", 0, "SEQEND"))
+			want = append(want, []Point{{float64(i), -1}}, []Point{{float64(i), -2}})
+		case 1:
+			body.WriteString(dxf(0, "POLYLINE", 66, 1, 0, "VERTEX", 10, i, 20, -3, 0, "VERTEX", 10, i, 20, -4, 0, "SEQEND"))
+			want = append(want, []Point{{float64(i), -3}, {float64(i), -4}})
+		}
+	}
+	d, err := Parse(context.Background(), strings.NewReader(file(section("ENTITIES", body.String()))), Limits{MaxItems: 10_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Model.Len() != len(want) {
+		t.Fatalf("%d entities, want %d", d.Model.Len(), len(want))
+	}
+	for i, w := range want {
+		e := d.Model.At(i)
+		if fmt.Sprint(e.P) != fmt.Sprint(w) || (e.Kind == Polyline && len(e.Bulge) != 0 && len(e.Bulge) != len(e.P)) {
+			t.Fatalf("entity %d (%v): %v, want %v", i, e.Kind, e.P, w)
 		}
 	}
 }

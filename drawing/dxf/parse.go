@@ -169,6 +169,10 @@ func (p *parser) sniff() error {
 	if string(b) == binarySentinel {
 		return ErrBinary
 	}
+	// A byte order mark, which some Windows programs write first.
+	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
+		p.in.Discard(3)
+	}
 	return nil
 }
 
@@ -641,6 +645,7 @@ func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, 
 	var pts [4]Point
 	var npts int
 	var flags int
+	var wrap float64 // MTEXT's reference width
 	var mtext strings.Builder
 	lw := typ == "LWPOLYLINE"
 	if lw || typ == "SPLINE" {
@@ -723,6 +728,8 @@ func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, 
 			npts = max(npts, c-19)
 		case c == 40:
 			e.R = p.num()
+		case c == 41 && typ == "MTEXT":
+			wrap = p.num()
 		case c == 41:
 			if typ == "ELLIPSE" {
 				e.A0 = p.num()
@@ -822,7 +829,7 @@ func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, 
 		e.Text = specialChars(e.Text)
 	case "MTEXT":
 		e.Kind, e.P, e.MText, e.Mirror = Text, p.fixed(pts[0]), true, false
-		e.Text = plainMText(mtext.String())
+		e.Text = wrapLines(plainMText(mtext.String()), wrap, e.R)
 		if npts >= 2 && (pts[1].X != 0 || pts[1].Y != 0) {
 			e.Rot = math.Atan2(pts[1].Y, pts[1].X) * 180 / math.Pi
 		}
@@ -999,6 +1006,36 @@ func (p *parser) attributes() ([]Entity, error) {
 			return out, err
 		}
 	}
+}
+
+// wrapLines breaks the lines of an MTEXT at its reference width, as
+// AutoCAD does, by an average width of a character: the SVG's text does
+// not wrap by itself.
+func wrapLines(s string, width, height float64) string {
+	per := int(width / (avgCharWidth * height))
+	if width <= 0 || height <= 0 || per < 4 || !strings.Contains(s, " ") {
+		return s
+	}
+	var b strings.Builder
+	for i, line := range strings.Split(s, "\n") {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		n := 0
+		for j, w := range strings.Fields(line) {
+			l := utf8.RuneCountInString(w)
+			if j > 0 && n+1+l > per {
+				b.WriteByte('\n')
+				n = 0
+			} else if j > 0 {
+				b.WriteByte(' ')
+				n++
+			}
+			b.WriteString(w)
+			n += l
+		}
+	}
+	return b.String()
 }
 
 // specialChars replaces the control codes of TEXT: %%d degrees, %%p

@@ -545,6 +545,9 @@ const lineHeight = 5.0 / 3
 // the capitals, about 0.72 of the em of a sans-serif font.
 const emPerHeight = 1.4
 
+// avgCharWidth is the width of an average character, in text heights.
+const avgCharWidth = 0.6 * emPerHeight
+
 // textFrame maps the text's own coordinates — x along its baseline, y
 // down, in drawing units — to the SVG's.
 func textFrame(p prim) affine {
@@ -681,7 +684,7 @@ func primBounds(b *box, p prim) {
 		for _, l := range lines {
 			width = max(width, utf8.RuneCountInString(l))
 		}
-		w := 0.6 * emPerHeight * e.R * float64(width)
+		w := avgCharWidth * e.R * float64(width)
 		y0, anchor := textLayout(e, len(lines))
 		x0 := 0.0
 		switch anchor {
