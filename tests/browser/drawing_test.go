@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
@@ -201,6 +202,17 @@ func TestDrawingPreview(t *testing.T) {
 			}
 			if dwgVersion != "AutoCAD 2018 o successivo (AC1032)" || drive != `Z:\guastalla\2019\PC-2019-0042\tavola-02.dwg` || !boxShown {
 				t.Errorf("the DWG's page: %q, %q, box shown %v", dwgVersion, drive, boxShown)
+			}
+			// The path copied for the CAD program's Open dialog.
+			var copied string
+			if err := chromedp.Run(ctx,
+				chromedp.Click(`button[data-copia="percorso-unc"]`, chromedp.ByQuery),
+				chromedp.Poll(`document.getElementById("copia-esito").textContent`, &copied, chromedp.WithPollingTimeout(5*time.Second)),
+			); err != nil {
+				t.Fatalf("copy the path: %v", err)
+			}
+			if copied != "Percorso copiato" && copied != "Seleziona il percorso e copialo" {
+				t.Errorf("copy the path: %q", copied)
 			}
 			screenshot(t, ctx, "disegno-dwg-"+size.name)
 		})

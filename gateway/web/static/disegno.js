@@ -1,10 +1,33 @@
-// The preview of a DXF drawing: the SVG that /_/disegno draws, fetched and
-// put in the page, panned by a finger or the mouse, zoomed by the wheel,
-// two fingers, the buttons or the keyboard; its layers switched on and
-// off. The SVG's own style is dropped (the pages' policy forbids inline
-// style; disegno.css says the same).
+// A drawing's page. The buttons that copy the drive's paths of the file,
+// for the CAD program's Open dialog. The preview of a DXF drawing: the SVG
+// that /_/disegno draws, fetched and put in the page, panned by a finger
+// or the mouse, zoomed by the wheel, two fingers, the buttons or the
+// keyboard; its layers switched on and off. The SVG's own style is dropped
+// (the pages' policy forbids inline style; disegno.css says the same).
 (function () {
   "use strict";
+  var said = document.getElementById("copia-esito");
+  document.querySelectorAll("button.copia-percorso").forEach(function (b) {
+    var code = document.getElementById(b.dataset.copia);
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      function done() { said.textContent = "Percorso copiato"; b.textContent = "Copiato"; }
+      function fallback() {
+        var r = document.createRange();
+        r.selectNodeContents(code);
+        var sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(r);
+        try { document.execCommand("copy"); done(); } catch (e) { said.textContent = "Seleziona il percorso e copialo"; }
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(code.textContent).then(done, fallback);
+      } else {
+        fallback();
+      }
+    });
+  });
+
   var box = document.getElementById("disegno");
   if (!box) { return; }
   var NS = "http://www.w3.org/2000/svg";
