@@ -79,7 +79,6 @@ type Drawing struct {
 	lim                Limits
 	layerIndex         map[string]int
 	items, textBytes   int
-	codepage1252       bool
 	stringsInterned    map[string]string
 	sawEntitiesSection bool
 }

@@ -67,7 +67,6 @@ var errHeaderDone = errors.New("dxf: header read")
 type parser struct {
 	ctx   context.Context
 	in    *bufio.Reader
-	lr    *limitReader
 	d     *Drawing
 	code  int
 	val   []byte // valid until the next read
@@ -87,36 +86,21 @@ type parser struct {
 // arenaChunk is the size of the chunks of points and bulges.
 const arenaChunk = 16384
 
-// keepPoints is src copied where the drawing keeps its points.
-func (p *parser) keepPoints(src []Point) []Point {
+// keep is src copied into arena, the chunks where the drawing keeps its
+// points or its bulges; a long src gets its own.
+func keep[T any](arena *[]T, src []T) []T {
 	if len(src) == 0 {
 		return nil
 	}
 	if len(src) > arenaChunk/16 {
 		return slices.Clone(src)
 	}
-	if cap(p.pts)-len(p.pts) < len(src) {
-		p.pts = make([]Point, 0, arenaChunk)
+	if cap(*arena)-len(*arena) < len(src) {
+		*arena = make([]T, 0, arenaChunk)
 	}
-	n := len(p.pts)
-	p.pts = append(p.pts, src...)
-	return p.pts[n:len(p.pts):len(p.pts)]
-}
-
-// keepFloats is src copied where the drawing keeps its bulges.
-func (p *parser) keepFloats(src []float64) []float64 {
-	if len(src) == 0 {
-		return nil
-	}
-	if len(src) > arenaChunk/16 {
-		return slices.Clone(src)
-	}
-	if cap(p.floats)-len(p.floats) < len(src) {
-		p.floats = make([]float64, 0, arenaChunk)
-	}
-	n := len(p.floats)
-	p.floats = append(p.floats, src...)
-	return p.floats[n:len(p.floats):len(p.floats)]
+	n := len(*arena)
+	*arena = append(*arena, src...)
+	return (*arena)[n:len(*arena):len(*arena)]
 }
 
 // fixed gathers the points of an entity that has a few, in the scratch
@@ -127,7 +111,7 @@ func (p *parser) fixed(pts ...Point) []Point { return append(p.scratchP[:0], pts
 // drawing's, and takes the scratch space back for the next entity.
 func (p *parser) settle(e *Entity) {
 	pts, bulge := e.P, e.Bulge
-	e.P, e.Bulge = p.keepPoints(pts), p.keepFloats(bulge)
+	e.P, e.Bulge = keep(&p.pts, pts), keep(&p.floats, bulge)
 	if cap(pts) > cap(p.scratchP) {
 		p.scratchP = pts[:0]
 	}
@@ -139,7 +123,7 @@ func (p *parser) settle(e *Entity) {
 func newParser(ctx context.Context, r io.Reader, lim Limits) *parser {
 	lr := &limitReader{r: r, n: lim.MaxBytes}
 	d := &Drawing{lim: lim, Blocks: map[string]*Block{}, layerIndex: map[string]int{}, stringsInterned: map[string]string{}}
-	return &parser{ctx: ctx, in: bufio.NewReaderSize(lr, maxLine), lr: lr, d: d}
+	return &parser{ctx: ctx, in: bufio.NewReaderSize(lr, maxLine), d: d}
 }
 
 // limitReader fails once more than n bytes are asked of it.
@@ -440,8 +424,6 @@ func (p *parser) header() error {
 			if v := p.str(); len(v) <= 16 {
 				p.d.Version = v
 			}
-		case name == "$DWGCODEPAGE" && p.code == 3:
-			p.d.codepage1252 = strings.EqualFold(p.str(), "ANSI_1252")
 		case name == "$INSUNITS" && p.code == 70:
 			p.d.Units = p.int()
 		case name == "$EXTMIN" && (p.code == 10 || p.code == 20):
