@@ -186,8 +186,11 @@ func TestParseHeaderTablesBlocks(t *testing.T) {
 	if b == nil || b.Base != (Point{1, 1}) || b.Entities.Len() != 1 {
 		t.Errorf("block %+v", b)
 	}
-	if v, err := Version(context.Background(), strings.NewReader(src[:60])); v != "AC1015" || err != nil {
-		t.Errorf("Version of the first bytes: %q %v", v, err)
+	if h, err := ReadHeader(context.Background(), strings.NewReader(src[:60])); h.Version != "AC1015" || err != nil {
+		t.Errorf("ReadHeader of the first bytes: %+v %v", h, err)
+	}
+	if h, err := ReadHeader(context.Background(), strings.NewReader(src)); h != (Header{"AC1015", 4}) || err != nil || UnitName(h.Units) != "millimetri" {
+		t.Errorf("ReadHeader: %+v %v", h, err)
 	}
 }
 
@@ -531,7 +534,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		checkXML(t, out.Bytes())
-		Version(context.Background(), bytes.NewReader(b))
+		ReadHeader(context.Background(), bytes.NewReader(b))
 	})
 }
 

@@ -45,22 +45,36 @@ func Parse(ctx context.Context, r io.Reader, lim Limits) (*Drawing, error) {
 	return d, nil
 }
 
-// Version reads only the header of a DXF drawing, from what r gives of its
-// start (a ranged read is enough: $ACADVER comes first), and returns its
-// $ACADVER, "" when it has none (R12 files may have no header).
-func Version(ctx context.Context, r io.Reader) (string, error) {
+// Header is what a file page says of a drawing.
+type Header struct {
+	Version string // $ACADVER, "" when the file has none (R12 files may have no header)
+	Units   int    // $INSUNITS, 0 when unknown
+}
+
+// ReadHeader reads only the header of a DXF drawing, from what r gives of
+// its start: a ranged read is enough, since $ACADVER comes first and the
+// header is short.
+func ReadHeader(ctx context.Context, r io.Reader) (Header, error) {
 	p := newParser(ctx, r, DefaultLimits())
 	if err := p.sniff(); err != nil {
-		return "", err
+		return Header{}, err
 	}
 	err := p.file(true)
-	if p.d.Version != "" || errors.Is(err, errHeaderDone) {
+	h := Header{Version: p.d.Version, Units: p.d.Units}
+	if h.Version != "" || errors.Is(err, errHeaderDone) {
 		// What follows the header, or the end of the range read, does not
 		// matter.
-		return p.d.Version, nil
+		return h, nil
 	}
-	return "", err
+	return Header{}, err
 }
+
+// unitNames are $INSUNITS' units that building drawings use, in Italian.
+var unitNames = map[int]string{1: "pollici", 2: "piedi", 4: "millimetri", 5: "centimetri", 6: "metri", 7: "chilometri", 14: "decimetri"}
+
+// UnitName is the Italian name of a $INSUNITS value, "" for one unknown or
+// unset.
+func UnitName(units int) string { return unitNames[units] }
 
 var errHeaderDone = errors.New("dxf: header read")
 

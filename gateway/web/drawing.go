@@ -51,6 +51,7 @@ type drawingInfo struct {
 	DXF     bool
 	Name    string
 	Version string // the line of the format's version
+	Units   string // the drawing's unit, "" when the file does not say
 	Preview string // the SVG's URL; "" when there is no preview
 	Problem string // why there is none, for a DXF
 	Drive   drivePaths
@@ -96,7 +97,9 @@ func (h *Handler) drawingOf(r *http.Request, op *archive.Op, e backends.Entry, p
 		di.Version = dwg.Describe(v)
 		return &di
 	}
-	v, err := dxf.Version(r.Context(), strings.NewReader(head))
+	hdr, err := dxf.ReadHeader(r.Context(), strings.NewReader(head))
+	v := hdr.Version
+	di.Units = dxf.UnitName(hdr.Units)
 	switch {
 	case err != nil:
 		di.Version = "non riconosciuta"

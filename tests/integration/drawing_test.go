@@ -162,6 +162,7 @@ func TestDrawingPages(t *testing.T) {
 		h, port, _ := strings.Cut(host, ":")
 		for _, want := range []string{
 			`id="versione-cad">AutoCAD 2013-2017 (AC1027)<`,
+			`id="unita-cad">centimetri<`,
 			`data-src="/_/disegno/guastalla/2019/PC-2019-0042/tavola-01-pianta.dxf"`,
 			`id="ingrandisci" aria-label="Ingrandisci il disegno"`,
 			`id="apri-cad"`, `Apri con il programma CAD`,
