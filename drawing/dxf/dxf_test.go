@@ -368,6 +368,19 @@ func TestLineEnds(t *testing.T) {
 	}
 }
 
+// TestPaperSpace: a drawing laid out on its sheet only, its model space
+// empty, shows the sheet.
+func TestPaperSpace(t *testing.T) {
+	out, err := svgOf(t, file(section("ENTITIES", dxf(0, "TEXT", 67, 1, 10, 10, 20, 10, 40, 5, 1, "Cartiglio"))), Limits{})
+	if err != nil || !strings.Contains(out, ">Cartiglio<") {
+		t.Errorf("paper space only: %v\n%s", err, out)
+	}
+	out, err = svgOf(t, file(section("ENTITIES", dxf(0, "TEXT", 67, 1, 10, 10, 20, 10, 40, 5, 1, "Cartiglio", 0, "LINE", 10, 0, 20, 0, 11, 1, 21, 1))), Limits{})
+	if err != nil || strings.Contains(out, "Cartiglio") {
+		t.Errorf("model and paper space: %v\n%s", err, out)
+	}
+}
+
 func TestWriteSVGArcs(t *testing.T) {
 	for _, c := range []struct {
 		name, body, want string
