@@ -368,6 +368,21 @@ func TestLineEnds(t *testing.T) {
 	}
 }
 
+// TestFarFromOrigin: a plan in map coordinates (UTM, metres) is drawn
+// near the SVG's origin, where single precision keeps millimetres.
+func TestFarFromOrigin(t *testing.T) {
+	out, err := svgOf(t, file(section("ENTITIES", dxf(0, "LINE", 10, 632000.125, 20, 4960000.5, 11, 632010.125, 21, 4960010.5,
+		0, "TEXT", 10, 632001, 20, 4960001, 40, 0.5, 1, "Fg. 12 mapp. 345"))), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`viewBox="-0.075 0.3 10.4 10.4"`, `<path d="M0.125 10.5L10.125 0.5"/>`, `matrix(1 0 0 1 1 10)`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %s in\n%s", want, out)
+		}
+	}
+}
+
 // TestPaperSpace: a drawing laid out on its sheet only, its model space
 // empty, shows the sheet.
 func TestPaperSpace(t *testing.T) {

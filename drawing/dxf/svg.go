@@ -161,10 +161,10 @@ func (d *Drawing) byLayer(ents *List) []int32 {
 	return order
 }
 
-func (d *Drawing) walk(ctx context.Context, visit func(prim) error) (int, error) {
+func (d *Drawing) walk(ctx context.Context, base affine, visit func(prim) error) (int, error) {
 	ents := d.space()
 	w := &walker{ctx: ctx, d: d, visit: visit, visiting: map[string]bool{}}
-	err := w.walk(ents, d.byLayer(ents), flipY, "", 0, 0)
+	err := w.walk(ents, d.byLayer(ents), base, "", 0, 0)
 	return w.items, err
 }
 
@@ -172,7 +172,7 @@ func (d *Drawing) walk(ctx context.Context, visit func(prim) error) (int, error)
 // an empty drawing. Within the limits, as WriteSVG.
 func (d *Drawing) bounds(ctx context.Context) (box, int, error) {
 	var b box
-	n, err := d.walk(ctx, func(p prim) error {
+	n, err := d.walk(ctx, flipY, func(p prim) error {
 		// Layers switched off or frozen are not in the extents, as in
 		// AutoCAD's.
 		if !d.hidden(p.layer) {
@@ -231,6 +231,15 @@ func (d *Drawing) WriteSVG(ctx context.Context, out io.Writer) (Stats, error) {
 		return Stats{}, ErrEmpty
 	}
 	vb := d.viewBox(drawn)
+	// A drawing far from its origin — in map coordinates, as GDAL writes
+	// them — is moved near it: browsers draw SVG in single precision,
+	// which at 5,000,000 keeps half a unit.
+	base := flipY
+	if size := math.Max(vb.w(), vb.h()); math.Max(math.Max(math.Abs(vb.min.X), math.Abs(vb.max.X)), math.Max(math.Abs(vb.min.Y), math.Abs(vb.max.Y))) > 10*size {
+		o := Point{math.Round(vb.min.X), math.Round(vb.min.Y)}
+		base = translate(-o.X, -o.Y).mul(flipY)
+		vb.min.X, vb.min.Y, vb.max.X, vb.max.Y = vb.min.X-o.X, vb.min.Y-o.Y, vb.max.X-o.X, vb.max.Y-o.Y
+	}
 	lw := &limitWriter{w: out, n: d.lim.MaxSVG}
 	bw := bufio.NewWriterSize(lw, 32<<10)
 	s := &svgOut{w: bw, d: d}
@@ -248,7 +257,7 @@ func (d *Drawing) WriteSVG(ctx context.Context, out io.Writer) (Stats, error) {
 	// Lines keep their width at any zoom. The page's style sheet says the
 	// same, since its policy drops an SVG's own style once inline.
 	s.str("<style>*{vector-effect:non-scaling-stroke}</style>\n")
-	_, err = d.walk(ctx, s.prim)
+	_, err = d.walk(ctx, base, s.prim)
 	if err == nil {
 		s.close()
 		s.str("</svg>\n")
