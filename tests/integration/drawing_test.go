@@ -422,3 +422,46 @@ func TestDrawingMillionEntities(t *testing.T) {
 		t.Errorf("peak RSS %d MiB, above the budget of %d MiB", peak>>20, memoryBudget>>20)
 	}
 }
+
+// TestDrawingOnS3: on S3 the page reads a drawing's start with a ranged
+// GET, and the preview the whole drawing once, then answers from its ETag
+// without reading it.
+func TestDrawingOnS3(t *testing.T) {
+	g, _, counter := s3Gateway(t)
+	const d = "/guastalla/2019"
+	mustStatus(t, g, "MKCOL", d, nil, "", http.StatusCreated)
+	mustStatus(t, g, "PUT", d+"/pianta.dxf", nil, string(harness.PlanDXF()), http.StatusCreated)
+	mustStatus(t, g, "PUT", d+"/tavola.dwg", nil, string(harness.DWG2018()), http.StatusCreated)
+	b := harness.NewBrowser(t, g)
+	b.SignIn(g.User, g.Pass)
+	if code, page := b.Get("/_/scheda" + d + "/tavola.dwg"); code != 200 || !strings.Contains(page, "AutoCAD 2018 o successivo (AC1032)") {
+		t.Errorf("the DWG's page on S3: %d", code)
+	}
+	if code, page := b.Get("/_/scheda" + d + "/pianta.dxf"); code != 200 || !strings.Contains(page, "AutoCAD 2013-2017 (AC1027)") {
+		t.Errorf("the DXF's page on S3: %d", code)
+	}
+	counter.Reset()
+	resp, err := b.Client().Get(g.URL + "/_/disegno" + d + "/pianta.dxf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(svg, []byte("Soggiorno")) {
+		t.Fatalf("the preview on S3: %d", resp.StatusCode)
+	}
+	if n := counter.Counts()["GetObject"]; n != 1 {
+		t.Errorf("the preview read the drawing %d times: %v", n, counter.Counts())
+	}
+	counter.Reset()
+	req, _ := http.NewRequest("GET", g.URL+"/_/disegno"+d+"/pianta.dxf", nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	again, err := b.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Body.Close()
+	if again.StatusCode != http.StatusNotModified || counter.Counts()["GetObject"] != 0 {
+		t.Errorf("again, unchanged: %d, %v", again.StatusCode, counter.Counts())
+	}
+}
