@@ -74,10 +74,12 @@ type Drawing struct {
 	HasExtents         bool
 	Units              int     // $INSUNITS: 4 millimetres, 6 metres…; 0 unknown
 	Layers             []Layer // in the order of the layer table
+	LineTypes          []LineType
 	Blocks             map[string]*Block
 	Model, Paper       List // model space; the paper space of R2000 and later files
 	lim                Limits
 	layerIndex         map[string]int
+	ltypeIndex         map[string]int16 // by name in capitals
 	items, textBytes   int
 	stringsInterned    map[string]string
 	sawEntitiesSection bool
@@ -90,7 +92,23 @@ type Layer struct {
 	RGB    int32 // a true colour, -1 when none
 	Off    bool  // switched off (a negative colour in the table)
 	Frozen bool
+	LType  int16 // its line type: an index of Drawing.LineTypes
 }
+
+// LineType is an entry of the line type table: its dashes as the SVG
+// draws them, in pixels of the screen (lines keep their width at any
+// zoom, and so do their dashes); "" for a continuous line.
+type LineType struct {
+	Name string
+	Dash string
+}
+
+// The line types every drawing has, by their indexes.
+const (
+	ByLayerLine    = 0 // an entity's default
+	ByBlockLine    = 1
+	ContinuousLine = 2
+)
 
 // Block is a block definition: entities drawn wherever it is referenced,
 // relative to Base.
@@ -175,6 +193,7 @@ type Entity struct {
 	H, V  uint8
 	MText bool
 	Color int16 // ACI; 256 by layer (the default), 0 by block
+	LType int16 // an index of Drawing.LineTypes: by layer (the default), by block, or one
 	RGB   int32 // a true colour (group 420), -1 when none
 	Layer string
 	P     []Point

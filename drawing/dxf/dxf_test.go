@@ -178,7 +178,7 @@ func TestParseHeaderTablesBlocks(t *testing.T) {
 	if d.Version != "AC1015" || d.Units != 4 || !d.HasExtents || d.ExtMin != (Point{-1, -2}) || d.ExtMax != (Point{11, 12}) {
 		t.Errorf("header: %+v", d)
 	}
-	want := []Layer{{"0", 7, -1, false, false}, {"MURI", 5, -1, false, false}, {"NASCOSTO", 1, -1, true, false}, {"CONGELATO", 2, -1, false, true}}
+	want := []Layer{{"0", 7, -1, false, false, ContinuousLine}, {"MURI", 5, -1, false, false, ContinuousLine}, {"NASCOSTO", 1, -1, true, false, ContinuousLine}, {"CONGELATO", 2, -1, false, true, ContinuousLine}}
 	if fmt.Sprint(d.Layers) != fmt.Sprint(want) {
 		t.Errorf("layers %+v", d.Layers)
 	}
@@ -364,6 +364,41 @@ func TestLineEnds(t *testing.T) {
 	} {
 		if got, err := svgOf(t, src, Limits{}); err != nil || got != want {
 			t.Errorf("%s: %v\n%s", name, err, got)
+		}
+	}
+}
+
+// TestLineTypes: dashed lines keep their pattern's proportions, on the
+// screen, by their layer, their own or their block reference's.
+func TestLineTypes(t *testing.T) {
+	src := file(
+		section("TABLES", dxf(0, "TABLE", 2, "LTYPE",
+			0, "LTYPE", 2, "CONTINUOUS", 73, 0,
+			0, "LTYPE", 2, "DASHED", 73, 2, 40, 0.75, 49, 0.5, 49, -0.25,
+			0, "LTYPE", 2, "CENTER", 73, 4, 40, 2, 49, 1.25, 49, -0.25, 49, 0.25, 49, -0.25,
+			0, "LTYPE", 2, "DOT", 73, 2, 40, 0.25, 49, 0, 49, -0.25,
+			0, "ENDTAB",
+			0, "TABLE", 2, "LAYER", 0, "LAYER", 2, "ASSI", 62, 1, 6, "CENTER", 0, "LAYER", 2, "MURI", 62, 7, 6, "Continuous", 0, "ENDTAB")),
+		section("BLOCKS", dxf(0, "BLOCK", 2, "B", 10, 0, 20, 0, 0, "LINE", 6, "BYBLOCK", 10, 0, 20, 0, 11, 1, 21, 0, 0, "ENDBLK")),
+		section("ENTITIES", dxf(
+			0, "LINE", 8, "ASSI", 10, 0, 20, 0, 11, 10, 21, 0,
+			0, "LINE", 8, "MURI", 6, "dashed", 10, 0, 20, 1, 11, 10, 21, 1,
+			0, "LINE", 8, "MURI", 6, "DOT", 10, 0, 20, 2, 11, 10, 21, 2,
+			0, "INSERT", 8, "MURI", 6, "DASHED", 2, "B", 10, 0, 20, 3,
+			0, "LINE", 8, "MURI", 10, 0, 20, 4, 11, 10, 21, 4)))
+	out, err := svgOf(t, src, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`<g data-layer="ASSI" color="#ff0000" stroke-dasharray="15.0 3.0 3.0 3.0">` + "\n" + `<path d="M0 0L10 0"/>`,
+		`<g data-layer="MURI" color="#000000" stroke-dasharray="16.0 8.0">` + "\n" + `<path d="M0 -1L10 -1"/>`,
+		`<g data-layer="MURI" color="#000000" stroke-dasharray="0.0 6.0">` + "\n" + `<path d="M0 -2L10 -2"/>`,
+		`<g data-layer="MURI" color="#000000" stroke-dasharray="16.0 8.0">` + "\n" + `<path d="M0 -3L1 -3"/>`, // by block
+		`<g data-layer="MURI" color="#000000">` + "\n" + `<path d="M0 -4L10 -4"/>`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %s in\n%s", want, out)
 		}
 	}
 }

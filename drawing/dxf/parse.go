@@ -136,7 +136,9 @@ func (p *parser) settle(e *Entity) {
 
 func newParser(ctx context.Context, r io.Reader, lim Limits) *parser {
 	lr := &limitReader{r: r, n: lim.MaxBytes}
-	d := &Drawing{lim: lim, Blocks: map[string]*Block{}, layerIndex: map[string]int{}, stringsInterned: map[string]string{}}
+	d := &Drawing{lim: lim, Blocks: map[string]*Block{}, layerIndex: map[string]int{}, stringsInterned: map[string]string{},
+		LineTypes:  []LineType{{Name: "BYLAYER"}, {Name: "BYBLOCK"}, {Name: "CONTINUOUS"}},
+		ltypeIndex: map[string]int16{"BYLAYER": ByLayerLine, "BYBLOCK": ByBlockLine, "CONTINUOUS": ContinuousLine}}
 	return &parser{ctx: ctx, in: bufio.NewReaderSize(lr, maxLine), d: d}
 }
 
@@ -469,12 +471,109 @@ func (p *parser) tables() error {
 			if err := p.layer(); err != nil {
 				return err
 			}
+		case p.is(0, "LTYPE"):
+			if err := p.lineType(); err != nil {
+				return err
+			}
 		}
 	}
 }
 
+// maxLineTypes bounds the line types of a drawing; more are drawn
+// continuous.
+const maxLineTypes = 1000
+
+// lineTypeOf is the index of the line type named by the value, made when
+// it is first named (an entity may name one before the table defines it).
+func (p *parser) lineTypeOf() int16 {
+	name := strings.ToUpper(strings.TrimSpace(p.text()))
+	if i, ok := p.d.ltypeIndex[name]; ok {
+		return i
+	}
+	if len(p.d.LineTypes) >= maxLineTypes {
+		return ContinuousLine
+	}
+	i := int16(len(p.d.LineTypes))
+	p.d.ltypeIndex[name] = i
+	p.d.LineTypes = append(p.d.LineTypes, LineType{Name: name})
+	return i
+}
+
+// dashPixels is the length on the screen of a line type's pattern: long
+// enough to tell a dash from a dot, short enough to be seen on a short
+// line.
+const dashPixels = 24
+
+// lineType reads an entry of the line type table: its pattern of dashes
+// (positive), gaps (negative) and dots (zero), drawn in proportion.
+func (p *parser) lineType() error {
+	var name string
+	var elems []float64
+	for {
+		if err := p.next(); err != nil {
+			return err
+		}
+		if p.code == 0 {
+			p.unread()
+			break
+		}
+		switch p.code {
+		case 2:
+			name = strings.ToUpper(strings.TrimSpace(p.text()))
+		case 49:
+			if len(elems) < 32 {
+				elems = append(elems, p.num())
+			}
+		}
+	}
+	if name == "" || name == "BYLAYER" || name == "BYBLOCK" || name == "CONTINUOUS" {
+		return nil
+	}
+	if err := p.count(1); err != nil {
+		return err
+	}
+	total, dashes := 0.0, false
+	for _, v := range elems {
+		total += math.Abs(v)
+		dashes = dashes || v > 0
+	}
+	// A row of dots is drawn closer.
+	length := float64(dashPixels)
+	if !dashes {
+		length /= 4
+	}
+	dash := ""
+	if len(elems) >= 2 && total > 0 {
+		parts := make([]string, len(elems))
+		for i, v := range elems {
+			px := math.Abs(v) * length / total
+			if v < 0 {
+				px = math.Max(px, 2) // a gap to be seen
+			} else if v > 0 {
+				px = math.Max(px, 1)
+			}
+			parts[i] = strconv.FormatFloat(px, 'f', 1, 64)
+		}
+		if len(parts)%2 == 1 {
+			parts = append(parts, "2")
+		}
+		dash = strings.Join(parts, " ")
+	}
+	i, ok := p.d.ltypeIndex[name]
+	if !ok {
+		if len(p.d.LineTypes) >= maxLineTypes {
+			return nil
+		}
+		i = int16(len(p.d.LineTypes))
+		p.d.ltypeIndex[name] = i
+		p.d.LineTypes = append(p.d.LineTypes, LineType{Name: name})
+	}
+	p.d.LineTypes[i].Dash = dash
+	return nil
+}
+
 func (p *parser) layer() error {
-	l := Layer{Color: 7, RGB: -1}
+	l := Layer{Color: 7, RGB: -1, LType: ContinuousLine}
 	for {
 		if err := p.next(); err != nil {
 			return err
@@ -509,6 +608,10 @@ func (p *parser) layer() error {
 			l.RGB = int32(p.int() & 0xffffff)
 		case 70:
 			l.Frozen = p.int()&1 != 0
+		case 6:
+			if lt := p.lineTypeOf(); lt > ContinuousLine {
+				l.LType = lt
+			}
 		}
 	}
 }
@@ -665,6 +768,8 @@ func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, 
 			}
 		case c == 420:
 			e.RGB = int32(p.int() & 0xffffff)
+		case c == 6:
+			e.LType = p.lineTypeOf()
 		case c == 67:
 			paper = p.int() == 1
 		case c == 60:

@@ -27,6 +27,7 @@ type prim struct {
 	m     affine
 	layer string
 	rgb   int32
+	lt    int16
 }
 
 // walker expands the drawing's block references, within the limits, and
@@ -63,7 +64,7 @@ func (w *walker) take(items, text int) error {
 
 // walk draws ents through m; layer and rgb are those of the block
 // reference that holds them (layer "0" and colour "by block" take them).
-func (w *walker) walk(ents *List, order []int32, m affine, layer string, rgb int32, depth int) error {
+func (w *walker) walk(ents *List, order []int32, m affine, layer string, rgb int32, lt int16, depth int) error {
 	for k := range ents.Len() {
 		i := k
 		if order != nil {
@@ -75,6 +76,7 @@ func (w *walker) walk(ents *List, order []int32, m affine, layer string, rgb int
 			lay = cmp.Or(layer, "0")
 		}
 		col := w.d.color(e, lay, rgb)
+		elt := w.d.lineType(e, lay, lt)
 		em := m
 		if e.Mirror {
 			em = m.mul(mirrorX)
@@ -90,7 +92,7 @@ func (w *walker) walk(ents *List, order []int32, m affine, layer string, rgb int
 			if err := w.take(cost, len(e.Text)); err != nil {
 				return err
 			}
-			if err := w.visit(prim{e: e, m: em, layer: lay, rgb: col}); err != nil {
+			if err := w.visit(prim{e: e, m: em, layer: lay, rgb: col, lt: elt}); err != nil {
 				return err
 			}
 			continue
@@ -115,7 +117,7 @@ func (w *walker) walk(ents *List, order []int32, m affine, layer string, rgb int
 					t = em.mul(translate(e.P[0].X, e.P[0].Y)).mul(rotate(e.Rot * math.Pi / 180)).
 						mul(translate(float64(c)*e.ColSp, float64(r)*e.RowSp)).mul(scale(e.Scale.X, e.Scale.Y)).mul(base)
 				}
-				if err := w.walk(&b.Entities, nil, t, lay, col, depth+1); err != nil {
+				if err := w.walk(&b.Entities, nil, t, lay, col, elt, depth+1); err != nil {
 					return err
 				}
 			}
@@ -164,7 +166,7 @@ func (d *Drawing) byLayer(ents *List) []int32 {
 func (d *Drawing) walk(ctx context.Context, base affine, visit func(prim) error) (int, error) {
 	ents := d.space()
 	w := &walker{ctx: ctx, d: d, visit: visit, visiting: map[string]bool{}}
-	err := w.walk(ents, d.byLayer(ents), base, "", 0, 0)
+	err := w.walk(ents, d.byLayer(ents), base, "", 0, ContinuousLine, 0)
 	return w.items, err
 }
 
@@ -208,6 +210,21 @@ func (d *Drawing) viewBox(drawn box) box {
 	m := size * 0.02
 	vb.min.X, vb.min.Y, vb.max.X, vb.max.Y = vb.min.X-m, vb.min.Y-m, vb.max.X+m, vb.max.Y+m
 	return vb
+}
+
+// lineType is the line type an entity is drawn with, on layer inside a
+// block reference drawn with byBlock.
+func (d *Drawing) lineType(e *Entity, layer string, byBlock int16) int16 {
+	switch e.LType {
+	case ByBlockLine:
+		return byBlock
+	case ByLayerLine:
+		if i, ok := d.layerIndex[layer]; ok {
+			return d.Layers[i].LType
+		}
+		return ContinuousLine
+	}
+	return e.LType
 }
 
 // hidden reports whether a layer is switched off or frozen.
@@ -296,6 +313,7 @@ type svgOut struct {
 	open  bool
 	layer string
 	rgb   int32
+	lt    int16
 }
 
 func (s *svgOut) str(v string) { s.w.WriteString(v) }
@@ -334,8 +352,8 @@ func (s *svgOut) close() {
 	}
 }
 
-func (s *svgOut) group(layer string, rgb int32) {
-	if s.open && layer == s.layer && rgb == s.rgb {
+func (s *svgOut) group(layer string, rgb int32, lt int16) {
+	if s.open && layer == s.layer && rgb == s.rgb && lt == s.lt {
 		return
 	}
 	s.close()
@@ -344,11 +362,14 @@ func (s *svgOut) group(layer string, rgb int32) {
 	s.str(`" color="`)
 	s.str(hexColor(rgb))
 	s.str(`"`)
+	if dash := s.d.LineTypes[lt].Dash; dash != "" {
+		s.str(` stroke-dasharray="` + dash + `"`)
+	}
 	if s.d.hidden(layer) {
 		s.str(` display="none"`)
 	}
 	s.str(">\n")
-	s.open, s.layer, s.rgb = true, layer, rgb
+	s.open, s.layer, s.rgb, s.lt = true, layer, rgb, lt
 }
 
 // escape writes v as XML text, without the characters XML forbids.
@@ -373,7 +394,7 @@ func (s *svgOut) escape(v string) {
 }
 
 func (s *svgOut) prim(p prim) error {
-	s.group(p.layer, p.rgb)
+	s.group(p.layer, p.rgb, p.lt)
 	e, m := p.e, p.m
 	switch e.Kind {
 	case Line:

@@ -26,7 +26,8 @@ func dxfPairs(pairs ...any) string {
 // PlanDXF is a ground-floor plan of an R2013 file: walls with a rounded
 // corner, a door block (line and arc) inserted turned, a table block that
 // holds a chair block, a grid of chairs, room names in TEXT and MTEXT, a
-// circle and an arc, and dimensions on a layer switched off.
+// circle and an arc, an axis in a dash-dot line type, and dimensions on a
+// layer switched off.
 func PlanDXF() []byte {
 	var b strings.Builder
 	sec := func(name, body string) {
@@ -34,13 +35,18 @@ func PlanDXF() []byte {
 	}
 	sec("HEADER", dxfPairs(9, "$ACADVER", 1, "AC1027", 9, "$INSUNITS", 70, 5,
 		9, "$EXTMIN", 10, 0, 20, 0, 30, 0, 9, "$EXTMAX", 10, 1200, 20, 800, 30, 0))
-	sec("TABLES", dxfPairs(0, "TABLE", 2, "LAYER", 70, 5,
+	sec("TABLES", dxfPairs(0, "TABLE", 2, "LTYPE", 70, 2,
+		0, "LTYPE", 2, "CONTINUOUS", 70, 0, 3, "Solid line", 72, 65, 73, 0, 40, 0.0,
+		0, "LTYPE", 2, "CENTER", 70, 0, 3, "Center ____ _ ____ _", 72, 65, 73, 4, 40, 50.0, 49, 31.25, 49, -6.25, 49, 6.25, 49, -6.25,
+		0, "ENDTAB",
+		0, "TABLE", 2, "LAYER", 70, 6,
 		0, "LAYER", 2, "0", 70, 0, 62, 7, 6, "CONTINUOUS",
 		0, "LAYER", 2, "MURI", 70, 0, 62, 7, 6, "CONTINUOUS",
 		0, "LAYER", 2, "INFISSI", 70, 0, 62, 4, 6, "CONTINUOUS",
 		0, "LAYER", 2, "ARREDI", 70, 0, 62, 3, 6, "CONTINUOUS",
 		0, "LAYER", 2, "TESTI", 70, 0, 62, 1, 6, "CONTINUOUS",
 		0, "LAYER", 2, "QUOTE", 70, 0, 62, -2, 6, "CONTINUOUS",
+		0, "LAYER", 2, "ASSI", 70, 0, 62, 6, 6, "CENTER",
 		0, "ENDTAB"))
 	sec("BLOCKS", dxfPairs(
 		0, "BLOCK", 8, "0", 2, "PORTA", 70, 0, 10, 0, 20, 0, 30, 0, 3, "PORTA",
@@ -67,7 +73,8 @@ func PlanDXF() []byte {
 		0, "TEXT", 8, "TESTI", 10, 100, 20, 700, 30, 0, 40, 30, 1, "Soggiorno 32 m%%p",
 		0, "MTEXT", 8, "TESTI", 10, 700, 20, 750, 30, 0, 40, 25, 71, 1, 1, `{\fArial|b1;Cucina}\PH = 2,70 m`,
 		0, "TEXT", 8, "TESTI", 10, 900, 20, 300, 30, 0, 40, 20, 50, 90, 72, 1, 11, 900, 21, 300, 31, 0, 1, "Studio <A&B>",
-		0, "LINE", 8, "QUOTE", 10, 0, 20, -60, 30, 0, 11, 1200, 21, -60, 31, 0))
+		0, "LINE", 8, "QUOTE", 10, 0, 20, -60, 30, 0, 11, 1200, 21, -60, 31, 0,
+		0, "LINE", 8, "ASSI", 10, -50, 20, 400, 30, 0, 11, 1250, 21, 400, 31, 0))
 	b.WriteString(dxfPairs(0, "EOF"))
 	return []byte(b.String())
 }

@@ -70,7 +70,7 @@ func TestDrawingPages(t *testing.T) {
 	// GDAL's reader reads the fixture written here as this reader does:
 	// its text, its layers, its blocks expanded.
 	info := harness.OGRInfo(t, plan)
-	for _, want := range []string{"Layer (String) = TESTI", "Soggiorno", "Layer (String) = INFISSI", "Layer (String) = ARREDI"} {
+	for _, want := range []string{"Layer (String) = TESTI", "Soggiorno", "Layer (String) = INFISSI", "Layer (String) = ARREDI", `PEN(c:#ff00ff,p:"31.25g 6.25g 6.25g 6.25g")`} {
 		if !strings.Contains(info, want) {
 			t.Errorf("ogrinfo of the fixture: no %q in\n%.3000s", want, info)
 		}
@@ -114,7 +114,7 @@ func TestDrawingPages(t *testing.T) {
 			t.Fatalf("the plan's SVG: %d %v\n%.500s", resp.StatusCode, hd, body)
 		}
 		count, layers, text := svgElements(t, body)
-		for _, l := range []string{"MURI", "INFISSI", "ARREDI", "TESTI", "QUOTE"} {
+		for _, l := range []string{"MURI", "INFISSI", "ARREDI", "TESTI", "QUOTE", "ASSI"} {
 			if !layers[l] {
 				t.Errorf("no layer %s: %v", l, layers)
 			}
@@ -128,6 +128,9 @@ func TestDrawingPages(t *testing.T) {
 		// table and a circle, an arc: paths and circles.
 		if count["path"] < 15 || count["circle"] < 2 || count["text"] != 3 {
 			t.Errorf("elements %v", count)
+		}
+		if !bytes.Contains(body, []byte(`<g data-layer="ASSI" color="#ff00ff" stroke-dasharray="15.0 3.0 3.0 3.0">`)) {
+			t.Errorf("no axis in its line type in\n%.3000s", body)
 		}
 		if !bytes.Contains(body, []byte(`<path d="M600 0L600 -800"/>`)) {
 			t.Errorf("no wall line at x 600 in\n%.3000s", body)
