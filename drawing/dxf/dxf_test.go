@@ -98,6 +98,16 @@ func TestParseEntities(t *testing.T) {
 				t.Errorf("%+v", e)
 			}
 		}},
+		{"leader", dxf(0, "LEADER", 8, "QUOTE", 71, 1, 76, 3, 10, 0, 20, 0, 10, 5, 20, 5, 10, 9, 20, 5), func(t *testing.T, e Entity) {
+			if e.Kind != Polyline || len(e.P) != 3 || e.P[2] != (Point{9, 5}) {
+				t.Errorf("%+v", e)
+			}
+		}},
+		{"table", dxf(0, "ACAD_TABLE", 2, "*T1", 10, 5, 20, 6, 11, 1, 21, 0, 41, 7, 90, 3, 91, 4), func(t *testing.T, e Entity) {
+			if e.Kind != Insert || e.Block != "*T1" || e.P[0] != (Point{5, 6}) || e.Scale != (Point{1, 1}) || e.Cols != 1 {
+				t.Errorf("%+v %+v", e, e.Detail)
+			}
+		}},
 		{"true colour", dxf(0, "LINE", 62, 1, 420, 0x336699, 10, 0, 20, 0, 11, 1, 21, 1), func(t *testing.T, e Entity) {
 			if e.RGB != 0x336699 {
 				t.Errorf("%+v", e)

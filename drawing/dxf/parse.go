@@ -725,7 +725,7 @@ func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, 
 	}
 	switch typ {
 	case "LINE", "LWPOLYLINE", "POLYLINE", "CIRCLE", "ARC", "ELLIPSE", "TEXT", "MTEXT", "ATTRIB",
-		"INSERT", "DIMENSION", "POINT", "SOLID", "TRACE", "3DFACE", "SPLINE":
+		"INSERT", "DIMENSION", "POINT", "SOLID", "TRACE", "3DFACE", "SPLINE", "LEADER", "ACAD_TABLE":
 	case "HATCH":
 		e, paper, keep, err := p.hatch()
 		if keep {
@@ -747,7 +747,9 @@ func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, 
 	var wrap float64 // MTEXT's reference width
 	var mtext strings.Builder
 	lw := typ == "LWPOLYLINE"
-	if lw || typ == "SPLINE" {
+	// Entities whose vertices repeat group 10.
+	listed := lw || typ == "SPLINE" || typ == "LEADER"
+	if listed {
 		e.P = p.scratchP[:0]
 	}
 	for {
@@ -800,12 +802,12 @@ func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, 
 			if n := p.int(); n > cap(e.P) && n <= p.d.lim.MaxItems-p.d.items {
 				e.P = make([]Point, 0, n)
 			}
-		case typ == "SPLINE" && c == 10:
+		case listed && c == 10:
 			if err := p.count(1); err != nil {
 				return false, err
 			}
 			e.P = append(e.P, Point{X: p.num()})
-		case typ == "SPLINE" && c == 20:
+		case listed && c == 20:
 			if n := len(e.P); n > 0 {
 				e.P[n-1].Y = p.num()
 			}
@@ -950,6 +952,16 @@ func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, 
 	case "DIMENSION":
 		e.Kind, e.P, e.Identity, e.Mirror = Insert, p.fixed(Point{}), true, false
 		p.settle(&e)
+	case "ACAD_TABLE":
+		// A table is a block reference to its anonymous block, at its
+		// insertion point; its other groups are the table's own.
+		e.Kind, e.P, e.Rot, e.Scale, e.Mirror = Insert, p.fixed(pts[0]), 0, Point{1, 1}, false
+		p.settle(&e)
+	case "LEADER":
+		e.Kind, e.Mirror = Polyline, false
+		if len(e.P) < 2 {
+			invisible = true
+		}
 	case "POINT":
 		e.Kind, e.P, e.Mirror = PointKind, p.fixed(pts[0]), false
 	case "SOLID", "TRACE":
