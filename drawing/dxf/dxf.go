@@ -32,7 +32,7 @@ var (
 // Limits bound the work and the memory of one drawing.
 type Limits struct {
 	MaxBytes int64 // bytes of the file read
-	MaxItems int   // entities and vertices kept, and drawn after expanding blocks
+	MaxItems int   // entities kept, and drawn after expanding blocks; four vertices count as one
 	MaxText  int   // bytes of text drawn after expanding blocks
 	MaxDepth int   // nesting of block references
 	MaxSVG   int64 // bytes of SVG written
@@ -81,6 +81,7 @@ type Drawing struct {
 	layerIndex         map[string]int
 	ltypeIndex         map[string]int16 // by name in capitals
 	items, textBytes   int
+	vertices           int
 	stringsInterned    map[string]string
 	sawEntitiesSection bool
 }

@@ -240,7 +240,7 @@ func TestParseErrors(t *testing.T) {
 		{"line too long", "  0\n" + strings.Repeat("A", 100_000) + "\n", Limits{}, ErrMalformed},
 		{"too large", many(100), Limits{MaxBytes: 1000}, ErrTooLarge},
 		{"too many entities", many(100), Limits{MaxItems: 50}, ErrTooComplex},
-		{"too many vertices", file(section("ENTITIES", dxf(0, "LWPOLYLINE", 90, 1000000)+strings.Repeat(dxf(10, 1, 20, 2), 100))), Limits{MaxItems: 50}, ErrTooComplex},
+		{"too many vertices", file(section("ENTITIES", dxf(0, "LWPOLYLINE", 90, 1000000)+strings.Repeat(dxf(10, 1, 20, 2), 300))), Limits{MaxItems: 50}, ErrTooComplex},
 		{"too much text", file(section("ENTITIES", strings.Repeat(dxf(0, "TEXT", 10, 0, 20, 0, 40, 1, 1, strings.Repeat("x", 200)), 10))), Limits{MaxText: 1000}, ErrTooComplex},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -722,4 +722,48 @@ func TestVerticesKept(t *testing.T) {
 			t.Fatalf("entity %d (%v): %v, want %v", i, e.Kind, e.P, w)
 		}
 	}
+}
+
+// BenchmarkMixed parses and draws a plan of 100,000 entities as a
+// building's drawings mix them: lines, polylines with arcs, arcs, texts
+// and references to a block of five (150,000 drawn in all).
+func BenchmarkMixed(b *testing.B) {
+	var src strings.Builder
+	src.WriteString(section("BLOCKS", dxf(0, "BLOCK", 2, "PORTA", 10, 0, 20, 0,
+		0, "LINE", 10, 0, 20, 0, 11, 90, 21, 0, 0, "ARC", 10, 0, 20, 0, 40, 90, 50, 0, 51, 90,
+		0, "LINE", 10, 0, 20, 0, 11, 0, 21, 10, 0, "LINE", 10, 90, 20, 0, 11, 90, 21, 10, 0, "CIRCLE", 10, 45, 20, 5, 40, 2, 0, "ENDBLK")))
+	src.WriteString("  0\nSECTION\n  2\nENTITIES\n")
+	for i := range 100_000 {
+		x, y := float64(i%1000)*10, float64(i/1000)*10
+		switch i % 10 {
+		case 0, 1, 2, 3:
+			src.WriteString(dxf(0, "LINE", 8, "MURI", 10, x, 20, y, 11, x+8, 21, y+3))
+		case 4, 5:
+			src.WriteString(dxf(0, "LWPOLYLINE", 8, "ARREDI", 90, 5, 70, 1, 10, x, 20, y, 10, x+5, 20, y, 42, 0.4, 10, x+5, 20, y+5, 10, x+2, 20, y+7, 10, x, 20, y+5))
+		case 6, 7:
+			src.WriteString(dxf(0, "TEXT", 8, "TESTI", 10, x, 20, y, 40, 1.5, 1, fmt.Sprintf("Vano %d", i)))
+		case 8:
+			src.WriteString(dxf(0, "ARC", 8, "ARREDI", 10, x, 20, y, 40, 3, 50, 10, 51, 200))
+		case 9:
+			src.WriteString(dxf(0, "INSERT", 8, "INFISSI", 2, "PORTA", 10, x, 20, y, 41, 0.05, 42, 0.05, 50, 90))
+		}
+	}
+	src.WriteString(dxf(0, "ENDSEC", 0, "EOF"))
+	data := src.String()
+	b.SetBytes(int64(len(data)))
+	var peak uint64
+	var st Stats
+	for b.Loop() {
+		peak = max(peak, peakHeap(func() {
+			d, err := Parse(context.Background(), strings.NewReader(data), Limits{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if st, err = d.WriteSVG(context.Background(), io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}))
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+	b.ReportMetric(float64(st.Bytes)/(1<<20), "svg-MiB")
 }

@@ -59,7 +59,7 @@ func (p *parser) hatch() (e Entity, paper, keep bool, err error) {
 		if len(pts) == 0 {
 			return nil
 		}
-		if err := p.count(len(pts)); err != nil {
+		if err := p.countVertices(len(pts)); err != nil {
 			return err
 		}
 		start := e.Sub[len(e.Sub)-1]
@@ -141,7 +141,7 @@ func (p *parser) hatch() (e Entity, paper, keep bool, err error) {
 			case 72:
 				bulges = p.int() != 0
 			case 10:
-				if err := p.count(1); err != nil {
+				if err := p.countVertices(1); err != nil {
 					return Entity{}, false, false, err
 				}
 				e.P = append(e.P, Point{X: p.num()})
@@ -165,7 +165,7 @@ func (p *parser) hatch() (e Entity, paper, keep bool, err error) {
 				spline = Entity{Kind: Spline, Detail: &Detail{}}
 			case 10:
 				if edge == 4 {
-					if err := p.count(1); err != nil {
+					if err := p.countVertices(1); err != nil {
 						return Entity{}, false, false, err
 					}
 					spline.P = append(spline.P, Point{X: p.num()})
@@ -186,7 +186,7 @@ func (p *parser) hatch() (e Entity, paper, keep bool, err error) {
 				b.Y = p.num()
 			case 40:
 				if edge == 4 {
-					if err := p.count(1); err != nil {
+					if err := p.countVertices(1); err != nil {
 						return Entity{}, false, false, err
 					}
 					spline.Knots = append(spline.Knots, p.num())
@@ -195,7 +195,7 @@ func (p *parser) hatch() (e Entity, paper, keep bool, err error) {
 				}
 			case 42:
 				if edge == 4 {
-					if err := p.count(1); err != nil {
+					if err := p.countVertices(1); err != nil {
 						return Entity{}, false, false, err
 					}
 					spline.Weights = append(spline.Weights, p.num())

@@ -342,6 +342,20 @@ func (p *parser) count(n int) error {
 	return nil
 }
 
+// countVertices takes n vertices (or knots, or weights) from the budget:
+// a vertex costs a few bytes where an entity costs a hundred, so that
+// Limits.MaxItems allows four times as many.
+func (p *parser) countVertices(n int) error {
+	p.d.vertices += n
+	if p.d.vertices > verticesPerItem*p.d.lim.MaxItems {
+		return fmt.Errorf("%w: more than %d vertices", ErrTooComplex, verticesPerItem*p.d.lim.MaxItems)
+	}
+	return nil
+}
+
+// verticesPerItem is how many vertices an item of the budget allows.
+const verticesPerItem = 4
+
 func (p *parser) countText(n int) error {
 	p.d.textBytes += n
 	if p.d.textBytes > p.d.lim.MaxText {
@@ -779,7 +793,7 @@ func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, 
 		case c == 230:
 			ext = p.num()
 		case lw && c == 10:
-			if err := p.count(1); err != nil {
+			if err := p.countVertices(1); err != nil {
 				return false, err
 			}
 			e.P = append(e.P, Point{X: p.num()})
@@ -799,11 +813,11 @@ func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, 
 			}
 		case lw && c == 90:
 			// Room for the vertices announced, within what is left.
-			if n := p.int(); n > cap(e.P) && n <= p.d.lim.MaxItems-p.d.items {
+			if n := p.int(); n > cap(e.P) && n <= verticesPerItem*p.d.lim.MaxItems-p.d.vertices {
 				e.P = make([]Point, 0, n)
 			}
 		case listed && c == 10:
-			if err := p.count(1); err != nil {
+			if err := p.countVertices(1); err != nil {
 				return false, err
 			}
 			e.P = append(e.P, Point{X: p.num()})
@@ -812,12 +826,12 @@ func (p *parser) entity(end string, add func(e Entity, paper bool)) (done bool, 
 				e.P[n-1].Y = p.num()
 			}
 		case typ == "SPLINE" && c == 40:
-			if err := p.count(1); err != nil {
+			if err := p.countVertices(1); err != nil {
 				return false, err
 			}
 			e.Knots = append(e.Knots, p.num())
 		case typ == "SPLINE" && c == 41:
-			if err := p.count(1); err != nil {
+			if err := p.countVertices(1); err != nil {
 				return false, err
 			}
 			e.Weights = append(e.Weights, p.num())
@@ -1088,7 +1102,7 @@ func (p *parser) vertices(e Entity, flags int) (Entity, error) {
 		if mesh || vflags&16 != 0 { // a spline's frame
 			continue
 		}
-		if err := p.count(1); err != nil {
+		if err := p.countVertices(1); err != nil {
 			return e, err
 		}
 		e.P = append(e.P, v)

@@ -85,9 +85,9 @@ func (w *walker) walk(ents *List, order []int32, m affine, layer string, rgb int
 			cost := 1
 			switch e.Kind {
 			case Polyline, Hatch:
-				cost += len(e.P)
+				cost += len(e.P) / verticesPerItem
 			case Spline:
-				cost += min(max(8*len(e.P), 16), 1024)
+				cost += min(max(8*len(e.P), 16), 1024) / verticesPerItem
 			}
 			if err := w.take(cost, len(e.Text)); err != nil {
 				return err
