@@ -2,12 +2,14 @@ package browser
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/bassareggiana/faldone/tests/harness"
@@ -49,6 +51,14 @@ func TestDrawingPreview(t *testing.T) {
 			ctx := newBrowser(t)
 			var w, h, drawn float64
 			var version string
+			// Any breach of the pages' policy is kept, to be told (the
+			// SVG's own style is dropped before it goes in the page).
+			if err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+				_, err := page.AddScriptToEvaluateOnNewDocument(`document.addEventListener("securitypolicyviolation", function (e) { (window.violazioni = window.violazioni || []).push(e.violatedDirective + " " + e.blockedURI); });`).Do(ctx)
+				return err
+			})); err != nil {
+				t.Fatal(err)
+			}
 			if err := chromedp.Run(ctx,
 				chromedp.EmulateViewport(size.w, size.h),
 				harness.SignIn(g.URL, g.User, g.Pass),
@@ -67,6 +77,33 @@ func TestDrawingPreview(t *testing.T) {
 			}
 			if w < 300 || h < 300 || drawn < 200 || version != "AutoCAD 2013-2017 (AC1027)" {
 				t.Errorf("the preview is %.0f×%.0f px, its drawing %.0f px wide; version %q", w, h, drawn, version)
+			}
+			var violations []string
+			if err := chromedp.Run(ctx, chromedp.Evaluate(`window.violazioni || []`, &violations)); err != nil {
+				t.Fatal(err)
+			}
+			// The kit's own (its script's inline style, its sheet's data:
+			// fonts) are on every page: a page without a preview has the
+			// same.
+			var other []string
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(g.URL+"/_/scheda"+d+"/tavola-02.dwg"),
+				chromedp.WaitVisible(`#apri-cad`, chromedp.ByID),
+				chromedp.Evaluate(`window.violazioni || []`, &other),
+			); err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(violations)
+			slices.Sort(other)
+			if !slices.Equal(violations, other) {
+				t.Errorf("the page's policy refused %q with the preview, %q without", violations, other)
+			}
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(g.URL+"/_/scheda"+d+"/tavola-01-pianta.dxf"),
+				chromedp.WaitVisible(`#vista-disegno svg`, chromedp.ByQuery),
+				chromedp.ScrollIntoView(`#disegno`, chromedp.ByID),
+			); err != nil {
+				t.Fatal(err)
 			}
 			screenshot(t, ctx, "disegno-"+size.name)
 
@@ -162,6 +199,19 @@ func TestDrawingPreview(t *testing.T) {
 				t.Errorf("layers: QUOTE ticked %v; ARREDI off %q, on again %v", quota, hidden, shown)
 			}
 			screenshot(t, ctx, "disegno-livelli-"+size.name)
+
+			// The SVG by itself, in a tab of its own, under its own policy.
+			var root string
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate(g.URL+"/_/disegno"+d+"/tavola-01-pianta.dxf"),
+				chromedp.Evaluate(`document.documentElement.localName + " " + document.querySelectorAll("path").length`, &root),
+			); err != nil {
+				t.Fatalf("the SVG by itself: %v", err)
+			}
+			if !strings.HasPrefix(root, "svg ") || root == "svg 0" {
+				t.Errorf("the SVG by itself: %q", root)
+			}
+			screenshot(t, ctx, "disegno-svg-"+size.name)
 
 			// The drawing GDAL made.
 			if err := chromedp.Run(ctx,

@@ -56,7 +56,9 @@
         fail(res.type.indexOf("text/plain") === 0 && res.text.length < 500 ? res.text : unavailable);
         return;
       }
-      var doc = new DOMParser().parseFromString(res.text, "image/svg+xml");
+      // The SVG's own style, for it to be read by itself, goes before it
+      // is parsed: the page's policy would refuse it, even unused.
+      var doc = new DOMParser().parseFromString(res.text.replace(/<style>[^<]*<\/style>/g, ""), "image/svg+xml");
       var svg = doc.documentElement;
       if (!svg || svg.localName !== "svg" || doc.getElementsByTagName("parsererror").length) {
         fail(unavailable);
