@@ -413,6 +413,24 @@ func TestLineTypes(t *testing.T) {
 	}
 }
 
+// TestFrozenReference: a block reference on a frozen layer hides what it
+// holds, its own layers too; on a layer switched off, only what takes its
+// layer.
+func TestFrozenReference(t *testing.T) {
+	src := file(
+		section("TABLES", dxf(0, "TABLE", 2, "LAYER", 0, "LAYER", 2, "GELO", 62, 1, 70, 1, 0, "LAYER", 2, "SPENTO", 62, -1, 0, "LAYER", 2, "PROPRIO", 62, 3, 0, "ENDTAB")),
+		section("BLOCKS", dxf(0, "BLOCK", 2, "B", 10, 0, 20, 0, 0, "LINE", 8, "PROPRIO", 10, 0, 20, 0, 11, 1, 21, 0, 0, "LINE", 8, "0", 10, 0, 20, 0, 11, 0, 21, 1, 0, "ENDBLK")),
+		section("ENTITIES", dxf(0, "INSERT", 8, "GELO", 2, "B", 10, 1, 20, 0, 0, "INSERT", 8, "SPENTO", 2, "B", 10, 2, 20, 0)))
+	out, err := svgOf(t, src, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "M1 ") || !strings.Contains(out, `<g data-layer="PROPRIO" color="#00d500">`+"\n"+`<path d="M2 0L3 0"/>`) ||
+		!strings.Contains(out, `<g data-layer="SPENTO" color="#ff0000" display="none">`+"\n"+`<path d="M2 0L2 -1"/>`) {
+		t.Errorf("frozen and off references:\n%s", out)
+	}
+}
+
 // TestFarFromOrigin: a plan in map coordinates (UTM, metres) is drawn
 // near the SVG's origin, where single precision keeps millimetres.
 func TestFarFromOrigin(t *testing.T) {

@@ -98,9 +98,10 @@ func (w *walker) walk(ents *List, order []int32, m affine, layer string, rgb int
 			continue
 		}
 		b := w.d.Blocks[e.Block]
-		if b == nil || w.visiting[e.Block] || depth >= w.d.lim.MaxDepth {
+		if b == nil || w.visiting[e.Block] || depth >= w.d.lim.MaxDepth || w.d.frozen(lay) {
 			// A missing block, a block that holds itself, or one nested
-			// too deep: drawn without it.
+			// too deep: drawn without it. A reference on a frozen layer
+			// hides all it holds, as in AutoCAD.
 			continue
 		}
 		w.visiting[e.Block] = true
@@ -225,6 +226,12 @@ func (d *Drawing) lineType(e *Entity, layer string, byBlock int16) int16 {
 		return ContinuousLine
 	}
 	return e.LType
+}
+
+// frozen reports whether a layer is frozen.
+func (d *Drawing) frozen(layer string) bool {
+	i, ok := d.layerIndex[layer]
+	return ok && d.Layers[i].Frozen
 }
 
 // hidden reports whether a layer is switched off or frozen.

@@ -111,6 +111,17 @@
         });
       });
       label.appendChild(box);
+      // The layer's colour, drawn (the pages' policy allows no style).
+      var swatch = document.createElementNS(NS, "svg");
+      swatch.setAttribute("width", "14");
+      swatch.setAttribute("height", "14");
+      swatch.setAttribute("aria-hidden", "true");
+      var rect = document.createElementNS(NS, "rect");
+      rect.setAttribute("width", "14");
+      rect.setAttribute("height", "14");
+      rect.setAttribute("fill", groups[n][0].getAttribute("color") || "#000000");
+      swatch.appendChild(rect);
+      label.appendChild(swatch);
       label.appendChild(document.createTextNode(n));
       li.appendChild(label);
       list.appendChild(li);
