@@ -40,6 +40,7 @@ import (
 	"github.com/bassareggiana/faldone/backends/namespace"
 	"github.com/bassareggiana/faldone/catalogue"
 	"github.com/bassareggiana/faldone/catalogue/extract"
+	"github.com/bassareggiana/faldone/drawing/dxf"
 	"github.com/bassareggiana/faldone/gateway/api"
 	"github.com/bassareggiana/faldone/gateway/config"
 	"github.com/bassareggiana/faldone/gateway/dav"
@@ -318,6 +319,7 @@ func (s *Server) assemble(ctx context.Context, ns *namespace.Namespace, comuni [
 		Site:            siteOf(cfg),
 		Quota:           s.usage,
 		ZipConfirmAbove: cfg.Pages.ZipConfirmAboveBytes,
+		DrawingLimits:   dxf.Limits{MaxBytes: cfg.Pages.DrawingPreviewMaxBytes, MaxItems: cfg.Pages.DrawingPreviewEntities},
 		CIEHint:         cfg.OIDC.CIEHint,
 		Location:        cfg.Location,
 		Log:             log,

@@ -280,6 +280,12 @@ type Pages struct {
 	// for again, with its size, before it starts.
 	ZipConfirmAbove      string `yaml:"zip_confirm_above"`
 	ZipConfirmAboveBytes int64  `yaml:"-"`
+	// DrawingPreviewMax: a DXF drawing larger than this ("64MiB") is not
+	// previewed; DrawingPreviewEntities bounds the entities drawn, block
+	// references expanded (200000).
+	DrawingPreviewMax      string `yaml:"drawing_preview_max"`
+	DrawingPreviewMaxBytes int64  `yaml:"-"`
+	DrawingPreviewEntities int    `yaml:"drawing_preview_entities"`
 }
 
 // Signatures configures the trust store that the signatures of signed
@@ -963,6 +969,19 @@ func (p *Pages) validate() error {
 		return fmt.Errorf("pages.zip_confirm_above %q: want a size, such as 2GiB", p.ZipConfirmAbove)
 	}
 	p.ZipConfirmAboveBytes = n
+	if p.DrawingPreviewMax == "" {
+		p.DrawingPreviewMax = "64MiB"
+	}
+	if n, err = ParseSize(p.DrawingPreviewMax); err != nil || n <= 0 {
+		return fmt.Errorf("pages.drawing_preview_max %q: want a size, such as 64MiB", p.DrawingPreviewMax)
+	}
+	p.DrawingPreviewMaxBytes = n
+	if p.DrawingPreviewEntities == 0 {
+		p.DrawingPreviewEntities = 200_000
+	}
+	if p.DrawingPreviewEntities < 0 {
+		return fmt.Errorf("pages.drawing_preview_entities %d: want a positive number", p.DrawingPreviewEntities)
+	}
 	if strings.TrimSpace(p.Owner) == "" || strings.TrimSpace(p.Service) == "" {
 		return errors.New("pages: owner and service must not be empty")
 	}

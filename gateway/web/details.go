@@ -45,7 +45,8 @@ type detailsPage struct {
 	VersionError                                   string       // why the last restore of a version did not happen
 	Viewer                                         string       // the viewer of a TIFF's or PDF's pages, "" when none
 	Signatures                                     *signaturesPanel
-	SignedBy                                       *crumb // a detached signature beside the file (name.p7s)
+	SignedBy                                       *crumb       // a detached signature beside the file (name.p7s)
+	Drawing                                        *drawingInfo // a CAD drawing's version, preview and drive paths
 }
 
 // details shows a file: its size, type and date, who has it locked, a
@@ -128,6 +129,7 @@ func (h *Handler) detailsOf(w http.ResponseWriter, r *http.Request, sess state.S
 			pg.SignedBy = &crumb{Name: se.Name(), Href: "/_/scheda" + escapedPath(p+".p7s") + "#firme"}
 		}
 	}
+	pg.Drawing = h.drawingOf(r, op, e, p)
 	return pg, true
 }
 

@@ -167,6 +167,8 @@ func (h *Handler) folderOf(r *http.Request) (string, bool) {
 		prefix, folder = FolderPages, up
 	case strings.HasPrefix(u, "/_/scheda/"):
 		prefix, folder = "/_/scheda", up
+	case strings.HasPrefix(u, "/_/disegno/"):
+		prefix, folder = "/_/disegno", up
 	case strings.HasPrefix(u, "/_/fascicolo/"):
 		prefix, folder = "/_/fascicolo", self
 	case strings.HasPrefix(u, "/_/zip/"):

@@ -35,6 +35,7 @@ import (
 	"github.com/bassareggiana/faldone/auth/access"
 	"github.com/bassareggiana/faldone/auth/oidc"
 	"github.com/bassareggiana/faldone/catalogue"
+	"github.com/bassareggiana/faldone/drawing/dxf"
 	"github.com/bassareggiana/faldone/gateway/days"
 	"github.com/bassareggiana/faldone/gateway/grants"
 	"github.com/bassareggiana/faldone/notify"
@@ -136,6 +137,9 @@ type Config struct {
 	// ZipConfirmAbove is the size above which a folder's ZIP is asked for
 	// again before it starts; 0: 2 GiB.
 	ZipConfirmAbove int64
+	// DrawingLimits bound the previews of DXF drawings; zero fields take
+	// dxf.DefaultLimits'.
+	DrawingLimits dxf.Limits
 	// Site is what every page says of the service.
 	Site Site
 	// Providers are the SPID identity providers listed under the SPID
@@ -249,6 +253,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /_/pagina/", h.pageImage)
 	h.mux.HandleFunc("GET /_/miniatura/", h.thumbnail)
 	h.mux.HandleFunc("GET /_/originale/", h.original)
+	h.mux.HandleFunc("GET /_/disegno/", h.drawingSVG)
 	h.mux.HandleFunc("GET /_/fascicolo/", h.record)
 	h.mux.HandleFunc("GET /_/indice", h.indexStatus)
 	h.mux.HandleFunc("POST /_/fascicolo/", h.saveRecord)
