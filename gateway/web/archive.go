@@ -150,6 +150,22 @@ func (h *Handler) readable(w http.ResponseWriter, r *http.Request, prefix string
 	return sess, p, op, true
 }
 
+// entryOf is the entry of p for a page, or false when it answered the
+// browser itself: the file missing (the page's own not-found), or the
+// storage failing.
+func (h *Handler) entryOf(w http.ResponseWriter, r *http.Request, op *archive.Op, p string) (backends.Entry, bool) {
+	e, err := op.Info(p)
+	switch {
+	case err == nil:
+		return e, true
+	case statusOfBackend(err) == http.StatusNotFound:
+		h.fileNotFound(w, r)
+	default:
+		h.unavailable(w, r, "stat file", err)
+	}
+	return e, false
+}
+
 // archive serves a folder of the archive as a page: breadcrumbs, sorting
 // and paging, with only what the person may see. Its search box searches
 // the catalogue (the search page), among the dossiers of the folder's

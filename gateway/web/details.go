@@ -68,13 +68,8 @@ func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
 // detailsOf is the page of the file p, or false when it answered the
 // browser itself (a folder, a file missing, a failure).
 func (h *Handler) detailsOf(w http.ResponseWriter, r *http.Request, sess state.Session, op *archive.Op, p string) (detailsPage, bool) {
-	e, err := op.Info(p)
-	if err != nil {
-		if statusOfBackend(err) == http.StatusNotFound {
-			h.fileNotFound(w, r)
-			return detailsPage{}, false
-		}
-		h.unavailable(w, r, "stat file", err)
+	e, ok := h.entryOf(w, r, op, p)
+	if !ok {
 		return detailsPage{}, false
 	}
 	if e.IsDir {

@@ -190,13 +190,8 @@ func (h *Handler) drawingSVG(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := op.Info(p)
-	if err != nil {
-		if statusOfBackend(err) == http.StatusNotFound {
-			h.fileNotFound(w, r)
-			return
-		}
-		h.unavailable(w, r, "stat drawing", err)
+	e, ok := h.entryOf(w, r, op, p)
+	if !ok {
 		return
 	}
 	if e.IsDir || e.ContentType != "image/vnd.dxf" {

@@ -368,12 +368,11 @@ func (h *Handler) original(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := op.Info(p)
-	if err != nil || e.IsDir || signedKind(e.Name()) != "p7m" {
-		if err != nil && statusOfBackend(err) != http.StatusNotFound {
-			h.unavailable(w, r, "stat signed file", err)
-			return
-		}
+	e, ok := h.entryOf(w, r, op, p)
+	if !ok {
+		return
+	}
+	if e.IsDir || signedKind(e.Name()) != "p7m" {
 		h.fileNotFound(w, r)
 		return
 	}

@@ -60,13 +60,8 @@ func (h *Handler) previewFile(w http.ResponseWriter, r *http.Request, prefix str
 		h.fileNotFound(w, r)
 		return render.Source{}, false
 	}
-	e, err := op.Info(p)
-	if err != nil {
-		if statusOfBackend(err) == http.StatusNotFound {
-			h.fileNotFound(w, r)
-		} else {
-			h.unavailable(w, r, "stat file", err)
-		}
+	e, ok := h.entryOf(w, r, op, p)
+	if !ok {
 		return render.Source{}, false
 	}
 	if e.IsDir || !render.Renderable(e.ContentType) {
@@ -238,13 +233,8 @@ func (h *Handler) viewer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := op.Info(p)
-	if err != nil {
-		if statusOfBackend(err) == http.StatusNotFound {
-			h.fileNotFound(w, r)
-		} else {
-			h.unavailable(w, r, "stat file", err)
-		}
+	e, ok := h.entryOf(w, r, op, p)
+	if !ok {
 		return
 	}
 	if e.IsDir || h.cfg.Previews == nil || !render.Paged(e.ContentType) {

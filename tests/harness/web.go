@@ -53,6 +53,29 @@ func (b *Browser) page(resp *http.Response, err error) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
+// Fetch sends a GET of path with the headers given, and returns the
+// response (its body read and closed) and the body.
+func (b *Browser) Fetch(path string, header map[string]string) (*http.Response, []byte) {
+	b.t.Helper()
+	req, err := http.NewRequest("GET", b.g.URL+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return resp, body
+}
+
 // Post submits a form with the last page's CSRF token, following the
 // redirect, and returns the final status and body.
 func (b *Browser) Post(path string, form url.Values) (int, string) {

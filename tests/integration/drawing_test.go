@@ -90,20 +90,7 @@ func TestDrawingPages(t *testing.T) {
 	b := harness.NewBrowser(t, g)
 	b.SignIn(g.User, g.Pass)
 
-	get := func(path string, header map[string]string) (*http.Response, []byte) {
-		t.Helper()
-		req, _ := http.NewRequest("GET", g.URL+path, nil)
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := b.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp, body
-	}
+	get := b.Fetch
 	script := map[string]string{"X-Requested-With": "XMLHttpRequest", "Sec-Fetch-Mode": "cors"}
 
 	t.Run("plan", func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"image"
 	_ "image/jpeg"
 	_ "image/png"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -92,23 +91,7 @@ func TestScansS3(t *testing.T) {
 	}
 	b := harness.NewBrowser(t, g)
 	b.SignIn(g.User, g.Pass)
-	get := func(path string, header map[string]string) (*http.Response, []byte) {
-		t.Helper()
-		req, _ := http.NewRequest("GET", g.URL+path, nil)
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := b.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, body
-	}
+	get := b.Fetch
 	decode := func(what string, body []byte) image.Image {
 		t.Helper()
 		m, _, err := image.Decode(bytes.NewReader(body))
