@@ -74,6 +74,10 @@ type Inspector struct {
 	Now   func() time.Time
 }
 
+// TrustVersion names the roots and revocation lists now: a verdict kept
+// under another was reached against other ones.
+func (in *Inspector) TrustVersion() string { return in.options().Version }
+
 func (in *Inspector) options() cms.Options {
 	var o cms.Options
 	if in.Trust != nil {

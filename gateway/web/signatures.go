@@ -124,8 +124,13 @@ func (h *Handler) signaturesOf(r *http.Request, op *archive.Op, p string, e back
 		return nil
 	}
 	panel := &signaturesPanel{Kind: kind}
-	key := p + "\x00" + e.ETag
-	rep := h.verdicts.get(key)
+	// A verdict is of the file as it is and of the roots as they are. A
+	// detached signature's is also of the file beside it: not kept.
+	key := p + "\x00" + e.ETag + "\x00" + h.cfg.Signatures.TrustVersion()
+	var rep *signature.Report
+	if kind != "p7s" {
+		rep = h.verdicts.get(key)
+	}
 	var err error
 	switch {
 	case rep != nil:
@@ -162,7 +167,9 @@ func (h *Handler) signaturesOf(r *http.Request, op *archive.Op, p string, e back
 		return nil
 	}
 	if rep.Read {
-		h.verdicts.put(key, rep)
+		if kind != "p7s" {
+			h.verdicts.put(key, rep)
+		}
 		panel.Checked = true
 		panel.DocSHA256 = hex.EncodeToString(rep.DocumentSHA256[:])
 		panel.DocSize = sizeText(rep.DocumentSize)

@@ -100,8 +100,7 @@ type ParseOptions struct {
 func ParseWith(src io.Reader, content func(io.Reader) error, po ParseOptions) (*Envelope, error) {
 	r := newReader(src)
 	env := &Envelope{ContentOffset: -1}
-	ci, err := r.expect(tagSequence)
-	if err != nil {
+	if _, err := r.expect(tagSequence); err != nil {
 		return nil, err
 	}
 	var oid asn1.ObjectIdentifier
@@ -118,7 +117,6 @@ func ParseWith(src io.Reader, content func(io.Reader) error, po ParseOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	_ = ci
 	sdEnd := r.end(sd)
 	var version int
 	if err := r.object(tagInteger, &version); err != nil {

@@ -145,6 +145,9 @@ type Options struct {
 	// CRLs are the certificate revocation lists at hand; a certificate
 	// whose issuer has none is not checked for revocation.
 	CRLs []*x509.RevocationList
+	// Version changes whenever the roots or the lists do, so that a
+	// verdict kept from before is known to be of other roots.
+	Version string
 }
 
 // Revocation says what the revocation lists say of the certificate.

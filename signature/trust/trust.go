@@ -6,6 +6,7 @@
 package trust
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -193,7 +194,7 @@ func (s *Store) load(stamp string) error {
 		roots.AddCert(c)
 		inter = append(inter, c)
 	}
-	s.opts = cms.Options{Roots: roots, Intermediates: inter, CRLs: crls}
+	s.opts = cms.Options{Roots: roots, Intermediates: inter, CRLs: crls, Version: fmt.Sprintf("%x", sha256.Sum256([]byte(stamp)))[:16]}
 	s.stamp, s.count = stamp, len(certs)
 	s.log.Info("trust store read", "certificates", len(certs), "from_list", fromList, "folder", s.dir != "", "revocation_lists", len(crls))
 	return nil

@@ -159,6 +159,12 @@ signatures:
 			t.Errorf("original of %s: %d, want %d\n%s", tt.path, code, tt.code, page)
 		}
 	}
+	// The file beside a detached signature changes: the signature's page
+	// says so at once (its verdict is not kept).
+	mustStatus(t, g, "PUT", d+"/domanda.pdf", nil, string(f.Document)+"% aggiunta", http.StatusNoContent)
+	if _, page := b.Get("/_/scheda" + d + "/domanda.pdf.p7s"); !strings.Contains(page, "Il documento è stato modificato dopo la firma") {
+		t.Errorf("the detached signature's page after its file changed does not say so")
+	}
 	// Another Comune's person sees nothing of it.
 	other := g.AddUser("estraneo", "password-di-estraneo")
 	if code, body, _ := other.Status("GET", "/_/originale"+d+"/domanda.pdf.p7m", nil, ""); strings.Contains(body, "%PDF") {
