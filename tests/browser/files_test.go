@@ -186,7 +186,7 @@ func TestArchiveFiles(t *testing.T) {
 			chromedp.Click(`#elimina`, chromedp.ByID),
 			chromedp.WaitVisible(`#elenco`, chromedp.ByID),
 		); err != nil {
-			t.Fatalf("delete: %v", err)
+			t.Fatalf("delete: %v\n%s", err, g.Log())
 		}
 		if code, _, _ := g.Status("HEAD", dossier+"/variante-2026.pdf", nil, ""); code != 404 {
 			t.Errorf("after delete: %d", code)
