@@ -32,12 +32,6 @@ func (h *Handler) drawingLimits() dxf.Limits {
 	return l // the other zero fields are dxf's defaults
 }
 
-// drawingSlots bounds the previews drawn at once in the process to one:
-// each holds a drawing in memory, up to its limits' worth (some 40 MiB at
-// the default limits), and the gateway's budget is 128 MiB under any load.
-// Another waits its turn, a second or so.
-var drawingSlots = make(chan struct{}, 1)
-
 // drawingVersion is part of the previews' ETag: a release that draws
 // differently changes it.
 const drawingVersion = "1"
@@ -214,8 +208,8 @@ func (h *Handler) drawingSVG(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	select {
-	case drawingSlots <- struct{}{}:
-		defer func() { <-drawingSlots }()
+	case h.drawingSlots <- struct{}{}:
+		defer func() { <-h.drawingSlots }()
 	case <-r.Context().Done():
 		return
 	}

@@ -166,6 +166,11 @@ type Handler struct {
 	static fs.FS
 	// verdicts are the signed files' complete verdicts, kept a while.
 	verdicts *reports
+	// drawingSlots bounds the drawing previews drawn at once to one: each
+	// holds a drawing in memory, up to its limits' worth (some 40 MiB at
+	// the default limits), and the gateway's budget is 128 MiB under any
+	// load. Another waits its turn, a second or so.
+	drawingSlots chan struct{}
 }
 
 // New returns the pages' handler.
@@ -223,7 +228,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csp: contentPolicy(cfg.RP), names: names, static: static,
-		verdicts: newReports(512)}
+		verdicts: newReports(512), drawingSlots: make(chan struct{}, 1)}
 	if h.guide, err = newGuide(); err != nil {
 		return nil, err
 	}
