@@ -328,15 +328,26 @@ func TestArchiveFiles(t *testing.T) {
 func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
 
 // listenDialogs accepts the confirmations the page asks for, and passes
-// on their messages.
+// on their messages. The page's window.confirm is answered by a script of
+// the test's, which reports the message through a binding: a native dialog
+// would block the click that opened it until the test's answer came back,
+// a race that hung a test now and then on a loaded machine.
 func listenDialogs(ctx context.Context) <-chan string {
 	asked := make(chan string, 8)
 	chromedp.ListenTarget(ctx, func(ev any) {
-		if e, ok := ev.(*page.EventJavascriptDialogOpening); ok {
-			asked <- e.Message
-			go chromedp.Run(ctx, page.HandleJavaScriptDialog(true))
+		if e, ok := ev.(*runtime.EventBindingCalled); ok && e.Name == "faldoneConferma" {
+			select {
+			case asked <- e.Payload:
+			default:
+			}
 		}
 	})
+	if err := chromedp.Run(ctx, runtime.AddBinding("faldoneConferma"), chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := page.AddScriptToEvaluateOnNewDocument(`window.confirm = function (m) { window.faldoneConferma(String(m)); return true; };`).Do(ctx)
+		return err
+	})); err != nil {
+		panic(fmt.Sprintf("listen to the page's confirmations: %v", err))
+	}
 	return asked
 }
 
