@@ -54,25 +54,6 @@ func decode(t *testing.T, r *Renderer, src Source, n, w int) image.Image {
 	return m
 }
 
-// differ reports whether two renderings are of different pages: the mean
-// absolute difference of their gray levels is clearly above noise.
-func differ(a, b image.Image) bool {
-	if a.Bounds() != b.Bounds() {
-		return true
-	}
-	var sum, n int64
-	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y += 2 {
-		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x += 2 {
-			ra, _, _, _ := a.At(x, y).RGBA()
-			rb, _, _, _ := b.At(x, y).RGBA()
-			d := int64(ra>>8) - int64(rb>>8)
-			sum += max(d, -d)
-			n++
-		}
-	}
-	return sum/n > 4
-}
-
 func TestRenderPages(t *testing.T) {
 	dir := t.TempDir()
 	read := func(p string) []byte {
@@ -120,7 +101,7 @@ func TestRenderPages(t *testing.T) {
 			}
 			for i := range imgs {
 				for j := i + 1; j < len(imgs); j++ {
-					if !differ(imgs[i], imgs[j]) {
+					if !scantest.Differ(imgs[i], imgs[j]) {
 						t.Errorf("pages %d and %d look the same", i+1, j+1)
 					}
 				}

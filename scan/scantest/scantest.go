@@ -154,3 +154,23 @@ func BombPDF(t testing.TB) []byte {
 	fmt.Fprintf(&b, "trailer << /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, xref)
 	return b.Bytes()
 }
+
+// Differ reports whether two renderings are of different pages: the mean
+// absolute difference of their gray levels, on every other pixel, is
+// clearly above noise.
+func Differ(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return true
+	}
+	var sum, n int64
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y += 2 {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x += 2 {
+			ra, _, _, _ := a.At(x, y).RGBA()
+			rb, _, _, _ := b.At(x, y).RGBA()
+			d := int64(ra>>8) - int64(rb>>8)
+			sum += max(d, -d)
+			n++
+		}
+	}
+	return sum/n > 4
+}

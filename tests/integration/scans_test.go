@@ -144,7 +144,7 @@ func TestScansS3(t *testing.T) {
 				if m.Bounds().Dx() != 200 {
 					t.Errorf("page %d is %d wide", k, m.Bounds().Dx())
 				}
-				if before != nil && !differ(before, m) {
+				if before != nil && !scantest.Differ(before, m) {
 					t.Errorf("pages %d and %d look the same", k-1, k)
 				}
 				before = m
@@ -219,24 +219,6 @@ func TestScansS3(t *testing.T) {
 			t.Errorf("%s for someone without access: %d", u, code)
 		}
 	}
-}
-
-// differ reports whether two images of the same size differ clearly.
-func differ(a, b image.Image) bool {
-	if a.Bounds() != b.Bounds() {
-		return true
-	}
-	var sum, n int64
-	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y += 2 {
-		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x += 2 {
-			ra, _, _, _ := a.At(x, y).RGBA()
-			rb, _, _, _ := b.At(x, y).RGBA()
-			d := int64(ra>>8) - int64(rb>>8)
-			sum += max(d, -d)
-			n++
-		}
-	}
-	return sum/n > 4
 }
 
 // joinedPDF is a PDF of 4 pages that poppler's pdfunite joined from two,
