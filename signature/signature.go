@@ -238,11 +238,12 @@ func (in *Inspector) Detached(sig io.Reader, content io.Reader) (*Report, error)
 	if !env.Detached {
 		return nil, fmt.Errorf("%w: the signature holds its document", ErrNotSigned)
 	}
-	digests, size, sum, err := digest(content)
+	digests, size, err := cms.Digests(content)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Read: true, DocumentSize: size, DocumentSHA256: sum}
+	rep := &Report{Read: true, DocumentSize: size}
+	copy(rep.DocumentSHA256[:], digests[crypto.SHA256])
 	rep.Layers = []Layer{{Envelope: env, Results: env.Verify(digests, in.options())}}
 	return rep, nil
 }
@@ -259,28 +260,6 @@ func (in *Inspector) PDF(ra io.ReaderAt, size int64) (*Report, error) {
 		rep.Layers = append(rep.Layers, Layer{Envelope: s.Envelope, Results: s.Results, Partial: !s.Whole, Err: s.Err})
 	}
 	return rep, nil
-}
-
-// digest reads r through every digest a signer may have used.
-func digest(r io.Reader) (map[crypto.Hash][]byte, int64, [32]byte, error) {
-	hs := map[crypto.Hash]io.Writer{}
-	var ws []io.Writer
-	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512, crypto.SHA224, crypto.SHA1} {
-		hh := h.New()
-		hs[h] = hh
-		ws = append(ws, hh)
-	}
-	n, err := io.Copy(io.MultiWriter(ws...), r)
-	if err != nil {
-		return nil, 0, [32]byte{}, err
-	}
-	out := map[crypto.Hash][]byte{}
-	var sum [32]byte
-	for h, w := range hs {
-		out[h] = w.(interface{ Sum([]byte) []byte }).Sum(nil)
-	}
-	copy(sum[:], out[crypto.SHA256])
-	return out, n, sum, nil
 }
 
 // decoded is the envelope's bytes: as they are in DER or BER, decoded

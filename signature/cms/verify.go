@@ -7,6 +7,8 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"time"
 )
 
@@ -51,6 +53,28 @@ func digestOf(oid asn1.ObjectIdentifier) crypto.Hash {
 		return crypto.SHA1
 	}
 	return 0
+}
+
+// Digests reads r through every digest a signer may have used, for a
+// document kept apart from its envelope (a .p7s's file, a PDF's signed
+// ranges), and returns them by algorithm with the bytes read.
+func Digests(r io.Reader) (map[crypto.Hash][]byte, int64, error) {
+	algs := []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512, crypto.SHA224, crypto.SHA1}
+	hs := make([]hash.Hash, len(algs))
+	ws := make([]io.Writer, len(algs))
+	for i, a := range algs {
+		hs[i] = a.New()
+		ws[i] = hs[i]
+	}
+	n, err := io.Copy(io.MultiWriter(ws...), r)
+	if err != nil {
+		return nil, n, err
+	}
+	out := make(map[crypto.Hash][]byte, len(algs))
+	for i, a := range algs {
+		out[a] = hs[i].Sum(nil)
+	}
+	return out, n, nil
 }
 
 // pssAlgorithm is the internal identifier of RSASSA-PSS with the digest

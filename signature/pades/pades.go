@@ -160,23 +160,8 @@ func verifyOne(r io.ReaderAt, size int64, br byteRange, opts cms.Options) Signat
 // digestRanges hashes the two signed ranges with every digest a signer
 // may have used.
 func digestRanges(r io.ReaderAt, br byteRange) (map[crypto.Hash][]byte, error) {
-	algs := []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512, crypto.SHA1}
-	ws := make([]io.Writer, len(algs))
-	hs := make(map[crypto.Hash]interface{ Sum([]byte) []byte }, len(algs))
-	for i, a := range algs {
-		h := a.New()
-		ws[i], hs[a] = h, h
-	}
-	w := io.MultiWriter(ws...)
-	for _, part := range [][2]int64{{br[0], br[1]}, {br[2], br[3]}} {
-		// In large reads: each read of r may be a request to the storage.
-		if _, err := io.Copy(w, bufio.NewReaderSize(io.NewSectionReader(r, part[0], part[1]), chunk)); err != nil {
-			return nil, err
-		}
-	}
-	out := map[crypto.Hash][]byte{}
-	for a, h := range hs {
-		out[a] = h.Sum(nil)
-	}
-	return out, nil
+	// In large reads: each read of r may be a request to the storage.
+	signed := io.MultiReader(io.NewSectionReader(r, br[0], br[1]), io.NewSectionReader(r, br[2], br[3]))
+	d, _, err := cms.Digests(bufio.NewReaderSize(signed, chunk))
+	return d, err
 }
